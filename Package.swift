@@ -1,0 +1,155 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Shared by every target: Swift 6 language mode is the tools-version default; strict concurrency is on.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "mtxmon",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mtxmon", targets: ["mtxmon"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // System libraries: Debian's libhiredis-dev and libsqlite3-dev.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Pure core: domain types and maths, no I/O.
+        .target(name: "MTXMonCore", swiftSettings: swiftSettings),
+
+        // One module per outside system.
+        .target(
+            name: "MediaMTXClient",
+            dependencies: [
+                "MTXMonCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SnapshotCache",
+            dependencies: [
+                "MTXMonCore", "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HistoryStore",
+            dependencies: [
+                "MTXMonCore", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.embedInCode("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+
+        // The poll loop: wires the client, the cache and the store behind their protocols.
+        .target(
+            name: "Collector",
+            dependencies: [
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // A MediaMTX stand-in serving both API generations, for tests, benchmarks and trials.
+        .target(
+            name: "MediaMTXSimulator",
+            dependencies: [
+                "MTXMonCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "MTXMonServer",
+            dependencies: [
+                "MTXMonCore", "SnapshotCache", "HistoryStore", "Collector",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The composition root: settings, logging, and the service shapes the commands run.
+        .target(
+            name: "MTXMonApp",
+            dependencies: [
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector", "MTXMonServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "mtxmon",
+            dependencies: [
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector",
+                "MediaMTXSimulator", "MTXMonServer", "MTXMonApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "MTXMonCoreTests", dependencies: ["MTXMonCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MediaMTXClientTests",
+            dependencies: ["MediaMTXClient", "MTXMonCore", "MediaMTXSimulator", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "MTXMonCore", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "SnapshotCacheTests", dependencies: ["SnapshotCache", "MTXMonCore", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CollectorTests",
+            dependencies: [
+                "Collector", "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "MediaMTXSimulator",
+                "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "MTXMonAppTests", dependencies: ["MTXMonApp", "TestSupport"], swiftSettings: swiftSettings),
+        // Real servers for tests: redis-server on a free port, the simulator on loopback, temp files.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "MediaMTXSimulator", "MTXMonCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

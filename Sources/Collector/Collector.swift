@@ -1,0 +1,258 @@
+import HistoryStore
+import Logging
+import MediaMTXClient
+import Metrics
+import MTXMonCore
+import ServiceLifecycle
+import SnapshotCache
+
+/// How the poll loop runs.
+public struct CollectorSettings: Sendable {
+    /// Time between polls; ticks sit on multiples of it in wall-clock time.
+    public var interval: Duration
+    /// A poll still running after this long is abandoned, so it never overlaps the next tick.
+    public var pollDeadline: Duration
+    /// Polls kept in memory while SQLite refuses writes (at 2 s, 1,800 is one hour).
+    public var maxPendingBatches: Int
+    /// How often `/v3/info` is asked for the server version.
+    public var infoEvery: Duration
+
+    public init(interval: Duration = .seconds(2), pollDeadline: Duration? = nil, maxPendingBatches: Int = 1_800,
+                infoEvery: Duration = .seconds(60)) {
+        self.interval = interval
+        self.pollDeadline = pollDeadline ?? interval * 0.9
+        self.maxPendingBatches = maxPendingBatches
+        self.infoEvery = infoEvery
+    }
+}
+
+/// The poll loop: MediaMTX → snapshot → SQLite (first: nothing lost) → snapshot cache.
+public struct Collector: Service {
+    let client: MediaMTXClient
+    let cache: any SnapshotCache
+    let store: HistoryStore
+    let settings: CollectorSettings
+    public let status: CollectorStatus
+    let logger: Logger
+    let metrics: CollectorMetrics
+
+    public init(client: MediaMTXClient, cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
+                status: CollectorStatus = CollectorStatus(), logger: Logger) {
+        self.client = client
+        self.cache = cache
+        self.store = store
+        self.settings = settings
+        self.status = status
+        self.logger = logger
+        self.metrics = CollectorMetrics()
+    }
+
+    /// State that lives for one run of the loop.
+    struct LoopState {
+        var rates: RateTracker
+        var mediaMTX = OutageTracker()
+        var redis = OutageTracker()
+        var sqlite = OutageTracker()
+        var pending: [PollBatch] = []
+        var serverVersion: String?
+        var infoDue = ContinuousClock.now
+    }
+
+    public func run() async throws {
+        let clock = ContinuousClock()
+        let intervalMs = settings.interval.milliseconds
+        var state = LoopState(rates: RateTracker(maxGapMs: intervalMs * 3 + intervalMs / 2))
+        logger.info("collector started", metadata: [
+            "mediamtx": "\(client.endpoint.baseURL)", "interval_ms": "\(intervalMs)", "cache": "\(cache.label)",
+            "db": "\(store.path)",
+        ])
+        // The first tick is the next wall-clock multiple of the interval; later ones follow on
+        // the monotonic clock, so the grid neither drifts nor jumps with clock adjustments.
+        let nowMs = WallClock.nowMs()
+        var next = clock.now + .milliseconds(intervalMs - nowMs % intervalMs)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let tick = next
+            try? await cancelWhenGracefulShutdown { try await clock.sleep(until: tick) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            await pollOnce(&state)
+            next += settings.interval
+            let now = clock.now
+            if next <= now {
+                let behind = next.duration(to: now)
+                let skipped = Int(behind / settings.interval) + 1
+                next += settings.interval * skipped
+                status.update { $0.ticksSkipped += skipped }
+                metrics.ticksSkipped.increment(by: skipped)
+            }
+        }
+        if !state.pending.isEmpty { await write(&state) }
+        logger.info("collector stopped", metadata: ["polls": "\(status.values.polls)"])
+    }
+
+    /// One poll from request to stored snapshot. Never throws: every failure is counted and logged.
+    func pollOnce(_ state: inout LoopState) async {
+        let started = ContinuousClock.now
+        let startedMs = WallClock.nowMs()
+        let outcome = await fetch(&state)
+        let durationMs = started.duration(to: .now).milliseconds
+        metrics.pollDuration.recordMilliseconds(durationMs)
+        metrics.polls.increment()
+        var snapshot: Snapshot?
+        switch outcome {
+        case let .success(reply):
+            let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
+            let derived = state.rates.derive(samples, at: reply.ts)
+            snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion)
+            state.pending.append(PollBatch(
+                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: derived.count),
+                snapshot: snapshot))
+            if case let .ended(failed, sinceMs) = state.mediaMTX.recordSuccess(at: reply.ts) {
+                logger.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
+            }
+            metrics.paths.record(derived.count)
+            status.update {
+                $0.polls += 1
+                $0.lastPollTs = reply.ts
+                $0.lastSuccessTs = reply.ts
+                $0.lastPollDurationMs = durationMs
+                $0.pathsSeen = derived.count
+                $0.mediaMTXDown = false
+                $0.serverVersion = state.serverVersion
+            }
+        case let .failure(failure):
+            let reason = failure.description
+            state.pending.append(PollBatch(
+                poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason), snapshot: nil))
+            if case .started = state.mediaMTX.recordFailure(at: startedMs, reason: reason) {
+                logger.error("MediaMTX poll failed; further failures are counted, not logged, until it recovers",
+                             metadata: ["error": "\(reason)"])
+            }
+            metrics.pollFailures.increment()
+            if case .abandoned = failure { metrics.pollsAbandoned.increment() }
+            status.update {
+                $0.polls += 1
+                $0.pollFailures += 1
+                if case .abandoned = failure { $0.pollsAbandoned += 1 }
+                $0.lastPollTs = startedMs
+                $0.lastPollDurationMs = durationMs
+                $0.lastError = reason
+                $0.mediaMTXDown = true
+            }
+        }
+        await write(&state)
+        if let snapshot { await publish(snapshot, &state) }
+    }
+
+    enum PollFailure: Error, CustomStringConvertible {
+        case mediaMTX(MediaMTXError)
+        case abandoned(after: Duration)
+
+        var description: String {
+            switch self {
+            case let .mediaMTX(error): error.description
+            case let .abandoned(after): "the poll was abandoned after \(after.milliseconds) ms: MediaMTX answers too slowly for the interval"
+            }
+        }
+    }
+
+    /// The poll's requests, raced against the deadline; `/v3/info` rides along once a minute.
+    func fetch(_ state: inout LoopState) async -> Result<PollReply, PollFailure> {
+        let client = self.client
+        let wantInfo = ContinuousClock.now >= state.infoDue
+        if wantInfo { state.infoDue = .now + settings.infoEvery }
+        let deadline = settings.pollDeadline
+        typealias Outcome = Result<(PollReply, WireInfo?), PollFailure>
+        let result = await withTaskGroup(of: Outcome.self) { group -> Outcome in
+            group.addTask {
+                do throws(MediaMTXError) {
+                    async let info: WireInfo? = wantInfo ? try? await client.info() : nil
+                    let reply = try await client.poll()
+                    return .success((reply, await info))
+                } catch {
+                    return .failure(.mediaMTX(error))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return .failure(.abandoned(after: deadline))
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        switch result {
+        case let .success((reply, info)):
+            if let version = info?.version { state.serverVersion = version }
+            return .success(reply)
+        case let .failure(failure):
+            return .failure(failure)
+        }
+    }
+
+    /// Writes every pending batch in one transaction; on failure keeps them for the next poll,
+    /// up to `maxPendingBatches`, so a locked or full disk delays rows instead of losing them.
+    func write(_ state: inout LoopState) async {
+        let batches = state.pending
+        let ts = batches.last?.poll.ts ?? WallClock.nowMs()
+        do {
+            try await store.appendOffThread(batches)
+            let written = batches.reduce(0) { $0 + ($1.snapshot?.paths.count ?? 0) }
+            state.pending.removeAll(keepingCapacity: true)
+            metrics.samplesWritten.increment(by: written)
+            status.update {
+                $0.samplesWritten += written
+                $0.pendingBatches = 0
+            }
+            if case let .ended(failed, _) = state.sqlite.recordSuccess(at: ts) {
+                logger.notice("SQLite writes work again; held polls written", metadata: ["failed_writes": "\(failed)"])
+            }
+        } catch {
+            metrics.sqliteErrors.increment()
+            var dropped = 0
+            if state.pending.count > settings.maxPendingBatches {
+                dropped = state.pending.count - settings.maxPendingBatches
+                state.pending.removeFirst(dropped)
+                logger.critical("SQLite refused writes for too long: oldest polls dropped",
+                                metadata: ["dropped": "\(dropped)", "error": "\(error)"])
+            }
+            let pending = state.pending.count
+            status.update {
+                $0.sqliteErrors += 1
+                $0.pendingBatches = pending
+                $0.droppedBatches += dropped
+            }
+            if case .started = state.sqlite.recordFailure(at: ts, reason: "\(error)") {
+                logger.error("SQLite write failed; polls are held in memory and retried each poll",
+                             metadata: ["error": "\(error)", "db": "\(store.path)"])
+            }
+        }
+    }
+
+    func publish(_ snapshot: Snapshot, _ state: inout LoopState) async {
+        do {
+            try await cache.publish(snapshot)
+            if case let .ended(failed, sinceMs) = state.redis.recordSuccess(at: snapshot.ts) {
+                logger.notice("snapshot cache reachable again",
+                              metadata: ["cache": "\(cache.label)", "failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
+            }
+            status.update { $0.redisDown = false }
+        } catch {
+            metrics.redisErrors.increment()
+            status.update {
+                $0.redisErrors += 1
+                $0.redisDown = true
+            }
+            if case .started = state.redis.recordFailure(at: snapshot.ts, reason: "\(error)") {
+                logger.error("snapshot cache unreachable; history still goes to SQLite, reconnecting with backoff",
+                             metadata: ["cache": "\(cache.label)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    public var milliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,201 @@
+import CSQLite
+import MTXMonCore
+import NIOPosix
+import Synchronization
+
+/// What happened to one poll attempt; failed polls are history too.
+public struct PollRecord: Sendable, Equatable {
+    public var ts: Int64
+    public var ok: Bool
+    public var durationMs: Int64
+    public var pathCount: Int?
+    public var error: String?
+
+    public init(ts: Int64, ok: Bool, durationMs: Int64, pathCount: Int? = nil, error: String? = nil) {
+        self.ts = ts
+        self.ok = ok
+        self.durationMs = durationMs
+        self.pathCount = pathCount
+        self.error = error
+    }
+}
+
+/// One poll's worth of rows: the attempt and, when it succeeded, its snapshot.
+public struct PollBatch: Sendable, Equatable {
+    public var poll: PollRecord
+    public var snapshot: Snapshot?
+
+    public init(poll: PollRecord, snapshot: Snapshot?) {
+        self.poll = poll
+        self.snapshot = snapshot
+    }
+}
+
+/// The SQLite history file: owns the one writer connection, migrates when opened, writes whole
+/// polls in one transaction, and lends read connections for queries.
+///
+/// WAL lets a `mtxmon serve` in another process read while the collector writes.
+public final class HistoryStore: Sendable {
+    public let path: String
+    private let writer: Mutex<WriterState>
+    private let readers: Mutex<[SQLiteConnection]>
+    private let busyTimeoutMs: Int32
+
+    struct WriterState: ~Copyable {
+        let connection: SQLiteConnection
+        var pathIDs: [String: Int64] = [:]
+    }
+
+    /// Opens (creating if needed) and migrates the file at `path`.
+    public init(path: String, busyTimeoutMs: Int32 = 5_000) throws {
+        self.path = path
+        self.busyTimeoutMs = busyTimeoutMs
+        let connection = try SQLiteConnection(path: path)
+        try Self.configure(connection, busyTimeoutMs: busyTimeoutMs)
+        // WAL is a property of the file: set once by the writer, inherited by every reader.
+        try connection.execute("PRAGMA journal_mode = WAL")
+        _ = try connection.migrate(Migration.embedded, path: path)
+        writer = Mutex(WriterState(connection: connection))
+        readers = Mutex([])
+    }
+
+    static func configure(_ connection: SQLiteConnection, busyTimeoutMs: Int32) throws(SQLiteError) {
+        sqlite3_busy_timeout(connection.handle, busyTimeoutMs)
+        try connection.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+    }
+
+    /// The schema version recorded in the file.
+    public func schemaVersion() throws -> Int {
+        try writer.withLock { state throws(SQLiteError) in try state.connection.currentSchemaVersion() }
+    }
+
+    /// Writes every batch in one transaction: all of them or none. Idempotent: a row that is
+    /// already there (same path and time) is kept, so a retried write never duplicates.
+    public func append(_ batches: [PollBatch]) throws(SQLiteError) {
+        try writer.withLock { state throws(SQLiteError) in
+            let db = state.connection
+            try db.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                for batch in batches {
+                    try Self.insert(poll: batch.poll, db)
+                    if let snapshot = batch.snapshot {
+                        for sample in snapshot.paths {
+                            let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
+                            try Self.insert(sample: sample, pathID: id, ts: snapshot.ts, db)
+                        }
+                    }
+                }
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                // A rolled-back transaction may have created path rows the cache now names wrongly.
+                state.pathIDs.removeAll()
+                throw error
+            }
+        }
+    }
+
+    /// `append` on a thread made for blocking work, so a busy database never stalls the
+    /// cooperative pool that serves HTTP.
+    public func appendOffThread(_ batches: [PollBatch]) async throws {
+        try await NIOThreadPool.singleton.runIfActive { try self.append(batches) }
+    }
+
+    static func pathID(_ name: String, _ db: SQLiteConnection, cache: inout [String: Int64]) throws(SQLiteError) -> Int64 {
+        if let id = cache[name] { return id }
+        let insert = try db.cached("INSERT INTO path (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+        insert.bind(1, name)
+        try insert.run()
+        let select = try db.cached("SELECT id FROM path WHERE name = ?")
+        select.bind(1, name)
+        guard try select.step() else {
+            throw SQLiteError(code: SQLITE_INTERNAL, message: "path row missing after insert", context: "path \(name)")
+        }
+        let id = select.int64(0)
+        select.reset()
+        cache[name] = id
+        return id
+    }
+
+    static func insert(poll: PollRecord, _ db: SQLiteConnection) throws(SQLiteError) {
+        let statement = try db.cached("""
+            INSERT INTO poll (ts_ms, ok, duration_ms, path_count, error) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (ts_ms) DO NOTHING
+            """)
+        statement.bind(1, poll.ts)
+        statement.bind(2, poll.ok)
+        statement.bind(3, max(0, poll.durationMs))
+        statement.bind(4, poll.pathCount)
+        statement.bind(5, poll.error)
+        try statement.run()
+    }
+
+    static func insert(sample: PathSample, pathID: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
+        let statement = try db.cached("""
+            INSERT INTO sample (path_id, ts_ms, online, reset, source_type, inbound_bytes, outbound_bytes,
+                bitrate_in_bps, bitrate_out_bps, readers, readers_by_type, frames_in_error, rtt_ms, recv_rate_mbps,
+                link_capacity_mbps, tsbpd_delay_ms, srt_packets_received, srt_packets_lost, srt_packets_retrans,
+                srt_packets_dropped)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (path_id, ts_ms) DO NOTHING
+            """)
+        statement.bind(1, pathID)
+        statement.bind(2, ts)
+        statement.bind(3, sample.online)
+        statement.bind(4, sample.reset)
+        statement.bind(5, sample.sourceType)
+        statement.bind(6, max(0, sample.inboundBytes))
+        statement.bind(7, max(0, sample.outboundBytes))
+        statement.bind(8, sample.bitrateIn)
+        statement.bind(9, sample.bitrateOut)
+        statement.bind(10, sample.readers)
+        statement.bind(11, readersJSON(sample.readersByType))
+        statement.bind(12, sample.inboundFramesInError)
+        statement.bind(13, sample.srt?.rttMs)
+        statement.bind(14, sample.srt?.recvRateMbps)
+        statement.bind(15, sample.srt?.linkCapacityMbps)
+        statement.bind(16, sample.srt?.tsbpdDelayMs)
+        statement.bind(17, sample.srt?.packetsReceived)
+        statement.bind(18, sample.srt?.packetsReceivedLoss)
+        statement.bind(19, sample.srt?.packetsReceivedRetrans)
+        statement.bind(20, sample.srt?.packetsReceivedDrop)
+        try statement.run()
+    }
+
+    /// A small JSON object written by hand: keys are MediaMTX's reader type names, escaped anyway.
+    static func readersJSON(_ counts: [String: Int]) -> String? {
+        guard !counts.isEmpty else { return nil }
+        let body = counts.sorted { $0.key < $1.key }.map { key, value in
+            "\"\(key.unicodeScalars.map(escape).joined())\":\(value)"
+        }
+        return "{" + body.joined(separator: ",") + "}"
+    }
+
+    private static func escape(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "\"": "\\\""
+        case "\\": "\\\\"
+        case _ where scalar.value < 0x20:
+            "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+        default: String(scalar)
+        }
+    }
+
+    /// Runs `body` with a read connection from the pool (opened on demand, returned after).
+    public func read<T>(_ body: (ReadConnection) throws -> T) throws -> T {
+        let connection: SQLiteConnection
+        if let pooled = readers.withLock({ $0.popLast() }) {
+            connection = pooled
+        } else {
+            connection = try SQLiteConnection(path: path, readOnly: true)
+            try Self.configure(connection, busyTimeoutMs: busyTimeoutMs)
+        }
+        defer { readers.withLock { if $0.count < 8 { $0.append(connection) } } }
+        return try body(ReadConnection(connection: connection))
+    }
+}
+
+/// A read connection lent by `HistoryStore.read`; valid only inside that call.
+public struct ReadConnection {
+    let connection: SQLiteConnection
+}

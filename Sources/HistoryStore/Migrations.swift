@@ -1,0 +1,92 @@
+import MTXMonCore
+
+/// One schema step, as shipped in `migrations/NNNN_name.sql`.
+public struct Migration: Sendable, Equatable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+
+    /// The migrations compiled into this binary, in order, so an installed `mtxmon` needs no checkout.
+    public static let embedded: [Migration] = {
+        let files: [(String, [UInt8])] = [
+            ("0001_initial.sql", PackageResources._001_initial_sql),
+        ]
+        return files.compactMap { name, bytes in Migration(fileName: name, sql: String(decoding: bytes, as: UTF8.self)) }
+            .sorted { $0.version < $1.version }
+    }()
+
+    /// Parses `NNNN_name.sql`; `nil` for any other file name.
+    public init?(fileName: String, sql: String) {
+        guard fileName.hasSuffix(".sql") else { return nil }
+        let stem = fileName.dropLast(4)
+        guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]), version > 0 else {
+            return nil
+        }
+        self.version = version
+        self.name = String(stem[stem.index(after: underscore)...])
+        self.sql = sql
+    }
+}
+
+/// Why the schema could not be brought up to date.
+public enum MigrationError: Error, CustomStringConvertible, Sendable {
+    case newerSchema(found: Int, known: Int, path: String)
+    case failed(version: Int, name: String, error: SQLiteError)
+
+    public var description: String {
+        switch self {
+        case let .newerSchema(found, known, path):
+            "\(path) has schema version \(found) but this mtxmon knows only up to \(known): "
+                + "run a newer mtxmon, or point MTXMON_DB at another file"
+        case let .failed(version, name, error):
+            "migration \(version) (\(name)) failed and was rolled back: \(error)"
+        }
+    }
+}
+
+extension SQLiteConnection {
+    /// Applies every embedded migration newer than the recorded version, each in its own transaction.
+    /// Returns the versions applied.
+    func migrate(_ migrations: [Migration], path: String) throws -> [Int] {
+        try execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at_ms INTEGER NOT NULL
+            )
+            """)
+        let current = try currentSchemaVersion()
+        let known = migrations.last?.version ?? 0
+        guard current <= known else { throw MigrationError.newerSchema(found: current, known: known, path: path) }
+        var applied: [Int] = []
+        for migration in migrations where migration.version > current {
+            do throws(SQLiteError) {
+                try execute("BEGIN IMMEDIATE")
+                do {
+                    try execute(migration.sql)
+                    let insert = try cached("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)")
+                    insert.bind(1, Int64(migration.version))
+                    insert.bind(2, migration.name)
+                    insert.bind(3, WallClock.nowMs())
+                    try insert.run()
+                    try execute("COMMIT")
+                } catch {
+                    try? execute("ROLLBACK")
+                    throw error
+                }
+            } catch {
+                throw MigrationError.failed(version: migration.version, name: migration.name, error: error)
+            }
+            applied.append(migration.version)
+        }
+        return applied
+    }
+
+    func currentSchemaVersion() throws(SQLiteError) -> Int {
+        let statement = try cached("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        _ = try statement.step()
+        let version = Int(statement.int64(0))
+        statement.reset()
+        return version
+    }
+}

@@ -1,0 +1,166 @@
+import MediaMTXClient
+import MTXMonCore
+import SnapshotCache
+
+/// Every setting mtxmon reads, in one place. Precedence: command-line flag > environment > default.
+/// The environment names of the original collector (`MEDIA_MTX_API_URL`, `REDIS_*`) are kept.
+public struct Settings: Sendable {
+    /// `MEDIA_MTX_API_URL`, `MEDIA_MTX_API_USER`/`MEDIA_MTX_API_PASS` or `MEDIA_MTX_API_TOKEN`, `MTXMON_PAGE_SIZE`.
+    public var mediaMTX: MediaMTXEndpoint
+    /// `MTXMON_INTERVAL`: time between polls (default 2s).
+    public var interval: Duration
+    /// `REDIS_HOST` (unset: in-process cache), `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_KEY`, `REDIS_CHANNEL`.
+    public var redis: RedisSettings?
+    /// `MTXMON_DB`: the SQLite history file (default `./mtxmon.sqlite`).
+    public var database: String
+    /// `MTXMON_LISTEN`: HTTP address `host:port` (default `127.0.0.1:9990`).
+    public var listen: HostPort
+    /// `MTXMON_API_TOKEN`: when set, every endpoint but `/healthz` needs `Authorization: Bearer`.
+    public var apiToken: String?
+    /// `MTXMON_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
+    public var corsOrigins: [String]
+    /// `MTXMON_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical (default info).
+    public var logLevel: String
+
+    /// How long the latest snapshot stays readable after the collector stops: five intervals.
+    public var snapshotTTL: Duration { interval * 5 }
+}
+
+/// A `host:port` pair as operators write it; IPv6 hosts in brackets (`[::1]:9990`).
+public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65_535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// A setting that cannot be used, named with its source and an accepted example.
+public struct SettingsError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Values given on the command line; `nil` means "not given".
+public struct SettingsOverrides: Sendable {
+    public var mediaMTXURL: String?
+    public var interval: String?
+    public var database: String?
+    public var listen: String?
+    public var logLevel: String?
+
+    public init(mediaMTXURL: String? = nil, interval: String? = nil, database: String? = nil, listen: String? = nil,
+                logLevel: String? = nil) {
+        self.mediaMTXURL = mediaMTXURL
+        self.interval = interval
+        self.database = database
+        self.listen = listen
+        self.logLevel = logLevel
+    }
+}
+
+extension Settings {
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Reads `environment` and `overrides`; every problem is reported, not only the first.
+    public static func load(environment: [String: String], overrides: SettingsOverrides = .init()) throws(SettingsError) -> Settings {
+        var problems: [String] = []
+        func value(_ key: String) -> String? {
+            guard let raw = environment[key] else { return nil }
+            let trimmed = raw.trimmingCharacters()
+            return trimmed.isEmpty ? nil : trimmed
+        }
+
+        let url = overrides.mediaMTXURL ?? value("MEDIA_MTX_API_URL") ?? "http://localhost:9997"
+        if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
+            problems.append("MEDIA_MTX_API_URL='\(url)' is not an http(s) URL: use e.g. http://localhost:9997")
+        }
+        var credentials: MediaMTXEndpoint.Credentials?
+        if let token = value("MEDIA_MTX_API_TOKEN") {
+            credentials = .bearer(token: token)
+        } else if let user = value("MEDIA_MTX_API_USER") {
+            credentials = .basic(user: user, password: environment["MEDIA_MTX_API_PASS"] ?? "")
+        } else if value("MEDIA_MTX_API_PASS") != nil {
+            problems.append("MEDIA_MTX_API_PASS is set without MEDIA_MTX_API_USER: set both, e.g. MEDIA_MTX_API_USER=mtxmon")
+        }
+        var pageSize = 100
+        if let text = value("MTXMON_PAGE_SIZE") {
+            if let n = Int(text), (1...10_000).contains(n) { pageSize = n } else {
+                problems.append("MTXMON_PAGE_SIZE='\(text)' must be a whole number from 1 to 10000, e.g. 100")
+            }
+        }
+
+        var interval = Duration.seconds(2)
+        let intervalText = overrides.interval ?? value("MTXMON_INTERVAL")
+        if let intervalText {
+            let source = overrides.interval != nil ? "--interval" : "MTXMON_INTERVAL"
+            do {
+                let ms = try DurationParser.milliseconds(intervalText)
+                if ms < 100 || ms > 3_600_000 {
+                    problems.append("\(source)='\(intervalText)' must be between 100ms and 1h, e.g. 2s")
+                } else {
+                    interval = .milliseconds(ms)
+                }
+            } catch {
+                problems.append("\(source)=\(error)")
+            }
+        }
+
+        var redis: RedisSettings?
+        if let host = value("REDIS_HOST") {
+            var port = 6379
+            if let text = value("REDIS_PORT") {
+                if let n = Int(text), (1...65_535).contains(n) { port = n } else {
+                    problems.append("REDIS_PORT='\(text)' is not a TCP port: use e.g. 6379")
+                }
+            }
+            redis = RedisSettings(host: host, port: port, password: value("REDIS_PASSWORD"),
+                                  key: value("REDIS_KEY") ?? "mediamtx:streams:latest",
+                                  channel: value("REDIS_CHANNEL") ?? "mediamtx:streams:updates")
+        }
+
+        let database = overrides.database ?? value("MTXMON_DB") ?? "./mtxmon.sqlite"
+        let listenText = overrides.listen ?? value("MTXMON_LISTEN") ?? "127.0.0.1:9990"
+        let listen = HostPort(listenText)
+        if listen == nil {
+            problems.append("\(overrides.listen != nil ? "--listen" : "MTXMON_LISTEN")='\(listenText)' is not host:port: use e.g. 127.0.0.1:9990 or [::1]:9990")
+        }
+        let logLevel = (overrides.logLevel ?? value("MTXMON_LOG_LEVEL") ?? "info").lowercased()
+        if !logLevels.contains(logLevel) {
+            problems.append("MTXMON_LOG_LEVEL='\(logLevel)' is not a level: use one of \(logLevels.joined(separator: ", "))")
+        }
+        let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
+            .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
+
+        guard problems.isEmpty, let listen else {
+            throw SettingsError(message: problems.joined(separator: "\n"))
+        }
+        return Settings(
+            mediaMTX: MediaMTXEndpoint(baseURL: url, credentials: credentials, pageSize: pageSize),
+            interval: interval, redis: redis, database: database, listen: listen,
+            apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel)
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,89 @@
+/// One path as seen by one poll, normalised from either MediaMTX API generation.
+///
+/// Counters are kept exactly as MediaMTX reported them so that any later calculation (rates over
+/// a window, reset-aware increases) can be redone from the stored rows; the bitrates are the
+/// collector's own derivation and are `nil` where no honest value exists (first sample of a run).
+public struct PathSample: Codable, Sendable, Equatable {
+    public var name: String
+    /// `online` from v1.17 on, `ready` before.
+    public var online: Bool
+    /// MediaMTX's source type (`rtspSession`, `srtConn`, …); `nil` while no publisher is attached.
+    public var sourceType: String?
+    /// MediaMTX's id of the publishing session or connection; a new id means a new publisher.
+    public var sourceID: String?
+    /// `inboundBytes` from v1.17 on, `bytesReceived` before.
+    public var inboundBytes: Int64
+    /// `outboundBytes` from v1.17 on, `bytesSent` before; the sum over every reader.
+    public var outboundBytes: Int64
+    /// Inbound bit/s over the interval since the previous sample of the same run.
+    public var bitrateIn: Double?
+    /// Outbound bit/s over the interval since the previous sample of the same run.
+    public var bitrateOut: Double?
+    /// Number of readers attached to the path.
+    public var readers: Int
+    /// Reader count per MediaMTX reader type (`rtspSession`, `srtConn`, `hlsMuxer`, …).
+    public var readersByType: [String: Int]
+    /// Frames the path could not decode (v1.17+); a path-level figure, not any connection's fault.
+    public var inboundFramesInError: Int64?
+    /// True when a counter of this path went down since the previous sample: a new run began.
+    public var reset: Bool
+    /// Link statistics of the SRT publisher, when the path is published over SRT.
+    public var srt: SRTLink?
+
+    public init(
+        name: String, online: Bool, sourceType: String? = nil, sourceID: String? = nil,
+        inboundBytes: Int64 = 0, outboundBytes: Int64 = 0, bitrateIn: Double? = nil, bitrateOut: Double? = nil,
+        readers: Int = 0, readersByType: [String: Int] = [:], inboundFramesInError: Int64? = nil,
+        reset: Bool = false, srt: SRTLink? = nil
+    ) {
+        self.name = name
+        self.online = online
+        self.sourceType = sourceType
+        self.sourceID = sourceID
+        self.inboundBytes = inboundBytes
+        self.outboundBytes = outboundBytes
+        self.bitrateIn = bitrateIn
+        self.bitrateOut = bitrateOut
+        self.readers = readers
+        self.readersByType = readersByType
+        self.inboundFramesInError = inboundFramesInError
+        self.reset = reset
+        self.srt = srt
+    }
+}
+
+/// The SRT publisher's view of its link, taken from `/v3/srtconns/list`.
+///
+/// Packet counters are cumulative for the connection, as SRT reports them; per-interval figures
+/// are derived later from consecutive rows, never stored twice.
+public struct SRTLink: Codable, Sendable, Equatable {
+    public var connectionID: String
+    /// Smoothed round-trip time, ms.
+    public var rttMs: Double?
+    /// Receive rate as SRT measures it, Mbit/s.
+    public var recvRateMbps: Double?
+    /// SRT's estimate of the link capacity, Mbit/s.
+    public var linkCapacityMbps: Double?
+    /// The receiver's TSBPD latency, ms: the budget retransmissions must fit in.
+    public var tsbpdDelayMs: Int64?
+    public var packetsReceived: Int64?
+    public var packetsReceivedLoss: Int64?
+    public var packetsReceivedRetrans: Int64?
+    public var packetsReceivedDrop: Int64?
+
+    public init(
+        connectionID: String, rttMs: Double? = nil, recvRateMbps: Double? = nil, linkCapacityMbps: Double? = nil,
+        tsbpdDelayMs: Int64? = nil, packetsReceived: Int64? = nil, packetsReceivedLoss: Int64? = nil,
+        packetsReceivedRetrans: Int64? = nil, packetsReceivedDrop: Int64? = nil
+    ) {
+        self.connectionID = connectionID
+        self.rttMs = rttMs
+        self.recvRateMbps = recvRateMbps
+        self.linkCapacityMbps = linkCapacityMbps
+        self.tsbpdDelayMs = tsbpdDelayMs
+        self.packetsReceived = packetsReceived
+        self.packetsReceivedLoss = packetsReceivedLoss
+        self.packetsReceivedRetrans = packetsReceivedRetrans
+        self.packetsReceivedDrop = packetsReceivedDrop
+    }
+}

@@ -1,0 +1,169 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MTXMonCore
+import NIOCore
+import NIOHTTP1
+
+/// How to reach one MediaMTX control API.
+public struct MediaMTXEndpoint: Sendable {
+    public enum Credentials: Sendable, Equatable {
+        case basic(user: String, password: String)
+        case bearer(token: String)
+    }
+
+    /// Base URL without a trailing slash, e.g. `http://localhost:9997`.
+    public var baseURL: String
+    public var credentials: Credentials?
+    /// Items asked for per page; MediaMTX's own default is 100.
+    public var pageSize: Int
+    /// Upper bound for one HTTP request, so a hung server cannot stall a poll past its slot.
+    public var requestTimeout: Duration
+    /// Largest body accepted from MediaMTX; a 1,000-path page is about 1 MB.
+    public var maxBodyBytes: Int
+
+    public init(
+        baseURL: String, credentials: Credentials? = nil, pageSize: Int = 100,
+        requestTimeout: Duration = .seconds(5), maxBodyBytes: Int = 64 << 20
+    ) {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        self.baseURL = url
+        self.credentials = credentials
+        self.pageSize = pageSize
+        self.requestTimeout = requestTimeout
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// What one poll read from MediaMTX, before normalisation.
+public struct PollReply: Sendable {
+    /// Unix ms at which MediaMTX answered the first page of the path list (the midpoint of that
+    /// request's round trip): the instant the counters describe.
+    public var ts: Int64
+    public var paths: [WirePath]
+    public var srtConns: [WireSRTConn]
+}
+
+/// Reads MediaMTX's control API: every page of every list a poll needs.
+public struct MediaMTXClient: Sendable {
+    public let endpoint: MediaMTXEndpoint
+    let http: HTTPClient
+
+    public init(endpoint: MediaMTXEndpoint, http: HTTPClient = .shared) {
+        self.endpoint = endpoint
+        self.http = http
+    }
+
+    /// The path list and the SRT connection list, read concurrently so their figures describe
+    /// nearly the same instant. A server without an SRT list (404) yields no SRT connections.
+    public func poll() async throws(MediaMTXError) -> PollReply {
+        do {
+            async let srt = optionalList(WireSRTConn.self, "/v3/srtconns/list")
+            let (paths, ts) = try await list(WirePath.self, "/v3/paths/list")
+            return PollReply(ts: ts, paths: paths, srtConns: try await srt)
+        } catch let error as MediaMTXError {
+            throw error
+        } catch {
+            throw .unreachable(url: endpoint.baseURL, reason: String(describing: error))
+        }
+    }
+
+    /// `/v3/info`, or `nil` on servers older than v1.13 that do not have it.
+    public func info() async throws(MediaMTXError) -> WireInfo? {
+        let url = endpoint.baseURL + "/v3/info"
+        do {
+            let (body, _) = try await get(url)
+            return try decode(WireInfo.self, body, url: url)
+        } catch .notFound {
+            return nil
+        }
+    }
+
+    func optionalList<Item: Decodable & Sendable>(_ type: Item.Type, _ path: String) async throws(MediaMTXError) -> [Item] {
+        do {
+            return try await list(type, path).items
+        } catch .notFound {
+            return []
+        }
+    }
+
+    /// Every item of a paged list, following `pageCount` as it is reported on each page.
+    public func list<Item: Decodable & Sendable>(
+        _ type: Item.Type, _ path: String
+    ) async throws(MediaMTXError) -> (items: [Item], firstPageAt: Int64) {
+        var items: [Item] = []
+        var firstPageAt: Int64 = 0
+        var page = 0
+        let maxPages = 100_000
+        while true {
+            let url = "\(endpoint.baseURL)\(path)?page=\(page)&itemsPerPage=\(endpoint.pageSize)"
+            let (body, arrivedAt) = try await get(url)
+            if page == 0 { firstPageAt = arrivedAt }
+            let reply = try decode(ListPage<Item>.self, body, url: url)
+            let pageItems = reply.items ?? []
+            items.append(contentsOf: pageItems)
+            page += 1
+            guard let pageCount = reply.pageCount, page < pageCount, !pageItems.isEmpty else { break }
+            guard page < maxPages else { throw .tooManyPages(url: endpoint.baseURL + path, pages: page) }
+        }
+        return (items, firstPageAt)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, url: String) throws(MediaMTXError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(body.readableBytesView))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let at = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw .badJSON(url: url, detail: "\(context.debugDescription) at '\(at)'")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw .badJSON(url: url, detail: context.debugDescription)
+        } catch {
+            throw .badJSON(url: url, detail: String(describing: error))
+        }
+    }
+
+    func get(_ url: String) async throws(MediaMTXError) -> (ByteBuffer, Int64) {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        switch endpoint.credentials {
+        case let .basic(user, password):
+            let token = Data("\(user):\(password)".utf8).base64EncodedString()
+            request.headers.add(name: "Authorization", value: "Basic \(token)")
+        case let .bearer(token):
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case nil:
+            break
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(endpoint.requestTimeout.components.seconds) * 1_000_000_000
+            + endpoint.requestTimeout.components.attoseconds / 1_000_000_000)
+        let response: HTTPClientResponse
+        let arrivedAt: Int64
+        let body: ByteBuffer
+        do {
+            let sentAt = WallClock.nowMs()
+            response = try await http.execute(request, timeout: timeout)
+            // The server read its counters about half a round trip after the request left.
+            arrivedAt = (sentAt + WallClock.nowMs()) / 2
+            body = try await response.body.collect(upTo: endpoint.maxBodyBytes)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout
+            || error == .connectTimeout {
+            throw .timedOut(url: url)
+        } catch is CancellationError {
+            throw .timedOut(url: url)
+        } catch {
+            throw .unreachable(url: url, reason: String(describing: error))
+        }
+        switch response.status.code {
+        case 200:
+            return (body, arrivedAt)
+        case 401, 403:
+            throw .unauthorized(url: url)
+        case 404:
+            throw .notFound(url: url)
+        default:
+            let text = String(buffer: body).prefix(200)
+            throw .status(url: url, code: Int(response.status.code), body: String(text))
+        }
+    }
+}

@@ -1,0 +1,32 @@
+/// Why a request to MediaMTX's control API failed, worded for the operator who must fix it.
+public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
+    case unreachable(url: String, reason: String)
+    case timedOut(url: String)
+    case unauthorized(url: String)
+    case notFound(url: String)
+    case status(url: String, code: Int, body: String)
+    case badJSON(url: String, detail: String)
+    case tooManyPages(url: String, pages: Int)
+
+    public var description: String {
+        switch self {
+        case let .unreachable(url, reason):
+            "MediaMTX is unreachable at \(url) (\(reason)): check that MediaMTX runs with `api: yes` and that "
+                + "MEDIA_MTX_API_URL points at its API address (default http://localhost:9997)"
+        case let .timedOut(url):
+            "MediaMTX did not answer \(url) in time: the server is overloaded or the address is wrong"
+        case let .unauthorized(url):
+            "MediaMTX refused \(url) with 401/403: set MEDIA_MTX_API_USER and MEDIA_MTX_API_PASS (or "
+                + "MEDIA_MTX_API_TOKEN) to a user that has the `api` permission in mediamtx.yml"
+        case let .notFound(url):
+            "MediaMTX has no \(url): this server version lacks that list"
+        case let .status(url, code, body):
+            "MediaMTX answered \(url) with HTTP \(code): \(body)"
+        case let .badJSON(url, detail):
+            "MediaMTX answered \(url) with a body that is not the expected JSON (\(detail)): is "
+                + "MEDIA_MTX_API_URL the control API (:9997) and not another port?"
+        case let .tooManyPages(url, pages):
+            "MediaMTX kept reporting more pages of \(url) after \(pages) requests: giving up on this poll"
+        }
+    }
+}

@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The simulator's JSON, field for field as MediaMTX writes it: v1.20 in the key order of the
+/// captured replies, v1.12 with the fields its OpenAPI document lists.
+enum Render {
+    static func iso(_ ms: Int64) -> String {
+        // A fixed-format RFC 3339 time, like MediaMTX's; exact calendar maths kept small and local.
+        let days = ms / 86_400_000
+        let rem = ms % 86_400_000
+        let (y, m, d) = civil(days)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let millis = rem % 1_000
+        let frac = String(repeating: "0", count: 3 - String(millis).count) + String(millis)
+        return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3_600_000)):\(two(rem / 60_000 % 60)):\(two(rem / 1_000 % 60)).\(frac)000000Z"
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func civil(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    static func path(_ path: SimPath, generation: APIGeneration, nowMs: Int64) -> JSON {
+        let inbound = JSON.int(path.inboundBytes(at: nowMs))
+        let outbound = JSON.int(path.outboundBytes(at: nowMs))
+        let since = JSON.string(iso(path.publisher.counterStartMs))
+        let source = JSON.object([("type", .string(path.publisher.proto.sourceType)), ("id", .string(path.publisher.id))])
+        let readers = JSON.array(path.readers.map {
+            .object([("type", .string($0.proto.readerType(generation))), ("id", .string($0.id))])
+        })
+        switch generation {
+        case .v1_12:
+            return .object([
+                ("name", .string(path.name)), ("confName", "all_others"), ("source", source), ("ready", true),
+                ("readyTime", since), ("tracks", .array(["H264", "MPEG-4 Audio"])),
+                ("bytesReceived", inbound), ("bytesSent", outbound), ("readers", readers),
+            ])
+        case .v1_20:
+            return .object([
+                ("name", .string(path.name)), ("confName", "all_others"), ("ready", true), ("readyTime", since),
+                ("available", true), ("availableTime", since), ("online", true), ("onlineTime", since),
+                ("source", source), ("tracks", .array(["H264", "MPEG-4 Audio"])),
+                ("tracks2", .array([
+                    .object([("codec", "H264"), ("codecProps", .object([
+                        ("width", 1280), ("height", 720), ("profile", "Main"), ("level", "4"),
+                    ]))]),
+                    .object([("codec", "MPEG-4 Audio"), ("codecProps", .object([
+                        ("sampleRate", 48_000), ("channelCount", 2),
+                    ]))]),
+                ])),
+                ("readers", readers), ("inboundBytes", inbound), ("outboundBytes", outbound),
+                ("inboundFramesInError", 0), ("bytesReceived", inbound), ("bytesSent", outbound),
+            ])
+        }
+    }
+
+    static func connection(_ conn: SimConn, path: SimPath, generation: APIGeneration, nowMs: Int64) -> JSON {
+        let elapsedMs = Double(max(0, nowMs - conn.counterStartMs))
+        let bytes = Int64(path.bitrate / 8 * elapsedMs / 1_000)
+        let inbound: Int64 = conn.publishing ? bytes : 0
+        let outbound: Int64 = conn.publishing ? 0 : bytes
+        let head: [(String, JSON)] = [
+            ("id", .string(conn.id)), ("created", .string(iso(conn.createdMs))),
+            ("remoteAddr", .string(conn.remoteAddr)),
+        ]
+        let state = JSON.string(conn.publishing ? "publish" : "read")
+        let user: [(String, JSON)] = generation == .v1_20 ? [("user", "")] : []
+        switch conn.proto {
+        case .srt:
+            return srt(conn, head: head, state: state, path: path, user: user, inbound: inbound, outbound: outbound,
+                       elapsedMs: elapsedMs)
+        case .rtsp:
+            let packetsIn = inbound / 1_200
+            let packetsOut = outbound / 1_200
+            let lostIn = packetsIn / 2_000
+            let jitter = JSON.double(conn.publishing ? 600 + conn.rttMs : 0)
+            if generation == .v1_12 {
+                return .object(head + [
+                    ("state", state), ("path", .string(path.name)), ("query", ""), ("transport", "TCP"),
+                    ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+                    ("rtpPacketsReceived", .int(packetsIn)), ("rtpPacketsSent", .int(packetsOut)),
+                    ("rtpPacketsLost", .int(lostIn)), ("rtpPacketsInError", 0), ("rtpPacketsJitter", jitter),
+                    ("rtcpPacketsReceived", .int(packetsIn / 500)), ("rtcpPacketsSent", .int(packetsOut / 1_000)),
+                    ("rtcpPacketsInError", 0),
+                ])
+            }
+            return .object(head + [
+                ("state", state), ("path", .string(path.name)), ("query", ""), ("user", ""),
+                ("userAgent", "Lavf59.27.100"), ("transport", "TCP"), ("profile", "AVP"), ("conns", .array([])),
+                ("inboundBytes", .int(inbound)), ("inboundRTPPackets", .int(packetsIn)),
+                ("inboundRTPPacketsLost", .int(lostIn)), ("inboundRTPPacketsInError", 0),
+                ("inboundRTPPacketsJitter", jitter), ("inboundRTCPPackets", .int(packetsIn / 500)),
+                ("inboundRTCPPacketsInError", 0), ("outboundBytes", .int(outbound)),
+                ("outboundRTPPackets", .int(packetsOut)), ("outboundRTPPacketsReportedLost", 0),
+                ("outboundRTPPacketsDiscarded", 0), ("outboundRTCPPackets", .int(packetsOut / 1_000)),
+                ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+                ("rtpPacketsReceived", .int(packetsIn)), ("rtpPacketsSent", .int(packetsOut)),
+                ("rtpPacketsLost", .int(lostIn)), ("rtpPacketsInError", 0), ("rtpPacketsJitter", jitter),
+                ("rtcpPacketsReceived", .int(packetsIn / 500)), ("rtcpPacketsSent", .int(packetsOut / 1_000)),
+                ("rtcpPacketsInError", 0),
+            ])
+        case .rtmp:
+            if generation == .v1_12 {
+                return .object(head + [
+                    ("state", state), ("path", .string(path.name)), ("query", ""),
+                    ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+                ])
+            }
+            return .object(head + [
+                ("state", state), ("path", .string(path.name)), ("query", ""), ("user", ""),
+                ("userAgent", conn.publishing ? "FMLE/3.0 (compatible; Lavf59.27.100)" : "LNX 9,0,124,2"),
+                ("inboundBytes", .int(inbound)), ("outboundBytes", .int(outbound)), ("outboundFramesDiscarded", 0),
+                ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+            ])
+        case .webrtc:
+            let packetsIn = inbound / 1_150
+            let packetsOut = outbound / 1_150
+            if generation == .v1_12 {
+                return .object(head + [
+                    ("peerConnectionEstablished", true), ("localCandidate", "host/udp/127.0.0.1/8189"),
+                    ("remoteCandidate", "host/udp/10.0.0.2/50000"), ("state", state), ("path", .string(path.name)),
+                    ("query", ""), ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+                ])
+            }
+            return .object(head + [
+                ("peerConnectionEstablished", true), ("localCandidate", "host/udp/127.0.0.1/8189"),
+                ("remoteCandidate", "host/udp/10.0.0.2/50000"), ("state", state), ("path", .string(path.name)),
+                ("query", ""), ("user", ""), ("userAgent", "Mozilla/5.0"),
+                ("inboundBytes", .int(inbound)), ("inboundRTPPackets", .int(packetsIn)),
+                ("inboundRTPPacketsLost", .int(packetsIn / 5_000)), ("inboundRTPPacketsJitter", .double(conn.rttMs / 10)),
+                ("inboundRTCPPackets", .int(packetsIn / 500)), ("outboundBytes", .int(outbound)),
+                ("outboundRTPPackets", .int(packetsOut)), ("outboundRTCPPackets", .int(packetsOut / 1_000)),
+                ("outboundFramesDiscarded", 0), ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+                ("rtpPacketsReceived", .int(packetsIn)), ("rtpPacketsSent", .int(packetsOut)),
+                ("rtpPacketsLost", .int(packetsIn / 5_000)), ("rtpPacketsJitter", .double(conn.rttMs / 10)),
+                ("rtcpPacketsReceived", .int(packetsIn / 500)), ("rtcpPacketsSent", .int(packetsOut / 1_000)),
+            ])
+        case .hls:
+            return .object([
+                ("id", .string(conn.id)), ("created", .string(iso(conn.createdMs))),
+                ("remoteAddr", .string(conn.remoteAddr)), ("path", .string(path.name)), ("query", ""), ("user", ""),
+                ("userAgent", "AppleCoreMedia/1.0.0"), ("isCDN", false), ("outboundBytes", .int(outbound)),
+            ])
+        }
+    }
+
+    /// An SRT connection with every statistic MediaMTX reports; the path figure is the payload,
+    /// SRT's byte counters carry ~7.5 % MPEG-TS and SRT overhead, as a real server shows.
+    static func srt(_ conn: SimConn, head: [(String, JSON)], state: JSON, path: SimPath, user: [(String, JSON)],
+                    inbound: Int64, outbound: Int64, elapsedMs: Double) -> JSON {
+        let wireIn = Int64(Double(inbound) * 1.075)
+        let wireOut = Int64(Double(outbound) * 1.075)
+        let packetsIn = wireIn / 1_316
+        let packetsOut = wireOut / 1_316
+        let lossIn = packetsIn / 1_000
+        let retransOut = packetsOut / 1_000
+        let rate = path.bitrate / 1_000_000
+        // RTT wanders ±20 % around the connection's base with a 60 s period.
+        let phase = elapsedMs / 60_000 * 2 * Double.pi
+        let rtt = conn.rttMs * (1 + 0.2 * sin(phase))
+        let fields: [(String, JSON)] = [
+            ("state", state), ("path", .string(path.name)), ("query", "")] + user + [
+            ("packetsSent", .int(packetsOut)), ("packetsReceived", .int(packetsIn)),
+            ("packetsSentUnique", .int(packetsOut - retransOut)), ("packetsReceivedUnique", .int(packetsIn - lossIn)),
+            ("packetsSendLoss", .int(retransOut)), ("packetsReceivedLoss", .int(lossIn)),
+            ("packetsRetrans", .int(retransOut)), ("packetsReceivedRetrans", .int(lossIn)),
+            ("packetsSentACK", .int(packetsIn / 6)), ("packetsReceivedACK", .int(packetsOut / 12)),
+            ("packetsSentNAK", .int(lossIn)), ("packetsReceivedNAK", .int(retransOut)),
+            ("packetsSentKM", 0), ("packetsReceivedKM", 0), ("usSndDuration", .int(conn.publishing ? 0 : Int64(elapsedMs * 1_000))),
+            ("packetsReceivedBelated", 0), ("packetsSendDrop", 0), ("packetsReceivedDrop", .int(lossIn / 10)),
+            ("packetsReceivedUndecrypt", 0), ("bytesReceived", .int(wireIn)), ("bytesSent", .int(wireOut)),
+            ("bytesSentUnique", .int(wireOut)), ("bytesReceivedUnique", .int(wireIn)),
+            ("bytesReceivedLoss", .int(lossIn * 1_316)), ("bytesRetrans", .int(retransOut * 1_316)),
+            ("bytesReceivedRetrans", .int(lossIn * 1_316)), ("bytesReceivedBelated", 0), ("bytesSendDrop", 0),
+            ("bytesReceivedDrop", .int(lossIn / 10 * 1_316)), ("bytesReceivedUndecrypt", 0),
+            ("usPacketsSendPeriod", 10.5), ("packetsFlowWindow", 25_600), ("packetsFlightSize", conn.publishing ? 0 : 17),
+            ("msRTT", .double(rtt)), ("mbpsSendRate", .double(conn.publishing ? 0 : rate * 1.075)),
+            ("mbpsReceiveRate", .double(conn.publishing ? rate * 1.075 : 0)),
+            ("mbpsLinkCapacity", .double(rate * 25)), ("bytesAvailSendBuf", 0), ("bytesAvailReceiveBuf", 0),
+            ("mbpsMaxBW", -1), ("byteMSS", 1_500), ("packetsSendBuf", 0), ("bytesSendBuf", 0), ("msSendBuf", 0),
+            ("msSendTsbPdDelay", 120), ("packetsReceiveBuf", 55), ("bytesReceiveBuf", 68_808), ("msReceiveBuf", 106),
+            ("msReceiveTsbPdDelay", 120), ("packetsReorderTolerance", 0), ("packetsReceivedAvgBelatedTime", 0),
+            ("packetsSendLossRate", 0), ("packetsReceivedLossRate", 0),
+        ] + (user.isEmpty ? [] : [("outboundFramesDiscarded", 0)])
+        return .object(head + fields)
+    }
+}
+
+extension JSON: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .double(value) }
+}

@@ -1,0 +1,131 @@
+import MTXMonCore
+import Synchronization
+
+/// A MediaMTX stand-in: paths whose counters grow with real time, their connections, paging, and
+/// fault switches. Thread-safe; the HTTP front end (`SimulatorServer`) and tests share one.
+public final class Simulator: Sendable {
+    struct State: Sendable {
+        var options: SimulatorOptions
+        var paths: [SimPath]
+        var fault: SimulatorFault = .none
+        var credentials: (user: String, password: String)?
+        var random: SeededRandom
+        var startedMs: Int64
+    }
+
+    private let state: Mutex<State>
+    public let generation: APIGeneration
+
+    public init(options: SimulatorOptions, nowMs: Int64 = WallClock.nowMs()) {
+        var random = SeededRandom(seed: options.seed)
+        let protocols: [SimProtocol] = [.rtsp, .rtmp, .webrtc]
+        let readerProtocols: [SimProtocol] = [.rtsp, .srt, .rtmp, .webrtc, .hls]
+        var paths: [SimPath] = []
+        for index in 0..<max(0, options.paths) {
+            let isSRT = options.srtEvery > 0 && index % options.srtEvery == 0
+            let proto = isSRT ? SimProtocol.srt : protocols[index % protocols.count]
+            let publisher = SimConn(
+                id: random.uuid(), proto: proto, publishing: true, remoteAddr: Self.address(&random),
+                createdMs: nowMs, counterStartMs: nowMs, rttMs: 5 + Double(random.next() % 7_500) / 100)
+            let readers = (0..<max(0, options.readers)).map { r in
+                SimConn(id: random.uuid(), proto: readerProtocols[(index + r) % readerProtocols.count],
+                        publishing: false, remoteAddr: Self.address(&random), createdMs: nowMs,
+                        counterStartMs: nowMs, rttMs: 5 + Double(random.next() % 7_500) / 100)
+            }
+            paths.append(SimPath(name: options.namePrefix + Self.pad(index), bitrate: options.bitrate,
+                                 publisher: publisher, readers: readers))
+        }
+        generation = options.generation
+        state = Mutex(State(options: options, paths: paths, random: random, startedMs: nowMs))
+    }
+
+    static func pad(_ index: Int) -> String {
+        let digits = String(index)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    static func address(_ random: inout SeededRandom) -> String {
+        "10.\(random.next() % 256).\(random.next() % 256).\(random.next() % 254 + 1):\(random.next() % 50_000 + 10_000)"
+    }
+
+    // MARK: Switches
+
+    public var fault: SimulatorFault {
+        get { state.withLock { $0.fault } }
+        set { state.withLock { $0.fault = newValue } }
+    }
+
+    /// Requires HTTP basic auth from now on (`nil` lifts the requirement).
+    public func requireBasicAuth(user: String?, password: String?) {
+        state.withLock { s in
+            s.credentials = user.map { ($0, password ?? "") }
+        }
+    }
+
+    var credentials: (user: String, password: String)? { state.withLock { $0.credentials } }
+
+    /// The publisher of `path` reconnects: a new connection id, counters from 0 (readers too).
+    @discardableResult
+    public func resetCounters(path name: String, nowMs: Int64 = WallClock.nowMs()) -> Bool {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }) else { return false }
+            s.paths[index].publisher.id = s.random.uuid()
+            s.paths[index].publisher.createdMs = nowMs
+            s.paths[index].publisher.counterStartMs = nowMs
+            for r in s.paths[index].readers.indices { s.paths[index].readers[r].counterStartMs = nowMs }
+            s.paths[index].present = true
+            return true
+        }
+    }
+
+    /// The publisher of `path` leaves: the path vanishes from every list until `resetCounters`.
+    @discardableResult
+    public func removePath(_ name: String) -> Bool {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }) else { return false }
+            s.paths[index].present = false
+            return true
+        }
+    }
+
+    /// Names of the paths currently listed.
+    public var pathNames: [String] {
+        state.withLock { $0.paths.filter(\.present).map(\.name) }
+    }
+
+    public var options: SimulatorOptions { state.withLock { $0.options } }
+
+    // MARK: Replies
+
+    /// A MediaMTX list reply: items sorted as MediaMTX sorts them, one page of them.
+    func page(_ items: [JSON], page: Int, itemsPerPage: Int) -> JSON {
+        let pageCount = items.isEmpty ? 0 : (items.count + itemsPerPage - 1) / itemsPerPage
+        let start = min(items.count, page * itemsPerPage)
+        let end = min(items.count, start + itemsPerPage)
+        return .object([
+            ("itemCount", .int(Int64(items.count))),
+            ("pageCount", .int(Int64(pageCount))),
+            ("items", .array(Array(items[start..<end]))),
+        ])
+    }
+
+    func snapshotPaths() -> [SimPath] {
+        state.withLock { $0.paths.filter(\.present) }
+    }
+
+    /// `/v3/paths/list` items at `nowMs`.
+    public func pathItems(at nowMs: Int64) -> [JSON] {
+        snapshotPaths().sorted { $0.name < $1.name }.map { Render.path($0, generation: generation, nowMs: nowMs) }
+    }
+
+    /// Connection list items of one protocol at `nowMs`, publishers and readers alike.
+    public func connectionItems(_ proto: SimProtocol, at nowMs: Int64) -> [JSON] {
+        var items: [(String, JSON)] = []
+        for path in snapshotPaths() {
+            for conn in [path.publisher] + path.readers where conn.proto == proto {
+                items.append((conn.id, Render.connection(conn, path: path, generation: generation, nowMs: nowMs)))
+            }
+        }
+        return items.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+}

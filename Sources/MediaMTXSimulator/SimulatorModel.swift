@@ -1,0 +1,127 @@
+import MTXMonCore
+
+/// Which MediaMTX API generation the simulator speaks.
+public enum APIGeneration: String, Sendable, CaseIterable {
+    /// Up to v1.16: `bytesReceived`/`bytesSent`/`ready`, no `/v3/info`, no HLS session list.
+    case v1_12 = "1.12"
+    /// From v1.17: `inboundBytes`/`outboundBytes`/`online` beside the deprecated names.
+    case v1_20 = "1.20"
+
+    public var version: String { self == .v1_12 ? "v1.12.0" : "v1.20.1" }
+}
+
+/// What the simulated server carries when it starts.
+public struct SimulatorOptions: Sendable {
+    public var paths: Int
+    /// Each path's inbound rate, bit/s.
+    public var bitrate: Double
+    public var readers: Int
+    /// Every K-th path (0, K, 2K, …) is published over SRT; 0 means none.
+    public var srtEvery: Int
+    public var generation: APIGeneration
+    public var seed: UInt64
+    public var namePrefix: String
+
+    public init(paths: Int = 3, bitrate: Double = 2_000_000, readers: Int = 1, srtEvery: Int = 0,
+                generation: APIGeneration = .v1_20, seed: UInt64 = 1, namePrefix: String = "sim/") {
+        self.paths = paths
+        self.bitrate = bitrate
+        self.readers = readers
+        self.srtEvery = srtEvery
+        self.generation = generation
+        self.seed = seed
+        self.namePrefix = namePrefix
+    }
+}
+
+/// A switch a test flips to make the simulated API misbehave.
+public enum SimulatorFault: Sendable, Equatable {
+    case none
+    /// Every API request answers HTTP 500 with MediaMTX's error body.
+    case serverError
+    /// Every API request answers 200 with a body that is not JSON.
+    case garbage
+    /// Every API request answers after this delay.
+    case slow(Duration)
+}
+
+/// The protocols MediaMTX lists connections for.
+public enum SimProtocol: String, Sendable, CaseIterable {
+    case srt, rtsp, rtmp, webrtc, hls
+
+    /// MediaMTX's source type name for a publisher of this protocol.
+    var sourceType: String {
+        switch self {
+        case .srt: "srtConn"
+        case .rtsp: "rtspSession"
+        case .rtmp: "rtmpConn"
+        case .webrtc: "webRTCSession"
+        case .hls: "hlsSource"
+        }
+    }
+
+    /// MediaMTX's reader type name for a reader of this protocol in `generation`.
+    func readerType(_ generation: APIGeneration) -> String {
+        switch self {
+        case .hls: generation == .v1_12 ? "hlsMuxer" : "hlsSession"
+        default: sourceType
+        }
+    }
+}
+
+/// One simulated publisher or reader connection.
+struct SimConn: Sendable {
+    var id: String
+    var proto: SimProtocol
+    var publishing: Bool
+    var remoteAddr: String
+    var createdMs: Int64
+    /// Counters count from here; moved forward by a reset.
+    var counterStartMs: Int64
+    var rttMs: Double
+}
+
+/// One simulated path with its publisher and readers.
+struct SimPath: Sendable {
+    var name: String
+    var bitrate: Double
+    var publisher: SimConn
+    var readers: [SimConn]
+    /// False while the publisher is away: a dynamic path then vanishes from the lists.
+    var present = true
+
+    /// Inbound bytes at `nowMs`: the rate times the time since the counter (re)started.
+    func inboundBytes(at nowMs: Int64) -> Int64 {
+        Int64(bitrate / 8 * Double(max(0, nowMs - publisher.counterStartMs)) / 1_000)
+    }
+
+    func outboundBytes(at nowMs: Int64) -> Int64 {
+        readers.reduce(0) { $0 + Int64(bitrate / 8 * Double(max(0, nowMs - $1.counterStartMs)) / 1_000) }
+    }
+}
+
+/// SplitMix64: a tiny seeded generator, so `--seed` gives the same ids and figures every run.
+struct SeededRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func uuid() -> String {
+        let hex = Array("0123456789abcdef")
+        var chars: [Character] = []
+        for index in 0..<32 {
+            var nibble = Int(next() & 0xF)
+            if index == 12 { nibble = 4 }
+            if index == 16 { nibble = 8 | (nibble & 3) }
+            chars.append(hex[nibble])
+            if [7, 11, 15, 19].contains(index) { chars.append("-") }
+        }
+        return String(chars)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import MTXMonCore
+import NIOCore
+
+/// The simulator's HTTP face: MediaMTX's `/v3/...` routes plus `/sim/...` switches for faults.
+public enum SimulatorServer {
+    /// Builds the router; `Simulator` holds every bit of state, so tests may flip faults directly.
+    public static func router(_ simulator: Simulator) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: FaultMiddleware(simulator: simulator))
+        let generation = simulator.generation
+        router.get("/v3/info") { _, _ -> Response in
+            guard generation == .v1_20 else { return notFound(generation) }
+            return json(.object([("version", .string(generation.version)), ("started", .string(Render.iso(WallClock.nowMs())))]))
+        }
+        router.get("/v3/paths/list") { request, _ -> Response in
+            try list(request, generation) { simulator.pathItems(at: $0) }
+        }
+        router.get("/v3/paths/get/**") { request, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            let items = simulator.pathItems(at: WallClock.nowMs())
+            guard let item = items.first(where: { if case let .object(f) = $0, case let .string(n)? = f.first?.1 { n == name } else { false } })
+            else { return error(.notFound, "path not found", generation) }
+            return json(item)
+        }
+        let lists: [(String, SimProtocol)] = [
+            ("srtconns", .srt), ("rtspsessions", .rtsp), ("rtmpconns", .rtmp), ("webrtcsessions", .webrtc),
+            ("hlssessions", .hls),
+        ]
+        for (name, proto) in lists {
+            router.get("/v3/\(name)/list") { request, _ -> Response in
+                if proto == .hls && generation == .v1_12 { return notFound(generation) }
+                return try list(request, generation) { simulator.connectionItems(proto, at: $0) }
+            }
+        }
+        for name in ["rtspconns", "rtspsconns", "rtspssessions", "rtmpsconns"] {
+            router.get("/v3/\(name)/list") { request, _ -> Response in
+                try list(request, generation) { _ in [] }
+            }
+        }
+        addSwitches(router, simulator)
+        return router
+    }
+
+    /// `/sim/...`: the fault switches, for people driving `mtxmon simulate` with curl.
+    static func addSwitches(_ router: Router<BasicRequestContext>, _ simulator: Simulator) {
+        router.post("/sim/fault") { request, _ -> Response in
+            let mode = request.uri.queryParameters.get("mode") ?? "none"
+            switch mode {
+            case "none": simulator.fault = .none
+            case "500": simulator.fault = .serverError
+            case "garbage": simulator.fault = .garbage
+            case "slow":
+                let ms = request.uri.queryParameters.get("ms", as: Int.self) ?? 5_000
+                simulator.fault = .slow(.milliseconds(ms))
+            default:
+                return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(
+                    string: "unknown mode '\(mode)': use none, 500, garbage or slow (with ms=5000)\n")))
+            }
+            return Response(status: .noContent)
+        }
+        router.post("/sim/reset/**") { _, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            return Response(status: simulator.resetCounters(path: name) ? .noContent : .notFound)
+        }
+        router.post("/sim/remove/**") { _, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            return Response(status: simulator.removePath(name) ? .noContent : .notFound)
+        }
+        router.post("/sim/auth") { request, _ -> Response in
+            simulator.requireBasicAuth(user: request.uri.queryParameters.get("user"),
+                                       password: request.uri.queryParameters.get("pass"))
+            return Response(status: .noContent)
+        }
+    }
+
+    static func list(_ request: Request, _ generation: APIGeneration, _ items: (Int64) -> [JSON]) throws -> Response {
+        let query = request.uri.queryParameters
+        let page = query.get("page").map { Int($0) } ?? 0
+        let perPage = query.get("itemsPerPage").map { Int($0) } ?? 100
+        guard let page, page >= 0 else { return error(.badRequest, "invalid page", generation) }
+        guard let perPage, perPage >= 1 else { return error(.badRequest, "invalid items per page", generation) }
+        let all = items(WallClock.nowMs())
+        let pageCount = all.isEmpty ? 0 : (all.count + perPage - 1) / perPage
+        let start = min(all.count, page * perPage)
+        let end = min(all.count, start + perPage)
+        return json(.object([
+            ("itemCount", .int(Int64(all.count))), ("pageCount", .int(Int64(pageCount))),
+            ("items", .array(Array(all[start..<end]))),
+        ]))
+    }
+
+    static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+
+    /// MediaMTX's error body: v1.20 adds `"status":"error"`.
+    static func error(_ status: HTTPResponse.Status, _ message: String, _ generation: APIGeneration) -> Response {
+        let fields: [(String, JSON)] = generation == .v1_20
+            ? [("status", "error"), ("error", .string(message))] : [("error", .string(message))]
+        return json(.object(fields), status: status)
+    }
+
+    static func notFound(_ generation: APIGeneration) -> Response {
+        Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
+    }
+}
+
+/// Applies the simulator's fault switches and its basic-auth requirement to `/v3/...` routes.
+struct FaultMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let simulator: Simulator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v3/") else { return try await next(request, context) }
+        if let (user, password) = simulator.credentials {
+            let expected = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+            guard request.headers[.authorization] == expected else {
+                return SimulatorServer.error(.unauthorized, "authentication error", simulator.generation)
+            }
+        }
+        switch simulator.fault {
+        case .none:
+            return try await next(request, context)
+        case .serverError:
+            return SimulatorServer.error(.internalServerError, "simulated failure", simulator.generation)
+        case .garbage:
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: "{\"itemCount\": 3, \"items\": [{\"name\": <html>")))
+        case let .slow(delay):
+            try await Task.sleep(for: delay)
+            return try await next(request, context)
+        }
+    }
+}

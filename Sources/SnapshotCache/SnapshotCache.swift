@@ -1,0 +1,35 @@
+import MTXMonCore
+
+/// Where the latest snapshot lives between polls, and how other processes hear of new ones.
+///
+/// Two implementations: `RedisSnapshotCache` for several processes sharing one collector, and
+/// `InProcessSnapshotCache` for a single `mtxmon run` without Redis. Both expire the snapshot
+/// after `ttl`, so a dead collector is never shown as live data.
+public protocol SnapshotCache: Sendable {
+    /// Stores `snapshot` as the latest (replacing the previous one) and announces it.
+    func publish(_ snapshot: Snapshot) async throws
+    /// The latest snapshot, or `nil` when none was published within the time to live.
+    func latest() async throws -> Snapshot?
+    /// A short description for logs and `/healthz`, e.g. `redis 127.0.0.1:6379`.
+    var label: String { get }
+}
+
+/// The embedded default: the same contract, held in memory.
+public actor InProcessSnapshotCache: SnapshotCache {
+    private var current: (snapshot: Snapshot, storedAt: ContinuousClock.Instant)?
+    private let ttl: Duration
+    public nonisolated let label = "in-process"
+
+    public init(ttl: Duration) {
+        self.ttl = ttl
+    }
+
+    public func publish(_ snapshot: Snapshot) {
+        current = (snapshot, .now)
+    }
+
+    public func latest() -> Snapshot? {
+        guard let current, current.storedAt.duration(to: .now) < ttl else { return nil }
+        return current.snapshot
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import MTXMonApp
+import Prometheus
+
+@main
+struct MTXMon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mtxmon",
+        abstract: "Records the health of MediaMTX streams: bitrate, readers and SRT link quality, live and as history.",
+        discussion: """
+            Settings come from flags, then the environment (MEDIA_MTX_API_URL, REDIS_HOST, MTXMON_DB, …; \
+            see the README), then defaults.
+            """,
+        subcommands: [Collect.self, Migrate.self, Simulate.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// Flags every command that reads `Settings` shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .customLong("mediamtx"), help: "MediaMTX control API URL (MEDIA_MTX_API_URL).")
+    var mediaMTXURL: String?
+
+    @Option(help: "Time between polls, e.g. 2s (MTXMON_INTERVAL).")
+    var interval: String?
+
+    @Option(name: .customLong("db"), help: "SQLite history file (MTXMON_DB).")
+    var database: String?
+
+    @Option(help: "HTTP listen address host:port (MTXMON_LISTEN).")
+    var listen: String?
+
+    @Option(name: .customLong("log-level"), help: "trace … critical (MTXMON_LOG_LEVEL).")
+    var logLevel: String?
+
+    /// Loads settings or exits with every problem listed.
+    func settings() throws -> Settings {
+        do {
+            return try Settings.load(
+                environment: ProcessInfo.processInfo.environment,
+                overrides: SettingsOverrides(mediaMTXURL: mediaMTXURL, interval: interval, database: database,
+                                             listen: listen, logLevel: logLevel))
+        } catch {
+            throw ValidationError("configuration problem:\n\(error)")
+        }
+    }
+}
+
+/// Sets up logging and the Prometheus registry once per process, before any metric is created.
+func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollectorRegistry) {
+    let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+    LoggingSystem.bootstrap { PlainLogHandler(label: $0, level: level) }
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return (Logger(label: label), registry)
+}

@@ -1,0 +1,102 @@
+import MTXMonCore
+import Testing
+
+@Suite struct RateTrackerTests {
+    func sample(_ name: String, inbound: Int64, outbound: Int64 = 0) -> PathSample {
+        PathSample(name: name, online: true, inboundBytes: inbound, outboundBytes: outbound)
+    }
+
+    @Test func firstSampleOfARunHasNoBitrate() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        let out = tracker.derive([sample("a", inbound: 1_000)], at: 0)
+        #expect(out[0].bitrateIn == nil)
+        #expect(out[0].bitrateOut == nil)
+        #expect(out[0].reset == false)
+    }
+
+    @Test func bitrateIsTheCounterDeltaOverTheRealElapsedTime() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 1_000, outbound: 0)], at: 10_000)
+        // 500,000 bytes in 2,000 ms = 2,000,000 bit/s; 250,000 bytes out in 2,000 ms = 1,000,000 bit/s.
+        let out = tracker.derive([sample("a", inbound: 501_000, outbound: 250_000)], at: 12_000)
+        #expect(out[0].bitrateIn == 2_000_000)
+        #expect(out[0].bitrateOut == 1_000_000)
+        // A late poll: same bytes over 2,500 ms.
+        let late = tracker.derive([sample("a", inbound: 1_001_000, outbound: 250_000)], at: 14_500)
+        #expect(late[0].bitrateIn == 1_600_000)
+        #expect(late[0].bitrateOut == 0)
+    }
+
+    @Test func aCounterThatGoesDownIsAResetNotANegativeRate() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 9_000_000)], at: 0)
+        let reset = tracker.derive([sample("a", inbound: 100_000)], at: 2_000)
+        #expect(reset[0].reset)
+        #expect(reset[0].bitrateIn == nil)
+        let next = tracker.derive([sample("a", inbound: 600_000)], at: 4_000)
+        #expect(next[0].reset == false)
+        #expect(next[0].bitrateIn == 2_000_000)
+    }
+
+    @Test func aPathThatVanishesStartsANewRunWhenItReturns() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 1_000), sample("b", inbound: 1_000)], at: 0)
+        _ = tracker.derive([sample("b", inbound: 2_000)], at: 2_000)
+        let back = tracker.derive([sample("a", inbound: 50_000), sample("b", inbound: 3_000)], at: 4_000)
+        #expect(back[0].bitrateIn == nil)
+        #expect(back[1].bitrateIn == 4_000)
+    }
+
+    @Test func aGapLongerThanTheLimitStartsANewRun() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 0)], at: 0)
+        let out = tracker.derive([sample("a", inbound: 10_000)], at: 7_001)
+        #expect(out[0].bitrateIn == nil)
+        #expect(out[0].reset == false)
+    }
+
+    @Test func bitrateRejectsNoElapsedTimeAndDecreases() {
+        #expect(RateTracker.bitrate(previous: 0, current: 10, elapsedMs: 0) == nil)
+        #expect(RateTracker.bitrate(previous: 10, current: 5, elapsedMs: 1_000) == nil)
+        #expect(RateTracker.bitrate(previous: 0, current: 125, elapsedMs: 1_000) == 1_000)
+    }
+}
+
+@Suite struct OutageTrackerTests {
+    @Test func logsOnceWhenAnOutageStartsAndOnceWhenItEnds() {
+        var tracker = OutageTracker()
+        #expect(tracker.recordSuccess(at: 0) == nil)
+        #expect(tracker.recordFailure(at: 2_000, reason: "down") == .started(reason: "down"))
+        #expect(tracker.recordFailure(at: 4_000, reason: "down") == nil)
+        #expect(tracker.recordFailure(at: 6_000, reason: "other") == nil)
+        #expect(tracker.inOutage)
+        #expect(tracker.recordSuccess(at: 8_000) == .ended(failedPolls: 3, sinceMs: 6_000))
+        #expect(tracker.recordSuccess(at: 10_000) == nil)
+        #expect(!tracker.inOutage)
+    }
+}
+
+@Suite struct DurationParserTests {
+    @Test(arguments: [("500ms", 500), ("2s", 2_000), ("5m", 300_000), ("1h", 3_600_000), ("7d", 604_800_000),
+                      ("1w", 604_800_000), ("3", 3_000), ("1.5s", 1_500), (" 2s ", 2_000), ("0", 0)])
+    func parses(_ text: String, _ ms: Int64) throws {
+        #expect(try DurationParser.milliseconds(text) == ms)
+    }
+
+    @Test(arguments: ["", "s", "-2s", "2x", "two", "1e3s", "9999999999999w", "2 s"])
+    func rejectsWithAnExample(_ text: String) {
+        #expect(throws: DurationParser.Invalid.self) { try DurationParser.milliseconds(text) }
+        let message = DurationParser.Invalid(text: text).description
+        #expect(message.contains("e.g. 2s"))
+    }
+}
+
+@Suite struct BackoffTests {
+    @Test func doublesUpToTheMaximumAndResets() {
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(3))
+        #expect([backoff.next(), backoff.next(), backoff.next(), backoff.next(), backoff.next()]
+            == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(3), .seconds(3)])
+        backoff.reset()
+        #expect(backoff.next() == .milliseconds(500))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaMTXSimulator
+import NIOCore
+
+/// The MediaMTX simulator served on a free loopback port for the length of `body`.
+public func withSimulator<T: Sendable>(
+    _ simulator: Simulator, _ body: @Sendable (_ baseURL: String) async throws -> T
+) async throws -> T {
+    let port = try freePort()
+    var logger = Logger(label: "test.simulator")
+    logger.logLevel = .critical
+    let app = Application(
+        router: SimulatorServer.router(simulator),
+        configuration: .init(address: .hostname("127.0.0.1", port: port)),
+        logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await app.run()
+            return nil
+        }
+        try await eventually("simulator listens on \(port)") { canConnect(port: port) }
+        let result = try await body("http://127.0.0.1:\(port)")
+        group.cancelAll()
+        return result
+    }
+}
+
+/// A fresh folder under the system's temporary directory, removed by `remove()`.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+
+    public init() throws {
+        path = NSTemporaryDirectory() + "mtxmon-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func file(_ name: String) -> String { path + "/" + name }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The captured MediaMTX v1.20.1 replies: `../shared/fixtures/…` from the package root.
+public enum Fixtures {
+    public static var directory: URL {
+        let here = URL(fileURLWithPath: #filePath)
+        let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        if let override = ProcessInfo.processInfo.environment["MTXMON_FIXTURES"] {
+            return URL(fileURLWithPath: override)
+        }
+        return root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/mediamtx-v1.20.1-live")
+    }
+
+    /// One entry per line of `name.jsonl`: the capture time and the reply body as raw JSON.
+    public static func lines(_ name: String) throws -> [(t: Int64, body: Data)] {
+        let text = try String(contentsOf: directory.appendingPathComponent(name + ".jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let body = try JSONSerialization.data(withJSONObject: object["body"]!)
+            return ((object["t"] as! NSNumber).int64Value, body)
+        }
+    }
+
+    public static var available: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("paths_list.jsonl").path)
+    }
+}
+
+/// The package root, for tests that read files from the checkout (migrations, the spec).
+public var packageRoot: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
