@@ -61,6 +61,16 @@ final class RedisConnection {
         try pipeline([arguments])[0]
     }
 
+    /// Waits for the next reply the server pushes (a subscriber's messages).
+    func nextReply() throws(RedisError) -> RedisReply {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw RedisError(message: "Redis connection failed: \(Self.errorString(context))")
+        }
+        defer { freeReplyObject(raw) }
+        return try Self.convert(raw.assumingMemoryBound(to: redisReply.self)).get()
+    }
+
     /// Sends several commands in one write and reads their replies in order.
     func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
         for arguments in commands {
@@ -72,15 +82,10 @@ final class RedisConnection {
         var replies: [RedisReply] = []
         var firstError: RedisError?
         for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                throw RedisError(message: "Redis connection failed: \(Self.errorString(context))")
-            }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
-            defer { freeReplyObject(raw) }
-            switch Self.convert(reply) {
-            case let .success(value): replies.append(value)
-            case let .failure(error):
+            do {
+                replies.append(try nextReply())
+            } catch where !isBroken {
+                // A command error (e.g. WRONGTYPE): read the remaining replies, then report it.
                 replies.append(.null)
                 if firstError == nil { firstError = error }
             }

@@ -34,17 +34,15 @@ public final class RedisServer: @unchecked Sendable {
     public func kill() async throws {
         guard let process = lock.withLock({ self.process }) else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
         lock.withLock { self.process = nil }
         let port = self.port
-        try await eventually("redis-server on \(port) is gone") { !canConnect(port: port) }
+        // Foundation's waitUntilExit spins off the main thread on Linux; await the effect instead.
+        try await eventually("redis-server on \(port) is gone") { !process.isRunning && !canConnect(port: port) }
     }
 
     deinit {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        // SIGKILL without waiting: Foundation reaps the child, and a test must not block here.
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 }
 
