@@ -140,7 +140,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MTXMonAppTests", dependencies: ["MTXMonApp", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MTXMonAppTests", dependencies: ["MTXMonApp", "MediaMTXClient", "SnapshotCache", "TestSupport"], swiftSettings: swiftSettings),
         // Real servers for tests: redis-server on a free port, the simulator on loopback, temp files.
         .target(
             name: "TestSupport",

@@ -96,9 +96,12 @@ public final class HistoryStore: Sendable {
     }
 
     /// `append` on a thread made for blocking work, so a busy database never stalls the
-    /// cooperative pool that serves HTTP.
+    /// cooperative pool that serves HTTP. Detached so that cancelling the caller (shutdown)
+    /// cannot abandon the write of the last poll.
     public func appendOffThread(_ batches: [PollBatch]) async throws {
-        try await NIOThreadPool.singleton.runIfActive { try self.append(batches) }
+        try await Task.detached {
+            try await NIOThreadPool.singleton.runIfActive { try self.append(batches) }
+        }.value
     }
 
     static func pathID(_ name: String, _ db: SQLiteConnection, cache: inout [String: Int64]) throws(SQLiteError) -> Int64 {

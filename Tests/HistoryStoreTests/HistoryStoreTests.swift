@@ -5,17 +5,7 @@ import Testing
 import TestSupport
 
 @Suite struct HistoryStoreTests {
-    func sqlite(_ file: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = try which("sqlite3")
-        process.arguments = [file, sql]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func sqlite(_ file: String, _ sql: String) throws -> String { try sqlite3(file, sql) }
 
     @Test func migratesAnEmptyFileAndRecordsTheVersion() throws {
         let dir = try TemporaryDirectory()

@@ -41,7 +41,7 @@ public struct TemporaryDirectory: Sendable {
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// The captured MediaMTX v1.20.1 replies: `../shared/fixtures/…` from the package root.
+/// Replies captured from a real MediaMTX v1.20.1 with live streams, kept in `Tests/Fixtures`.
 public enum Fixtures {
     public static var directory: URL {
         let here = URL(fileURLWithPath: #filePath)
@@ -49,7 +49,7 @@ public enum Fixtures {
         if let override = ProcessInfo.processInfo.environment["MTXMON_FIXTURES"] {
             return URL(fileURLWithPath: override)
         }
-        return root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/mediamtx-v1.20.1-live")
+        return root.appendingPathComponent("Tests/Fixtures/mediamtx-v1.20.1-live")
     }
 
     /// One entry per line of `name.jsonl`: the capture time and the reply body as raw JSON.

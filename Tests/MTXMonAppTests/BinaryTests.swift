@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `mtxmon` binary, run as an operator runs it.
+@Suite struct BinaryTests {
+    /// `swift build` puts the executable beside the test bundle.
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtxmon")
+    }
+
+    func launch(_ arguments: [String], environment: [String: String] = [:], stderr: Pipe? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
+            .merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func sigtermFinishesThePollInFlightAndExitsZero() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("h.sqlite")
+        let port = try freePort()
+        let simulator = try launch(["simulate", "--listen", "127.0.0.1:\(port)", "--paths", "120"])
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        try await eventually("the simulator listens") { canConnect(port: port) }
+
+        let log = Pipe()
+        let collector = try launch(["collect", "--mediamtx", "http://127.0.0.1:\(port)", "--db", db,
+                                    "--interval", "500ms"], stderr: log)
+        try await eventually("three polls are in the history") {
+            FileManager.default.fileExists(atPath: db)
+                && (Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0) >= 3
+        }
+        kill(collector.processIdentifier, SIGTERM)
+        try await eventually("the collector exits") { !collector.isRunning }
+        #expect(collector.terminationReason == .exit)
+        #expect(collector.terminationStatus == 0)
+        let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(output.contains("collector stopped"))
+        // Every poll that was recorded has all 120 paths: nothing half-written.
+        #expect(try sqlite3(db, "SELECT DISTINCT path_count FROM poll WHERE ok = 1") == "120")
+        #expect(try sqlite3(db, "SELECT count(*) FROM sample")
+            == String(120 * Int(sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1"))!))
+    }
+
+    @Test func aBadSettingStopsWithItsNameAndANonZeroStatus() async throws {
+        let log = Pipe()
+        let process = try launch(["collect"], environment: ["MTXMON_INTERVAL": "often"], stderr: log)
+        try await eventually("mtxmon exits") { !process.isRunning }
+        #expect(process.terminationStatus != 0)
+        let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(output.contains("MTXMON_INTERVAL"))
+    }
+
+    @Test func migrateCreatesTheSchemaAndIsSafeToRepeat() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("m.sqlite")
+        for _ in 0..<2 {
+            let process = try launch(["migrate", "--db", db])
+            try await eventually("migrate exits") { !process.isRunning }
+            #expect(process.terminationStatus == 0)
+        }
+        #expect(try sqlite3(db, "SELECT count(*) FROM schema_migrations") == "1")
+    }
+}
