@@ -101,7 +101,7 @@ public struct Collector: Service {
         switch outcome {
         case let .success(reply):
             let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
-            let derived = state.rates.derive(samples, at: reply.ts)
+            let derived = state.rates.derive(samples, at: reply.ts, readAt: reply.readAtByName)
             snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion)
             state.pending.append(PollBatch(
                 poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: derived.count),

@@ -28,20 +28,21 @@ public struct RateTracker: Sendable {
 
     /// Fills `bitrateIn`, `bitrateOut` and `reset` of each sample from the previous poll's
     /// readings, then remembers this poll's. Paths missing from this poll are forgotten, so one
-    /// that comes back starts a new run.
-    public mutating func derive(_ samples: [PathSample], at ts: Int64) -> [PathSample] {
+    /// that comes back starts a new run. `readAt` gives, by path name, when that path's counters
+    /// were read when it differs from `ts` (later pages of a paged list).
+    public mutating func derive(_ samples: [PathSample], at ts: Int64, readAt: [String: Int64] = [:]) -> [PathSample] {
         var next: [String: Reading] = [:]
         next.reserveCapacity(samples.count)
         let derived = samples.map { sample -> PathSample in
             var sample = sample
-            let reading = Reading(ts: ts, inbound: sample.inboundBytes, outbound: sample.outboundBytes)
+            let reading = Reading(ts: readAt[sample.name] ?? ts, inbound: sample.inboundBytes, outbound: sample.outboundBytes)
             next[sample.name] = reading
             guard let previous = last[sample.name] else {
                 sample.bitrateIn = nil
                 sample.bitrateOut = nil
                 return sample
             }
-            let elapsed = ts - previous.ts
+            let elapsed = reading.ts - previous.ts
             sample.reset = reading.inbound < previous.inbound || reading.outbound < previous.outbound
             guard elapsed <= maxGapMs, !sample.reset else {
                 sample.bitrateIn = nil

@@ -42,7 +42,21 @@ public struct PollReply: Sendable {
     /// request's round trip): the instant the counters describe.
     public var ts: Int64
     public var paths: [WirePath]
+    /// For each of `paths`, when its page was answered. Pages are read one after another, so on
+    /// a big server the last page's counters are tens of ms younger than the first's; rates use
+    /// these times so that this skew does not show as bitrate jitter.
+    public var readAt: [Int64]
     public var srtConns: [WireSRTConn]
+
+    /// The read time of each path by name (the first occurrence wins, as in normalisation).
+    public var readAtByName: [String: Int64] {
+        var byName: [String: Int64] = [:]
+        byName.reserveCapacity(paths.count)
+        for (path, at) in zip(paths, readAt) {
+            if let name = path.name, byName[name] == nil { byName[name] = at }
+        }
+        return byName
+    }
 }
 
 /// Reads MediaMTX's control API: every page of every list a poll needs.
@@ -60,8 +74,8 @@ public struct MediaMTXClient: Sendable {
     public func poll() async throws(MediaMTXError) -> PollReply {
         do {
             async let srt = optionalList(WireSRTConn.self, "/v3/srtconns/list")
-            let (paths, ts) = try await list(WirePath.self, "/v3/paths/list")
-            return PollReply(ts: ts, paths: paths, srtConns: try await srt)
+            let (paths, ts, readAt) = try await list(WirePath.self, "/v3/paths/list")
+            return PollReply(ts: ts, paths: paths, readAt: readAt, srtConns: try await srt)
         } catch let error as MediaMTXError {
             throw error
         } catch {
@@ -91,8 +105,9 @@ public struct MediaMTXClient: Sendable {
     /// Every item of a paged list, following `pageCount` as it is reported on each page.
     public func list<Item: Decodable & Sendable>(
         _ type: Item.Type, _ path: String
-    ) async throws(MediaMTXError) -> (items: [Item], firstPageAt: Int64) {
+    ) async throws(MediaMTXError) -> (items: [Item], firstPageAt: Int64, readAt: [Int64]) {
         var items: [Item] = []
+        var readAt: [Int64] = []
         var firstPageAt: Int64 = 0
         var page = 0
         let maxPages = 100_000
@@ -103,11 +118,12 @@ public struct MediaMTXClient: Sendable {
             let reply = try decode(ListPage<Item>.self, body, url: url)
             let pageItems = reply.items ?? []
             items.append(contentsOf: pageItems)
+            readAt.append(contentsOf: repeatElement(arrivedAt, count: pageItems.count))
             page += 1
             guard let pageCount = reply.pageCount, page < pageCount, !pageItems.isEmpty else { break }
             guard page < maxPages else { throw .tooManyPages(url: endpoint.baseURL + path, pages: page) }
         }
-        return (items, firstPageAt)
+        return (items, firstPageAt, readAt)
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, url: String) throws(MediaMTXError) -> T {

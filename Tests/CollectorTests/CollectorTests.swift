@@ -73,7 +73,7 @@ import TestSupport
         let perPath = try sqlite3(file, "SELECT DISTINCT count(*) FROM history GROUP BY path")
         #expect(perPath == "\(okPolls)")
         #expect(try sqlite3(file, "SELECT count(DISTINCT path) FROM history") == "250")
-        // The mean bitrate is within 1% of the simulated 2 Mbit/s and no sample strays beyond 3%
+        // The mean bitrate is within 1% of the simulated 2 Mbit/s and no sample strays beyond 2%
         // (request timing on a busy machine); the first sample of each path has none.
         let nonSRT = "path NOT IN (SELECT name FROM path WHERE name LIKE 'sim/%0')"
         let stats = try sqlite3(file, """
@@ -81,7 +81,7 @@ import TestSupport
                    avg(bitrate_out_bps) FROM history WHERE \(nonSRT)
             """).split(separator: "|").map { Double($0)! }
         #expect(abs(stats[0] - 2e6) / 2e6 < 0.01, "mean inbound \(stats[0])")
-        #expect(stats[1] >= 2e6 * 0.97 && stats[2] <= 2e6 * 1.03, "inbound range \(stats[1])…\(stats[2])")
+        #expect(stats[1] >= 2e6 * 0.98 && stats[2] <= 2e6 * 1.02, "inbound range \(stats[1])…\(stats[2])")
         #expect(stats[3] == 225)
         #expect(abs(stats[4] - 4e6) / 4e6 < 0.01, "outbound = inbound × readers, mean \(stats[4])")
         #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0010' AND rtt_ms IS NULL") == "0")

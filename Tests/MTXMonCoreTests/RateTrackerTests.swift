@@ -27,6 +27,17 @@ import Testing
         #expect(late[0].bitrateOut == 0)
     }
 
+    @Test func aPathOnALaterPageIsTimedByItsOwnPage() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        // "b" sits on page 2: read 20 ms after the poll's timestamp, then 120 ms after it.
+        _ = tracker.derive([sample("a", inbound: 0), sample("b", inbound: 0)], at: 10_000, readAt: ["b": 10_020])
+        let out = tracker.derive([sample("a", inbound: 500_000), sample("b", inbound: 525_000)], at: 12_000,
+                                 readAt: ["b": 12_120])
+        #expect(out[0].bitrateIn == 2_000_000)
+        // 525,000 bytes in 2,100 ms: 2,000,000 bit/s, where the poll's timestamps would say 2,100,000.
+        #expect(out[1].bitrateIn == 2_000_000)
+    }
+
     @Test func aCounterThatGoesDownIsAResetNotANegativeRate() {
         var tracker = RateTracker(maxGapMs: 7_000)
         _ = tracker.derive([sample("a", inbound: 9_000_000)], at: 0)
