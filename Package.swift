@@ -147,6 +147,7 @@ let package = Package(
             dependencies: [
                 "MediaMTXSimulator", "MTXMonCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

@@ -73,15 +73,16 @@ import TestSupport
         let perPath = try sqlite3(file, "SELECT DISTINCT count(*) FROM history GROUP BY path")
         #expect(perPath == "\(okPolls)")
         #expect(try sqlite3(file, "SELECT count(DISTINCT path) FROM history") == "250")
-        // The mean bitrate is within 1% of the simulated 2 Mbit/s and no sample strays beyond 2%
-        // (request timing on a busy machine); the first sample of each path has none.
+        // The mean bitrate is within 1% of the simulated 2 Mbit/s. Each sample is only held to 10%:
+        // enough to catch a wrong unit or a double count, while a loaded machine delays single
+        // replies by tens of ms. The first sample of each path has none.
         let nonSRT = "path NOT IN (SELECT name FROM path WHERE name LIKE 'sim/%0')"
         let stats = try sqlite3(file, """
             SELECT avg(bitrate_in_bps), min(bitrate_in_bps), max(bitrate_in_bps), sum(bitrate_in_bps IS NULL),
                    avg(bitrate_out_bps) FROM history WHERE \(nonSRT)
             """).split(separator: "|").map { Double($0)! }
         #expect(abs(stats[0] - 2e6) / 2e6 < 0.01, "mean inbound \(stats[0])")
-        #expect(stats[1] >= 2e6 * 0.98 && stats[2] <= 2e6 * 1.02, "inbound range \(stats[1])…\(stats[2])")
+        #expect(stats[1] >= 2e6 * 0.9 && stats[2] <= 2e6 * 1.1, "inbound range \(stats[1])…\(stats[2])")
         #expect(stats[3] == 225)
         #expect(abs(stats[4] - 4e6) / 4e6 < 0.01, "outbound = inbound × readers, mean \(stats[4])")
         #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0010' AND rtt_ms IS NULL") == "0")

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MediaMTXSimulator
 import NIOCore
+import ServiceLifecycle
 
 /// The MediaMTX simulator served on a free loopback port for the length of `body`.
 public func withSimulator<T: Sendable>(
@@ -15,15 +16,23 @@ public func withSimulator<T: Sendable>(
         router: SimulatorServer.router(simulator),
         configuration: .init(address: .hostname("127.0.0.1", port: port)),
         logger: logger)
+    // Stopped by a graceful shutdown, not by cancellation: cancelling the server task can drop
+    // connections it accepted but had not yet handled, which NIO treats as a programming error.
+    let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
-            try await app.run()
+            try await services.run()
             return nil
         }
-        try await eventually("simulator listens on \(port)") { canConnect(port: port) }
-        let result = try await body("http://127.0.0.1:\(port)")
-        group.cancelAll()
-        return result
+        do {
+            try await eventually("simulator listens on \(port)") { canConnect(port: port) }
+            let result = try await body("http://127.0.0.1:\(port)")
+            await services.triggerGracefulShutdown()
+            return result
+        } catch {
+            await services.triggerGracefulShutdown()
+            throw error
+        }
     }
 }
 
