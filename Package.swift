@@ -91,7 +91,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
 
@@ -101,6 +103,7 @@ let package = Package(
             dependencies: [
                 "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector", "MTXMonServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -137,6 +140,16 @@ let package = Package(
             dependencies: [
                 "Collector", "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "MediaMTXSimulator",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MTXMonServerTests",
+            dependencies: [
+                "MTXMonServer", "MTXMonCore", "HistoryStore", "SnapshotCache", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

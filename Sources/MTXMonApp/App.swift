@@ -4,6 +4,8 @@ import HistoryStore
 import Logging
 import MediaMTXClient
 import MTXMonCore
+import MTXMonServer
+import Prometheus
 import ServiceLifecycle
 import SnapshotCache
 
@@ -36,6 +38,22 @@ public enum App {
             cache: cache, store: store,
             settings: CollectorSettings(interval: settings.interval),
             status: status, logger: logger)
+    }
+
+    /// What the HTTP API reads from; `status` is the in-process collector's, under `mtxmon run`.
+    public static func apiEnvironment(_ settings: Settings, cache: any SnapshotCache, store: HistoryStore,
+                                      registry: PrometheusCollectorRegistry?, status: CollectorStatus?) -> APIEnvironment {
+        let interval = settings.interval.components
+        return APIEnvironment(
+            cache: cache, store: store,
+            intervalMs: interval.seconds * 1_000 + interval.attoseconds / 1_000_000_000_000_000,
+            apiToken: settings.apiToken, corsOrigins: settings.corsOrigins, registry: registry,
+            collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL)
+    }
+
+    /// The HTTP server on `settings.listen`.
+    public static func makeServer(_ environment: APIEnvironment, settings: Settings, logger: Logger) -> any Service {
+        APIServer.application(environment, host: settings.listen.host, port: settings.listen.port, logger: logger)
     }
 
     /// Runs `services` until SIGTERM or SIGINT, then lets each finish its work in flight.

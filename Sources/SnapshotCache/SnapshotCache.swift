@@ -12,6 +12,8 @@ public protocol SnapshotCache: Sendable {
     func latest() async throws -> Snapshot?
     /// A short description for logs and `/healthz`, e.g. `redis 127.0.0.1:6379`.
     var label: String { get }
+    /// Whether the cache answers now (for `/healthz`).
+    func ping() async -> Bool
 }
 
 /// The embedded default: the same contract, held in memory.
@@ -27,6 +29,8 @@ public actor InProcessSnapshotCache: SnapshotCache {
     public func publish(_ snapshot: Snapshot) {
         current = (snapshot, .now)
     }
+
+    public func ping() -> Bool { true }
 
     public func latest() -> Snapshot? {
         guard let current, current.storedAt.duration(to: .now) < ttl else { return nil }

@@ -1,0 +1,219 @@
+import CSQLite
+import Foundation
+import MTXMonCore
+import NIOPosix
+
+extension HistoryStore {
+    /// `read` on a thread made for blocking work, so a long range query never stalls the
+    /// cooperative pool that serves HTTP and runs the collector.
+    public func readOffThread<T: Sendable>(_ body: @escaping @Sendable (ReadConnection) throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive { try self.read(body) }
+    }
+}
+
+extension ReadConnection {
+    static let sampleColumns = """
+        ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
+        rtt_ms, recv_rate_mbps, link_capacity_mbps
+        """
+
+    /// The id of a path by exact name; `nil` when mtxmon never saw it.
+    public func pathID(_ name: String) throws -> Int64? {
+        let statement = try connection.cached("SELECT id FROM path WHERE name = ?")
+        statement.bind(1, name)
+        defer { statement.reset() }
+        return try statement.step() ? statement.int64(0) : nil
+    }
+
+    /// Every path ever seen, by name.
+    public func allPaths() throws -> [(id: Int64, name: String)] {
+        let statement = try connection.cached("SELECT id, name FROM path ORDER BY name")
+        defer { statement.reset() }
+        var paths: [(Int64, String)] = []
+        while try statement.step() { paths.append((statement.int64(0), statement.string(1) ?? "")) }
+        return paths
+    }
+
+    /// The points of one path in `range`: every sample, or one point per non-empty bucket.
+    ///
+    /// Buckets are folded here while the rows stream in (they arrive in time order from the
+    /// primary key), which spares SQLite a sort and lets `last` be the true last sample.
+    public func points(pathID: Int64, range: HistoryRange) throws -> [HistoryPoint] {
+        let statement = try connection.cached("""
+            SELECT \(Self.sampleColumns) FROM sample WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
+            """)
+        statement.bind(1, pathID)
+        statement.bind(2, range.from)
+        statement.bind(3, range.to)
+        defer { statement.reset() }
+        var points: [HistoryPoint] = []
+        guard let step = range.step else {
+            while try statement.step() { points.append(Self.point(statement)) }
+            return points
+        }
+        points.reserveCapacity(Int(min((range.to - range.from) / step + 1, HistoryRange.maxPoints)))
+        var bucket: Bucket?
+        while try statement.step() {
+            let point = Self.point(statement)
+            let start = point.t - point.t % step
+            if bucket?.start != start {
+                if let done = bucket { points.append(done.point(range.aggregation)) }
+                bucket = Bucket(start: start)
+            }
+            bucket!.add(point)
+        }
+        if let done = bucket { points.append(done.point(range.aggregation)) }
+        return points
+    }
+
+    static func point(_ s: Statement) -> HistoryPoint {
+        HistoryPoint(
+            t: s.int64(0), online: s.int64(1) != 0, reset: s.int64(2) != 0, inboundBytes: s.int64(3),
+            outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
+            readers: s.double(7), rttMs: s.optionalDouble(8), recvRateMbps: s.optionalDouble(9),
+            linkCapacityMbps: s.optionalDouble(10))
+    }
+
+    /// The raw counters of one path in `[from, to]`, in time order, for rate maths.
+    public func counterRows(pathID: Int64, from: Int64, to: Int64) throws -> [CounterRow] {
+        let statement = try connection.cached("""
+            SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
+                   srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
+            FROM sample WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
+            """)
+        statement.bind(1, pathID)
+        statement.bind(2, from)
+        statement.bind(3, to)
+        defer { statement.reset() }
+        var rows: [CounterRow] = []
+        while try statement.step() {
+            let s = statement
+            rows.append(CounterRow(
+                ts: s.int64(0), online: s.int64(1) != 0, reset: s.int64(2) != 0, inboundBytes: s.int64(3),
+                outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
+                readers: Int(s.int64(7)), srtPacketsReceived: s.optionalInt64(8), srtPacketsLost: s.optionalInt64(9),
+                srtPacketsRetransmitted: s.optionalInt64(10), srtPacketsDropped: s.optionalInt64(11)))
+        }
+        return rows
+    }
+
+    /// The newest poll attempt, successful or not.
+    public func lastPoll() throws -> PollRecord? {
+        let statement = try connection.cached(
+            "SELECT ts_ms, ok, duration_ms, path_count, error FROM poll ORDER BY ts_ms DESC LIMIT 1")
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return PollRecord(ts: statement.int64(0), ok: statement.int64(1) != 0, durationMs: statement.int64(2),
+                          pathCount: statement.optionalInt64(3).map(Int.init), error: statement.string(4))
+    }
+
+    /// The last successful poll rebuilt from the file: what `serve` shows when the snapshot
+    /// cache has nothing (no Redis, or its key expired), so the newest known state is never hidden.
+    public func latestSnapshot() throws -> Snapshot? {
+        let last = try connection.cached("SELECT max(ts_ms) FROM poll WHERE ok = 1")
+        defer { last.reset() }
+        guard try last.step(), let ts = last.optionalInt64(0) else { return nil }
+        // One primary-key lookup per path: `sample` is clustered by path, not by time.
+        let statement = try connection.cached("""
+            SELECT online, reset, source_type, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps,
+                   readers, readers_by_type, frames_in_error, rtt_ms, recv_rate_mbps, link_capacity_mbps,
+                   tsbpd_delay_ms, srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
+            FROM sample WHERE path_id = ? AND ts_ms = ?
+            """)
+        var samples: [PathSample] = []
+        for (id, name) in try allPaths() {
+            statement.bind(1, id)
+            statement.bind(2, ts)
+            defer { statement.reset() }
+            guard try statement.step() else { continue }
+            let s = statement
+            let byType = s.string(8).flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
+            let srt = s.isNull(10) && s.isNull(11) && s.isNull(14) ? nil : SRTLink(
+                connectionID: "", rttMs: s.optionalDouble(10), recvRateMbps: s.optionalDouble(11),
+                linkCapacityMbps: s.optionalDouble(12), tsbpdDelayMs: s.optionalInt64(13),
+                packetsReceived: s.optionalInt64(14), packetsReceivedLoss: s.optionalInt64(15),
+                packetsReceivedRetrans: s.optionalInt64(16), packetsReceivedDrop: s.optionalInt64(17))
+            samples.append(PathSample(
+                name: name, online: s.int64(0) != 0, sourceType: s.string(2), inboundBytes: s.int64(3),
+                outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
+                readers: Int(s.int64(7)), readersByType: byType ?? [:], inboundFramesInError: s.optionalInt64(9),
+                reset: s.int64(1) != 0, srt: srt))
+        }
+        return Snapshot(ts: ts, paths: samples)
+    }
+
+    /// Answers whether the file can be read now (for `/healthz`).
+    public func check() throws {
+        let statement = try connection.cached("SELECT count(*) FROM sqlite_schema")
+        defer { statement.reset() }
+        _ = try statement.step()
+    }
+}
+
+/// The running fold of one bucket's samples.
+struct Bucket {
+    let start: Int64
+    var count = 0
+    var online = false
+    var reset = false
+    var inbound: Int64 = 0
+    var outbound: Int64 = 0
+    var bitrateIn = Fold()
+    var bitrateOut = Fold()
+    var readers = Fold()
+    var rtt = Fold()
+    var recvRate = Fold()
+    var linkCapacity = Fold()
+
+    init(start: Int64) { self.start = start }
+
+    mutating func add(_ p: HistoryPoint) {
+        count += 1
+        online = online || p.online
+        reset = reset || p.reset
+        inbound = p.inboundBytes
+        outbound = p.outboundBytes
+        bitrateIn.add(p.bitrateIn)
+        bitrateOut.add(p.bitrateOut)
+        readers.add(p.readers)
+        rtt.add(p.rttMs)
+        recvRate.add(p.recvRateMbps)
+        linkCapacity.add(p.linkCapacityMbps)
+    }
+
+    func point(_ aggregation: Aggregation) -> HistoryPoint {
+        HistoryPoint(
+            t: start, samples: count, online: online, reset: reset, inboundBytes: inbound, outboundBytes: outbound,
+            bitrateIn: bitrateIn.value(aggregation), bitrateOut: bitrateOut.value(aggregation),
+            readers: readers.value(aggregation) ?? 0, rttMs: rtt.value(aggregation),
+            recvRateMbps: recvRate.value(aggregation), linkCapacityMbps: linkCapacity.value(aggregation))
+    }
+}
+
+/// Sum, count, extremes and latest of one field; nulls (no value in that sample) are skipped.
+struct Fold {
+    var sum = 0.0
+    var count = 0
+    var low = Double.infinity
+    var high = -Double.infinity
+    var last: Double?
+
+    mutating func add(_ value: Double?) {
+        guard let value else { return }
+        sum += value
+        count += 1
+        low = Swift.min(low, value)
+        high = Swift.max(high, value)
+        last = value
+    }
+
+    func value(_ aggregation: Aggregation) -> Double? {
+        guard count > 0 else { return nil }
+        switch aggregation {
+        case .avg: return sum / Double(count)
+        case .min: return low
+        case .max: return high
+        case .last: return last
+        }
+    }
+}

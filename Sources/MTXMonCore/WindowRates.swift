@@ -1,0 +1,157 @@
+/// One stored sample as rate maths needs it: the raw counters, never the derived bitrate alone.
+public struct CounterRow: Sendable, Equatable {
+    public var ts: Int64
+    public var online: Bool
+    public var reset: Bool
+    public var inboundBytes: Int64
+    public var outboundBytes: Int64
+    public var bitrateIn: Double?
+    public var bitrateOut: Double?
+    public var readers: Int
+    public var srtPacketsReceived: Int64?
+    public var srtPacketsLost: Int64?
+    public var srtPacketsRetransmitted: Int64?
+    public var srtPacketsDropped: Int64?
+
+    public init(
+        ts: Int64, online: Bool = true, reset: Bool = false, inboundBytes: Int64, outboundBytes: Int64 = 0,
+        bitrateIn: Double? = nil, bitrateOut: Double? = nil, readers: Int = 0, srtPacketsReceived: Int64? = nil,
+        srtPacketsLost: Int64? = nil, srtPacketsRetransmitted: Int64? = nil, srtPacketsDropped: Int64? = nil
+    ) {
+        self.ts = ts
+        self.online = online
+        self.reset = reset
+        self.inboundBytes = inboundBytes
+        self.outboundBytes = outboundBytes
+        self.bitrateIn = bitrateIn
+        self.bitrateOut = bitrateOut
+        self.readers = readers
+        self.srtPacketsReceived = srtPacketsReceived
+        self.srtPacketsLost = srtPacketsLost
+        self.srtPacketsRetransmitted = srtPacketsRetransmitted
+        self.srtPacketsDropped = srtPacketsDropped
+    }
+}
+
+/// Average, lowest, highest and latest of the per-poll bitrates in a window, bit/s.
+public struct BitrateStats: Sendable, Equatable {
+    public var avg: Double?
+    public var min: Double?
+    public var max: Double?
+    public var last: Double?
+}
+
+/// Packet totals of an SRT publisher over a window, and the ratios operators judge a link by.
+public struct SRTWindow: Sendable, Equatable {
+    public var packetsReceived: Int64 = 0
+    public var packetsLost: Int64 = 0
+    public var packetsRetransmitted: Int64 = 0
+    public var packetsDropped: Int64 = 0
+    /// Lost ÷ (received + lost): the share of packets the link lost before ARQ recovered them.
+    public var lossRatio: Double?
+    /// Retransmitted ÷ received: how hard ARQ had to work.
+    public var retransmissionRatio: Double?
+    public var lostPerSecond: Double?
+    public var retransmittedPerSecond: Double?
+}
+
+/// What a path did over a window, computed from its stored counters.
+public struct WindowRates: Sendable, Equatable {
+    /// The requested window, unix ms.
+    public var from: Int64
+    public var to: Int64
+    /// First and last sample inside the window: the time the figures really cover.
+    public var coveredFrom: Int64?
+    public var coveredTo: Int64?
+    public var samples = 0
+    /// Counter resets (publisher reconnects) inside the window.
+    public var resets = 0
+    public var bytesIn: Int64 = 0
+    public var bytesOut: Int64 = 0
+    public var bitrateIn = BitrateStats()
+    public var bitrateOut = BitrateStats()
+    /// Σ readers × time, in minutes, over the stretches where consecutive polls saw the path.
+    public var readerMinutes: Double = 0
+    public var srt: SRTWindow?
+
+    public var coveredMs: Int64 { (coveredTo ?? 0) - (coveredFrom ?? 0) }
+
+    /// Increases are counted like Prometheus's `increase()` without its extrapolation: between
+    /// two consecutive samples the increase is the difference, or, when the counter went down
+    /// (a reconnect restarts MediaMTX's counters at zero), the new value. The average bitrate is
+    /// the bytes over the covered time; min, max and last come from the per-poll bitrates.
+    /// Reader time is only counted across gaps of at most `maxGapMs`, so an outage adds none.
+    public static func compute(_ rows: [CounterRow], from: Int64, to: Int64, maxGapMs: Int64) -> WindowRates {
+        var result = WindowRates(from: from, to: to)
+        result.samples = rows.count
+        guard let first = rows.first, let lastRow = rows.last else { return result }
+        result.coveredFrom = first.ts
+        result.coveredTo = lastRow.ts
+
+        var srt = SRTWindow()
+        var sawSRT = first.srtPacketsReceived != nil
+        var inStats = Accumulator()
+        var outStats = Accumulator()
+        inStats.add(first.bitrateIn)
+        outStats.add(first.bitrateOut)
+        for (previous, row) in zip(rows, rows.dropFirst()) {
+            let wentDown = row.inboundBytes < previous.inboundBytes || row.outboundBytes < previous.outboundBytes
+            let reset = row.reset || wentDown
+            if reset { result.resets += 1 }
+            result.bytesIn += increase(previous.inboundBytes, row.inboundBytes, reset: reset)
+            result.bytesOut += increase(previous.outboundBytes, row.outboundBytes, reset: reset)
+            let gap = row.ts - previous.ts
+            if gap <= maxGapMs { result.readerMinutes += Double(previous.readers) * Double(gap) / 60_000 }
+            inStats.add(row.bitrateIn)
+            outStats.add(row.bitrateOut)
+            if row.srtPacketsReceived != nil { sawSRT = true }
+            // SRT counters belong to one connection: they restart with a new one, independently of the path's.
+            srt.packetsReceived += srtIncrease(previous.srtPacketsReceived, row.srtPacketsReceived)
+            srt.packetsLost += srtIncrease(previous.srtPacketsLost, row.srtPacketsLost)
+            srt.packetsRetransmitted += srtIncrease(previous.srtPacketsRetransmitted, row.srtPacketsRetransmitted)
+            srt.packetsDropped += srtIncrease(previous.srtPacketsDropped, row.srtPacketsDropped)
+        }
+        let seconds = Double(result.coveredMs) / 1_000
+        result.bitrateIn = inStats.stats(average: seconds > 0 ? Double(result.bytesIn) * 8 / seconds : nil)
+        result.bitrateOut = outStats.stats(average: seconds > 0 ? Double(result.bytesOut) * 8 / seconds : nil)
+        if sawSRT {
+            let offered = srt.packetsReceived + srt.packetsLost
+            srt.lossRatio = offered > 0 ? Double(srt.packetsLost) / Double(offered) : nil
+            srt.retransmissionRatio = srt.packetsReceived > 0
+                ? Double(srt.packetsRetransmitted) / Double(srt.packetsReceived) : nil
+            if seconds > 0 {
+                srt.lostPerSecond = Double(srt.packetsLost) / seconds
+                srt.retransmittedPerSecond = Double(srt.packetsRetransmitted) / seconds
+            }
+            result.srt = srt
+        }
+        return result
+    }
+
+    static func increase(_ previous: Int64, _ current: Int64, reset: Bool) -> Int64 {
+        reset || current < previous ? max(0, current) : current - previous
+    }
+
+    static func srtIncrease(_ previous: Int64?, _ current: Int64?) -> Int64 {
+        guard let current else { return 0 }
+        guard let previous else { return max(0, current) }
+        return current < previous ? max(0, current) : current - previous
+    }
+
+    struct Accumulator {
+        var min: Double?
+        var max: Double?
+        var last: Double?
+
+        mutating func add(_ value: Double?) {
+            guard let value else { return }
+            min = Swift.min(min ?? value, value)
+            max = Swift.max(max ?? value, value)
+            last = value
+        }
+
+        func stats(average: Double?) -> BitrateStats {
+            BitrateStats(avg: average, min: min, max: max, last: last)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import HistoryStore
+import Hummingbird
+import MTXMonCore
+
+/// `GET /api/v1/history/{name…}` and `GET /api/v1/history?paths=a,b`: ranged history, raw or
+/// bucketed, as JSON or CSV.
+struct HistoryRoutes: Sendable {
+    let environment: APIEnvironment
+    /// Points one answer may hold across all its series: 100 paths × 1 h raw is 180,000.
+    static let maxTotalPoints: Int64 = 2_000_000
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/api/v1/history/**") { request, context -> Response in
+            let name = try RequestInput.pathName(context)
+            let format = try RequestInput.format(request)
+            let range = try parseRange(request)
+            let series = try await environment.store.readOffThread { db throws -> [Series] in
+                guard let id = try db.pathID(name) else { throw Self.unknown(name) }
+                return [Series(name: name, points: try db.points(pathID: id, range: range))]
+            }
+            return respond(series, range: range, format: format, single: true)
+        }
+        router.get("/api/v1/history") { request, _ -> Response in
+            let format = try RequestInput.format(request)
+            let range = try parseRange(request)
+            let wanted = try RequestInput.query(request, "paths").map { list in
+                try list.split(separator: ",", omittingEmptySubsequences: false).map { try RequestInput.decodePathName(String($0)) }
+            }
+            let span = range.to - range.from
+            let width = range.step ?? environment.intervalMs
+            let series = try await environment.store.readOffThread { db throws -> [Series] in
+                let ids: [(id: Int64, name: String)]
+                if let wanted {
+                    ids = try wanted.map { name in
+                        guard let id = try db.pathID(name) else { throw Self.unknown(name) }
+                        return (id, name)
+                    }
+                } else {
+                    ids = try db.allPaths()
+                }
+                let estimate = Int64(ids.count) * (span / max(1, width))
+                guard estimate <= Self.maxTotalPoints else {
+                    let step = (Int64(ids.count) * span / Self.maxTotalPoints + 999) / 1_000
+                    throw APIError(.badRequest, "bad_step", "\(ids.count) paths over \(span / 1_000) s would be about "
+                        + "\(estimate) points, more than \(Self.maxTotalPoints): use step=\(step)s or larger, "
+                        + "fewer paths (paths=a,b) or a shorter range")
+                }
+                return try ids.compactMap { id, name in
+                    let points = try db.points(pathID: id, range: range)
+                    // Listing every path: ones without samples in the range are left out.
+                    return wanted == nil && points.isEmpty ? nil : Series(name: name, points: points)
+                }
+            }
+            return respond(series, range: range, format: format, single: false)
+        }
+    }
+
+    struct Series: Sendable {
+        let name: String
+        let points: [HistoryPoint]
+    }
+
+    static func unknown(_ name: String) -> APIError {
+        APIError(.notFound, "unknown_path", "mtxmon has no history for path '\(name)': list the known paths with "
+            + "GET /api/v1/history?from=now-24h&step=1h, or check the name's spelling and case")
+    }
+
+    func parseRange(_ request: Request) throws -> HistoryRange {
+        try HistoryRange.parse(
+            from: RequestInput.query(request, "from"), to: RequestInput.query(request, "to"),
+            step: RequestInput.query(request, "step"), aggregation: RequestInput.query(request, "agg"),
+            now: environment.now(), interval: environment.intervalMs)
+    }
+
+    func respond(_ series: [Series], range: HistoryRange, format: RequestInput.Format, single: Bool) -> Response {
+        switch format {
+        case .csv:
+            return APIServer.csv(Self.csv(series, stepped: range.step != nil),
+                                 filename: single ? "history.csv" : "history-\(series.count)-paths.csv")
+        case .json:
+            let total = series.reduce(0) { $0 + $1.points.count }
+            var writer = JSONWriter(capacity: 256 + total * 200)
+            writer.beginObject()
+            if single {
+                writer.key("path")
+                writer.string(series.first?.name)
+            }
+            writer.key("from")
+            writer.int(range.from)
+            writer.key("to")
+            writer.int(range.to)
+            writer.key("step")
+            writer.int(range.step)
+            writer.key("agg")
+            writer.string(range.step == nil ? nil : range.aggregation.rawValue)
+            if single {
+                writer.key("points")
+                Self.write(series.first?.points ?? [], stepped: range.step != nil, to: &writer)
+            } else {
+                writer.key("series")
+                writer.beginArray()
+                for one in series {
+                    writer.beginObject()
+                    writer.key("path")
+                    writer.string(one.name)
+                    writer.key("points")
+                    Self.write(one.points, stepped: range.step != nil, to: &writer)
+                    writer.endObject()
+                }
+                writer.endArray()
+            }
+            writer.endObject()
+            return APIServer.json(writer)
+        }
+    }
+
+    static func write(_ points: [HistoryPoint], stepped: Bool, to writer: inout JSONWriter) {
+        writer.beginArray()
+        for point in points {
+            writer.beginObject()
+            writer.key("t")
+            writer.int(point.t)
+            if stepped {
+                writer.key("samples")
+                writer.int(point.samples)
+            }
+            writer.key("online")
+            writer.bool(point.online)
+            writer.key("reset")
+            writer.bool(point.reset)
+            writer.key("bitrateIn")
+            writer.number(point.bitrateIn, decimals: 0)
+            writer.key("bitrateOut")
+            writer.number(point.bitrateOut, decimals: 0)
+            writer.key("readers")
+            writer.number(point.readers, decimals: 2)
+            writer.key("inboundBytes")
+            writer.int(point.inboundBytes)
+            writer.key("outboundBytes")
+            writer.int(point.outboundBytes)
+            writer.key("rttMs")
+            writer.number(point.rttMs)
+            writer.key("recvRateMbps")
+            writer.number(point.recvRateMbps)
+            writer.key("linkCapacityMbps")
+            writer.number(point.linkCapacityMbps)
+            writer.endObject()
+        }
+        writer.endArray()
+    }
+
+    static let csvHeader = "path,t,time,samples,online,reset,bitrateIn,bitrateOut,readers,inboundBytes,outboundBytes,"
+        + "rttMs,recvRateMbps,linkCapacityMbps\n"
+
+    static func csv(_ series: [Series], stepped: Bool) -> [UInt8] {
+        var out = CSVWriter()
+        out.raw(csvHeader)
+        for one in series {
+            for p in one.points {
+                out.field(one.name)
+                out.field(String(p.t))
+                out.field(TimeArgument.rfc3339(milliseconds: p.t))
+                out.field(String(p.samples))
+                out.field(p.online ? "1" : "0")
+                out.field(p.reset ? "1" : "0")
+                out.number(p.bitrateIn, decimals: 0)
+                out.number(p.bitrateOut, decimals: 0)
+                out.number(p.readers, decimals: 2)
+                out.field(String(p.inboundBytes))
+                out.field(String(p.outboundBytes))
+                out.number(p.rttMs)
+                out.number(p.recvRateMbps)
+                out.number(p.linkCapacityMbps, last: true)
+            }
+        }
+        return out.bytes
+    }
+}
+
+/// RFC 4180 CSV: fields quoted only when they need it, CRLF-free (spreadsheets take LF).
+struct CSVWriter {
+    var bytes: [UInt8] = []
+
+    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    mutating func field(_ text: String?, last: Bool = false) {
+        if let text {
+            if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
+                bytes.append(UInt8(ascii: "\""))
+                for byte in text.utf8 {
+                    if byte == UInt8(ascii: "\"") { bytes.append(byte) }
+                    bytes.append(byte)
+                }
+                bytes.append(UInt8(ascii: "\""))
+            } else {
+                bytes.append(contentsOf: text.utf8)
+            }
+        }
+        bytes.append(last ? 10 : UInt8(ascii: ","))
+    }
+
+    /// Empty when absent, so spreadsheets see a blank cell rather than the word null.
+    mutating func number(_ value: Double?, decimals: Int = 3, last: Bool = false) {
+        guard let value, value.isFinite else { field(nil, last: last); return }
+        var writer = JSONWriter(capacity: 24)
+        writer.number(value, decimals: decimals)
+        field(String(decoding: writer.bytes, as: UTF8.self), last: last)
+    }
+}

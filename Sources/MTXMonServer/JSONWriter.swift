@@ -1,0 +1,150 @@
+import NIOCore
+
+/// Writes JSON straight into bytes. History answers hold up to a million numbers; going through
+/// `Codable` would cost several times the SQLite query that produced them.
+///
+/// The caller writes the structure in order; commas are placed by `key` and `element`.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    /// Whether the innermost open object or array already holds a member.
+    private var hasMember: [Bool] = []
+
+    init(capacity: Int = 1_024) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
+
+    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); hasMember.append(false) }
+    mutating func endObject() { bytes.append(UInt8(ascii: "}")); hasMember.removeLast() }
+    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); hasMember.append(false) }
+    mutating func endArray() { bytes.append(UInt8(ascii: "]")); hasMember.removeLast() }
+
+    /// Starts a member of the current object; the next value written is its value.
+    mutating func key(_ name: StaticString) {
+        comma()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        pendingValue = true
+    }
+
+    /// A member whose name is data (a reader type, a path name): escaped like any string.
+    mutating func dynamicKey(_ name: String) {
+        comma()
+        pendingValue = true
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        pendingValue = true
+    }
+
+    /// Set after `key`: the value that follows needs no comma of its own.
+    private var pendingValue = false
+
+    private mutating func comma() {
+        if let last = hasMember.last {
+            if last { bytes.append(UInt8(ascii: ",")) }
+            hasMember[hasMember.count - 1] = true
+        }
+    }
+
+    private mutating func separate() {
+        if pendingValue { pendingValue = false } else { comma() }
+    }
+
+    mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
+
+    mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: value ? "true".utf8 : "false".utf8) }
+
+    mutating func int(_ value: Int64) {
+        separate()
+        appendDigits(value)
+    }
+
+    mutating func int(_ value: Int) { int(Int64(value)) }
+
+    mutating func int(_ value: Int64?) { if let value { int(value) } else { null() } }
+
+    /// A number rounded to `decimals` places, trailing zeros dropped; `null` when absent or not finite.
+    mutating func number(_ value: Double?, decimals: Int = 3) {
+        guard let value, value.isFinite else { null(); return }
+        separate()
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (value * scale).rounded()
+        guard abs(scaled) < 9e15 else {
+            bytes.append(contentsOf: value.description.utf8)
+            return
+        }
+        var units = Int64(scaled)
+        if units < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            units = -units
+        }
+        let factor = Int64(scale)
+        appendDigits(units / factor)
+        var fraction = units % factor
+        guard fraction != 0 else { return }
+        var places = decimals
+        while fraction % 10 == 0 {
+            fraction /= 10
+            places -= 1
+        }
+        bytes.append(UInt8(ascii: "."))
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: places)
+        var index = places - 1
+        while fraction > 0 {
+            digits[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+            fraction /= 10
+            index -= 1
+        }
+        bytes.append(contentsOf: digits)
+    }
+
+    mutating func string(_ value: String?) {
+        guard let value else { null(); return }
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendDigits(_ value: Int64) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            if value == .min {
+                bytes.append(contentsOf: "9223372036854775808".utf8)
+                return
+            }
+            appendDigits(-value)
+            return
+        }
+        if value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            while rest > 0 {
+                raw[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            bytes.append(contentsOf: raw[(20 - count)...])
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import HistoryStore
+import Hummingbird
+import MTXMonCore
+
+/// `GET /api/v1/paths` and `GET /api/v1/paths/{name…}`: the latest snapshot.
+struct PathRoutes: Sendable {
+    let environment: APIEnvironment
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/api/v1/paths") { _, _ -> Response in
+            let (snapshot, source) = try await latest()
+            var writer = JSONWriter(capacity: 256 * (snapshot?.paths.count ?? 1))
+            writer.beginObject()
+            header(&writer, snapshot, source)
+            writer.key("paths")
+            writer.beginArray()
+            for path in snapshot?.paths ?? [] { Self.write(path, to: &writer) }
+            writer.endArray()
+            writer.endObject()
+            return APIServer.json(writer)
+        }
+        router.get("/api/v1/paths/**") { _, context -> Response in
+            let name = try RequestInput.pathName(context)
+            let (snapshot, source) = try await latest()
+            guard let path = snapshot?.path(named: name) else {
+                throw APIError(.notFound, "unknown_path", snapshot == nil
+                    ? "no snapshot yet, so no path '\(name)': is the collector running? See GET /healthz"
+                    : "no path '\(name)' in the latest snapshot: list the paths with GET /api/v1/paths")
+            }
+            var writer = JSONWriter()
+            writer.beginObject()
+            header(&writer, snapshot, source)
+            writer.key("path")
+            Self.write(path, to: &writer)
+            writer.endObject()
+            return APIServer.json(writer)
+        }
+    }
+
+    enum Source: String { case cache, history, none }
+
+    /// The cache's snapshot, or, when it has none or cannot be reached, the last poll in the
+    /// history file: an expired Redis key must not hide what mtxmon last knew.
+    func latest() async throws -> (Snapshot?, Source) {
+        if let snapshot = try? await environment.cache.latest() { return (snapshot, .cache) }
+        do {
+            let snapshot = try await environment.store.readOffThread { try $0.latestSnapshot() }
+            return (snapshot, snapshot == nil ? .none : .history)
+        } catch {
+            throw APIError(.serviceUnavailable, "history_unavailable",
+                           "neither the snapshot cache nor the history file could be read (\(error)): see GET /healthz")
+        }
+    }
+
+    func header(_ writer: inout JSONWriter, _ snapshot: Snapshot?, _ source: Source) {
+        writer.key("ts")
+        writer.int(snapshot?.ts)
+        writer.key("stale")
+        let age = snapshot.map { environment.now() - $0.ts }
+        writer.bool(age.map { $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true)
+        writer.key("source")
+        writer.string(source.rawValue)
+        writer.key("serverVersion")
+        writer.string(snapshot?.serverVersion)
+    }
+
+    static func write(_ path: PathSample, to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("name")
+        writer.string(path.name)
+        writer.key("online")
+        writer.bool(path.online)
+        writer.key("sourceType")
+        writer.string(path.sourceType)
+        writer.key("bitrateIn")
+        writer.number(path.bitrateIn, decimals: 0)
+        writer.key("bitrateOut")
+        writer.number(path.bitrateOut, decimals: 0)
+        writer.key("readers")
+        writer.int(path.readers)
+        writer.key("readersByType")
+        writer.beginObject()
+        for (type, count) in path.readersByType.sorted(by: { $0.key < $1.key }) {
+            writer.dynamicKey(type)
+            writer.int(count)
+        }
+        writer.endObject()
+        writer.key("inboundBytes")
+        writer.int(path.inboundBytes)
+        writer.key("outboundBytes")
+        writer.int(path.outboundBytes)
+        writer.key("inboundFramesInError")
+        writer.int(path.inboundFramesInError)
+        writer.key("reset")
+        writer.bool(path.reset)
+        writer.key("srt")
+        if let srt = path.srt {
+            writer.beginObject()
+            writer.key("rttMs")
+            writer.number(srt.rttMs)
+            writer.key("recvRateMbps")
+            writer.number(srt.recvRateMbps)
+            writer.key("linkCapacityMbps")
+            writer.number(srt.linkCapacityMbps)
+            writer.key("tsbpdDelayMs")
+            writer.int(srt.tsbpdDelayMs)
+            writer.key("packetsReceived")
+            writer.int(srt.packetsReceived)
+            writer.key("packetsLost")
+            writer.int(srt.packetsReceivedLoss)
+            writer.key("packetsRetransmitted")
+            writer.int(srt.packetsReceivedRetrans)
+            writer.key("packetsDropped")
+            writer.int(srt.packetsReceivedDrop)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
+        writer.endObject()
+    }
+}

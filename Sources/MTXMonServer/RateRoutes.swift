@@ -1,0 +1,114 @@
+import HistoryStore
+import Hummingbird
+import MTXMonCore
+
+/// `GET /api/v1/rates/{name…}?window=5m[&at=…]`: what a path did over a window, from its counters.
+struct RateRoutes: Sendable {
+    let environment: APIEnvironment
+    static let maxWindowMs: Int64 = 31 * 86_400_000
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/api/v1/rates/**") { request, context -> Response in
+            let name = try RequestInput.pathName(context)
+            let format = try RequestInput.format(request)
+            let windowText = RequestInput.query(request, "window") ?? "5m"
+            let window: Int64
+            do { window = try DurationParser.milliseconds(windowText) } catch {
+                throw APIError(.badRequest, "bad_window", "window='\(windowText)' is not a duration: use e.g. window=5m or window=24h")
+            }
+            guard window > 0, window <= Self.maxWindowMs else {
+                throw APIError(.badRequest, "bad_window", "window='\(windowText)' must be above zero and at most 31d: e.g. window=1h")
+            }
+            let now = environment.now()
+            let to = try RequestInput.query(request, "at").map { text throws(QueryError) in
+                try TimeArgument.milliseconds(text, parameter: "at", now: now)
+            } ?? now
+            let from = to - window
+            // The gap beyond which readers are not counted: the collector's own run rule.
+            let maxGap = environment.intervalMs * 7 / 2
+            let rates = try await environment.store.readOffThread { db throws -> WindowRates in
+                guard let id = try db.pathID(name) else { throw HistoryRoutes.unknown(name) }
+                return WindowRates.compute(try db.counterRows(pathID: id, from: from, to: to),
+                                           from: from, to: to, maxGapMs: maxGap)
+            }
+            switch format {
+            case .json: return APIServer.json(Self.json(name, rates))
+            case .csv: return APIServer.csv(Self.csv(name, rates), filename: "rates.csv")
+            }
+        }
+    }
+
+    static func json(_ name: String, _ r: WindowRates) -> JSONWriter {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("path")
+        w.string(name)
+        w.key("window")
+        w.beginObject()
+        w.key("from"); w.int(r.from)
+        w.key("to"); w.int(r.to)
+        w.key("coveredFrom"); w.int(r.coveredFrom)
+        w.key("coveredTo"); w.int(r.coveredTo)
+        w.key("coveredMs"); w.int(r.coveredMs)
+        w.key("samples"); w.int(r.samples)
+        w.endObject()
+        w.key("resets"); w.int(r.resets)
+        w.key("bytesIn"); w.int(r.bytesIn)
+        w.key("bytesOut"); w.int(r.bytesOut)
+        w.key("bitrateIn"); stats(r.bitrateIn, &w)
+        w.key("bitrateOut"); stats(r.bitrateOut, &w)
+        w.key("readerMinutes"); w.number(r.readerMinutes, decimals: 2)
+        w.key("srt")
+        if let srt = r.srt {
+            w.beginObject()
+            w.key("packetsReceived"); w.int(srt.packetsReceived)
+            w.key("packetsLost"); w.int(srt.packetsLost)
+            w.key("packetsRetransmitted"); w.int(srt.packetsRetransmitted)
+            w.key("packetsDropped"); w.int(srt.packetsDropped)
+            w.key("lossRatio"); w.number(srt.lossRatio, decimals: 6)
+            w.key("retransmissionRatio"); w.number(srt.retransmissionRatio, decimals: 6)
+            w.key("lostPerSecond"); w.number(srt.lostPerSecond)
+            w.key("retransmittedPerSecond"); w.number(srt.retransmittedPerSecond)
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.endObject()
+        return w
+    }
+
+    static func stats(_ s: BitrateStats, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.key("avg"); w.number(s.avg, decimals: 0)
+        w.key("min"); w.number(s.min, decimals: 0)
+        w.key("max"); w.number(s.max, decimals: 0)
+        w.key("last"); w.number(s.last, decimals: 0)
+        w.endObject()
+    }
+
+    static let csvHeader = "path,from,to,coveredFrom,coveredTo,coveredMs,samples,resets,bytesIn,bytesOut,"
+        + "bitrateInAvg,bitrateInMin,bitrateInMax,bitrateInLast,bitrateOutAvg,bitrateOutMin,bitrateOutMax,"
+        + "bitrateOutLast,readerMinutes,srtPacketsReceived,srtPacketsLost,srtPacketsRetransmitted,"
+        + "srtPacketsDropped,srtLossRatio,srtRetransmissionRatio\n"
+
+    static func csv(_ name: String, _ r: WindowRates) -> [UInt8] {
+        var out = CSVWriter()
+        out.raw(csvHeader)
+        out.field(name)
+        for value in [r.from, r.to, r.coveredFrom, r.coveredTo, r.coveredMs, Int64(r.samples), Int64(r.resets),
+                      r.bytesIn, r.bytesOut] {
+            out.field(value.map { String($0) })
+        }
+        for s in [r.bitrateIn, r.bitrateOut] {
+            for value in [s.avg, s.min, s.max, s.last] { out.number(value, decimals: 0) }
+        }
+        out.number(r.readerMinutes, decimals: 2)
+        out.field(r.srt.map { String($0.packetsReceived) })
+        out.field(r.srt.map { String($0.packetsLost) })
+        out.field(r.srt.map { String($0.packetsRetransmitted) })
+        out.field(r.srt.map { String($0.packetsDropped) })
+        out.number(r.srt?.lossRatio, decimals: 6)
+        out.number(r.srt?.retransmissionRatio, decimals: 6, last: true)
+        return out.bytes
+    }
+}

@@ -1,0 +1,71 @@
+import Hummingbird
+
+/// Reading what a request asks for, with the API's errors for what cannot be used.
+enum RequestInput {
+    /// MediaMTX allows path names up to this many bytes; mtxmon's schema stores no longer ones.
+    static let maxPathNameBytes = 1_024
+
+    /// The path name after the route prefix. Names contain `/` (`live/cam1`): both the literal
+    /// and the escaped form (`live%2Fcam1`) are accepted.
+    static func pathName(_ context: some RequestContext) throws -> String {
+        let raw = context.parameters.getCatchAll().joined(separator: "/")
+        return try decodePathName(raw)
+    }
+
+    static func decodePathName(_ raw: String) throws -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(raw.utf8.count)
+        var iterator = raw.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                throw APIError(.badRequest, "bad_path", "the path name has a '%' that is not followed by two hex "
+                    + "digits: escape it as %25, e.g. /api/v1/paths/live%2Fcam1")
+            }
+            bytes.append(high << 4 | low)
+        }
+        guard !bytes.isEmpty else {
+            throw APIError(.badRequest, "bad_path", "no path name given: e.g. /api/v1/history/live/cam1")
+        }
+        guard bytes.count <= maxPathNameBytes else {
+            throw APIError(.badRequest, "bad_path", "the path name is \(bytes.count) bytes long; MediaMTX path "
+                + "names are at most \(maxPathNameBytes): check the URL")
+        }
+        guard let name = String(validating: bytes, as: UTF8.self), !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw APIError(.badRequest, "bad_path", "the path name is not UTF-8 text: percent-encode the UTF-8 "
+                + "bytes of the name, e.g. /api/v1/paths/caf%C3%A9")
+        }
+        return name
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// A query parameter, `nil` when absent or empty.
+    static func query(_ request: Request, _ name: String) -> String? {
+        guard let value = request.uri.queryParameters.get(name), !value.isEmpty else { return nil }
+        return value
+    }
+
+    enum Format { case json, csv }
+
+    /// `format=csv|json` wins; otherwise `Accept: text/csv` asks for CSV.
+    static func format(_ request: Request) throws -> Format {
+        if let format = query(request, "format") {
+            switch format.lowercased() {
+            case "json": return .json
+            case "csv": return .csv
+            default:
+                throw APIError(.badRequest, "bad_format", "format='\(format)' is not known: use format=json or format=csv")
+            }
+        }
+        if let accept = request.headers[.accept], accept.contains("text/csv") { return .csv }
+        return .json
+    }
+}

@@ -1,0 +1,104 @@
+import HistoryStore
+import Hummingbird
+import MTXMonCore
+
+/// `/healthz`, `/metrics` and `/openapi.yaml`: the endpoints that describe mtxmon itself.
+struct ServiceRoutes: Sendable {
+    let environment: APIEnvironment
+    let startedAt = WallClock.nowMs()
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ -> Response in try await health() }
+        router.get("/metrics") { _, _ -> Response in
+            guard let registry = environment.registry else {
+                throw APIError(.notFound, "no_metrics", "this server was started without a metrics registry")
+            }
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: .init(bytes: bytes)))
+        }
+        router.get("/openapi.yaml") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: .init(bytes: PackageResources.openapi_yaml)))
+        }
+    }
+
+    /// 200 when mtxmon can do its job: the history file reads, the cache answers and a poll was
+    /// recorded within three intervals; 503 with the reasons otherwise. MediaMTX being down is
+    /// reported but is not mtxmon's own ill health: the outage is being recorded as it should.
+    func health() async throws -> Response {
+        let now = environment.now()
+        var problems: [String] = []
+        var lastPoll: PollRecord?
+        var sqliteOK = true
+        do {
+            lastPoll = try await environment.store.readOffThread { db in
+                try db.check()
+                return try db.lastPoll()
+            }
+        } catch {
+            sqliteOK = false
+            problems.append("the history file \(environment.store.path) cannot be read: \(error)")
+        }
+        let status = environment.collectorStatus?.values
+        let lastPollTs = status?.lastPollTs ?? lastPoll?.ts
+        let age = lastPollTs.map { now - $0 }
+        if let age {
+            if age > APIEnvironment.staleAfterIntervals * environment.intervalMs {
+                problems.append("the last poll was \(age / 1_000) s ago: is the collector running?")
+            }
+        } else if sqliteOK, now - startedAt > APIEnvironment.staleAfterIntervals * environment.intervalMs {
+            problems.append("no poll recorded yet: start the collector (mtxmon run or mtxmon collect)")
+        }
+        let cacheOK = await environment.cache.ping()
+        if !cacheOK { problems.append("the snapshot cache (\(environment.cache.label)) does not answer") }
+        let lastOK = status.map { !$0.mediaMTXDown } ?? lastPoll?.ok
+
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("status"); w.string(problems.isEmpty ? "ok" : "degraded")
+        w.key("problems")
+        w.beginArray()
+        for problem in problems { w.string(problem) }
+        w.endArray()
+        w.key("uptimeS"); w.int((now - startedAt) / 1_000)
+        w.key("collector"); w.string(environment.collectorStatus == nil ? "separate" : "in-process")
+        w.key("lastPoll")
+        w.beginObject()
+        w.key("ts"); w.int(lastPollTs)
+        w.key("ageMs"); w.int(age)
+        w.key("ok"); if let lastOK { w.bool(lastOK) } else { w.null() }
+        w.key("error"); w.string(status?.lastError ?? lastPoll?.error)
+        w.endObject()
+        w.key("mediamtx")
+        w.beginObject()
+        w.key("url"); w.string(environment.mediaMTXURL.isEmpty ? nil : environment.mediaMTXURL)
+        w.key("version"); w.string(status?.serverVersion)
+        w.endObject()
+        w.key("cache")
+        w.beginObject()
+        w.key("kind"); w.string(environment.cache.label)
+        w.key("reachable"); w.bool(cacheOK)
+        w.endObject()
+        w.key("sqlite")
+        w.beginObject()
+        w.key("path"); w.string(environment.store.path)
+        w.key("reachable"); w.bool(sqliteOK)
+        w.endObject()
+        if let status {
+            w.key("counters")
+            w.beginObject()
+            w.key("polls"); w.int(status.polls)
+            w.key("pollFailures"); w.int(status.pollFailures)
+            w.key("pollsAbandoned"); w.int(status.pollsAbandoned)
+            w.key("pendingBatches"); w.int(status.pendingBatches)
+            w.key("droppedBatches"); w.int(status.droppedBatches)
+            w.key("redisErrors"); w.int(status.redisErrors)
+            w.key("sqliteErrors"); w.int(status.sqliteErrors)
+            w.endObject()
+        }
+        w.endObject()
+        return APIServer.json(w, status: problems.isEmpty ? .ok : .serviceUnavailable)
+    }
+}

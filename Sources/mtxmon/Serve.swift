@@ -1,0 +1,42 @@
+import ArgumentParser
+import Collector
+import MTXMonApp
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API alone, reading the snapshot from Redis and history from the SQLite file "
+            + "that a separate `mtxmon collect` writes.")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let settings = try options.settings()
+        let (logger, registry) = bootstrap(settings, label: "mtxmon.serve")
+        let store = try App.openStore(settings)
+        let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
+                                             registry: registry, status: nil)
+        logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])
+        try await App.run([App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Collect and serve in one process: the usual way to run mtxmon. Without REDIS_HOST the latest "
+            + "snapshot stays in process.")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let settings = try options.settings()
+        let (logger, registry) = bootstrap(settings, label: "mtxmon.run")
+        let store = try App.openStore(settings)
+        let cache = App.makeCache(settings)
+        let status = CollectorStatus()
+        let collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
+        let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status)
+        logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)",
+                                          "cache": "\(cache.label)"])
+        try await App.run([collector, App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
+    }
+}
