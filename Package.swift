@@ -153,7 +153,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MTXMonAppTests", dependencies: ["MTXMonApp", "MediaMTXClient", "SnapshotCache", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MTXMonAppTests",
+            dependencies: [
+                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Real servers for tests: redis-server on a free port, the simulator on loopback, temp files.
         .target(
             name: "TestSupport",

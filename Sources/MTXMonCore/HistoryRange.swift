@@ -45,15 +45,16 @@ public struct HistoryRange: Sendable, Equatable {
             if ms > interval { stepMs = ms }
         }
         let agg = try aggregation.map { text throws(QueryError) -> Aggregation in
-            guard let value = Aggregation(rawValue: text) else {
+            guard let value = Aggregation(rawValue: text.lowercased()) else {
                 throw QueryError("agg", "agg='\(text)' is not an aggregation: use avg, min, max or last, e.g. agg=max")
             }
             return value
         } ?? .avg
         let span = toMs - fromMs
         let width = stepMs ?? interval
-        if span / max(1, width) > maxPoints {
-            let fits = (span + maxPoints - 1) / maxPoints
+        // Both ends count, and buckets align to multiples of the step: up to two points more.
+        if span / max(1, width) + 2 > maxPoints {
+            let fits = (span + maxPoints - 3) / (maxPoints - 2)
             let seconds = (fits + 999) / 1_000
             throw QueryError("step", "from..to spans \(span / 1_000) s, more than \(maxPoints) points at "
                 + "\(stepMs == nil ? "raw resolution" : "step=\(width / 1_000)s"): use step=\(seconds)s or larger, "

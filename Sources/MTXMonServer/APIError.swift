@@ -1,3 +1,4 @@
+import HistoryStore
 import Hummingbird
 import Logging
 import MTXMonCore
@@ -54,13 +55,13 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             switch error.status {
             case .notFound:
                 throw APIError(.notFound, "no_such_endpoint", "no endpoint \(request.method) \(request.uri.path): "
-                    + "the API is described at GET /openapi.yaml, e.g. GET /api/v1/paths")
-            case .methodNotAllowed:
-                throw APIError(.methodNotAllowed, "method_not_allowed",
-                               "\(request.method) is not allowed on \(request.uri.path): this API only reads, use GET")
+                    + "every endpoint answers GET and is described at GET /openapi.yaml, e.g. GET /api/v1/paths")
             default:
                 throw APIError(error.status, "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
             }
+        } catch let error as SQLiteError {
+            throw APIError(.serviceUnavailable, "history_unavailable",
+                           "the history file could not be read (\(error)): see GET /healthz")
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw APIError(.internalServerError, "internal", "mtxmon could not answer: \(error)")

@@ -24,7 +24,7 @@ struct HistoryRoutes: Sendable {
             let format = try RequestInput.format(request)
             let range = try parseRange(request)
             let wanted = try RequestInput.query(request, "paths").map { list in
-                try list.split(separator: ",", omittingEmptySubsequences: false).map { try RequestInput.decodePathName(String($0)) }
+                try list.split(separator: ",", omittingEmptySubsequences: false).map { try RequestInput.validatePathName(Array($0.utf8)) }
             }
             let span = range.to - range.from
             let width = range.step ?? environment.intervalMs

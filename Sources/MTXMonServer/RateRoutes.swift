@@ -89,7 +89,7 @@ struct RateRoutes: Sendable {
     static let csvHeader = "path,from,to,coveredFrom,coveredTo,coveredMs,samples,resets,bytesIn,bytesOut,"
         + "bitrateInAvg,bitrateInMin,bitrateInMax,bitrateInLast,bitrateOutAvg,bitrateOutMin,bitrateOutMax,"
         + "bitrateOutLast,readerMinutes,srtPacketsReceived,srtPacketsLost,srtPacketsRetransmitted,"
-        + "srtPacketsDropped,srtLossRatio,srtRetransmissionRatio\n"
+        + "srtPacketsDropped,srtLossRatio,srtRetransmissionRatio,srtLostPerSecond,srtRetransmittedPerSecond\n"
 
     static func csv(_ name: String, _ r: WindowRates) -> [UInt8] {
         var out = CSVWriter()
@@ -108,7 +108,9 @@ struct RateRoutes: Sendable {
         out.field(r.srt.map { String($0.packetsRetransmitted) })
         out.field(r.srt.map { String($0.packetsDropped) })
         out.number(r.srt?.lossRatio, decimals: 6)
-        out.number(r.srt?.retransmissionRatio, decimals: 6, last: true)
+        out.number(r.srt?.retransmissionRatio, decimals: 6)
+        out.number(r.srt?.lostPerSecond)
+        out.number(r.srt?.retransmittedPerSecond, last: true)
         return out.bytes
     }
 }

@@ -24,6 +24,11 @@ enum RequestInput {
             }
             bytes.append(high << 4 | low)
         }
+        return try validatePathName(bytes)
+    }
+
+    /// A name's bytes as text, refused when empty, over-long, not UTF-8 or holding control characters.
+    static func validatePathName(_ bytes: [UInt8]) throws -> String {
         guard !bytes.isEmpty else {
             throw APIError(.badRequest, "bad_path", "no path name given: e.g. /api/v1/history/live/cam1")
         }
@@ -31,9 +36,13 @@ enum RequestInput {
             throw APIError(.badRequest, "bad_path", "the path name is \(bytes.count) bytes long; MediaMTX path "
                 + "names are at most \(maxPathNameBytes): check the URL")
         }
-        guard let name = String(validating: bytes, as: UTF8.self), !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+        guard let name = String(validating: bytes, as: UTF8.self) else {
             throw APIError(.badRequest, "bad_path", "the path name is not UTF-8 text: percent-encode the UTF-8 "
                 + "bytes of the name, e.g. /api/v1/paths/caf%C3%A9")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw APIError(.badRequest, "bad_path", "the path name holds a control character, which MediaMTX "
+                + "path names never do: check the URL")
         }
         return name
     }

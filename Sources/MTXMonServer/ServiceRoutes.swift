@@ -53,7 +53,8 @@ struct ServiceRoutes: Sendable {
         }
         let cacheOK = await environment.cache.ping()
         if !cacheOK { problems.append("the snapshot cache (\(environment.cache.label)) does not answer") }
-        let lastOK = status.map { !$0.mediaMTXDown } ?? lastPoll?.ok
+        // Under `run` the collector's own view is freshest; before its first poll there is none.
+        let lastOK = status.map { $0.lastPollTs == nil ? nil : !$0.mediaMTXDown } ?? lastPoll?.ok
 
         var w = JSONWriter()
         w.beginObject()
@@ -69,7 +70,7 @@ struct ServiceRoutes: Sendable {
         w.key("ts"); w.int(lastPollTs)
         w.key("ageMs"); w.int(age)
         w.key("ok"); if let lastOK { w.bool(lastOK) } else { w.null() }
-        w.key("error"); w.string(status?.lastError ?? lastPoll?.error)
+        w.key("error"); w.string(lastOK == false ? status?.lastError ?? lastPoll?.error : nil)
         w.endObject()
         w.key("mediamtx")
         w.beginObject()

@@ -7,34 +7,17 @@ import Glibc
 
 /// The built `mtxmon` binary, run as an operator runs it.
 @Suite struct BinaryTests {
-    /// `swift build` puts the executable beside the test bundle.
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtxmon")
-    }
-
-    func launch(_ arguments: [String], environment: [String: String] = [:], stderr: Pipe? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
-            .merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = stderr ?? FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
     @Test func sigtermFinishesThePollInFlightAndExitsZero() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("h.sqlite")
         let port = try freePort()
-        let simulator = try launch(["simulate", "--listen", "127.0.0.1:\(port)", "--paths", "120"])
+        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(port)", "--paths", "120"])
         defer { kill(simulator.processIdentifier, SIGKILL) }
         try await eventually("the simulator listens") { canConnect(port: port) }
 
         let log = Pipe()
-        let collector = try launch(["collect", "--mediamtx", "http://127.0.0.1:\(port)", "--db", db,
+        let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(port)", "--db", db,
                                     "--interval", "500ms"], stderr: log)
         try await eventually("three polls are in the history") {
             FileManager.default.fileExists(atPath: db)
@@ -54,7 +37,7 @@ import Glibc
 
     @Test func aBadSettingStopsWithItsNameAndANonZeroStatus() async throws {
         let log = Pipe()
-        let process = try launch(["collect"], environment: ["MTXMON_INTERVAL": "often"], stderr: log)
+        let process = try launchMTXMon(["collect"], environment: ["MTXMON_INTERVAL": "often"], stderr: log)
         try await eventually("mtxmon exits") { !process.isRunning }
         #expect(process.terminationStatus != 0)
         let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -66,7 +49,7 @@ import Glibc
         defer { dir.remove() }
         let db = dir.file("m.sqlite")
         for _ in 0..<2 {
-            let process = try launch(["migrate", "--db", db])
+            let process = try launchMTXMon(["migrate", "--db", db])
             try await eventually("migrate exits") { !process.isRunning }
             #expect(process.terminationStatus == 0)
         }

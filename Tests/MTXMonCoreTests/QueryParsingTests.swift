@@ -58,10 +58,10 @@ import Testing
     }
 
     @Test func theLimitIsElevenThousandPointsPerSeries() throws {
-        // 22,000 s at 2 s is 11,000 points: allowed; one more second is not.
-        #expect(throws: Never.self) { try parse("now-22000s") }
+        // 21,996 s at 2 s is 10,998 intervals, 11,000 points with both ends and bucket alignment.
+        #expect(throws: Never.self) { try parse("now-21996s") }
         do {
-            _ = try parse("now-22002s")
+            _ = try parse("now-21998s")
             Issue.record("expected a refusal")
         } catch {
             #expect(error.parameter == "step")

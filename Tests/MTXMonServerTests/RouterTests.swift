@@ -236,7 +236,7 @@ func errorCode(_ response: TestResponse) -> String {
                 let lines = text(response).split(separator: "\n")
                 #expect(lines.count == 2)
                 #expect(lines[1].hasPrefix("srt/feed,"))
-                #expect(lines[1].hasSuffix(",9000,9,18,0,0.000999,0.002"))
+                #expect(lines[1].hasSuffix(",9000,9,18,0,0.000999,0.002,0.5,1"))
             }
         }
     }
