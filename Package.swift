@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "mtxmon", targets: ["mtxmon"]),
+        .executable(name: "mtxmon-bench", targets: ["mtxmon-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -122,6 +123,21 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Query speed of the HTTP API against bare SQLite on a generated file; see BENCHMARKS.md.
+        .executableTarget(
+            name: "mtxmon-bench",
+            dependencies: [
+                "MTXMonCore", "HistoryStore", "MTXMonServer", "SnapshotCache", "CSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks",
             swiftSettings: swiftSettings
         ),
 

@@ -52,6 +52,9 @@ struct ServiceRoutes: Sendable {
             problems.append("no poll recorded yet: start the collector (mtxmon run or mtxmon collect)")
         }
         let cacheOK = await environment.cache.ping()
+        // Under `serve` the version comes with the snapshots the separate collector publishes.
+        var version = status?.serverVersion
+        if version == nil, cacheOK { version = (try? await environment.cache.latest())?.serverVersion }
         if !cacheOK { problems.append("the snapshot cache (\(environment.cache.label)) does not answer") }
         // Under `run` the collector's own view is freshest; before its first poll there is none.
         let lastOK = status.map { $0.lastPollTs == nil ? nil : !$0.mediaMTXDown } ?? lastPoll?.ok
@@ -75,7 +78,7 @@ struct ServiceRoutes: Sendable {
         w.key("mediamtx")
         w.beginObject()
         w.key("url"); w.string(environment.mediaMTXURL.isEmpty ? nil : environment.mediaMTXURL)
-        w.key("version"); w.string(status?.serverVersion)
+        w.key("version"); w.string(version)
         w.endObject()
         w.key("cache")
         w.beginObject()

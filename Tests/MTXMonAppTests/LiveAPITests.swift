@@ -107,4 +107,45 @@ import Glibc
         try await eventually("mtxmon run exits") { !run.isRunning }
         #expect(run.terminationStatus == 0)
     }
+
+    /// The split deployment: `collect` writes Redis and SQLite, `serve` in another process reads them.
+    @Test func serveReadsWhatASeparateCollectorWrites() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("h.sqlite")
+        let redis = try await RedisServer()
+        let simPort = try freePort()
+        let apiPort = try freePort()
+        let api = "http://127.0.0.1:\(apiPort)"
+        let environment = ["REDIS_HOST": "127.0.0.1", "REDIS_PORT": "\(redis.port)"]
+        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "15",
+                                          "--srt-every", "5"])
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        try await eventually("the simulator listens") { canConnect(port: simPort) }
+        let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", db,
+                                          "--interval", "500ms"], environment: environment)
+        defer { kill(collector.processIdentifier, SIGKILL) }
+        try await eventually("two polls") { okPolls(db) >= 2 }
+        let server = try launchMTXMon(["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\(apiPort)"],
+                                      environment: environment)
+        defer { kill(server.processIdentifier, SIGKILL) }
+        try await eventually("serve listens") { canConnect(port: apiPort) }
+
+        let paths = try await json("\(api)/api/v1/paths")
+        #expect(paths["source"] as? String == "cache")
+        let items = try #require(paths["paths"] as? [[String: Any]])
+        #expect(items.count == 15)
+        #expect(items.filter { !($0["srt"] is NSNull) }.count == 3)
+        let health = try await json("\(api)/healthz")
+        #expect(health["collector"] as? String == "separate")
+        #expect((health["cache"] as? [String: Any])?["kind"] as? String == "redis 127.0.0.1:\(redis.port)")
+
+        // Redis gone: the API falls back to the last poll in the file and says so.
+        try await redis.kill()
+        let fallback = try await json("\(api)/api/v1/paths")
+        #expect(fallback["source"] as? String == "history")
+        #expect((fallback["paths"] as? [Any])?.count == 15)
+        let degraded = try await request("\(api)/healthz")
+        #expect(degraded.status == 503)
+    }
 }

@@ -1,0 +1,273 @@
+// The history API against the bare SQLite queries that return the same rows, on one generated
+// file, in one run. Prints each query's HTTP round trip (request sent → whole body received)
+// and its ratio to the bare query, medians of repeated runs.
+//
+//   swift run -c release mtxmon-bench [--db FILE] [--runs N] [--prometheus]
+//
+// The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
+// With --prometheus (needs `prometheus` and `promtool` on PATH, Debian's package `prometheus`),
+// the same counters are backfilled into Prometheus and the equivalent PromQL is timed as well.
+import AsyncHTTPClient
+import CSQLite
+import Foundation
+import HistoryStore
+import Hummingbird
+import Logging
+import MTXMonCore
+import MTXMonServer
+import NIOCore
+import ServiceLifecycle
+import SnapshotCache
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+}
+let dbPath = option("--db") ?? NSTemporaryDirectory() + "mtxmon-bench-100x24h.sqlite"
+let runs = Int(option("--runs") ?? "") ?? 15
+let pathCount = 100
+let interval: Int64 = 2_000
+let day: Int64 = 86_400_000
+/// Data ends here; every query is relative to it, as `now` would be.
+let end: Int64 = 1_800_000_000_000
+let start = end - day + interval
+
+func name(_ i: Int) -> String { "live/cam\(String(format: "%03d", i))" }
+
+/// Writes the file through the collector's own write path: one transaction per batch of polls.
+func generate() throws {
+    print("generating \(dbPath): \(pathCount) paths × \(day / interval) polls …")
+    let store = try HistoryStore(path: dbPath)
+    var counters = [Int64](repeating: 0, count: pathCount)
+    var batch: [PollBatch] = []
+    var ts = start
+    var generator = SystemRandomNumberGenerator()
+    while ts <= end {
+        var paths: [PathSample] = []
+        paths.reserveCapacity(pathCount)
+        for i in 0..<pathCount {
+            let bitrate = 2_000_000.0 + Double(Int.random(in: -50_000...50_000, using: &generator))
+            let previous = counters[i]
+            counters[i] += Int64(bitrate / 8 * Double(interval) / 1_000)
+            let srt = i % 10 == 0 ? SRTLink(
+                connectionID: "c\(i)", rttMs: 20 + Double.random(in: 0..<5), recvRateMbps: 2.1, linkCapacityMbps: 50,
+                tsbpdDelayMs: 120, packetsReceived: counters[i] / 1_316, packetsReceivedLoss: counters[i] / 2_000_000,
+                packetsReceivedRetrans: counters[i] / 1_000_000, packetsReceivedDrop: 0) : nil
+            paths.append(PathSample(
+                name: name(i), online: true, sourceType: srt == nil ? "rtspSession" : "srtConn",
+                inboundBytes: counters[i], outboundBytes: counters[i] * 2, bitrateIn: previous == 0 ? nil : bitrate,
+                bitrateOut: previous == 0 ? nil : bitrate * 2, readers: 2, readersByType: ["rtspSession": 2], srt: srt))
+        }
+        batch.append(PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 15, pathCount: pathCount),
+                               snapshot: Snapshot(ts: ts, paths: paths)))
+        if batch.count == 300 {
+            try store.append(batch)
+            batch.removeAll(keepingCapacity: true)
+        }
+        ts += interval
+    }
+    try store.append(batch)
+}
+
+/// A bare SQLite connection: the reference every HTTP figure is divided by.
+final class Bare {
+    let db: OpaquePointer
+    init(_ path: String) {
+        var handle: OpaquePointer?
+        sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil)
+        db = handle!
+    }
+
+    /// Runs `sql` once per bound path id and reads every column of every row; returns the row count.
+    func run(_ sql: String, ids: [Int64], from: Int64, to: Int64) -> Int {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK else {
+            fatalError(String(cString: sqlite3_errmsg(db)))
+        }
+        defer { sqlite3_finalize(statement) }
+        var rows = 0
+        var sink = 0.0
+        for id in ids {
+            sqlite3_reset(statement)
+            sqlite3_bind_int64(statement, 1, id)
+            sqlite3_bind_int64(statement, 2, from)
+            sqlite3_bind_int64(statement, 3, to)
+            let columns = sqlite3_column_count(statement)
+            while sqlite3_step(statement) == SQLITE_ROW {
+                rows += 1
+                for c in 0..<columns { sink += sqlite3_column_double(statement, c) }
+            }
+        }
+        if sink.isNaN { print("") }
+        return rows
+    }
+
+    func ids() -> [Int64] {
+        var statement: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT id FROM path ORDER BY name", -1, &statement, nil)
+        defer { sqlite3_finalize(statement) }
+        var ids: [Int64] = []
+        while sqlite3_step(statement) == SQLITE_ROW { ids.append(sqlite3_column_int64(statement, 0)) }
+        return ids
+    }
+}
+
+let rawSQL = """
+    SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
+           rtt_ms, recv_rate_mbps, link_capacity_mbps
+    FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms
+    """
+let stepSQL = """
+    SELECT (ts_ms / 60000) * 60000 AS t, count(*), max(online), max(reset), max(inbound_bytes), max(outbound_bytes),
+           avg(bitrate_in_bps), avg(bitrate_out_bps), avg(readers), avg(rtt_ms), avg(recv_rate_mbps),
+           avg(link_capacity_mbps)
+    FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 GROUP BY t ORDER BY t
+    """
+let countersSQL = """
+    SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
+           srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
+    FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms
+    """
+
+struct Query {
+    let label: String
+    let uri: String
+    let sql: String
+    let allPaths: Bool
+    let from: Int64
+    /// What a Grafana panel on MediaMTX's `/metrics` would ask Prometheus for the same answer.
+    let promQL: String
+    /// Range step in seconds; `nil` for an instant query at `end`.
+    let promStep: Int?
+}
+
+let hour: Int64 = 3_600_000
+let one = name(0).replacingOccurrences(of: "/", with: "%2F")
+let selector = "paths_inbound_bytes{name=\"\(name(0))\"}"
+let queries = [
+    Query(label: "1 path, 1 h raw", uri: "/api/v1/history/\(one)?from=now-1h", sql: rawSQL, allPaths: false,
+          from: end - hour, promQL: "irate(\(selector)[10s]) * 8", promStep: 2),
+    Query(label: "1 path, 1 h bitrate (rates)", uri: "/api/v1/rates/\(one)?window=1h", sql: countersSQL, allPaths: false,
+          from: end - hour, promQL: "rate(\(selector)[1h]) * 8", promStep: nil),
+    Query(label: "100 paths, 1 h raw", uri: "/api/v1/history?from=now-1h", sql: rawSQL, allPaths: true,
+          from: end - hour, promQL: "irate(paths_inbound_bytes[10s]) * 8", promStep: 2),
+    Query(label: "1 path, 24 h step 60 s", uri: "/api/v1/history/\(one)?from=now-24h&step=60s", sql: stepSQL,
+          allPaths: false, from: end - day, promQL: "rate(\(selector)[1m]) * 8", promStep: 60),
+    Query(label: "100 paths, 24 h step 60 s", uri: "/api/v1/history?from=now-24h&step=60s", sql: stepSQL,
+          allPaths: true, from: end - day, promQL: "rate(paths_inbound_bytes[1m]) * 8", promStep: 60),
+]
+
+func promURI(_ query: Query) -> String {
+    let q = query.promQL.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    guard let step = query.promStep else { return "/api/v1/query?query=\(q)&time=\(end / 1_000)" }
+    return "/api/v1/query_range?query=\(q)&start=\(query.from / 1_000)&end=\(end / 1_000)&step=\(step)"
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let elapsed = try clock.measure(body)
+    return Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+if !FileManager.default.fileExists(atPath: dbPath) { try generate() }
+let store = try HistoryStore(path: dbPath)
+let bare = Bare(dbPath)
+let ids = bare.ids()
+precondition(ids.count == pathCount, "\(dbPath) is not a benchmark file: remove it to regenerate")
+
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(10)), store: store, intervalMs: interval,
+                                 now: { end })
+let port = 19_990
+let app = Application(router: APIServer.router(environment, logger: logger),
+                      configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+let server = Task { try await group.run() }
+try await Task.sleep(for: .milliseconds(500))
+
+let client = HTTPClient(eventLoopGroupProvider: .singleton)
+func fetch(_ uri: String, port: Int = port) async throws -> Int {
+    let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(uri)"), timeout: .seconds(120))
+    let body = try await response.body.collect(upTo: 1 << 30)
+    precondition(response.status == .ok, "\(uri): \(response.status) \(String(buffer: body))")
+    return body.readableBytes
+}
+
+func timed(_ body: () async throws -> Int) async rethrows -> (ms: Double, bytes: Int) {
+    let clock = ContinuousClock()
+    let t0 = clock.now
+    let bytes = try await body()
+    let elapsed = t0.duration(to: clock.now)
+    return (Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15, bytes)
+}
+
+var prometheus: (reference: PrometheusReference, process: Process)?
+if arguments.contains("--prometheus") {
+    guard PrometheusReference.available() else {
+        print("--prometheus needs prometheus and promtool on PATH: apt-get install prometheus")
+        exit(2)
+    }
+    let reference = PrometheusReference(dataDirectory: NSTemporaryDirectory() + "mtxmon-bench-prometheus", port: 19_991)
+    try reference.prepare(from: dbPath)
+    let process = try reference.start()
+    prometheus = (reference, process)
+    var ready = false
+    for _ in 0..<600 where !ready {
+        ready = (try? await fetch("/-/ready", port: reference.port)) != nil
+        if !ready { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    precondition(ready, "Prometheus did not become ready")
+}
+
+print("\(pathCount) paths × 24 h at 2 s; medians of \(runs) runs after 2 warm-ups\n")
+print("| Query | Rows | HTTP bytes | HTTP ms | Bare SQLite ms | Ratio |")
+print("|---|---:|---:|---:|---:|---:|")
+var promLines: [String] = []
+for query in queries {
+    let queryIDs = query.allPaths ? ids : [ids[0]]
+    var rows = 0
+    var bytes = 0
+    var http: [Double] = []
+    var sql: [Double] = []
+    var prom: [Double] = []
+    var promBytes = 0
+    for run in 0..<(runs + 2) {
+        // Interleaved, so all see the same page cache and machine load.
+        let s = milliseconds { rows = bare.run(query.sql, ids: queryIDs, from: query.from, to: end) }
+        let h = try await timed { try await fetch(query.uri) }
+        bytes = h.bytes
+        if run >= 2 {
+            sql.append(s)
+            http.append(h.ms)
+        }
+        if let prometheus {
+            let p = try await timed { try await fetch(promURI(query), port: prometheus.reference.port) }
+            promBytes = p.bytes
+            if run >= 2 { prom.append(p.ms) }
+        }
+    }
+    let h = median(http)
+    let s = median(sql)
+    print(String(format: "| %@ | %d | %d | %.2f | %.2f | %.2f× |", query.label, rows, bytes, h, s, h / s))
+    if !prom.isEmpty {
+        let p = median(prom)
+        promLines.append(String(format: "| %@ | `%@` | %d | %.2f | %.2f | %.1f× |", query.label, query.promQL, promBytes,
+                                p, h, p / h))
+    }
+}
+if !promLines.isEmpty {
+    print("\nThe same questions to Prometheus on the same counters (HTTP round trip, medians):\n")
+    print("| Query | PromQL | Prometheus bytes | Prometheus ms | mtxmon ms | mtxmon faster by |")
+    print("|---|---|---:|---:|---:|---:|")
+    for line in promLines { print(line) }
+}
+prometheus?.process.terminate()
+try await client.shutdown()
+await group.triggerGracefulShutdown()
+_ = try? await server.value
