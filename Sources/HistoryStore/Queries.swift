@@ -12,10 +12,12 @@ extension HistoryStore {
 }
 
 extension ReadConnection {
-    static let sampleColumns = """
-        ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
-        rtt_ms, recv_rate_mbps, link_capacity_mbps
-        """
+    /// The column behind each point field, in the order `point(_:fields:)` reads them.
+    static let columns: [(PointFields, String)] = [
+        (.online, "online"), (.reset, "reset"), (.inboundBytes, "inbound_bytes"), (.outboundBytes, "outbound_bytes"),
+        (.bitrateIn, "bitrate_in_bps"), (.bitrateOut, "bitrate_out_bps"), (.readers, "readers"),
+        (.rttMs, "rtt_ms"), (.recvRateMbps, "recv_rate_mbps"), (.linkCapacityMbps, "link_capacity_mbps"),
+    ]
 
     /// The id of a path by exact name; `nil` when mtxmon never saw it.
     public func pathID(_ name: String) throws -> Int64? {
@@ -38,9 +40,11 @@ extension ReadConnection {
     ///
     /// Buckets are folded here while the rows stream in (they arrive in time order from the
     /// primary key), which spares SQLite a sort and lets `last` be the true last sample.
-    public func points(pathID: Int64, range: HistoryRange) throws -> [HistoryPoint] {
+    public func points(pathID: Int64, range: HistoryRange, fields: PointFields = .everything) throws -> [HistoryPoint] {
+        let selected = Self.columns.filter { fields.contains($0.0) }.map(\.1)
         let statement = try connection.cached("""
-            SELECT \(Self.sampleColumns) FROM sample WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
+            SELECT \((["ts_ms"] + selected).joined(separator: ", ")) FROM sample
+            WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
             """)
         statement.bind(1, pathID)
         statement.bind(2, range.from)
@@ -48,13 +52,13 @@ extension ReadConnection {
         defer { statement.reset() }
         var points: [HistoryPoint] = []
         guard let step = range.step else {
-            while try statement.step() { points.append(Self.point(statement)) }
+            while try statement.step() { points.append(Self.point(statement, fields)) }
             return points
         }
         points.reserveCapacity(Int(min((range.to - range.from) / step + 1, HistoryRange.maxPoints)))
         var bucket: Bucket?
         while try statement.step() {
-            let point = Self.point(statement)
+            let point = Self.point(statement, fields)
             let start = point.t - point.t % step
             if bucket?.start != start {
                 if let done = bucket { points.append(done.point(range.aggregation)) }
@@ -66,12 +70,22 @@ extension ReadConnection {
         return points
     }
 
-    static func point(_ s: Statement) -> HistoryPoint {
-        HistoryPoint(
-            t: s.int64(0), online: s.int64(1) != 0, reset: s.int64(2) != 0, inboundBytes: s.int64(3),
-            outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
-            readers: s.double(7), rttMs: s.optionalDouble(8), recvRateMbps: s.optionalDouble(9),
-            linkCapacityMbps: s.optionalDouble(10))
+    /// Reads the columns `fields` selected; the others keep neutral values nobody will print.
+    static func point(_ s: Statement, _ fields: PointFields) -> HistoryPoint {
+        var p = HistoryPoint(t: s.int64(0), online: false, inboundBytes: 0, outboundBytes: 0)
+        var c: Int32 = 1
+        func next() -> Int32 { defer { c += 1 }; return c }
+        if fields.contains(.online) { p.online = s.int64(next()) != 0 }
+        if fields.contains(.reset) { p.reset = s.int64(next()) != 0 }
+        if fields.contains(.inboundBytes) { p.inboundBytes = s.int64(next()) }
+        if fields.contains(.outboundBytes) { p.outboundBytes = s.int64(next()) }
+        if fields.contains(.bitrateIn) { p.bitrateIn = s.optionalDouble(next()) }
+        if fields.contains(.bitrateOut) { p.bitrateOut = s.optionalDouble(next()) }
+        if fields.contains(.readers) { p.readers = s.double(next()) }
+        if fields.contains(.rttMs) { p.rttMs = s.optionalDouble(next()) }
+        if fields.contains(.recvRateMbps) { p.recvRateMbps = s.optionalDouble(next()) }
+        if fields.contains(.linkCapacityMbps) { p.linkCapacityMbps = s.optionalDouble(next()) }
+        return p
     }
 
     /// The raw counters of one path in `[from, to]`, in time order, for rate maths.

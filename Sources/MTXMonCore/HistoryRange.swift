@@ -103,3 +103,35 @@ public struct HistoryPoint: Sendable, Equatable {
         self.linkCapacityMbps = linkCapacityMbps
     }
 }
+
+/// `fields=bitrateIn,readers`: the point members an answer carries besides `t`. A chart of one
+/// figure needs one; leaving the rest out makes a long answer several times smaller, and the
+/// query reads only those columns, which is most of a long scan's cost.
+public struct PointFields: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    public static let samples = PointFields(rawValue: 1 << 0)
+    public static let online = PointFields(rawValue: 1 << 1)
+    public static let reset = PointFields(rawValue: 1 << 2)
+    public static let bitrateIn = PointFields(rawValue: 1 << 3)
+    public static let bitrateOut = PointFields(rawValue: 1 << 4)
+    public static let readers = PointFields(rawValue: 1 << 5)
+    public static let inboundBytes = PointFields(rawValue: 1 << 6)
+    public static let outboundBytes = PointFields(rawValue: 1 << 7)
+    public static let rttMs = PointFields(rawValue: 1 << 8)
+    public static let recvRateMbps = PointFields(rawValue: 1 << 9)
+    public static let linkCapacityMbps = PointFields(rawValue: 1 << 10)
+
+    /// In answer order, which is also the CSV column order.
+    public static let all: [(name: String, flag: PointFields)] = [
+        ("samples", .samples), ("online", .online), ("reset", .reset), ("bitrateIn", .bitrateIn),
+        ("bitrateOut", .bitrateOut), ("readers", .readers), ("inboundBytes", .inboundBytes),
+        ("outboundBytes", .outboundBytes), ("rttMs", .rttMs), ("recvRateMbps", .recvRateMbps),
+        ("linkCapacityMbps", .linkCapacityMbps),
+    ]
+    public static let everything = PointFields(rawValue: (1 << 11) - 1)
+
+    /// `samples` only means something when points are buckets.
+    public func stepped(_ stepped: Bool) -> PointFields { stepped ? self : subtracting(.samples) }
+}

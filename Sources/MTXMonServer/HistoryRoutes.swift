@@ -14,15 +14,17 @@ struct HistoryRoutes: Sendable {
             let name = try RequestInput.pathName(context)
             let format = try RequestInput.format(request)
             let range = try parseRange(request)
+            let fields = try PointFields.parse(RequestInput.query(request, "fields"))
             let series = try await environment.store.readOffThread { db throws -> [Series] in
                 guard let id = try db.pathID(name) else { throw Self.unknown(name) }
-                return [Series(name: name, points: try db.points(pathID: id, range: range))]
+                return [Series(name: name, points: try db.points(pathID: id, range: range, fields: fields))]
             }
-            return respond(series, range: range, format: format, single: true)
+            return respond(series, range: range, fields: fields, format: format, single: true)
         }
         router.get("/api/v1/history") { request, _ -> Response in
             let format = try RequestInput.format(request)
             let range = try parseRange(request)
+            let fields = try PointFields.parse(RequestInput.query(request, "fields"))
             let wanted = try RequestInput.query(request, "paths").map { list in
                 try list.split(separator: ",", omittingEmptySubsequences: false).map { try RequestInput.validatePathName(Array($0.utf8)) }
             }
@@ -46,12 +48,12 @@ struct HistoryRoutes: Sendable {
                         + "fewer paths (paths=a,b) or a shorter range")
                 }
                 return try ids.compactMap { id, name in
-                    let points = try db.points(pathID: id, range: range)
+                    let points = try db.points(pathID: id, range: range, fields: fields)
                     // Listing every path: ones without samples in the range are left out.
                     return wanted == nil && points.isEmpty ? nil : Series(name: name, points: points)
                 }
             }
-            return respond(series, range: range, format: format, single: false)
+            return respond(series, range: range, fields: fields, format: format, single: false)
         }
     }
 
@@ -72,14 +74,15 @@ struct HistoryRoutes: Sendable {
             now: environment.now(), interval: environment.intervalMs)
     }
 
-    func respond(_ series: [Series], range: HistoryRange, format: RequestInput.Format, single: Bool) -> Response {
+    func respond(_ series: [Series], range: HistoryRange, fields: PointFields, format: RequestInput.Format,
+                 single: Bool) -> Response {
         switch format {
         case .csv:
-            return APIServer.csv(Self.csv(series, stepped: range.step != nil),
+            return APIServer.csv(Self.csv(series, fields: fields),
                                  filename: single ? "history.csv" : "history-\(series.count)-paths.csv")
         case .json:
             let total = series.reduce(0) { $0 + $1.points.count }
-            var writer = JSONWriter(capacity: 256 + total * 200)
+            var writer = JSONWriter(capacity: 256 + total * (16 + 20 * fields.rawValue.nonzeroBitCount))
             writer.beginObject()
             if single {
                 writer.key("path")
@@ -95,7 +98,7 @@ struct HistoryRoutes: Sendable {
             writer.string(range.step == nil ? nil : range.aggregation.rawValue)
             if single {
                 writer.key("points")
-                Self.write(series.first?.points ?? [], stepped: range.step != nil, to: &writer)
+                Self.write(series.first?.points ?? [], fields: fields.stepped(range.step != nil), to: &writer)
             } else {
                 writer.key("series")
                 writer.beginArray()
@@ -104,7 +107,7 @@ struct HistoryRoutes: Sendable {
                     writer.key("path")
                     writer.string(one.name)
                     writer.key("points")
-                    Self.write(one.points, stepped: range.step != nil, to: &writer)
+                    Self.write(one.points, fields: fields.stepped(range.step != nil), to: &writer)
                     writer.endObject()
                 }
                 writer.endArray()
@@ -114,66 +117,68 @@ struct HistoryRoutes: Sendable {
         }
     }
 
-    static func write(_ points: [HistoryPoint], stepped: Bool, to writer: inout JSONWriter) {
+    static func write(_ points: [HistoryPoint], fields: PointFields, to writer: inout JSONWriter) {
         writer.beginArray()
         for point in points {
             writer.beginObject()
             writer.key("t")
             writer.int(point.t)
-            if stepped {
-                writer.key("samples")
-                writer.int(point.samples)
-            }
-            writer.key("online")
-            writer.bool(point.online)
-            writer.key("reset")
-            writer.bool(point.reset)
-            writer.key("bitrateIn")
-            writer.number(point.bitrateIn, decimals: 0)
-            writer.key("bitrateOut")
-            writer.number(point.bitrateOut, decimals: 0)
-            writer.key("readers")
-            writer.number(point.readers, decimals: 2)
-            writer.key("inboundBytes")
-            writer.int(point.inboundBytes)
-            writer.key("outboundBytes")
-            writer.int(point.outboundBytes)
-            writer.key("rttMs")
-            writer.number(point.rttMs)
-            writer.key("recvRateMbps")
-            writer.number(point.recvRateMbps)
-            writer.key("linkCapacityMbps")
-            writer.number(point.linkCapacityMbps)
+            if fields.contains(.samples) { writer.key("samples"); writer.int(point.samples) }
+            if fields.contains(.online) { writer.key("online"); writer.bool(point.online) }
+            if fields.contains(.reset) { writer.key("reset"); writer.bool(point.reset) }
+            if fields.contains(.bitrateIn) { writer.key("bitrateIn"); writer.number(point.bitrateIn, decimals: 0) }
+            if fields.contains(.bitrateOut) { writer.key("bitrateOut"); writer.number(point.bitrateOut, decimals: 0) }
+            if fields.contains(.readers) { writer.key("readers"); writer.number(point.readers, decimals: 2) }
+            if fields.contains(.inboundBytes) { writer.key("inboundBytes"); writer.int(point.inboundBytes) }
+            if fields.contains(.outboundBytes) { writer.key("outboundBytes"); writer.int(point.outboundBytes) }
+            if fields.contains(.rttMs) { writer.key("rttMs"); writer.number(point.rttMs) }
+            if fields.contains(.recvRateMbps) { writer.key("recvRateMbps"); writer.number(point.recvRateMbps) }
+            if fields.contains(.linkCapacityMbps) { writer.key("linkCapacityMbps"); writer.number(point.linkCapacityMbps) }
             writer.endObject()
         }
         writer.endArray()
     }
 
-    static let csvHeader = "path,t,time,samples,online,reset,bitrateIn,bitrateOut,readers,inboundBytes,outboundBytes,"
-        + "rttMs,recvRateMbps,linkCapacityMbps\n"
-
-    static func csv(_ series: [Series], stepped: Bool) -> [UInt8] {
+    static func csv(_ series: [Series], fields: PointFields) -> [UInt8] {
         var out = CSVWriter()
-        out.raw(csvHeader)
+        out.raw("path,t,time")
+        for field in PointFields.all where fields.contains(field.flag) { out.raw("," + field.name) }
+        out.raw("\n")
         for one in series {
             for p in one.points {
                 out.field(one.name)
                 out.field(String(p.t))
-                out.field(TimeArgument.rfc3339(milliseconds: p.t))
-                out.field(String(p.samples))
-                out.field(p.online ? "1" : "0")
-                out.field(p.reset ? "1" : "0")
-                out.number(p.bitrateIn, decimals: 0)
-                out.number(p.bitrateOut, decimals: 0)
-                out.number(p.readers, decimals: 2)
-                out.field(String(p.inboundBytes))
-                out.field(String(p.outboundBytes))
-                out.number(p.rttMs)
-                out.number(p.recvRateMbps)
-                out.number(p.linkCapacityMbps, last: true)
+                out.raw(TimeArgument.rfc3339(milliseconds: p.t))
+                if fields.contains(.samples) { out.raw(","); out.raw(String(p.samples)) }
+                if fields.contains(.online) { out.raw(p.online ? ",1" : ",0") }
+                if fields.contains(.reset) { out.raw(p.reset ? ",1" : ",0") }
+                if fields.contains(.bitrateIn) { out.raw(","); out.value(p.bitrateIn, decimals: 0) }
+                if fields.contains(.bitrateOut) { out.raw(","); out.value(p.bitrateOut, decimals: 0) }
+                if fields.contains(.readers) { out.raw(","); out.value(p.readers, decimals: 2) }
+                if fields.contains(.inboundBytes) { out.raw(","); out.raw(String(p.inboundBytes)) }
+                if fields.contains(.outboundBytes) { out.raw(","); out.raw(String(p.outboundBytes)) }
+                if fields.contains(.rttMs) { out.raw(","); out.value(p.rttMs) }
+                if fields.contains(.recvRateMbps) { out.raw(","); out.value(p.recvRateMbps) }
+                if fields.contains(.linkCapacityMbps) { out.raw(","); out.value(p.linkCapacityMbps) }
+                out.raw("\n")
             }
         }
         return out.bytes
+    }
+}
+
+extension PointFields {
+    static func parse(_ text: String?) throws -> PointFields {
+        guard let text else { return .everything }
+        var fields = PointFields()
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let field = all.first(where: { $0.name == name }) else {
+                throw APIError(.badRequest, "bad_fields", "fields: '\(name)' is not a point field: use any of "
+                    + all.map(\.name).joined(separator: ",") + ", e.g. fields=bitrateIn,readers")
+            }
+            fields.insert(field.flag)
+        }
+        return fields
     }
 }
 
@@ -197,6 +202,14 @@ struct CSVWriter {
             }
         }
         bytes.append(last ? 10 : UInt8(ascii: ","))
+    }
+
+    /// A number without a separator after it; nothing when absent.
+    mutating func value(_ value: Double?, decimals: Int = 3) {
+        guard let value, value.isFinite else { return }
+        var writer = JSONWriter(capacity: 24)
+        writer.number(value, decimals: decimals)
+        bytes.append(contentsOf: writer.bytes)
     }
 
     /// Empty when absent, so spreadsheets see a blank cell rather than the word null.

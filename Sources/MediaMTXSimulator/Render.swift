@@ -3,32 +3,20 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MTXMonCore
 
 /// The simulator's JSON, field for field as MediaMTX writes it: v1.20 in the key order of the
 /// captured replies, v1.12 with the fields its OpenAPI document lists.
 enum Render {
     static func iso(_ ms: Int64) -> String {
-        // A fixed-format RFC 3339 time, like MediaMTX's; exact calendar maths kept small and local.
+        // A fixed-format RFC 3339 time with nanoseconds, as MediaMTX writes it.
         let days = ms / 86_400_000
         let rem = ms % 86_400_000
-        let (y, m, d) = civil(days)
+        let (y, m, d) = TimeArgument.civil(days: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let millis = rem % 1_000
         let frac = String(repeating: "0", count: 3 - String(millis).count) + String(millis)
         return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3_600_000)):\(two(rem / 60_000 % 60)):\(two(rem / 1_000 % 60)).\(frac)000000Z"
-    }
-
-    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func civil(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     static func path(_ path: SimPath, generation: APIGeneration, nowMs: Int64) -> JSON {

@@ -173,6 +173,27 @@ func errorCode(_ response: TestResponse) -> String {
         }
     }
 
+    @Test func fieldsNarrowEachPointToWhatAChartNeeds() async throws {
+        let fixture = try HistoryFixture()
+        defer { fixture.remove() }
+        try await withAPI(fixture.environment()) { client in
+            try await client.execute(uri: "/api/v1/history/live/cam1?fields=bitrateIn,readers", method: .get) { response in
+                let points = try #require(try object(response)["points"] as? [[String: Any]])
+                #expect(points.count == 55)
+                #expect(points.allSatisfy { Set($0.keys) == ["t", "bitrateIn", "readers"] })
+            }
+            try await client.execute(uri: "/api/v1/history/live/cam1?fields=bitrateIn&format=csv", method: .get) { response in
+                let lines = text(response).split(separator: "\n")
+                #expect(lines[0] == "path,t,time,bitrateIn")
+                #expect(lines[2] == "live/cam1,1800000002000,2027-01-15T08:00:02.000Z,1001000")
+            }
+            try await client.execute(uri: "/api/v1/history/live/cam1?fields=bitrate", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response) == "bad_fields")
+            }
+        }
+    }
+
     @Test func csvByParameterOrAcceptHeader() async throws {
         let fixture = try HistoryFixture()
         defer { fixture.remove() }
