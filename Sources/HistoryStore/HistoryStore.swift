@@ -84,6 +84,8 @@ public final class HistoryStore: Sendable {
                         for sample in snapshot.paths {
                             let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
                             try Self.insert(sample: sample, pathID: id, ts: snapshot.ts, db)
+                            // Only a sample not already stored counts in its minute: a retried write adds nothing.
+                            if db.changes == 1 { try Rollups.add(sample, pathID: id, ts: snapshot.ts, db) }
                         }
                     }
                 }

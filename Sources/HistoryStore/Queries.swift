@@ -40,7 +40,12 @@ extension ReadConnection {
     ///
     /// Buckets are folded here while the rows stream in (they arrive in time order from the
     /// primary key), which spares SQLite a sort and lets `last` be the true last sample.
-    public func points(pathID: Int64, range: HistoryRange, fields: PointFields = .everything) throws -> [HistoryPoint] {
+    public func points(
+        pathID: Int64, range: HistoryRange, fields: PointFields = .everything, rollups: Bool = true
+    ) throws -> [HistoryPoint] {
+        if rollups, let step = range.step, step % 60_000 == 0 {
+            return try pointsFromRollups(pathID: pathID, range: range, step: step)
+        }
         let selected = Self.columns.filter { fields.contains($0.0) }.map(\.1)
         let statement = try connection.cached("""
             SELECT \((["ts_ms"] + selected).joined(separator: ", ")) FROM sample
@@ -55,19 +60,9 @@ extension ReadConnection {
             while try statement.step() { points.append(Self.point(statement, fields)) }
             return points
         }
-        points.reserveCapacity(Int(min((range.to - range.from) / step + 1, HistoryRange.maxPoints)))
-        var bucket: Bucket?
-        while try statement.step() {
-            let point = Self.point(statement, fields)
-            let start = point.t - point.t % step
-            if bucket?.start != start {
-                if let done = bucket { points.append(done.point(range.aggregation)) }
-                bucket = Bucket(start: start)
-            }
-            bucket!.add(point)
-        }
-        if let done = bucket { points.append(done.point(range.aggregation)) }
-        return points
+        var folder = BucketFolder(step: step, aggregation: range.aggregation)
+        while try statement.step() { folder.add(Self.point(statement, fields)) }
+        return folder.finish()
     }
 
     /// Reads the columns `fields` selected; the others keep neutral values nobody will print.
@@ -164,6 +159,43 @@ extension ReadConnection {
     }
 }
 
+/// Folds time-ordered samples or minute rollups into buckets of `step`, closing each bucket as
+/// the first value of the next arrives.
+struct BucketFolder {
+    let step: Int64
+    let aggregation: Aggregation
+    private var bucket: Bucket?
+    private var points: [HistoryPoint] = []
+
+    init(step: Int64, aggregation: Aggregation) {
+        self.step = step
+        self.aggregation = aggregation
+    }
+
+    private mutating func open(_ t: Int64) {
+        let start = t - t % step
+        guard bucket?.start != start else { return }
+        if let done = bucket { points.append(done.point(aggregation)) }
+        bucket = Bucket(start: start)
+    }
+
+    mutating func add(_ point: HistoryPoint) {
+        open(point.t)
+        bucket!.add(point)
+    }
+
+    mutating func add(_ row: MinuteRow) {
+        open(row.minute)
+        bucket!.add(row)
+    }
+
+    mutating func finish() -> [HistoryPoint] {
+        if let done = bucket { points.append(done.point(aggregation)) }
+        bucket = nil
+        return points
+    }
+}
+
 /// The running fold of one bucket's samples.
 struct Bucket {
     let start: Int64
@@ -195,6 +227,20 @@ struct Bucket {
         linkCapacity.add(p.linkCapacityMbps)
     }
 
+    mutating func add(_ row: MinuteRow) {
+        count += row.samples
+        online = online || row.online
+        reset = reset || row.resets > 0
+        inbound = row.inboundBytes
+        outbound = row.outboundBytes
+        bitrateIn.merge(row.figures[0])
+        bitrateOut.merge(row.figures[1])
+        readers.merge(row.figures[2])
+        rtt.merge(row.figures[3])
+        recvRate.merge(row.figures[4])
+        linkCapacity.merge(row.figures[5])
+    }
+
     func point(_ aggregation: Aggregation) -> HistoryPoint {
         HistoryPoint(
             t: start, samples: count, online: online, reset: reset, inboundBytes: inbound, outboundBytes: outbound,
@@ -219,6 +265,16 @@ struct Fold {
         low = Swift.min(low, value)
         high = Swift.max(high, value)
         last = value
+    }
+
+    /// Adds a fold of later values (a minute rollup) to this one.
+    mutating func merge(_ other: Fold) {
+        guard other.count > 0 else { return }
+        sum += other.sum
+        count += other.count
+        low = Swift.min(low, other.low)
+        high = Swift.max(high, other.high)
+        last = other.last ?? last
     }
 
     func value(_ aggregation: Aggregation) -> Double? {

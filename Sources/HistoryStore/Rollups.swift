@@ -1,0 +1,126 @@
+import CSQLite
+import MTXMonCore
+
+/// The minute rollups in `sample_1m`: written with every sample, read by stepped queries.
+///
+/// Written by the collector in the same transaction as the sample, not by a later job: a minute
+/// is queryable the moment its samples are, no query ever waits for a rollup run, and a poll that
+/// is rolled back takes its rollup contribution with it.
+enum Rollups {
+    /// The figures kept per minute, by their column prefix in `sample_1m`.
+    static let figures = ["bitrate_in", "bitrate_out", "readers", "rtt", "recv_rate", "link_cap"]
+
+    static let upsertSQL: String = {
+        let columns = figures.flatMap { ["\($0)_sum", "\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }
+        let values = figures.indices.map { index -> String in
+            let p = "?\(index + 8)"
+            return "\(p), \(p) IS NOT NULL, \(p), \(p), \(p)"
+        }
+        let updates = figures.map { f in
+            """
+            \(f)_sum = CASE WHEN excluded.\(f)_n = 0 THEN \(f)_sum ELSE coalesce(\(f)_sum, 0) + excluded.\(f)_sum END,
+            \(f)_n = \(f)_n + excluded.\(f)_n,
+            \(f)_min = CASE WHEN excluded.\(f)_n = 0 THEN \(f)_min ELSE min(coalesce(\(f)_min, excluded.\(f)_min), excluded.\(f)_min) END,
+            \(f)_max = CASE WHEN excluded.\(f)_n = 0 THEN \(f)_max ELSE max(coalesce(\(f)_max, excluded.\(f)_max), excluded.\(f)_max) END,
+            \(f)_last = CASE WHEN excluded.\(f)_n = 1 AND excluded.last_ts_ms >= last_ts_ms THEN excluded.\(f)_last ELSE \(f)_last END
+            """
+        }
+        return """
+            INSERT INTO sample_1m (path_id, minute_ms, samples, online, resets, last_ts_ms, inbound_bytes,
+                outbound_bytes, \(columns.joined(separator: ", ")))
+            VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, \(values.joined(separator: ", ")))
+            ON CONFLICT (path_id, minute_ms) DO UPDATE SET
+            samples = samples + 1,
+            online = max(online, excluded.online),
+            resets = resets + excluded.resets,
+            inbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.inbound_bytes ELSE inbound_bytes END,
+            outbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.outbound_bytes ELSE outbound_bytes END,
+            \(updates.joined(separator: ",\n")),
+            last_ts_ms = max(last_ts_ms, excluded.last_ts_ms)
+            """
+    }()
+
+    /// Adds one newly inserted sample to its minute.
+    static func add(_ sample: PathSample, pathID: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
+        let statement = try db.cached(upsertSQL)
+        statement.bind(1, pathID)
+        statement.bind(2, ts - ts % 60_000)
+        statement.bind(3, sample.online)
+        statement.bind(4, sample.reset)
+        statement.bind(5, ts)
+        statement.bind(6, max(0, sample.inboundBytes))
+        statement.bind(7, max(0, sample.outboundBytes))
+        let values: [Double?] = [sample.bitrateIn, sample.bitrateOut, Double(sample.readers), sample.srt?.rttMs,
+                                 sample.srt?.recvRateMbps, sample.srt?.linkCapacityMbps]
+        for (index, value) in values.enumerated() { statement.bind(Int32(index + 8), value) }
+        try statement.run()
+    }
+}
+
+extension ReadConnection {
+    /// Stepped points from the minute rollups for whole minutes inside the range, and from raw
+    /// samples for the partial minutes at either end, so the answer is the one raw rows would give.
+    func pointsFromRollups(pathID: Int64, range: HistoryRange, step: Int64) throws -> [HistoryPoint] {
+        let minute: Int64 = 60_000
+        let firstWhole = (range.from + minute - 1) / minute * minute
+        let endWhole = (range.to + 1) / minute * minute  // exclusive
+        guard firstWhole < endWhole else {
+            return try points(pathID: pathID, range: range, fields: .everything, rollups: false)
+        }
+        var folder = BucketFolder(step: step, aggregation: range.aggregation)
+        if range.from < firstWhole {
+            try rawRows(pathID: pathID, from: range.from, to: firstWhole - 1) { folder.add($0) }
+        }
+        let statement = try connection.cached("""
+            SELECT minute_ms, samples, online, resets, inbound_bytes, outbound_bytes,
+                   \(Rollups.figures.flatMap { ["\($0)_sum", "\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }
+                        .joined(separator: ", "))
+            FROM sample_1m WHERE path_id = ? AND minute_ms >= ? AND minute_ms < ? ORDER BY minute_ms
+            """)
+        statement.bind(1, pathID)
+        statement.bind(2, firstWhole)
+        statement.bind(3, endWhole)
+        defer { statement.reset() }
+        while try statement.step() {
+            let s = statement
+            var row = MinuteRow(minute: s.int64(0), samples: Int(s.int64(1)), online: s.int64(2) != 0,
+                                resets: s.int64(3), inboundBytes: s.int64(4), outboundBytes: s.int64(5))
+            for index in 0..<Rollups.figures.count {
+                let c = Int32(6 + index * 5)
+                row.figures[index] = Fold(sum: s.double(c), count: Int(s.int64(c + 1)),
+                                          low: s.optionalDouble(c + 2) ?? .infinity,
+                                          high: s.optionalDouble(c + 3) ?? -.infinity, last: s.optionalDouble(c + 4))
+            }
+            folder.add(row)
+        }
+        if endWhole <= range.to {
+            try rawRows(pathID: pathID, from: endWhole, to: range.to) { folder.add($0) }
+        }
+        return folder.finish()
+    }
+
+    func rawRows(pathID: Int64, from: Int64, to: Int64, _ body: (HistoryPoint) -> Void) throws {
+        let selected = Self.columns.map(\.1)
+        let statement = try connection.cached("""
+            SELECT \((["ts_ms"] + selected).joined(separator: ", ")) FROM sample
+            WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
+            """)
+        statement.bind(1, pathID)
+        statement.bind(2, from)
+        statement.bind(3, to)
+        defer { statement.reset() }
+        while try statement.step() { body(Self.point(statement, .everything)) }
+    }
+}
+
+/// One minute of `sample_1m`, as the bucket fold takes it.
+struct MinuteRow {
+    let minute: Int64
+    let samples: Int
+    let online: Bool
+    let resets: Int64
+    let inboundBytes: Int64
+    let outboundBytes: Int64
+    /// In the order of `Rollups.figures`.
+    var figures = [Fold](repeating: Fold(), count: 6)
+}
