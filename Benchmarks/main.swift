@@ -119,11 +119,9 @@ let rawSQL = """
            rtt_ms, recv_rate_mbps, link_capacity_mbps
     FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms
     """
+/// Stepped answers come from the minute rollups: the bare reference reads the same minute rows.
 let stepSQL = """
-    SELECT (ts_ms / 60000) * 60000 AS t, count(*), max(online), max(reset), max(inbound_bytes), max(outbound_bytes),
-           avg(bitrate_in_bps), avg(bitrate_out_bps), avg(readers), avg(rtt_ms), avg(recv_rate_mbps),
-           avg(link_capacity_mbps)
-    FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 GROUP BY t ORDER BY t
+    SELECT * FROM sample_1m WHERE path_id = ?1 AND minute_ms BETWEEN ?2 AND ?3 ORDER BY minute_ms
     """
 let countersSQL = """
     SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
@@ -197,7 +195,7 @@ let client = HTTPClient(eventLoopGroupProvider: .singleton)
 func fetch(_ uri: String, port: Int = port) async throws -> Int {
     let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(uri)"), timeout: .seconds(120))
     let body = try await response.body.collect(upTo: 1 << 30)
-    precondition(response.status == .ok, "\(uri): \(response.status) \(String(buffer: body))")
+    guard response.status == .ok else { throw BenchError("\(uri): \(response.status) \(String(buffer: body))") }
     return body.readableBytes
 }
 

@@ -26,22 +26,39 @@ CREATE TABLE sample_1m (
     PRIMARY KEY (path_id, minute_ms)
 ) WITHOUT ROWID;
 
--- Files written before this migration get their minutes from the samples they already hold.
+-- Files written before this migration get their minutes from the samples they already hold:
+-- aggregates by minute, then primary-key lookups per minute for its newest sample (the counters)
+-- and for each figure's newest value, as the collector keeps them.
 INSERT INTO sample_1m
-SELECT s.path_id, (s.ts_ms / 60000) * 60000, count(*), max(s.online), sum(s.reset),
-       max(s.ts_ms), l.inbound_bytes, l.outbound_bytes,
-       sum(s.bitrate_in_bps), count(s.bitrate_in_bps), min(s.bitrate_in_bps), max(s.bitrate_in_bps), l.bitrate_in_bps,
-       sum(s.bitrate_out_bps), count(s.bitrate_out_bps), min(s.bitrate_out_bps), max(s.bitrate_out_bps), l.bitrate_out_bps,
-       sum(s.readers), count(s.readers), min(s.readers), max(s.readers), l.readers,
-       sum(s.rtt_ms), count(s.rtt_ms), min(s.rtt_ms), max(s.rtt_ms), l.rtt_ms,
-       sum(s.recv_rate_mbps), count(s.recv_rate_mbps), min(s.recv_rate_mbps), max(s.recv_rate_mbps), l.recv_rate_mbps,
-       sum(s.link_capacity_mbps), count(s.link_capacity_mbps), min(s.link_capacity_mbps), max(s.link_capacity_mbps),
-       l.link_capacity_mbps
-FROM sample AS s
-JOIN sample AS l ON l.path_id = s.path_id
-    AND l.ts_ms = (SELECT max(x.ts_ms) FROM sample AS x
-                   WHERE x.path_id = s.path_id AND x.ts_ms / 60000 = s.ts_ms / 60000)
-GROUP BY s.path_id, s.ts_ms / 60000;
+SELECT g.path_id, g.minute_ms, g.samples, g.online, g.resets, g.last_ts_ms, l.inbound_bytes, l.outbound_bytes,
+       g.bi_sum, g.bi_n, g.bi_min, g.bi_max, (SELECT x.bitrate_in_bps FROM sample AS x WHERE x.path_id = g.path_id AND x.ts_ms BETWEEN g.minute_ms AND g.last_ts_ms
+        AND x.bitrate_in_bps IS NOT NULL ORDER BY x.ts_ms DESC LIMIT 1),
+       g.bo_sum, g.bo_n, g.bo_min, g.bo_max, (SELECT x.bitrate_out_bps FROM sample AS x WHERE x.path_id = g.path_id AND x.ts_ms BETWEEN g.minute_ms AND g.last_ts_ms
+        AND x.bitrate_out_bps IS NOT NULL ORDER BY x.ts_ms DESC LIMIT 1),
+       g.r_sum, g.r_n, g.r_min, g.r_max, (SELECT x.readers FROM sample AS x WHERE x.path_id = g.path_id AND x.ts_ms BETWEEN g.minute_ms AND g.last_ts_ms
+        AND x.readers IS NOT NULL ORDER BY x.ts_ms DESC LIMIT 1),
+       g.rtt_sum, g.rtt_n, g.rtt_min, g.rtt_max, (SELECT x.rtt_ms FROM sample AS x WHERE x.path_id = g.path_id AND x.ts_ms BETWEEN g.minute_ms AND g.last_ts_ms
+        AND x.rtt_ms IS NOT NULL ORDER BY x.ts_ms DESC LIMIT 1),
+       g.rr_sum, g.rr_n, g.rr_min, g.rr_max, (SELECT x.recv_rate_mbps FROM sample AS x WHERE x.path_id = g.path_id AND x.ts_ms BETWEEN g.minute_ms AND g.last_ts_ms
+        AND x.recv_rate_mbps IS NOT NULL ORDER BY x.ts_ms DESC LIMIT 1),
+       g.lc_sum, g.lc_n, g.lc_min, g.lc_max, (SELECT x.link_capacity_mbps FROM sample AS x WHERE x.path_id = g.path_id AND x.ts_ms BETWEEN g.minute_ms AND g.last_ts_ms
+        AND x.link_capacity_mbps IS NOT NULL ORDER BY x.ts_ms DESC LIMIT 1)
+FROM (
+    SELECT path_id, (ts_ms / 60000) * 60000 AS minute_ms, count(*) AS samples, max(online) AS online,
+           sum(reset) AS resets, max(ts_ms) AS last_ts_ms,
+           sum(bitrate_in_bps) AS bi_sum, count(bitrate_in_bps) AS bi_n, min(bitrate_in_bps) AS bi_min,
+           max(bitrate_in_bps) AS bi_max,
+           sum(bitrate_out_bps) AS bo_sum, count(bitrate_out_bps) AS bo_n, min(bitrate_out_bps) AS bo_min,
+           max(bitrate_out_bps) AS bo_max,
+           sum(readers) AS r_sum, count(readers) AS r_n, min(readers) AS r_min, max(readers) AS r_max,
+           sum(rtt_ms) AS rtt_sum, count(rtt_ms) AS rtt_n, min(rtt_ms) AS rtt_min, max(rtt_ms) AS rtt_max,
+           sum(recv_rate_mbps) AS rr_sum, count(recv_rate_mbps) AS rr_n, min(recv_rate_mbps) AS rr_min,
+           max(recv_rate_mbps) AS rr_max,
+           sum(link_capacity_mbps) AS lc_sum, count(link_capacity_mbps) AS lc_n, min(link_capacity_mbps) AS lc_min,
+           max(link_capacity_mbps) AS lc_max
+    FROM sample GROUP BY path_id, ts_ms / 60000
+) AS g
+JOIN sample AS l ON l.path_id = g.path_id AND l.ts_ms = g.last_ts_ms;
 
 -- The stable face of `sample_1m` for people who open the file with sqlite3.
 CREATE VIEW history_1m AS
