@@ -69,7 +69,9 @@ extension ReadConnection {
         }
         var folder = BucketFolder(step: step, aggregation: range.aggregation)
         if range.from < firstWhole {
-            try rawRows(pathID: pathID, from: range.from, to: firstWhole - 1) { folder.add($0) }
+            for point in try points(pathID: pathID, range: HistoryRange(from: range.from, to: firstWhole - 1)) {
+                folder.add(point)
+            }
         }
         let statement = try connection.cached("""
             SELECT minute_ms, samples, online, resets, inbound_bytes, outbound_bytes,
@@ -94,22 +96,11 @@ extension ReadConnection {
             folder.add(row)
         }
         if endWhole <= range.to {
-            try rawRows(pathID: pathID, from: endWhole, to: range.to) { folder.add($0) }
+            for point in try points(pathID: pathID, range: HistoryRange(from: endWhole, to: range.to)) {
+                folder.add(point)
+            }
         }
         return folder.finish()
-    }
-
-    func rawRows(pathID: Int64, from: Int64, to: Int64, _ body: (HistoryPoint) -> Void) throws {
-        let selected = Self.columns.map(\.1)
-        let statement = try connection.cached("""
-            SELECT \((["ts_ms"] + selected).joined(separator: ", ")) FROM sample
-            WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
-            """)
-        statement.bind(1, pathID)
-        statement.bind(2, from)
-        statement.bind(3, to)
-        defer { statement.reset() }
-        while try statement.step() { body(Self.point(statement, .everything)) }
     }
 }
 
