@@ -37,7 +37,7 @@ public struct PollBatch: Sendable, Equatable {
 /// WAL lets a `mtxmon serve` in another process read while the collector writes.
 public final class HistoryStore: Sendable {
     public let path: String
-    private let writer: Mutex<WriterState>
+    let writer: Mutex<WriterState>
     private let readers: Mutex<[SQLiteConnection]>
     private let busyTimeoutMs: Int32
     /// Address space each read connection may map; a limit, not an allocation.

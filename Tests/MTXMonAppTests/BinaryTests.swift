@@ -55,4 +55,30 @@ import Glibc
         }
         #expect(try sqlite3(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2")
     }
+
+    @Test func pruneCountsOnADryRunAndRefusesAnUnsafeRetention() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("p.sqlite")
+        let migrate = try launchMTXMon(["migrate", "--db", db])
+        try await eventually("migrate exits") { !migrate.isRunning }
+
+        let output = Pipe()
+        let dry = Process()
+        dry.executableURL = mtxmonBinary
+        dry.arguments = ["prune", "--db", db, "--dry-run"]
+        dry.standardOutput = output
+        try dry.run()
+        try await eventually("the dry run exits") { !dry.isRunning }
+        #expect(dry.terminationStatus == 0)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("would remove 0 samples"))
+
+        let log = Pipe()
+        let unsafe = try launchMTXMon(["prune", "--db", db, "--raw-retention", "10m"], stderr: log)
+        try await eventually("the refused prune exits") { !unsafe.isRunning }
+        #expect(unsafe.terminationStatus != 0)
+        let refusal = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(refusal.contains("--force"))
+    }
 }

@@ -1,0 +1,85 @@
+import CSQLite
+import MTXMonCore
+
+/// What a prune removed, or with `dryRun` would remove.
+public struct PruneReport: Sendable, Equatable {
+    public var samples = 0
+    public var rollups = 0
+    public var polls = 0
+    /// Pages SQLite keeps free inside the file for new rows after the prune.
+    public var freePages = 0
+    public var pageSize = 0
+}
+
+extension HistoryStore {
+    /// Deletes raw samples and poll rows older than `rawBefore` and minute rollups older than
+    /// `rollupsBefore` (unix ms), oldest first, in transactions of at most `batch` rows.
+    ///
+    /// Small transactions are what make it safe beside a running collector: the collector's poll
+    /// waits for at most one batch, never for the whole prune. Each batch is complete on its own,
+    /// so an interrupted prune leaves a consistent file and the next run carries on. Freed pages
+    /// stay in the file and are reused by new rows, which keeps a file under steady retention at a
+    /// steady size without rewriting it.
+    public func prune(rawBefore: Int64, rollupsBefore: Int64, batch: Int = 5_000, dryRun: Bool = false) throws -> PruneReport {
+        var report = PruneReport()
+        let pathIDs = try read { db in try db.allPaths().map(\.id) }
+        for id in pathIDs {
+            report.samples += try pruneTable("sample", time: "ts_ms", pathID: id, before: rawBefore, batch: batch, dryRun: dryRun)
+            report.rollups += try pruneTable("sample_1m", time: "minute_ms", pathID: id, before: rollupsBefore,
+                                             batch: batch, dryRun: dryRun)
+        }
+        report.polls = try pruneTable("poll", time: "ts_ms", pathID: nil, before: rawBefore, batch: batch, dryRun: dryRun)
+        try writer.withLock { state throws(SQLiteError) in
+            let freelist = try state.connection.cached("PRAGMA freelist_count")
+            defer { freelist.reset() }
+            if try freelist.step() { report.freePages = Int(freelist.int64(0)) }
+            let size = try state.connection.cached("PRAGMA page_size")
+            defer { size.reset() }
+            if try size.step() { report.pageSize = Int(size.int64(0)) }
+        }
+        return report
+    }
+
+    /// Deletes the rows of one path (or of the whole table when `pathID` is nil) older than
+    /// `before`, a batch at a time: the oldest `batch` rows, bounded by the time of the row after them.
+    private func pruneTable(_ table: String, time: String, pathID: Int64?, before: Int64, batch: Int,
+                            dryRun: Bool) throws(SQLiteError) -> Int {
+        let scope = pathID == nil ? "" : "path_id = ?2 AND "
+        var removed = 0
+        while true {
+            let done = try writer.withLock { state throws(SQLiteError) -> Bool in
+                let db = state.connection
+                if dryRun {
+                    let count = try db.cached("SELECT count(*) FROM \(table) WHERE \(scope)\(time) < ?1")
+                    defer { count.reset() }
+                    count.bind(1, before)
+                    if let pathID { count.bind(2, pathID) }
+                    if try count.step() { removed += Int(count.int64(0)) }
+                    return true
+                }
+                // The time of the first row past this batch; none means the rest fits in one batch.
+                let bound = try db.cached(
+                    "SELECT \(time) FROM \(table) WHERE \(scope)\(time) < ?1 ORDER BY \(time) LIMIT 1 OFFSET ?3")
+                bound.bind(1, before)
+                if let pathID { bound.bind(2, pathID) }
+                bound.bind(3, batch)
+                let limit = try bound.step() ? bound.int64(0) : before
+                bound.reset()
+                try db.execute("BEGIN IMMEDIATE")
+                do throws(SQLiteError) {
+                    let delete = try db.cached("DELETE FROM \(table) WHERE \(scope)\(time) < ?1")
+                    delete.bind(1, limit)
+                    if let pathID { delete.bind(2, pathID) }
+                    try delete.run()
+                    removed += db.changes
+                    try db.execute("COMMIT")
+                } catch {
+                    try? db.execute("ROLLBACK")
+                    throw error
+                }
+                return limit == before
+            }
+            if done { return removed }
+        }
+    }
+}

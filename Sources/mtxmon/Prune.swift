@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import HistoryStore
+import MTXMonApp
+import MTXMonCore
+
+struct Prune: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete history past retention, in small batches; safe beside a running collector. For cron or "
+            + "the systemd timer: exit 0 on success, non-zero with the reason on failure.")
+
+    @Option(name: .customLong("db"), help: "SQLite history file (MTXMON_DB).")
+    var database: String?
+
+    @Option(name: .customLong("raw-retention"), help: "Keep raw samples this long, e.g. 7d (MTXMON_RAW_RETENTION).")
+    var rawRetention: String?
+
+    @Option(name: .customLong("rollup-retention"), help: "Keep minute rollups this long, e.g. 400d (MTXMON_ROLLUP_RETENTION).")
+    var rollupRetention: String?
+
+    @Option(name: .customLong("older-than"), help: "One-off: delete raw samples and rollups older than this, e.g. 30d.")
+    var olderThan: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Count what would go; delete nothing.")
+    var dryRun = false
+
+    @Flag(help: "Allow a raw retention under an hour, or rollups kept shorter than raw samples.")
+    var force = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        func duration(_ flag: String?, _ name: String, _ variable: String, _ fallback: Int64) throws -> Int64 {
+            guard let text = flag ?? environment[variable].flatMap({ $0.isEmpty ? nil : $0 }) else { return fallback }
+            do { return try DurationParser.milliseconds(text) } catch {
+                throw ValidationError("\(flag != nil ? name : variable)=\(error)")
+            }
+        }
+        var retention = Retention(
+            rawMs: try duration(rawRetention, "--raw-retention", "MTXMON_RAW_RETENTION", Retention.defaultRawMs),
+            rollupMs: try duration(rollupRetention, "--rollup-retention", "MTXMON_ROLLUP_RETENTION", Retention.defaultRollupMs))
+        if let olderThan {
+            let ms = try duration(olderThan, "--older-than", "", 0)
+            retention = Retention(rawMs: ms, rollupMs: ms)
+        }
+        let problems = retention.problems(force: force)
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+
+        let path = database ?? environment["MTXMON_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./mtxmon.sqlite"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError("no history file at \(path): set --db or MTXMON_DB to the file mtxmon writes")
+        }
+        let before = Self.size(path)
+        let store: HistoryStore
+        do { store = try HistoryStore(path: path) } catch {
+            throw ValidationError("cannot open \(path): \(error)")
+        }
+        let (raw, rollups) = retention.cutoffs(now: WallClock.nowMs())
+        let report = try store.prune(rawBefore: raw, rollupsBefore: rollups, dryRun: dryRun)
+        let verb = dryRun ? "would remove" : "removed"
+        print("\(path): \(verb) \(report.samples) samples and \(report.polls) poll rows older than "
+            + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "
+            + "\(TimeArgument.rfc3339(milliseconds: rollups))")
+        print("file \(Self.megabytes(before)) before, \(Self.megabytes(Self.size(path))) after; "
+            + "\(Self.megabytes(Int64(report.freePages * report.pageSize))) free inside it for new rows")
+    }
+
+    /// The file and its write-ahead log, which together are what the disk holds.
+    static func size(_ path: String) -> Int64 {
+        [path, path + "-wal"].reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+    }
+
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_048_576)
+    }
+}

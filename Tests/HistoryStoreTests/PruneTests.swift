@@ -1,0 +1,65 @@
+import HistoryStore
+import MTXMonCore
+import Testing
+import TestSupport
+
+@Suite struct PruneTests {
+    let base = RollupTests.base
+
+    @Test func removesExactlyWhatIsPastEachTierAndNothingNewer() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try RollupTests().store(dir)
+        let file = dir.file("r.sqlite")
+        let samplesBefore = try Int(sqlite3(file, "SELECT count(*) FROM sample"))!
+
+        let dry = try store.prune(rawBefore: base + 100_000, rollupsBefore: base + 120_000, batch: 7, dryRun: true)
+        #expect(dry.samples == 50 && dry.polls == 50 && dry.rollups == 2)
+        #expect(try Int(sqlite3(file, "SELECT count(*) FROM sample"))! == samplesBefore, "a dry run deletes nothing")
+
+        // Batches of 7 rows: many transactions, the same result as one.
+        let report = try store.prune(rawBefore: base + 100_000, rollupsBefore: base + 120_000, batch: 7)
+        #expect(report.samples == 50 && report.polls == 50 && report.rollups == 2)
+        #expect(try sqlite3(file, "SELECT min(ts_ms) - \(base) FROM sample") == "100000")
+        #expect(try Int(sqlite3(file, "SELECT count(*) FROM sample"))! == samplesBefore - 50)
+        #expect(try sqlite3(file, "SELECT min(ts_ms) - \(base) FROM poll") == "100000")
+        #expect(try sqlite3(file, "SELECT min(minute_ms) - \(base) FROM sample_1m") == "120000")
+        #expect(report.freePages > 0, "freed pages stay in the file for new rows")
+
+        let again = try store.prune(rawBefore: base + 100_000, rollupsBefore: base + 120_000, batch: 7)
+        #expect(again.samples == 0 && again.polls == 0 && again.rollups == 0, "a second run finds nothing")
+    }
+
+    /// The collector keeps writing through its own connection while another process prunes.
+    @Test func aCollectorWritingMeanwhileLosesNoSample() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try RollupTests().store(dir)
+        let file = dir.file("r.sqlite")
+        let collector = try HistoryStore(path: file)
+        let start = base + 1_000_000
+        let writes = Task.detached {
+            for i in 0..<200 {
+                let ts = start + Int64(i) * 2_000
+                let sample = PathSample(name: i % 2 == 0 ? "a" : "b", online: true, inboundBytes: Int64(i))
+                try collector.append([PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 1),
+                                                snapshot: Snapshot(ts: ts, paths: [sample]))])
+            }
+        }
+        var pruned = 0
+        for cut in stride(from: base + 60_000, through: base + 420_000, by: 60_000) {
+            pruned += try store.prune(rawBefore: cut, rollupsBefore: cut, batch: 3).samples
+        }
+        try await writes.value
+        #expect(pruned == 208, "every old sample went")
+        #expect(try sqlite3(file, "SELECT count(*) FROM sample WHERE ts_ms >= \(start)") == "200")
+        #expect(try sqlite3(file, "SELECT count(*) FROM poll WHERE ts_ms >= \(start)") == "200")
+    }
+
+    @Test func unsafeRetentionsAreRefusedWithTheFix() {
+        #expect(Retention(rawMs: 600_000).problems(force: false).first?.contains("--force") == true)
+        #expect(Retention(rawMs: 600_000).problems(force: true).isEmpty)
+        #expect(Retention(rawMs: 86_400_000 * 30, rollupMs: 86_400_000).problems(force: false).count == 1)
+        #expect(Retention().problems(force: false).isEmpty)
+    }
+}
