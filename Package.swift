@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "MTXMonAppTests",
             dependencies: [
-                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "TestSupport",
+                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "HistoryStore", "MTXMonCore", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

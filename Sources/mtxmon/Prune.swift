@@ -21,6 +21,9 @@ struct Prune: AsyncParsableCommand {
     @Option(name: .customLong("older-than"), help: "One-off: delete raw samples and rollups older than this, e.g. 30d.")
     var olderThan: String?
 
+    @Option(name: .customLong("batch-rows"), help: "Rows per transaction; smaller keeps a busy collector's wait shorter.")
+    var batchRows = 5_000
+
     @Flag(name: .customLong("dry-run"), help: "Count what would go; delete nothing.")
     var dryRun = false
 
@@ -42,6 +45,9 @@ struct Prune: AsyncParsableCommand {
             let ms = try duration(olderThan, "--older-than", "", 0)
             retention = Retention(rawMs: ms, rollupMs: ms)
         }
+        guard (1...1_000_000).contains(batchRows) else {
+            throw ValidationError("--batch-rows \(batchRows) must be from 1 to 1000000, e.g. 5000")
+        }
         let problems = retention.problems(force: force)
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 
@@ -55,7 +61,7 @@ struct Prune: AsyncParsableCommand {
             throw ValidationError("cannot open \(path): \(error)")
         }
         let (raw, rollups) = retention.cutoffs(now: WallClock.nowMs())
-        let report = try store.prune(rawBefore: raw, rollupsBefore: rollups, dryRun: dryRun)
+        let report = try store.prune(rawBefore: raw, rollupsBefore: rollups, batch: batchRows, dryRun: dryRun)
         let verb = dryRun ? "would remove" : "removed"
         print("\(path): \(verb) \(report.samples) samples and \(report.polls) poll rows older than "
             + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "

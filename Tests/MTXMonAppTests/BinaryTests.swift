@@ -1,4 +1,6 @@
 import Foundation
+import HistoryStore
+import MTXMonCore
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -80,5 +82,41 @@ import Glibc
         #expect(unsafe.terminationStatus != 0)
         let refusal = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(refusal.contains("--force"))
+    }
+
+    /// kill -9 in the middle of a prune: the file is intact, and the next run finishes the job.
+    @Test func aPruneKilledMidwayLeavesAnIntactFileAndTheNextRunFinishes() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("k.sqlite")
+        let store = try HistoryStore(path: db)
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        let old = now - 3 * 86_400_000
+        func poll(_ ts: Int64) -> PollBatch {
+            PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 1), snapshot: Snapshot(ts: ts, paths: (0..<40).map {
+                PathSample(name: "p\($0)", online: true, inboundBytes: ts / 1_000)
+            }))
+        }
+        for chunk in stride(from: 0, to: 3_000, by: 500) {
+            try store.append((chunk..<chunk + 500).map { poll(old + Int64($0) * 2_000) })
+        }
+        try store.append((0..<10).map { poll(now - 600_000 + Int64($0) * 2_000) })
+        let oldRows = "SELECT count(*) FROM sample WHERE ts_ms < \(now - 86_400_000)"
+        #expect(try sqlite3(db, oldRows) == "120000")
+
+        let first = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--batch-rows", "50"])
+        try await eventually("the prune is under way") {
+            (Int((try? sqlite3(db, oldRows)) ?? "") ?? 120_000) < 120_000 || !first.isRunning
+        }
+        kill(first.processIdentifier, SIGKILL)
+        try await eventually("the prune is gone") { !first.isRunning }
+        #expect(try sqlite3(db, "PRAGMA integrity_check") == "ok")
+
+        let second = try launchMTXMon(["prune", "--db", db, "--older-than", "1d"])
+        try await eventually("the second prune exits") { !second.isRunning }
+        #expect(second.terminationStatus == 0)
+        #expect(try sqlite3(db, oldRows) == "0")
+        #expect(try sqlite3(db, "SELECT count(*) FROM sample") == "400", "the recent polls are all kept")
+        #expect(try sqlite3(db, "SELECT count(*) FROM sample_1m WHERE minute_ms < \(now - 86_400_000)") == "0")
     }
 }
