@@ -9,9 +9,7 @@ struct Collect: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let settings = try options.settings()
-        let (logger, _) = bootstrap(settings, label: "mtxmon.collect")
-        let store = try App.openStore(settings)
+        let (settings, logger, _, store) = try options.start(label: "mtxmon.collect")
         let collector = App.makeCollector(settings, cache: App.makeCache(settings), store: store,
                                           status: CollectorStatus(), logger: logger)
         try await App.run([collector], logger: logger)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HistoryStore
 import Logging
 import Metrics
 import MTXMonApp
@@ -56,4 +57,13 @@ func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollec
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     return (Logger(label: label), registry)
+}
+
+extension CommonOptions {
+    /// What every long-running command starts with: settings, logging and metrics, the history file.
+    func start(label: String) throws -> (Settings, Logger, PrometheusCollectorRegistry, HistoryStore) {
+        let settings = try settings()
+        let (logger, registry) = bootstrap(settings, label: label)
+        return (settings, logger, registry, try App.openStore(settings))
+    }
 }

@@ -10,9 +10,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let settings = try options.settings()
-        let (logger, registry) = bootstrap(settings, label: "mtxmon.serve")
-        let store = try App.openStore(settings)
+        let (settings, logger, registry, store) = try options.start(label: "mtxmon.serve")
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil)
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])
@@ -28,9 +26,7 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let settings = try options.settings()
-        let (logger, registry) = bootstrap(settings, label: "mtxmon.run")
-        let store = try App.openStore(settings)
+        let (settings, logger, registry, store) = try options.start(label: "mtxmon.run")
         let cache = App.makeCache(settings)
         let status = CollectorStatus()
         let collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
