@@ -46,6 +46,9 @@ extension ReadConnection {
         if rollups, let step = range.step, step % 60_000 == 0 {
             return try pointsFromRollups(pathID: pathID, range: range, step: step)
         }
+        if rollups, let cut = try prunedUntil(pathID: pathID), cut > range.from {
+            return try pointsAcrossPruning(pathID: pathID, range: range, fields: fields, cut: cut)
+        }
         let selected = Self.columns.filter { fields.contains($0.0) }.map(\.1)
         let statement = try connection.cached("""
             SELECT \((["ts_ms"] + selected).joined(separator: ", ")) FROM sample

@@ -104,6 +104,41 @@ extension ReadConnection {
     }
 }
 
+extension ReadConnection {
+    /// The first whole minute from which raw samples are complete, when `prune` removed older ones
+    /// and minute rollups still cover them; `nil` when nothing was pruned.
+    func prunedUntil(pathID: Int64) throws -> Int64? {
+        let statement = try connection.cached("""
+            SELECT (SELECT min(ts_ms) FROM sample WHERE path_id = ?1),
+                   (SELECT min(minute_ms) FROM sample_1m WHERE path_id = ?1)
+            """)
+        statement.bind(1, pathID)
+        defer { statement.reset() }
+        guard try statement.step(), let raw = statement.optionalInt64(0), let rollup = statement.optionalInt64(1),
+              // A minute rolled up before the first raw sample's minute: raw rows there were pruned.
+              // (A fresh file's first minute is partial too, but has no earlier rollup.)
+              rollup < raw - raw % 60_000
+        else { return nil }
+        return (raw + 59_999) / 60_000 * 60_000
+    }
+
+    /// A range reaching back past pruned raw samples: one point per minute from the rollups before
+    /// `cut`, then the raw samples (or their buckets), so the older part is not blank and no sample
+    /// counts twice. Such points carry `samples` > 1.
+    func pointsAcrossPruning(pathID: Int64, range: HistoryRange, fields: PointFields, cut: Int64) throws -> [HistoryPoint] {
+        let olderEnd = min(cut - 1, range.to)
+        var older = HistoryRange(from: range.from, to: olderEnd, step: 60_000, aggregation: range.aggregation)
+        if let step = range.step, step > 60_000 { older.step = step }
+        var points = try pointsFromRollups(pathID: pathID, range: older, step: older.step!)
+        if cut <= range.to {
+            var newer = range
+            newer.from = cut
+            points += try self.points(pathID: pathID, range: newer, fields: fields, rollups: false)
+        }
+        return points
+    }
+}
+
 /// One minute of `sample_1m`, as the bucket fold takes it.
 struct MinuteRow {
     let minute: Int64

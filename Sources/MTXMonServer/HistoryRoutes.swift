@@ -123,7 +123,8 @@ struct HistoryRoutes: Sendable {
             writer.beginObject()
             writer.key("t")
             writer.int(point.t)
-            if fields.contains(.samples) { writer.key("samples"); writer.int(point.samples) }
+            // Raw answers name `samples` only on the minute points that stand for pruned raw rows.
+            if fields.contains(.samples) || point.samples > 1 { writer.key("samples"); writer.int(point.samples) }
             if fields.contains(.online) { writer.key("online"); writer.bool(point.online) }
             if fields.contains(.reset) { writer.key("reset"); writer.bool(point.reset) }
             if fields.contains(.bitrateIn) { writer.key("bitrateIn"); writer.number(point.bitrateIn, decimals: 0) }

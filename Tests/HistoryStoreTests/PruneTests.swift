@@ -63,3 +63,32 @@ import TestSupport
         #expect(Retention().problems(force: false).isEmpty)
     }
 }
+
+@Suite struct PrunedRangeTests {
+    let base = RollupTests.base
+
+    /// After raw samples are pruned, a raw query over the whole range is answered from the minute
+    /// rollups for the pruned part and from raw samples after it, counting no sample twice.
+    @Test func aRawQueryReachingPastPrunedSamplesUsesTheRollups() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try RollupTests().store(dir)
+        // Raw samples before 2:30 go (mid-minute); rollups are kept.
+        _ = try store.prune(rawBefore: base + 150_000, rollupsBefore: base, batch: 1_000)
+        let points = try store.read { db in
+            let id = try #require(try db.pathID("a"))
+            return try db.points(pathID: id, range: HistoryRange(from: base, to: base + 420_000))
+        }
+        // Minutes 0, 1 and 2 (the partly pruned one) from rollups, then every raw sample from 3:00.
+        #expect(points.prefix(3).map(\.t) == [base, base + 60_000, base + 120_000])
+        #expect(points.prefix(3).map(\.samples) == [30, 30, 30])
+        #expect(points.dropFirst(3).allSatisfy { $0.samples == 1 && $0.t >= base + 180_000 })
+        #expect(points.reduce(0) { $0 + $1.samples } == 208, "every sample counted once")
+
+        // Nothing pruned in range: plain raw rows.
+        let recent = try store.read { db in
+            try db.points(pathID: try #require(try db.pathID("a")), range: HistoryRange(from: base + 200_000, to: base + 260_000))
+        }
+        #expect(recent.allSatisfy { $0.samples == 1 })
+    }
+}
