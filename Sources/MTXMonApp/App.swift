@@ -19,6 +19,30 @@ public enum App {
         return InProcessSnapshotCache(ttl: settings.snapshotTTL)
     }
 
+    /// For `mtxmon run`: the cache, and the in-process feed its live clients hear from. With
+    /// Redis the snapshot still goes there for other processes, but this process's clients do
+    /// not depend on it.
+    public static func makeCacheAndLocalFeed(_ settings: Settings) -> (any SnapshotCache, any SnapshotFeed) {
+        if let redis = settings.redis {
+            let broadcaster = SnapshotBroadcaster()
+            return (BroadcastingCache(RedisSnapshotCache(settings: redis, ttl: settings.snapshotTTL),
+                                      broadcaster: broadcaster), broadcaster)
+        }
+        let cache = InProcessSnapshotCache(ttl: settings.snapshotTTL)
+        return (cache, cache.broadcaster)
+    }
+
+    /// For `mtxmon serve`: snapshots published by a separate collector, through Redis. Without
+    /// Redis nothing publishes to this process: its clients get the snapshot read on connect.
+    public static func makeRemoteFeed(_ settings: Settings, logger: Logger) -> any SnapshotFeed {
+        if let redis = settings.redis { return RedisSubscriber(settings: redis, logger: logger) }
+        return SnapshotBroadcaster()
+    }
+
+    public static func makeHub(_ settings: Settings, feed: any SnapshotFeed, logger: Logger) -> LiveHub {
+        LiveHub(feed: feed, intervalMs: settings.interval.milliseconds, logger: logger)
+    }
+
     /// Opens (and migrates) the history file, with an error that says what to do.
     public static func openStore(_ settings: Settings) throws -> HistoryStore {
         do {
@@ -42,13 +66,14 @@ public enum App {
 
     /// What the HTTP API reads from; `status` is the in-process collector's, under `mtxmon run`.
     public static func apiEnvironment(_ settings: Settings, cache: any SnapshotCache, store: HistoryStore,
-                                      registry: PrometheusCollectorRegistry?, status: CollectorStatus?) -> APIEnvironment {
+                                      registry: PrometheusCollectorRegistry?, status: CollectorStatus?,
+                                      live: LiveHub? = nil) -> APIEnvironment {
         let interval = settings.interval.components
         return APIEnvironment(
             cache: cache, store: store,
             intervalMs: interval.seconds * 1_000 + interval.attoseconds / 1_000_000_000_000_000,
             apiToken: settings.apiToken, corsOrigins: settings.corsOrigins, registry: registry,
-            collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL)
+            collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live)
     }
 
     /// The HTTP server on `settings.listen`.

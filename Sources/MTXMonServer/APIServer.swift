@@ -1,11 +1,27 @@
 import Collector
 import HistoryStore
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MTXMonCore
 import Prometheus
+import NIOCore
 import ServiceLifecycle
 import SnapshotCache
+
+/// The request context of every route: Hummingbird's, plus what a WebSocket needs, plus the
+/// channel, so a live client that stopped reading can be hung up on.
+public struct APIRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
+    }
+}
 
 /// What the HTTP API reads from: the snapshot cache, the history file, and, when the collector
 /// runs in the same process, its status.
@@ -21,12 +37,14 @@ public struct APIEnvironment: Sendable {
     /// Present under `mtxmon run`; `serve` alone learns about polls from the history file.
     public var collectorStatus: CollectorStatus?
     public var mediaMTXURL: String
+    /// Fans snapshots out to WebSocket clients; `nil` leaves `/api/v1/ws` out.
+    public var live: LiveHub?
     public var now: @Sendable () -> Int64
 
     public init(
         cache: any SnapshotCache, store: HistoryStore, intervalMs: Int64, apiToken: String? = nil,
         corsOrigins: [String] = [], registry: PrometheusCollectorRegistry? = nil,
-        collectorStatus: CollectorStatus? = nil, mediaMTXURL: String = "",
+        collectorStatus: CollectorStatus? = nil, mediaMTXURL: String = "", live: LiveHub? = nil,
         now: @escaping @Sendable () -> Int64 = WallClock.nowMs
     ) {
         self.cache = cache
@@ -37,6 +55,7 @@ public struct APIEnvironment: Sendable {
         self.registry = registry
         self.collectorStatus = collectorStatus
         self.mediaMTXURL = mediaMTXURL
+        self.live = live
         self.now = now
     }
 
@@ -46,8 +65,8 @@ public struct APIEnvironment: Sendable {
 
 /// The HTTP API: routes and the middleware every route shares.
 public enum APIServer {
-    public static func router(_ environment: APIEnvironment, logger: Logger) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(_ environment: APIEnvironment, logger: Logger) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
         // Outermost first: CORS headers go on errors too; errors become JSON before CORS sees them.
         if !environment.corsOrigins.isEmpty {
             router.add(middleware: AllowedOriginsMiddleware(origins: Set(environment.corsOrigins)))
@@ -61,16 +80,29 @@ public enum APIServer {
         HistoryRoutes(environment: environment).add(to: router)
         RateRoutes(environment: environment).add(to: router)
         ServiceRoutes(environment: environment).add(to: router)
+        if let live = environment.live {
+            LiveRoutes(environment: environment, hub: live).add(to: router)
+        }
         return router
     }
 
-    /// The HTTP server as a `Service`: stops accepting on SIGTERM and finishes requests in flight.
+    /// The HTTP server as a `Service`: stops accepting on SIGTERM, finishes requests in flight and
+    /// closes live connections with a normal close. The live hub runs with it.
     public static func application(
-        _ environment: APIEnvironment, host: String, port: Int, logger: Logger
+        _ environment: APIEnvironment, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol & Service {
-        Application(router: router(environment, logger: logger),
-                    configuration: .init(address: .hostname(host, port: port), serverName: "mtxmon"),
-                    logger: logger)
+        let router = router(environment, logger: logger)
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(
+                // Dead peers are found by pings; a client's own messages are small.
+                maxFrameSize: LiveRoutes.frameSize, autoPing: .enabled(timePeriod: .seconds(15)),
+                closeTimeout: .seconds(5), validateUTF8: true))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "mtxmon"),
+            services: environment.live.map { [$0] } ?? [],
+            onServerRunning: onServerRunning,
+            logger: logger)
     }
 
     static func json(_ writer: JSONWriter, status: HTTPResponse.Status = .ok) -> Response {

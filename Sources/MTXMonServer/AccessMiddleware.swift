@@ -17,6 +17,11 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard request.method != .options, !openPaths.contains(request.uri.path) else {
             return try await next(request, context)
         }
+        // Browsers cannot set headers on a WebSocket: the live feed alone also takes `?token=`.
+        if request.uri.path == "/api/v1/ws", let query = request.uri.queryParameters["token"],
+           Self.constantTimeEqual(Array(String(query).utf8), token) {
+            return try await next(request, context)
+        }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
         guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), token) else {

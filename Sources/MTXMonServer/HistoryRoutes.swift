@@ -9,7 +9,7 @@ struct HistoryRoutes: Sendable {
     /// Points one answer may hold across all its series: 100 paths × 1 h raw is 180,000.
     static let maxTotalPoints: Int64 = 2_000_000
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/history/**") { request, context -> Response in
             let name = try RequestInput.pathName(context)
             let format = try RequestInput.format(request)

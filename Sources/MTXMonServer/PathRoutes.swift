@@ -6,7 +6,7 @@ import MTXMonCore
 struct PathRoutes: Sendable {
     let environment: APIEnvironment
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/paths") { _, _ -> Response in
             let (snapshot, source) = try await latest()
             var writer = JSONWriter(capacity: 256 * (snapshot?.paths.count ?? 1))

@@ -7,7 +7,7 @@ struct RateRoutes: Sendable {
     let environment: APIEnvironment
     static let maxWindowMs: Int64 = 31 * 86_400_000
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/rates/**") { request, context -> Response in
             let name = try RequestInput.pathName(context)
             let format = try RequestInput.format(request)

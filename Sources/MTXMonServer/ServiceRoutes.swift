@@ -7,7 +7,7 @@ struct ServiceRoutes: Sendable {
     let environment: APIEnvironment
     let startedAt = WallClock.nowMs()
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.get("/healthz") { _, _ -> Response in try await health() }
         router.get("/metrics") { _, _ -> Response in
             guard let registry = environment.registry else {
@@ -85,6 +85,15 @@ struct ServiceRoutes: Sendable {
         w.key("kind"); w.string(environment.cache.label)
         w.key("reachable"); w.bool(cacheOK)
         w.endObject()
+        if let live = environment.live {
+            let status = await live.status
+            w.key("live")
+            w.beginObject()
+            w.key("feed"); w.string(status.feed)
+            w.key("listening"); w.bool(status.feedUp)
+            w.key("clients"); w.int(status.clients)
+            w.endObject()
+        }
         w.key("sqlite")
         w.beginObject()
         w.key("path"); w.string(environment.store.path)

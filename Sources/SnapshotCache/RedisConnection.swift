@@ -71,6 +71,44 @@ final class RedisConnection {
         return try Self.convert(raw.assumingMemoryBound(to: redisReply.self)).get()
     }
 
+    /// Sends a command without waiting for its reply (a subscriber's keepalive `PING`).
+    func send(_ arguments: [String]) throws(RedisError) {
+        let rc = withArgv(arguments) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
+        guard rc == REDIS_OK else { throw RedisError(message: "Redis: \(Self.errorString(context))") }
+        var done: Int32 = 0
+        repeat {
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                throw RedisError(message: "Redis connection failed: \(Self.errorString(context))")
+            }
+        } while done == 0
+    }
+
+    /// The next reply the server pushes, or `nil` when none arrives within `timeoutMs`.
+    ///
+    /// Waits with `poll(2)` rather than a socket timeout: hiredis treats a timed-out read as a
+    /// broken connection, while a quiet channel is normal for a subscriber.
+    func nextPushed(timeoutMs: Int32) throws(RedisError) -> RedisReply? {
+        if let reply = try bufferedReply() { return reply }
+        var descriptor = pollfd(fd: Int32(context.pointee.fd), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMs)
+        if ready == 0 || (ready < 0 && errno == EINTR) { return nil }
+        guard ready > 0 else { throw RedisError(message: "Redis connection failed: poll errno \(errno)") }
+        guard redisBufferRead(context) == REDIS_OK else {
+            throw RedisError(message: "Redis connection failed: \(Self.errorString(context))")
+        }
+        return try bufferedReply()
+    }
+
+    private func bufferedReply() throws(RedisError) -> RedisReply? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else {
+            throw RedisError(message: "Redis protocol error: \(Self.errorString(context))")
+        }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return try Self.convert(raw.assumingMemoryBound(to: redisReply.self)).get()
+    }
+
     /// Sends several commands in one write and reads their replies in order.
     func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
         for arguments in commands {

@@ -21,6 +21,8 @@ public actor InProcessSnapshotCache: SnapshotCache {
     private var current: (snapshot: Snapshot, storedAt: ContinuousClock.Instant)?
     private let ttl: Duration
     public nonisolated let label = "in-process"
+    /// Tells this process's live clients of each snapshot as it is stored.
+    public nonisolated let broadcaster = SnapshotBroadcaster()
 
     public init(ttl: Duration) {
         self.ttl = ttl
@@ -28,6 +30,7 @@ public actor InProcessSnapshotCache: SnapshotCache {
 
     public func publish(_ snapshot: Snapshot) {
         current = (snapshot, .now)
+        broadcaster.broadcast(snapshot)
     }
 
     public func ping() -> Bool { true }

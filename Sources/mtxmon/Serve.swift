@@ -11,8 +11,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger, registry, store) = try options.start(label: "mtxmon.serve")
+        let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, logger: logger), logger: logger)
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
-                                             registry: registry, status: nil)
+                                             registry: registry, status: nil, live: hub)
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])
         try await App.run([App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
     }
@@ -27,10 +28,11 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger, registry, store) = try options.start(label: "mtxmon.run")
-        let cache = App.makeCache(settings)
+        let (cache, feed) = App.makeCacheAndLocalFeed(settings)
         let status = CollectorStatus()
         let collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
-        let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status)
+        let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status,
+                                             live: App.makeHub(settings, feed: feed, logger: logger))
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)",
                                           "cache": "\(cache.label)"])
         try await App.run([collector, App.makeServer(environment, settings: settings, logger: logger)], logger: logger)

@@ -1,0 +1,105 @@
+import Logging
+import Metrics
+import MTXMonCore
+import ServiceLifecycle
+import SnapshotCache
+
+/// Fans each snapshot this process hears of out to its live clients.
+///
+/// One hub per server process, fed by Redis (`serve`) or in process (`run`). It keeps the
+/// newest snapshot, written once, for clients that connect later, and works out the path
+/// events between consecutive snapshots once for everyone.
+public actor LiveHub: Service {
+    nonisolated let feed: any SnapshotFeed
+    nonisolated let intervalMs: Int64
+    /// A client that reads nothing for this long is closed (it may reconnect).
+    nonisolated let slowLimitMs: Int64
+    let logger: Logger
+    private var clients: [UInt64: LiveClient] = [:]
+    private var nextID: UInt64 = 0
+    private var current: EncodedSnapshot?
+    private var previous: Snapshot?
+    /// The feed was lost: the next snapshot goes out as a `snapshot`, not an `update`.
+    private var missed = false
+    private(set) var feedUp = false
+    private let clientsGauge = Gauge(label: "mtxmon_ws_clients")
+    private let slowClosed = Counter(label: "mtxmon_ws_clients_closed_slow_total")
+    private let snapshotsHeard = Counter(label: "mtxmon_ws_snapshots_received_total")
+
+    public init(feed: any SnapshotFeed, intervalMs: Int64, slowLimitMs: Int64? = nil, logger: Logger) {
+        self.feed = feed
+        self.intervalMs = intervalMs
+        // Long enough for a phone switching networks; short enough that a stuck client is let go.
+        self.slowLimitMs = slowLimitMs ?? max(30_000, 10 * intervalMs)
+        self.logger = logger
+    }
+
+    public func run() async {
+        logger.info("live feed listening", metadata: ["feed": "\(feed.label)"])
+        for await message in feed.messages().cancelOnGracefulShutdown() {
+            switch message {
+            case let .snapshot(snapshot):
+                receive(snapshot)
+            case .connected:
+                feedUp = true
+            case .disconnected:
+                feedUp = false
+                missed = true
+            }
+        }
+        for client in clients.values { client.finish() }
+    }
+
+    /// Takes a snapshot from the feed, or one read from the cache for the first client.
+    func receive(_ snapshot: Snapshot, source: PathRoutes.Source = .cache) {
+        if let current, let ts = current.ts, snapshot.ts <= ts { return }
+        snapshotsHeard.increment()
+        let events = PathEvent.between(previous, snapshot)
+        let encoded = EncodedSnapshot(snapshot, source: source)
+        previous = snapshot
+        current = encoded
+        let asSnapshot = missed
+        missed = false
+        let now = WallClock.nowMs()
+        for client in clients.values where !client.offer(encoded, events: events, asSnapshot: asSnapshot, nowMs: now) {
+            slowClosed.increment()
+            logger.notice("live client closed: it read no updates", metadata: ["client": "\(client.id)"])
+            drop(client.id)
+        }
+    }
+
+    /// Registers a client and queues the newest snapshot for it (the hub's, or `fallback`).
+    func connect(fallback: @Sendable () async -> (Snapshot?, PathRoutes.Source)) async -> LiveClient {
+        if current == nil {
+            let (snapshot, source) = await fallback()
+            if current == nil {
+                if let snapshot { receive(snapshot, source: source) }
+            }
+        }
+        nextID += 1
+        let client = LiveClient(id: nextID, slowLimitMs: slowLimitMs)
+        clients[client.id] = client
+        clientsGauge.record(clients.count)
+        client.offer(current ?? EncodedSnapshot(nil, source: .none), events: [], asSnapshot: true, nowMs: WallClock.nowMs())
+        return client
+    }
+
+    func disconnect(_ client: LiveClient) {
+        client.finish()
+        drop(client.id)
+    }
+
+    private func drop(_ id: UInt64) {
+        clients.removeValue(forKey: id)
+        clientsGauge.record(clients.count)
+    }
+
+    var latest: EncodedSnapshot? { current }
+
+    /// Whether the feed listens now (for tests and `/healthz`).
+    public var isListening: Bool { feedUp }
+    public var clientCount: Int { clients.count }
+
+    /// For `/healthz`.
+    var status: (feedUp: Bool, clients: Int, feed: String) { (feedUp, clients.count, feed.label) }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import MTXMonCore
+
+/// What a server process hears from the collector: each snapshot as it is published, and when
+/// the channel it listens on comes and goes (a snapshot may have been missed meanwhile).
+public enum FeedMessage: Sendable, Equatable {
+    case snapshot(Snapshot)
+    /// Listening (again): what came before may have been missed.
+    case connected
+    /// The channel is down; reconnecting with backoff. The reason is for logs.
+    case disconnected(String)
+}
+
+/// How a server learns of new snapshots, whichever process took them.
+///
+/// `RedisSubscriber` for `mtxmon serve` beside a separate collector; `SnapshotBroadcaster` for
+/// `mtxmon run`, where the collector is in the same process and no Redis is needed.
+public protocol SnapshotFeed: Sendable {
+    /// A stream of every snapshot published from now on. It starts with `.connected` once the
+    /// feed listens, and ends when the consumer stops iterating it.
+    func messages() -> AsyncStream<FeedMessage>
+    /// For logs and `/healthz`, e.g. `redis 127.0.0.1:6379 mediamtx:streams:updates`.
+    var label: String { get }
+}
+
+/// Fans snapshots out in process. Each listener has a small buffer of its own; one that falls
+/// 16 snapshots behind loses the oldest, never slowing the collector that broadcasts.
+public final class SnapshotBroadcaster: SnapshotFeed, @unchecked Sendable {
+    // Guarded by `lock`.
+    private var listeners: [UInt64: AsyncStream<FeedMessage>.Continuation] = [:]
+    private var nextID: UInt64 = 0
+    private let lock = NSLock()
+    public let label = "in-process"
+
+    public init() {}
+
+    public func messages() -> AsyncStream<FeedMessage> {
+        let (stream, continuation) = AsyncStream.makeStream(of: FeedMessage.self, bufferingPolicy: .bufferingNewest(16))
+        let id = lock.withLock {
+            nextID += 1
+            listeners[nextID] = continuation
+            return nextID
+        }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            _ = self.lock.withLock { self.listeners.removeValue(forKey: id) }
+        }
+        continuation.yield(.connected)
+        return stream
+    }
+
+    public func broadcast(_ snapshot: Snapshot) {
+        let current = lock.withLock { Array(listeners.values) }
+        for listener in current { listener.yield(.snapshot(snapshot)) }
+    }
+}
+
+/// A cache that also tells this process's listeners: `mtxmon run` with Redis fans out in
+/// process, so its live clients keep getting updates while Redis is down.
+public struct BroadcastingCache: SnapshotCache {
+    public let inner: any SnapshotCache
+    public let broadcaster: SnapshotBroadcaster
+
+    public init(_ inner: any SnapshotCache, broadcaster: SnapshotBroadcaster) {
+        self.inner = inner
+        self.broadcaster = broadcaster
+    }
+
+    public func publish(_ snapshot: Snapshot) async throws {
+        broadcaster.broadcast(snapshot)
+        try await inner.publish(snapshot)
+    }
+
+    public func latest() async throws -> Snapshot? { try await inner.latest() }
+    public var label: String { inner.label }
+    public func ping() async -> Bool { await inner.ping() }
+}

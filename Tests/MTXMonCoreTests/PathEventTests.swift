@@ -1,0 +1,39 @@
+import MTXMonCore
+import Testing
+
+@Suite struct PathEventTests {
+    func path(_ name: String, online: Bool = true, reset: Bool = false) -> PathSample {
+        PathSample(name: name, online: online, reset: reset)
+    }
+
+    @Test func noPreviousSnapshotMeansNoEvents() {
+        #expect(PathEvent.between(nil, Snapshot(ts: 10, paths: [path("a")])).isEmpty)
+    }
+
+    @Test func appearingDisappearingAndResettingPaths() {
+        let before = Snapshot(ts: 1, paths: [path("gone"), path("stays"), path("dark", online: false),
+                                             path("goes-dark"), path("was-offline-gone", online: false)])
+        let after = Snapshot(ts: 2, paths: [path("dark"), path("goes-dark", online: false), path("new"),
+                                            path("new-offline", online: false), path("stays", reset: true)])
+        #expect(PathEvent.between(before, after) == [
+            PathEvent(.online, path: "dark", ts: 2),
+            PathEvent(.offline, path: "goes-dark", ts: 2),
+            PathEvent(.offline, path: "gone", ts: 2),
+            PathEvent(.online, path: "new", ts: 2),
+            PathEvent(.reset, path: "stays", ts: 2),
+        ])
+    }
+
+    @Test func aPublisherThatComesBackWithNewCountersIsOnlineNotAlsoReset() {
+        let before = Snapshot(ts: 1, paths: [path("a", online: false)])
+        let after = Snapshot(ts: 2, paths: [path("a", reset: true)])
+        #expect(PathEvent.between(before, after) == [PathEvent(.online, path: "a", ts: 2)])
+    }
+
+    @Test func steadyPathsGiveNothing() {
+        let snapshot = Snapshot(ts: 1, paths: [path("a"), path("b", online: false)])
+        var next = snapshot
+        next.ts = 2
+        #expect(PathEvent.between(snapshot, next).isEmpty)
+    }
+}

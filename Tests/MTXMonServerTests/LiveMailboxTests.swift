@@ -1,0 +1,153 @@
+import MTXMonCore
+import NIOCore
+import Testing
+@testable import MTXMonServer
+
+@Suite struct LiveMailboxTests {
+    func encoded(_ ts: Int64, _ names: [String] = ["a", "b"]) -> EncodedSnapshot {
+        EncodedSnapshot(Snapshot(ts: ts, paths: names.map { PathSample(name: $0, online: true) }), source: .cache)
+    }
+
+    @Test func theFirstMessageIsASnapshotAndLaterOnesAreUpdates() {
+        var box = LiveMailbox(slowLimitMs: 10_000)
+        #expect(box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0) == .queued)
+        let first = box.take()
+        #expect(first.update?.ts == 1)
+        #expect(first.asSnapshot)
+        #expect(box.offer(encoded(2), events: [], asSnapshot: false, nowMs: 1) == .queued)
+        let second = box.take()
+        #expect(second.update?.ts == 2)
+        #expect(!second.asSnapshot)
+        #expect(box.take().isEmpty)
+    }
+
+    @Test func aSlowReaderGetsOnlyTheNewestUpdateButEveryEvent() {
+        var box = LiveMailbox(slowLimitMs: 10_000)
+        _ = box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0)
+        _ = box.take()
+        _ = box.offer(encoded(2), events: [PathEvent(.offline, path: "a", ts: 2)], asSnapshot: false, nowMs: 2)
+        _ = box.offer(encoded(3), events: [PathEvent(.online, path: "a", ts: 3)], asSnapshot: false, nowMs: 3)
+        let batch = box.take()
+        #expect(batch.update?.ts == 3)
+        #expect(batch.events == [PathEvent(.offline, path: "a", ts: 2), PathEvent(.online, path: "a", ts: 3)])
+    }
+
+    @Test func aClientThatReadsNothingForTheLimitIsClosedWithAReason() {
+        var box = LiveMailbox(slowLimitMs: 1_000)
+        #expect(box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0) == .queued)
+        #expect(box.offer(encoded(2), events: [], asSnapshot: false, nowMs: 1_000) == .queued)
+        guard case let .close(reason) = box.offer(encoded(3), events: [], asSnapshot: false, nowMs: 1_001) else {
+            Issue.record("a client stuck past the limit must be closed")
+            return
+        }
+        #expect(reason.code == 1008)
+        #expect(reason.text.contains("read no update"))
+    }
+
+    @Test func readingResetsTheSlowClock() {
+        var box = LiveMailbox(slowLimitMs: 1_000)
+        for i in 0..<10 {
+            #expect(box.offer(encoded(Int64(i)), events: [], asSnapshot: false, nowMs: Int64(i) * 900) == .queued)
+            _ = box.take()
+        }
+    }
+
+    @Test func eventsPilingUpPastTheBoundCloseTheClient() {
+        var box = LiveMailbox(slowLimitMs: .max)
+        let many = (0..<LiveMailbox.maxEvents).map { PathEvent(.reset, path: "a", ts: Int64($0)) }
+        #expect(box.offer(encoded(1), events: many, asSnapshot: false, nowMs: 0) == .queued)
+        guard case .close = box.offer(encoded(2), events: [PathEvent(.reset, path: "a", ts: 2)], asSnapshot: false, nowMs: 0) else {
+            Issue.record("events past the bound must close the client")
+            return
+        }
+    }
+
+    @Test func repliesAreBoundedToo() {
+        var box = LiveMailbox(slowLimitMs: .max)
+        for _ in 0..<LiveMailbox.maxReplies { #expect(box.reply(ByteBuffer(string: "{}")) == .queued) }
+        guard case .close = box.reply(ByteBuffer(string: "{}")) else {
+            Issue.record("replies past the bound must close the client")
+            return
+        }
+    }
+
+    @Test func subscribingFiltersPendingEventsAndSendsASnapshotNext() {
+        var box = LiveMailbox(slowLimitMs: .max)
+        _ = box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0)
+        _ = box.take()
+        _ = box.offer(encoded(2), events: [PathEvent(.reset, path: "a", ts: 2), PathEvent(.reset, path: "b", ts: 2)],
+                      asSnapshot: false, nowMs: 0)
+        box.subscribe(.only(["b"]), current: encoded(2))
+        let batch = box.take()
+        #expect(batch.asSnapshot)
+        #expect(batch.events.map(\.path) == ["b"])
+        let later = [PathEvent(.reset, path: "a", ts: 3)]
+        _ = box.offer(encoded(3), events: later, asSnapshot: false, nowMs: 0)
+        #expect(box.take().events.isEmpty)
+    }
+
+    @Test func anOlderSnapshotThanOneSentIsNotSentAsAnUpdate() {
+        var box = LiveMailbox(slowLimitMs: .max)
+        _ = box.offer(encoded(5), events: [], asSnapshot: false, nowMs: 0)
+        _ = box.take()
+        _ = box.offer(encoded(5), events: [], asSnapshot: false, nowMs: 0)
+        #expect(box.take().update == nil)
+    }
+
+    @Test func filteredMessagesHoldOnlyTheAskedPaths() throws {
+        let snapshot = encoded(7, ["a", "b", "c"])
+        let all = String(buffer: snapshot.message(type: "update", filter: .all, stale: nil))
+        #expect(all.hasPrefix("{\"type\":\"update\",\"ts\":7,"))
+        #expect(all.contains("\"name\":\"a\"") && all.contains("\"name\":\"c\""))
+        let some = String(buffer: snapshot.message(type: "snapshot", filter: .only(["b"]), stale: false))
+        #expect(some.hasPrefix("{\"type\":\"snapshot\",\"ts\":7,\"stale\":false,\"source\":\"cache\""))
+        #expect(!some.contains("\"name\":\"a\"") && some.contains("\"name\":\"b\"") && !some.contains("\"name\":\"c\""))
+        let none = String(buffer: snapshot.message(type: "update", filter: .only(["zzz"]), stale: nil))
+        #expect(none.hasSuffix("\"paths\":[]}"))
+    }
+}
+
+@Suite struct ClientMessageTests {
+    @Test func understoodMessages() throws {
+        #expect(try ClientMessage.parse(#"{"type":"subscribe","paths":"*"}"#) == .subscribe(.all, id: nil))
+        #expect(try ClientMessage.parse(#"{"type":"subscribe","paths":["a","live/b"],"id":"x"}"#)
+            == .subscribe(.only(["a", "live/b"]), id: .string("x")))
+        #expect(try ClientMessage.parse(#"{"type":"ping","id":3}"#) == .ping(id: .number(3)))
+        #expect(try ClientMessage.parse(#"{"type":"history","path":"a","from":"now-1h","step":60,"fields":"bitrateIn"}"#)
+            == .history(.init(path: "a", from: "now-1h", step: "60", fields: "bitrateIn")))
+    }
+
+    @Test(arguments: [
+        ("not json", "bad_json"),
+        ("[1,2]", "bad_message"),
+        (#"{"paths":"*"}"#, "bad_message"),
+        (#"{"type":"unsubscribe"}"#, "unknown_type"),
+        (#"{"type":"subscribe"}"#, "bad_paths"),
+        (#"{"type":"subscribe","paths":"a"}"#, "bad_paths"),
+        (#"{"type":"subscribe","paths":[1]}"#, "bad_paths"),
+        (#"{"type":"subscribe","paths":[""]}"#, "bad_paths"),
+        (#"{"type":"history"}"#, "bad_path"),
+        (#"{"type":"history","path":"a","from":true}"#, "bad_from"),
+        (#"{"type":"ping","id":{"a":1}}"#, "bad_id"),
+        (#"{"type":"ping","id":false}"#, "bad_id"),
+    ])
+    func refusedMessagesNameTheProblem(text: String, code: String) {
+        #expect(throws: ClientMessageError.self) { try ClientMessage.parse(text) }
+        do {
+            _ = try ClientMessage.parse(text)
+        } catch {
+            #expect(error.code == code)
+            #expect(!error.message.isEmpty)
+        }
+    }
+
+    @Test func theRequestIDIsEchoedOnErrors() {
+        do {
+            _ = try ClientMessage.parse(#"{"type":"nope","id":"q1"}"#)
+            Issue.record("an unknown type must be refused")
+        } catch {
+            #expect(error.id == .string("q1"))
+            #expect(String(buffer: LiveReply.error(error)).contains("\"id\":\"q1\""))
+        }
+    }
+}
