@@ -3,6 +3,7 @@
 // and its ratio to the bare query, medians of repeated runs.
 //
 //   swift run -c release mtxmon-bench [--db FILE] [--runs N] [--prometheus]
+//   swift run -c release mtxmon-bench --live [--clients 1000] [--paths 100] [--polls 30] [--interval-ms 1000]
 //
 // The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
 // With --prometheus (needs `prometheus` and `promtool` on PATH, Debian's package `prometheus`),
@@ -22,6 +23,11 @@ import SnapshotCache
 let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+}
+if arguments.contains("--live") {
+    try await LiveBenchmark.run(clients: Int(option("--clients") ?? "") ?? 1_000, paths: Int(option("--paths") ?? "") ?? 100,
+                                polls: Int(option("--polls") ?? "") ?? 30, intervalMs: Int(option("--interval-ms") ?? "") ?? 1_000)
+    exit(0)
 }
 let dbPath = option("--db") ?? NSTemporaryDirectory() + "mtxmon-bench-100x24h.sqlite"
 let runs = Int(option("--runs") ?? "") ?? 15

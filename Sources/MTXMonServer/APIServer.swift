@@ -80,6 +80,7 @@ public enum APIServer {
         HistoryRoutes(environment: environment).add(to: router)
         RateRoutes(environment: environment).add(to: router)
         ServiceRoutes(environment: environment).add(to: router)
+        DashboardRoutes().add(to: router)
         if let live = environment.live {
             LiveRoutes(environment: environment, hub: live).add(to: router)
         }

@@ -14,7 +14,8 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Browsers send CORS preflights without credentials.
-        guard request.method != .options, !openPaths.contains(request.uri.path) else {
+        guard request.method != .options, !openPaths.contains(request.uri.path),
+              !DashboardRoutes.isOpen(request.uri.path) else {
             return try await next(request, context)
         }
         // Browsers cannot set headers on a WebSocket: the live feed alone also takes `?token=`.

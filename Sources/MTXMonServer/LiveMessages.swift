@@ -32,7 +32,7 @@ struct EncodedSnapshot: Sendable, Equatable {
 
     /// `{"type":…,"ts":…,…,"paths":[…]}` with the items `filter` lets through. `stale` is written
     /// on snapshot messages, which may be sent long after the poll; updates are fresh by nature.
-    func message(type: StaticString, filter: PathFilter, stale: Bool?) -> ByteBuffer {
+    func message(type: StaticString, filter: PathFilter, stale: Bool?, intervalMs: Int64? = nil) -> ByteBuffer {
         if type == "update", filter == .all, update.readableBytes > 0 { return update }
         var writer = JSONWriter(capacity: 128 + items.reduce(0) { $0 + $1.count + 1 })
         writer.beginObject()
@@ -41,6 +41,7 @@ struct EncodedSnapshot: Sendable, Equatable {
         if let stale {
             writer.key("stale"); writer.bool(stale)
             writer.key("source"); writer.string(source.rawValue)
+            writer.key("intervalMs"); writer.int(intervalMs)
         }
         writer.key("serverVersion"); writer.string(serverVersion)
         writer.key("paths")

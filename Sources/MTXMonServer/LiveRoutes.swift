@@ -143,7 +143,8 @@ struct LiveSession: Sendable {
             if let update = batch.update {
                 if batch.asSnapshot {
                     let stale = update.ts.map { environment.now() - $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true
-                    try await send(update.message(type: "snapshot", filter: filter, stale: stale))
+                    try await send(update.message(type: "snapshot", filter: filter, stale: stale,
+                                                  intervalMs: environment.intervalMs))
                 } else {
                     try await send(update.message(type: "update", filter: filter, stale: nil))
                 }

@@ -151,3 +151,32 @@ import Testing
         }
     }
 }
+
+@Suite struct DashboardRouteTests {
+    @Test func thePageAndItsAssetsAreServedWithoutTheTokenAndNothingElseIs() async throws {
+        let fixture = try HistoryFixture()
+        defer { fixture.remove() }
+        try await withAPI(fixture.environment(token: "t")) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(text(response).contains("<script src=\"assets/app.js\"></script>"))
+                #expect(response.headers[.init("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+            }
+            for (asset, type) in [("app.js", "text/javascript"), ("chart.js", "text/javascript"), ("style.css", "text/css")] {
+                try await client.execute(uri: "/assets/\(asset)", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType]?.hasPrefix(type) == true)
+                    #expect(response.body.readableBytes > 1_000)
+                }
+            }
+            try await client.execute(uri: "/assets/secret.txt", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(errorCode(response) == "no_such_asset")
+            }
+            try await client.execute(uri: "/api/v1/paths", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+}

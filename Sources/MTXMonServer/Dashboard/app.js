@@ -1,0 +1,405 @@
+// The dashboard: the latest snapshot as a table, the selected paths' history as charts, both
+// kept current from the WebSocket feed. State that a link should carry lives in the URL.
+"use strict";
+
+const RANGES = { "15m": 15 * 6e4, "1h": 36e5, "6h": 6 * 36e5, "24h": 864e5, "7d": 7 * 864e5 };
+/** Step per range: raw samples up to an hour, then buckets that keep a chart near 1,000 points. */
+const STEPS = { "15m": null, "1h": null, "6h": 30e3, "24h": 60e3, "7d": 600e3 };
+const NICE_STEPS = [10e3, 30e3, 60e3, 300e3, 600e3, 1800e3, 3600e3, 3 * 36e5, 6 * 36e5, 864e5];
+const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#64748b"];
+const FIELDS = "bitrateIn,bitrateOut,readers,rttMs,linkCapacityMbps";
+const MAX_SELECTED = COLORS.length;
+const SECOND = {
+  readers: { format: (v) => String(Math.round(v * 100) / 100) },
+  rttMs: { format: (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms` },
+  bitrateOut: { format: (v, exact) => formatBitrate(v, exact) },
+  linkCapacityMbps: { format: (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} Mbit/s` },
+};
+
+const state = {
+  range: "1h", from: null, to: null, step: null, xmin: 0, xmax: 0,
+  selected: [], second: "readers", sort: { key: "name", dir: 1 }, filter: "",
+  snapshot: null, intervalMs: 2000, series: new Map(), historySeq: 0,
+  ws: null, lastUpdate: 0, snapshots: 0, updates: 0, retryMs: 1000,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function formatBitrate(v, exact) {
+  if (v == null) return "–";
+  const units = [[1e9, "Gbit/s"], [1e6, "Mbit/s"], [1e3, "kbit/s"]];
+  for (const [size, unit] of units) {
+    if (Math.abs(v) >= size) {
+      const n = v / size;
+      return `${n.toFixed(exact || n < 10 ? 2 : n < 100 ? 1 : 0).replace(/\.?0+$/, "")} ${unit}`;
+    }
+  }
+  return `${Math.round(v)} bit/s`;
+}
+
+// ---- The API, with the token when one is needed ----
+
+function token() { return sessionStorage.getItem("mtxmon-token"); }
+
+function askToken() {
+  return new Promise((resolve) => {
+    const dialog = $("token-dialog");
+    $("token-form").onsubmit = () => {
+      sessionStorage.setItem("mtxmon-token", $("token").value);
+      resolve();
+    };
+    if (!dialog.open) dialog.showModal();
+  });
+}
+
+async function api(path) {
+  const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
+  const response = await fetch(path, { headers });
+  if (response.status === 401) {
+    await askToken();
+    return api(path);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new Error(body?.error?.message || `${response.status} ${response.statusText}`);
+    error.code = body?.error?.code;
+    throw error;
+  }
+  return body;
+}
+
+function showError(message) {
+  const note = $("range-note");
+  note.textContent = message;
+  note.classList.toggle("error", Boolean(message));
+}
+
+// ---- The URL carries range, selection and second chart ----
+
+function readURL() {
+  const q = new URLSearchParams(location.search);
+  const from = Date.parse(q.get("from") || ""), to = Date.parse(q.get("to") || "");
+  if (Number.isFinite(from) && Number.isFinite(to) && from < to) {
+    state.range = null;
+    state.from = from;
+    state.to = to;
+  } else if (RANGES[q.get("range")]) {
+    state.range = q.get("range");
+  }
+  state.selected = (q.get("paths") || "").split(",").filter(Boolean).slice(0, MAX_SELECTED);
+  if (SECOND[q.get("chart2")]) state.second = q.get("chart2");
+}
+
+function writeURL() {
+  const q = new URLSearchParams();
+  if (state.range) q.set("range", state.range);
+  else {
+    q.set("from", new Date(state.from).toISOString());
+    q.set("to", new Date(state.to).toISOString());
+  }
+  if (state.selected.length) q.set("paths", state.selected.join(","));
+  if (state.second !== "readers") q.set("chart2", state.second);
+  history.replaceState(null, "", `${location.pathname}?${q}`.replace(/%2F/g, "/").replace(/%2C/g, ","));
+}
+
+// ---- History ----
+
+function window_() {
+  const now = Date.now();
+  if (state.range) {
+    const span = RANGES[state.range];
+    return { xmin: now - span, xmax: now, step: STEPS[state.range], from: `now-${state.range}`, to: "now" };
+  }
+  const span = state.to - state.from;
+  const wanted = span / 1200;
+  const step = wanted <= state.intervalMs ? null : NICE_STEPS.find((s) => s >= wanted) || NICE_STEPS[NICE_STEPS.length - 1];
+  return { xmin: state.from, xmax: state.to, step, from: (state.from / 1000).toFixed(3), to: (state.to / 1000).toFixed(3) };
+}
+
+async function loadHistory() {
+  const w = window_();
+  Object.assign(state, { xmin: w.xmin, xmax: w.xmax, step: w.step });
+  const seq = ++state.historySeq;
+  const query = `from=${w.from}&to=${w.to}&fields=${FIELDS}` + (w.step ? `&step=${w.step / 1000}s` : "");
+  document.body.dataset.historyQuery = query;
+  const results = await Promise.allSettled(
+    state.selected.map((name) => api(`api/v1/history/${encodeURIComponent(name)}?${query}`)));
+  if (seq !== state.historySeq) return; // a newer range or selection took over
+  const series = new Map();
+  const problems = [];
+  results.forEach((result, i) => {
+    const name = state.selected[i];
+    if (result.status === "fulfilled") series.set(name, result.value.points);
+    else {
+      series.set(name, []);
+      if (result.reason.code !== "unknown_path") problems.push(`${name}: ${result.reason.message}`);
+    }
+  });
+  state.series = series;
+  showError(problems.join("; "));
+  document.body.dataset.historyLoads = String(Number(document.body.dataset.historyLoads || 0) + 1);
+  draw();
+}
+
+/** A live point joins the series: as is at raw resolution, into the current bucket when stepped. */
+function append(points, point) {
+  const last = points[points.length - 1];
+  if (!state.step) {
+    if (!last || last.t < point.t) points.push(point);
+    return;
+  }
+  const bucket = Math.floor(point.t / state.step) * state.step;
+  if (last && last.t === bucket && last.live) {
+    const n = last.live + 1;
+    for (const key of FIELDS.split(",")) {
+      if (point[key] == null) continue;
+      last[key] = last[key] == null ? point[key] : last[key] + (point[key] - last[key]) / n;
+    }
+    last.live = n;
+  } else if (!last || last.t < bucket) {
+    points.push({ ...point, t: bucket, live: 1 });
+  }
+}
+
+// ---- Charts ----
+
+const gap = () => Math.max(2.5 * (state.step || state.intervalMs), 3.5 * state.intervalMs);
+const charts = {
+  main: new TimeChart($("chart-main"), { format: formatBitrate, gapMs: gap }),
+  second: new TimeChart($("chart-second"), { format: (v, exact) => SECOND[state.second].format(v, exact), gapMs: gap }),
+};
+
+function color(name) { return COLORS[state.selected.indexOf(name) % COLORS.length]; }
+
+function draw() {
+  const pick = (key) => state.selected.map((name) => ({
+    name, color: color(name), points: (state.series.get(name) || []).map((p) => [p.t, p[key] ?? null]),
+  }));
+  charts.main.setData(pick("bitrateIn"), state.xmin, state.xmax);
+  charts.second.setData(pick(state.second), state.xmin, state.xmax);
+  $("legend").innerHTML = state.selected.map((name) => `<span style="--c:${color(name)}">${escapeHTML(name)}</span>`).join("")
+    || `<span class="muted">Tick paths in the table to chart them.</span>`;
+}
+
+// ---- The table ----
+
+const sortValue = {
+  name: (p) => p.name, state: (p) => (p.online ? 0 : 1), sourceType: (p) => p.sourceType || "",
+  bitrateIn: (p) => p.bitrateIn, bitrateOut: (p) => p.bitrateOut, readers: (p) => p.readers,
+  rtt: (p) => p.srt?.rttMs, capacity: (p) => p.srt?.linkCapacityMbps, loss: (p) => lossRatio(p),
+};
+
+function lossRatio(p) {
+  if (!p.srt || p.srt.packetsLost == null) return null;
+  return p.srt.packetsLost / Math.max(1, (p.srt.packetsReceived || 0) + p.srt.packetsLost);
+}
+
+/** The latency margin rule: TSBPD latency at least 4 × RTT is ok, 3–4 × warn, below 3 × bad. */
+function rttClass(p) {
+  if (!p.srt?.rttMs || !p.srt.tsbpdDelayMs) return "";
+  const margin = p.srt.tsbpdDelayMs / p.srt.rttMs;
+  return margin >= 4 ? "" : margin >= 3 ? "warn" : "bad";
+}
+
+function renderTable() {
+  const paths = state.snapshot?.paths || [];
+  const filter = state.filter.toLowerCase();
+  const shown = paths.filter((p) => p.name.toLowerCase().includes(filter));
+  const { key, dir } = state.sort;
+  shown.sort((a, b) => {
+    const x = sortValue[key](a), y = sortValue[key](b);
+    if (x == null || y == null) return x == null ? (y == null ? 0 : 1) : -1; // blanks last
+    return (x < y ? -1 : x > y ? 1 : 0) * dir || a.name.localeCompare(b.name);
+  });
+  $("paths").tBodies[0].innerHTML = shown.map((p) => {
+    const selected = state.selected.includes(p.name);
+    const srt = p.srt;
+    const loss = lossRatio(p);
+    const margin = srt?.rttMs && srt.tsbpdDelayMs ? ` title="TSBPD latency ${srt.tsbpdDelayMs} ms = ${(srt.tsbpdDelayMs / srt.rttMs).toFixed(1)} × RTT"` : "";
+    return `<tr class="${p.online ? "" : "offline"} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}"${selected ? ` style="--c:${color(p.name)}"` : ""}>
+      <td><input type="checkbox" aria-label="Chart ${escapeHTML(p.name)}" ${selected ? "checked" : ""}></td>
+      <td>${escapeHTML(p.name)}</td>
+      <td class="state ${p.online ? "online" : ""}">${p.online ? "online" : "offline"}</td>
+      <td>${escapeHTML(p.sourceType || "–")}</td>
+      <td class="num">${formatBitrate(p.bitrateIn)}</td>
+      <td class="num">${formatBitrate(p.bitrateOut)}</td>
+      <td class="num">${p.readers}</td>
+      <td class="num ${rttClass(p)}"${margin}>${srt?.rttMs != null ? SECOND.rttMs.format(srt.rttMs) : "–"}</td>
+      <td class="num">${srt?.linkCapacityMbps != null ? SECOND.linkCapacityMbps.format(srt.linkCapacityMbps) : "–"}</td>
+      <td class="num ${loss > 0.01 ? "bad" : loss > 0.001 ? "warn" : ""}">${loss == null ? "–" : `${srt.packetsLost} (${(loss * 100).toFixed(2)} %)`}</td>
+    </tr>`;
+  }).join("");
+  $("count").textContent = `${shown.length} of ${paths.length} paths`;
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    th.setAttribute("aria-sort", th.dataset.sort === key ? (dir > 0 ? "ascending" : "descending") : "none");
+  }
+}
+
+function toggle(name) {
+  if (state.selected.includes(name)) state.selected = state.selected.filter((n) => n !== name);
+  else if (state.selected.length >= MAX_SELECTED) {
+    showError(`At most ${MAX_SELECTED} paths are charted at once: untick one first.`);
+    return;
+  } else state.selected = [...state.selected, name];
+  writeURL();
+  renderTable();
+  loadHistory().catch((e) => showError(e.message));
+}
+
+// ---- Live ----
+
+function snapshotPoint(p, ts) {
+  return { t: ts, bitrateIn: p.bitrateIn, bitrateOut: p.bitrateOut, readers: p.readers,
+           rttMs: p.srt?.rttMs ?? null, linkCapacityMbps: p.srt?.linkCapacityMbps ?? null };
+}
+
+function onSnapshot(message) {
+  state.snapshot = message;
+  if (message.intervalMs) state.intervalMs = message.intervalMs;
+  $("server").textContent = message.serverVersion ? `MediaMTX ${message.serverVersion}` : "";
+  $("stale").hidden = !message.stale;
+  if (!state.selected.length && !new URLSearchParams(location.search).has("paths")) {
+    // A first look: the busiest online paths.
+    state.selected = [...message.paths].filter((p) => p.online).sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0))
+      .slice(0, 5).map((p) => p.name);
+    writeURL();
+  }
+  renderTable();
+  // The first snapshot or one after the feed was lost: history fills what was missed.
+  loadHistory().catch((e) => showError(e.message));
+  state.snapshots += 1;
+  tick();
+}
+
+function onUpdate(message) {
+  state.snapshot = { ...state.snapshot, ...message, stale: false };
+  state.lastUpdate = Date.now();
+  state.updates += 1;
+  document.body.dataset.updates = String(state.updates);
+  $("stale").hidden = true;
+  renderTable();
+  if (!state.range) return; // a fixed range for incident review does not move
+  const byName = new Map(message.paths.map((p) => [p.name, p]));
+  for (const name of state.selected) {
+    const p = byName.get(name);
+    if (!p) continue;
+    if (!state.series.has(name)) state.series.set(name, []);
+    append(state.series.get(name), snapshotPoint(p, message.ts));
+  }
+  const now = Date.now();
+  state.xmax = Math.max(now, message.ts);
+  state.xmin = state.xmax - RANGES[state.range];
+  for (const points of state.series.values()) {
+    while (points.length && points[0].t < state.xmin - (state.step || 0)) points.shift();
+  }
+  draw();
+}
+
+function connect() {
+  const url = new URL("api/v1/ws", location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  if (token()) url.searchParams.set("token", token());
+  const ws = new WebSocket(url);
+  state.ws = ws;
+  ws.onopen = () => { state.retryMs = 1000; state.lastUpdate = Date.now(); tick(); };
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "snapshot") { state.lastUpdate = Date.now(); onSnapshot(message); }
+    else if (message.type === "update") onUpdate(message);
+  };
+  ws.onclose = () => {
+    state.ws = null;
+    tick();
+    setTimeout(connect, state.retryMs);
+    state.retryMs = Math.min(state.retryMs * 2, 15000);
+  };
+}
+
+/** Connection state and the age of the last update, refreshed every second. */
+function tick() {
+  const open = state.ws && state.ws.readyState === WebSocket.OPEN;
+  const age = Date.now() - state.lastUpdate;
+  const connState = !open ? (state.snapshots ? "reconnecting" : "connecting")
+    : state.updates && age > 3 * state.intervalMs ? "stale" : "live";
+  const badge = $("conn");
+  badge.dataset.state = connState;
+  badge.textContent = connState;
+  if (state.lastUpdate && (state.updates || state.snapshots)) {
+    const ts = state.snapshot?.ts;
+    $("updated").textContent = ts ? `last poll ${new Date(ts).toLocaleTimeString()} (${Math.max(0, Math.round(age / 1000))} s ago)` : "no poll yet";
+  }
+}
+
+// ---- Controls ----
+
+function setRange(range) {
+  state.range = range;
+  for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
+  writeURL();
+  loadHistory().catch((e) => showError(e.message));
+}
+
+function localInput(ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 6e4);
+  return d.toISOString().slice(0, 19);
+}
+
+function csv() {
+  const keys = FIELDS.split(",");
+  const lines = [["path", "t", "time", ...keys].join(",")];
+  for (const name of state.selected) {
+    for (const p of state.series.get(name) || []) {
+      if (p.t < state.xmin || p.t > state.xmax) continue;
+      lines.push([/[",\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name, p.t, new Date(p.t).toISOString(),
+                  ...keys.map((k) => p[k] ?? "")].join(","));
+    }
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }));
+  link.download = `mtxmon-${new Date(state.xmin).toISOString().slice(0, 16)}.csv`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+function start() {
+  readURL();
+  for (const b of document.querySelectorAll("[data-range]")) {
+    b.setAttribute("aria-pressed", String(b.dataset.range === state.range));
+    b.onclick = () => setRange(b.dataset.range);
+  }
+  const w = window_();
+  $("from").value = localInput(w.xmin);
+  $("to").value = localInput(w.xmax);
+  $("custom").onsubmit = (event) => {
+    event.preventDefault();
+    const from = new Date($("from").value).getTime(), to = new Date($("to").value).getTime();
+    if (!(from < to)) { showError("The custom range needs a start before its end."); return; }
+    state.range = null;
+    state.from = from;
+    state.to = to;
+    for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", "false");
+    writeURL();
+    loadHistory().catch((e) => showError(e.message));
+  };
+  $("second").value = state.second;
+  $("second").onchange = () => { state.second = $("second").value; writeURL(); draw(); };
+  $("filter").oninput = () => { state.filter = $("filter").value; renderTable(); };
+  $("csv").onclick = csv;
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    th.onclick = () => {
+      const key = th.dataset.sort;
+      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "name" ? 1 : -1 };
+      renderTable();
+    };
+  }
+  $("paths").tBodies[0].onclick = (event) => {
+    const row = event.target.closest("tr");
+    if (row && (event.target.matches("input") || event.target.cellIndex === 1)) toggle(row.dataset.name);
+  };
+  draw();
+  setInterval(tick, 1000);
+  // The token is checked before the WebSocket, which cannot report a 401 to the page.
+  api("api/v1/paths").then(() => connect()).catch((e) => { showError(e.message); connect(); });
+}
+
+start();
