@@ -48,10 +48,15 @@ public final class HistoryStore: Sendable {
         var pathIDs: [String: Int64] = [:]
     }
 
-    /// Opens (creating if needed) and migrates the file at `path`.
-    public init(path: String, busyTimeoutMs: Int32 = 5_000) throws {
+    /// Readers are counted across gaps up to 3.5 poll intervals in the minute rollups.
+    let readerGapMs: Int64
+
+    /// Opens (creating if needed) and migrates the file at `path`. `intervalMs` is the poll
+    /// interval of the collector writing it.
+    public init(path: String, busyTimeoutMs: Int32 = 5_000, intervalMs: Int64 = 2_000) throws {
         self.path = path
         self.busyTimeoutMs = busyTimeoutMs
+        self.readerGapMs = intervalMs * 7 / 2
         let connection = try SQLiteConnection(path: path)
         try Self.configure(connection, busyTimeoutMs: busyTimeoutMs)
         // WAL is a property of the file: set once by the writer, inherited by every reader.
@@ -85,7 +90,9 @@ public final class HistoryStore: Sendable {
                             let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
                             try Self.insert(sample: sample, pathID: id, ts: snapshot.ts, db)
                             // Only a sample not already stored counts in its minute: a retried write adds nothing.
-                            if db.changes == 1 { try Rollups.add(sample, pathID: id, ts: snapshot.ts, db) }
+                            if db.changes == 1 {
+                                try Rollups.add(sample, pathID: id, ts: snapshot.ts, readerGapMs: readerGapMs, db)
+                            }
                         }
                     }
                 }

@@ -25,12 +25,23 @@ enum Rollups {
             \(f)_last = CASE WHEN excluded.\(f)_n = 1 AND excluded.last_ts_ms >= last_ts_ms THEN excluded.\(f)_last ELSE \(f)_last END
             """
         }
+        let increases = ["srt_received_inc", "srt_lost_inc", "srt_retrans_inc", "srt_dropped_inc"].map { c in
+            "\(c) = CASE WHEN excluded.\(c) IS NULL THEN \(c) ELSE coalesce(\(c), 0) + excluded.\(c) END"
+        }
         return """
             INSERT INTO sample_1m (path_id, minute_ms, samples, online, resets, last_ts_ms, inbound_bytes,
-                outbound_bytes, \(columns.joined(separator: ", ")))
-            VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, \(values.joined(separator: ", ")))
+                outbound_bytes, \(columns.joined(separator: ", ")), first_ts_ms, in_increase, out_increase, reader_ms,
+                pair_resets, srt_received_inc, srt_lost_inc, srt_retrans_inc, srt_dropped_inc)
+            VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, \(values.joined(separator: ", ")), ?5, ?14, ?15, ?16, ?17, ?18, ?19,
+                ?20, ?21)
             ON CONFLICT (path_id, minute_ms) DO UPDATE SET
             samples = samples + 1,
+            first_ts_ms = min(coalesce(first_ts_ms, excluded.first_ts_ms), excluded.first_ts_ms),
+            in_increase = in_increase + excluded.in_increase,
+            out_increase = out_increase + excluded.out_increase,
+            reader_ms = reader_ms + excluded.reader_ms,
+            pair_resets = pair_resets + excluded.pair_resets,
+            \(increases.joined(separator: ",\n")),
             online = max(online, excluded.online),
             resets = resets + excluded.resets,
             inbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.inbound_bytes ELSE inbound_bytes END,
@@ -40,8 +51,36 @@ enum Rollups {
             """
     }()
 
-    /// Adds one newly inserted sample to its minute.
-    static func add(_ sample: PathSample, pathID: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
+    /// The path's sample before `ts`: the other half of the pair whose increases the new sample's
+    /// minute takes.
+    static let previousSQL = """
+        SELECT ts_ms, inbound_bytes, outbound_bytes, readers, srt_packets_received, srt_packets_lost,
+               srt_packets_retrans, srt_packets_dropped
+        FROM sample WHERE path_id = ?1 AND ts_ms < ?2 ORDER BY ts_ms DESC LIMIT 1
+        """
+
+    /// Adds one newly inserted sample to its minute. `readerGapMs` is the longest gap across which
+    /// readers are counted (3.5 poll intervals, the collector's rule for a run).
+    static func add(_ sample: PathSample, pathID: Int64, ts: Int64, readerGapMs: Int64,
+                    _ db: SQLiteConnection) throws(SQLiteError) {
+        let lookup = try db.cached(previousSQL)
+        lookup.bind(1, pathID)
+        lookup.bind(2, ts)
+        let current = CounterRow(ts: ts, reset: sample.reset, inboundBytes: max(0, sample.inboundBytes),
+                                 outboundBytes: max(0, sample.outboundBytes), readers: sample.readers,
+                                 srtPacketsReceived: sample.srt?.packetsReceived, srtPacketsLost: sample.srt?.packetsReceivedLoss,
+                                 srtPacketsRetransmitted: sample.srt?.packetsReceivedRetrans,
+                                 srtPacketsDropped: sample.srt?.packetsReceivedDrop)
+        var pair = PairIncreases()
+        if try lookup.step() {
+            let previous = CounterRow(
+                ts: lookup.int64(0), inboundBytes: lookup.int64(1), outboundBytes: lookup.int64(2),
+                readers: Int(lookup.int64(3)), srtPacketsReceived: lookup.optionalInt64(4),
+                srtPacketsLost: lookup.optionalInt64(5), srtPacketsRetransmitted: lookup.optionalInt64(6),
+                srtPacketsDropped: lookup.optionalInt64(7))
+            pair = PairIncreases(previous, current, readerGapMs: readerGapMs)
+        }
+        lookup.reset()
         let statement = try db.cached(upsertSQL)
         statement.bind(1, pathID)
         statement.bind(2, ts - ts % 60_000)
@@ -53,7 +92,41 @@ enum Rollups {
         let values: [Double?] = [sample.bitrateIn, sample.bitrateOut, Double(sample.readers), sample.srt?.rttMs,
                                  sample.srt?.recvRateMbps, sample.srt?.linkCapacityMbps]
         for (index, value) in values.enumerated() { statement.bind(Int32(index + 8), value) }
+        statement.bind(14, pair.inIncrease)
+        statement.bind(15, pair.outIncrease)
+        statement.bind(16, pair.readerMs)
+        statement.bind(17, pair.reset ? 1 : 0)
+        let srt: [Int64?] = [pair.srtReceived, pair.srtLost, pair.srtRetransmitted, pair.srtDropped]
+        for (index, value) in srt.enumerated() { statement.bind(Int32(index + 18), value) }
         try statement.run()
+    }
+}
+
+/// The increases from one sample to the next, by the rules rates use.
+struct PairIncreases {
+    var inIncrease: Int64 = 0
+    var outIncrease: Int64 = 0
+    var readerMs: Int64 = 0
+    var reset = false
+    var srtReceived: Int64?
+    var srtLost: Int64?
+    var srtRetransmitted: Int64?
+    var srtDropped: Int64?
+
+    init() {}
+
+    init(_ previous: CounterRow, _ current: CounterRow, readerGapMs: Int64) {
+        reset = current.reset || current.inboundBytes < previous.inboundBytes
+            || current.outboundBytes < previous.outboundBytes
+        inIncrease = WindowRates.increase(previous.inboundBytes, current.inboundBytes, reset: reset)
+        outIncrease = WindowRates.increase(previous.outboundBytes, current.outboundBytes, reset: reset)
+        let gap = current.ts - previous.ts
+        if gap <= readerGapMs { readerMs = Int64(previous.readers) * gap }
+        func srt(_ a: Int64?, _ b: Int64?) -> Int64? { b == nil ? nil : WindowRates.srtIncrease(a, b) }
+        srtReceived = srt(previous.srtPacketsReceived, current.srtPacketsReceived)
+        srtLost = srt(previous.srtPacketsLost, current.srtPacketsLost)
+        srtRetransmitted = srt(previous.srtPacketsRetransmitted, current.srtPacketsRetransmitted)
+        srtDropped = srt(previous.srtPacketsDropped, current.srtPacketsDropped)
     }
 }
 

@@ -46,7 +46,7 @@ public enum App {
     /// Opens (and migrates) the history file, with an error that says what to do.
     public static func openStore(_ settings: Settings) throws -> HistoryStore {
         do {
-            return try HistoryStore(path: settings.database)
+            return try HistoryStore(path: settings.database, intervalMs: settings.interval.milliseconds)
         } catch let error as MigrationError {
             throw SettingsError(message: "\(error)")
         } catch {

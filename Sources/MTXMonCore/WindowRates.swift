@@ -39,6 +39,13 @@ public struct BitrateStats: Sendable, Equatable {
     public var min: Double?
     public var max: Double?
     public var last: Double?
+
+    public init(avg: Double? = nil, min: Double? = nil, max: Double? = nil, last: Double? = nil) {
+        self.avg = avg
+        self.min = min
+        self.max = max
+        self.last = last
+    }
 }
 
 /// Packet totals of an SRT publisher over a window, and the ratios operators judge a link by.
@@ -82,57 +89,113 @@ public struct WindowRates: Sendable, Equatable {
     /// the bytes over the covered time; min, max and last come from the per-poll bitrates.
     /// Reader time is only counted across gaps of at most `maxGapMs`, so an outage adds none.
     public static func compute(_ rows: [CounterRow], from: Int64, to: Int64, maxGapMs: Int64) -> WindowRates {
-        var result = WindowRates(from: from, to: to)
-        result.samples = rows.count
-        guard let first = rows.first, let lastRow = rows.last else { return result }
-        result.coveredFrom = first.ts
-        result.coveredTo = lastRow.ts
-
-        var srt = SRTWindow()
-        var sawSRT = first.srtPacketsReceived != nil
-        var inStats = Accumulator()
-        var outStats = Accumulator()
-        inStats.add(first.bitrateIn)
-        outStats.add(first.bitrateOut)
-        for (previous, row) in zip(rows, rows.dropFirst()) {
-            let wentDown = row.inboundBytes < previous.inboundBytes || row.outboundBytes < previous.outboundBytes
-            let reset = row.reset || wentDown
-            if reset { result.resets += 1 }
-            result.bytesIn += increase(previous.inboundBytes, row.inboundBytes, reset: reset)
-            result.bytesOut += increase(previous.outboundBytes, row.outboundBytes, reset: reset)
-            let gap = row.ts - previous.ts
-            if gap <= maxGapMs { result.readerMinutes += Double(previous.readers) * Double(gap) / 60_000 }
-            inStats.add(row.bitrateIn)
-            outStats.add(row.bitrateOut)
-            if row.srtPacketsReceived != nil { sawSRT = true }
-            // SRT counters belong to one connection: they restart with a new one, independently of the path's.
-            srt.packetsReceived += srtIncrease(previous.srtPacketsReceived, row.srtPacketsReceived)
-            srt.packetsLost += srtIncrease(previous.srtPacketsLost, row.srtPacketsLost)
-            srt.packetsRetransmitted += srtIncrease(previous.srtPacketsRetransmitted, row.srtPacketsRetransmitted)
-            srt.packetsDropped += srtIncrease(previous.srtPacketsDropped, row.srtPacketsDropped)
-        }
-        let seconds = Double(result.coveredMs) / 1_000
-        result.bitrateIn = inStats.stats(average: seconds > 0 ? Double(result.bytesIn) * 8 / seconds : nil)
-        result.bitrateOut = outStats.stats(average: seconds > 0 ? Double(result.bytesOut) * 8 / seconds : nil)
-        if sawSRT {
-            let offered = srt.packetsReceived + srt.packetsLost
-            srt.lossRatio = offered > 0 ? Double(srt.packetsLost) / Double(offered) : nil
-            srt.retransmissionRatio = srt.packetsReceived > 0
-                ? Double(srt.packetsRetransmitted) / Double(srt.packetsReceived) : nil
-            if seconds > 0 {
-                srt.lostPerSecond = Double(srt.packetsLost) / seconds
-                srt.retransmittedPerSecond = Double(srt.packetsRetransmitted) / seconds
-            }
-            result.srt = srt
-        }
-        return result
+        var builder = Builder(from: from, to: to, maxGapMs: maxGapMs)
+        for row in rows { builder.add(row) }
+        return builder.finish()
     }
 
-    static func increase(_ previous: Int64, _ current: Int64, reset: Bool) -> Int64 {
+    /// A window answered from three parts: raw samples before the first whole minute (`head`),
+    /// minute rollups (`minutes`), and raw samples after them (`tail`). `junction` is the sample
+    /// just before the tail, which closes the first pair of the tail; it belongs to the last
+    /// rollup minute and is not counted again.
+    public static func compute(head: [CounterRow], minutes: [MinuteIncreases], junction: CounterRow?,
+                               tail: [CounterRow], from: Int64, to: Int64, maxGapMs: Int64) -> WindowRates {
+        var builder = Builder(from: from, to: to, maxGapMs: maxGapMs)
+        for row in head { builder.add(row) }
+        for minute in minutes { builder.add(minute) }
+        if let junction { builder.previous = junction }
+        for row in tail { builder.add(row) }
+        return builder.finish()
+    }
+
+    /// Folds samples and minutes in time order.
+    struct Builder {
+        var result: WindowRates
+        let maxGapMs: Int64
+        var srt = SRTWindow()
+        var sawSRT = false
+        var inStats = Accumulator()
+        var outStats = Accumulator()
+        var previous: CounterRow?
+
+        init(from: Int64, to: Int64, maxGapMs: Int64) {
+            result = WindowRates(from: from, to: to)
+            self.maxGapMs = maxGapMs
+        }
+
+        mutating func cover(_ first: Int64, _ last: Int64) {
+            result.coveredFrom = result.coveredFrom ?? first
+            result.coveredTo = last
+        }
+
+        mutating func add(_ row: CounterRow) {
+            if let previous {
+                let wentDown = row.inboundBytes < previous.inboundBytes || row.outboundBytes < previous.outboundBytes
+                let reset = row.reset || wentDown
+                if reset { result.resets += 1 }
+                result.bytesIn += increase(previous.inboundBytes, row.inboundBytes, reset: reset)
+                result.bytesOut += increase(previous.outboundBytes, row.outboundBytes, reset: reset)
+                let gap = row.ts - previous.ts
+                if gap <= maxGapMs { result.readerMinutes += Double(previous.readers) * Double(gap) / 60_000 }
+                // SRT counters belong to one connection: they restart with a new one, independently of the path's.
+                srt.packetsReceived += srtIncrease(previous.srtPacketsReceived, row.srtPacketsReceived)
+                srt.packetsLost += srtIncrease(previous.srtPacketsLost, row.srtPacketsLost)
+                srt.packetsRetransmitted += srtIncrease(previous.srtPacketsRetransmitted, row.srtPacketsRetransmitted)
+                srt.packetsDropped += srtIncrease(previous.srtPacketsDropped, row.srtPacketsDropped)
+            }
+            if row.srtPacketsReceived != nil { sawSRT = true }
+            result.samples += 1
+            cover(row.ts, row.ts)
+            inStats.add(row.bitrateIn)
+            outStats.add(row.bitrateOut)
+            previous = row
+        }
+
+        mutating func add(_ minute: MinuteIncreases) {
+            result.resets += minute.pairResets
+            result.bytesIn += minute.inIncrease
+            result.bytesOut += minute.outIncrease
+            result.readerMinutes += Double(minute.readerMs) / 60_000
+            if let received = minute.srtReceived {
+                sawSRT = true
+                srt.packetsReceived += received
+                srt.packetsLost += minute.srtLost ?? 0
+                srt.packetsRetransmitted += minute.srtRetransmitted ?? 0
+                srt.packetsDropped += minute.srtDropped ?? 0
+            }
+            result.samples += minute.samples
+            cover(minute.firstTs, minute.lastTs)
+            inStats.merge(minute.bitrateIn)
+            outStats.merge(minute.bitrateOut)
+            previous = nil
+        }
+
+        func finish() -> WindowRates {
+            var result = result
+            var srt = srt
+            let seconds = Double(result.coveredMs) / 1_000
+            result.bitrateIn = inStats.stats(average: seconds > 0 ? Double(result.bytesIn) * 8 / seconds : nil)
+            result.bitrateOut = outStats.stats(average: seconds > 0 ? Double(result.bytesOut) * 8 / seconds : nil)
+            if sawSRT {
+                let offered = srt.packetsReceived + srt.packetsLost
+                srt.lossRatio = offered > 0 ? Double(srt.packetsLost) / Double(offered) : nil
+                srt.retransmissionRatio = srt.packetsReceived > 0
+                    ? Double(srt.packetsRetransmitted) / Double(srt.packetsReceived) : nil
+                if seconds > 0 {
+                    srt.lostPerSecond = Double(srt.packetsLost) / seconds
+                    srt.retransmittedPerSecond = Double(srt.packetsRetransmitted) / seconds
+                }
+                result.srt = srt
+            }
+            return result
+        }
+    }
+
+    public static func increase(_ previous: Int64, _ current: Int64, reset: Bool) -> Int64 {
         reset || current < previous ? max(0, current) : current - previous
     }
 
-    static func srtIncrease(_ previous: Int64?, _ current: Int64?) -> Int64 {
+    public static func srtIncrease(_ previous: Int64?, _ current: Int64?) -> Int64 {
         guard let current else { return 0 }
         guard let previous else { return max(0, current) }
         return current < previous ? max(0, current) : current - previous
@@ -150,8 +213,59 @@ public struct WindowRates: Sendable, Equatable {
             last = value
         }
 
+        /// A minute's lowest, highest and newest, folded in after what came before it.
+        mutating func merge(_ other: BitrateStats) {
+            if let low = other.min { min = Swift.min(min ?? low, low) }
+            if let high = other.max { max = Swift.max(max ?? high, high) }
+            if let newest = other.last { last = newest }
+        }
+
         func stats(average: Double?) -> BitrateStats {
             BitrateStats(avg: average, min: min, max: max, last: last)
         }
+    }
+}
+
+/// One minute of the rollups as rate maths needs it: the increases of the pairs of samples whose
+/// later sample falls in the minute, and the minute's bitrate extremes.
+public struct MinuteIncreases: Sendable, Equatable {
+    public var minute: Int64
+    public var firstTs: Int64
+    public var lastTs: Int64
+    public var samples: Int
+    public var pairResets: Int
+    public var inIncrease: Int64
+    public var outIncrease: Int64
+    public var readerMs: Int64
+    public var srtReceived: Int64?
+    public var srtLost: Int64?
+    public var srtRetransmitted: Int64?
+    public var srtDropped: Int64?
+    /// `avg` is not used: a window's average comes from its bytes.
+    public var bitrateIn: BitrateStats
+    public var bitrateOut: BitrateStats
+    /// The counters and readers at the minute's newest sample: the start of the next pair when
+    /// the raw sample itself was pruned.
+    public var end: CounterRow
+
+    public init(minute: Int64, firstTs: Int64, lastTs: Int64, samples: Int, pairResets: Int, inIncrease: Int64,
+                outIncrease: Int64, readerMs: Int64, srtReceived: Int64? = nil, srtLost: Int64? = nil,
+                srtRetransmitted: Int64? = nil, srtDropped: Int64? = nil, bitrateIn: BitrateStats = BitrateStats(),
+                bitrateOut: BitrateStats = BitrateStats(), end: CounterRow) {
+        self.minute = minute
+        self.firstTs = firstTs
+        self.lastTs = lastTs
+        self.samples = samples
+        self.pairResets = pairResets
+        self.inIncrease = inIncrease
+        self.outIncrease = outIncrease
+        self.readerMs = readerMs
+        self.srtReceived = srtReceived
+        self.srtLost = srtLost
+        self.srtRetransmitted = srtRetransmitted
+        self.srtDropped = srtDropped
+        self.bitrateIn = bitrateIn
+        self.bitrateOut = bitrateOut
+        self.end = end
     }
 }

@@ -28,8 +28,7 @@ struct RateRoutes: Sendable {
             let maxGap = environment.intervalMs * 7 / 2
             let rates = try await environment.store.readOffThread { db throws -> WindowRates in
                 guard let id = try db.pathID(name) else { throw HistoryRoutes.unknown(name) }
-                return WindowRates.compute(try db.counterRows(pathID: id, from: from, to: to),
-                                           from: from, to: to, maxGapMs: maxGap)
+                return try db.windowRates(pathID: id, from: from, to: to, maxGapMs: maxGap)
             }
             switch format {
             case .json: return APIServer.json(Self.json(name, rates))

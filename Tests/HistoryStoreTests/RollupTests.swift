@@ -15,8 +15,12 @@ import TestSupport
         for i in 0..<210 where i != 100 && i != 101 {
             let ts = Self.base + Int64(i) * 2_000
             let bitrate: Double? = i == 0 || i == 150 ? nil : 1_000_000 + Double((i * 7_919) % 50_000)
+            // SRT counters restart with a new connection at poll 120.
+            let packets = Int64(i < 120 ? i : i - 120)
             let srt = i % 3 == 0 ? SRTLink(connectionID: "c", rttMs: 10 + Double(i % 11), recvRateMbps: 2,
-                                           linkCapacityMbps: 40 + Double(i % 5)) : nil
+                                           linkCapacityMbps: 40 + Double(i % 5), packetsReceived: packets * 100,
+                                           packetsReceivedLoss: packets / 7, packetsReceivedRetrans: packets / 3,
+                                           packetsReceivedDrop: packets / 50) : nil
             let sample = PathSample(name: "a", online: i % 40 != 39, inboundBytes: Int64(i < 150 ? i : i - 150) * 1_000,
                                     outboundBytes: Int64(i) * 2_000, bitrateIn: bitrate, bitrateOut: bitrate.map { $0 / 2 },
                                     readers: i % 4, reset: i == 150, srt: srt)
@@ -83,7 +87,7 @@ import TestSupport
         let everything = "SELECT * FROM sample_1m ORDER BY path_id, minute_ms"
         let written = try sqlite3(file, everything)
         _ = try sqlite3(file, """
-            DROP VIEW history_1m; DROP TABLE sample_1m; DELETE FROM schema_migrations WHERE version = 2;
+            DROP VIEW history_1m; DROP TABLE sample_1m; DELETE FROM schema_migrations WHERE version >= 2;
             """)
         #expect(try sqlite3(file, "SELECT max(version) FROM schema_migrations") == "1")
         _ = try HistoryStore(path: file)
