@@ -50,6 +50,7 @@ public struct Collector: Service {
     /// State that lives for one run of the loop.
     struct LoopState {
         var rates: RateTracker
+        var connectionRates: ConnectionTracker
         var mediaMTX = OutageTracker()
         var redis = OutageTracker()
         var sqlite = OutageTracker()
@@ -61,7 +62,8 @@ public struct Collector: Service {
     public func run() async throws {
         let clock = ContinuousClock()
         let intervalMs = settings.interval.milliseconds
-        var state = LoopState(rates: RateTracker(maxGapMs: intervalMs * 3 + intervalMs / 2))
+        var state = LoopState(rates: RateTracker(maxGapMs: intervalMs * 3 + intervalMs / 2),
+                              connectionRates: ConnectionTracker(maxGapMs: intervalMs * 3 + intervalMs / 2))
         logger.info("collector started", metadata: [
             "mediamtx": "\(client.endpoint.baseURL)", "interval_ms": "\(intervalMs)", "cache": "\(cache.label)",
             "db": "\(store.path)",
@@ -102,7 +104,9 @@ public struct Collector: Service {
         case let .success(reply):
             let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
             let derived = state.rates.derive(samples, at: reply.ts, readAt: reply.readAtByName)
-            snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion)
+            let (connections, connectionReadAt) = Normalise.connections(reply)
+            snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion,
+                                connections: state.connectionRates.derive(connections, at: reply.ts, readAt: connectionReadAt))
             state.pending.append(PollBatch(
                 poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: derived.count),
                 snapshot: snapshot))

@@ -46,6 +46,7 @@ public final class HistoryStore: Sendable {
     struct WriterState: ~Copyable {
         let connection: SQLiteConnection
         var pathIDs: [String: Int64] = [:]
+        var connectionKeys: [String: Int64] = [:]
     }
 
     /// Readers are counted across gaps up to 3.5 poll intervals in the minute rollups.
@@ -94,13 +95,22 @@ public final class HistoryStore: Sendable {
                                 try Rollups.add(sample, pathID: id, ts: snapshot.ts, readerGapMs: readerGapMs, db)
                             }
                         }
+                        for connection in snapshot.connections {
+                            let pathID = try connection.path.map { name throws(SQLiteError) in
+                                try Self.pathID(name, db, cache: &state.pathIDs)
+                            }
+                            let key = try ConnectionRows.key(connection, pathID: pathID, ts: snapshot.ts, db,
+                                                             cache: &state.connectionKeys)
+                            try ConnectionRows.insert(connection, key: key, ts: snapshot.ts, db)
+                        }
                     }
                 }
                 try db.execute("COMMIT")
             } catch {
                 try? db.execute("ROLLBACK")
-                // A rolled-back transaction may have created path rows the cache now names wrongly.
+                // A rolled-back transaction may have created rows the caches now name wrongly.
                 state.pathIDs.removeAll()
+                state.connectionKeys.removeAll()
                 throw error
             }
         }

@@ -12,6 +12,7 @@ public struct Migration: Sendable, Equatable {
             ("0001_initial.sql", PackageResources._001_initial_sql),
             ("0002_minute_rollups.sql", PackageResources._002_minute_rollups_sql),
             ("0003_minute_increases.sql", PackageResources._003_minute_increases_sql),
+            ("0004_connections.sql", PackageResources._004_connections_sql),
         ]
         return files.compactMap { name, bytes in Migration(fileName: name, sql: String(decoding: bytes, as: UTF8.self)) }
             .sorted { $0.version < $1.version }

@@ -6,6 +6,8 @@ public struct PruneReport: Sendable, Equatable {
     public var samples = 0
     public var rollups = 0
     public var polls = 0
+    public var connectionSamples = 0
+    public var connections = 0
     /// Pages SQLite keeps free inside the file for new rows after the prune.
     public var freePages = 0
     public var pageSize = 0
@@ -24,11 +26,20 @@ extension HistoryStore {
         var report = PruneReport()
         let pathIDs = try read { db in try db.allPaths().map(\.id) }
         for id in pathIDs {
-            report.samples += try pruneTable("sample", time: "ts_ms", pathID: id, before: rawBefore, batch: batch, dryRun: dryRun)
-            report.rollups += try pruneTable("sample_1m", time: "minute_ms", pathID: id, before: rollupsBefore,
+            report.samples += try pruneTable("sample", time: "ts_ms", scope: ("path_id", id), before: rawBefore,
+                                             batch: batch, dryRun: dryRun)
+            report.rollups += try pruneTable("sample_1m", time: "minute_ms", scope: ("path_id", id), before: rollupsBefore,
                                              batch: batch, dryRun: dryRun)
         }
-        report.polls = try pruneTable("poll", time: "ts_ms", pathID: nil, before: rawBefore, batch: batch, dryRun: dryRun)
+        report.polls = try pruneTable("poll", time: "ts_ms", scope: nil, before: rawBefore, batch: batch, dryRun: dryRun)
+        // Connection samples are raw samples; a connection last seen before the cut goes with them.
+        let connectionKeys = try read { db in try db.connectionKeys(firstSeenBefore: rawBefore) }
+        for key in connectionKeys {
+            report.connectionSamples += try pruneTable("connection_sample", time: "ts_ms", scope: ("conn_key", key),
+                                                       before: rawBefore, batch: batch, dryRun: dryRun)
+        }
+        report.connections = try pruneTable("connection", time: "last_ts_ms", scope: nil, before: rawBefore,
+                                            batch: batch, dryRun: dryRun)
         try writer.withLock { state throws(SQLiteError) in
             let freelist = try state.connection.cached("PRAGMA freelist_count")
             defer { freelist.reset() }
@@ -42,9 +53,10 @@ extension HistoryStore {
 
     /// Deletes the rows of one path (or of the whole table when `pathID` is nil) older than
     /// `before`, a batch at a time: the oldest `batch` rows, bounded by the time of the row after them.
-    private func pruneTable(_ table: String, time: String, pathID: Int64?, before: Int64, batch: Int,
-                            dryRun: Bool) throws(SQLiteError) -> Int {
-        let scope = pathID == nil ? "" : "path_id = ?2 AND "
+    private func pruneTable(_ table: String, time: String, scope key: (column: String, value: Int64)?, before: Int64,
+                            batch: Int, dryRun: Bool) throws(SQLiteError) -> Int {
+        let scope = key.map { "\($0.column) = ?2 AND " } ?? ""
+        let pathID = key?.value
         var removed = 0
         while true {
             let done = try writer.withLock { state throws(SQLiteError) -> Bool in

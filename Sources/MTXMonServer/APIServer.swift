@@ -79,6 +79,7 @@ public enum APIServer {
         PathRoutes(environment: environment).add(to: router)
         HistoryRoutes(environment: environment).add(to: router)
         RateRoutes(environment: environment).add(to: router)
+        ConnectionRoutes(environment: environment).add(to: router)
         ServiceRoutes(environment: environment).add(to: router)
         DashboardRoutes().add(to: router)
         if let live = environment.live {

@@ -54,6 +54,9 @@ struct JSONWriter {
 
     mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
 
+    /// A value already written as JSON (by `JSONEncoder`, for small nested objects).
+    mutating func json(_ encoded: [UInt8]) { separate(); bytes.append(contentsOf: encoded) }
+
     mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: value ? "true".utf8 : "false".utf8) }
 
     mutating func int(_ value: Int64) {

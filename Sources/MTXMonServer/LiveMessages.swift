@@ -18,9 +18,10 @@ struct EncodedSnapshot: Sendable, Equatable {
         serverVersion = snapshot?.serverVersion
         self.source = source
         names = snapshot?.paths.map(\.name) ?? []
+        let byPath = PathRoutes.connectionsByPath(snapshot)
         items = snapshot?.paths.map { path in
             var writer = JSONWriter(capacity: 512)
-            PathRoutes.write(path, to: &writer)
+            PathRoutes.write(path, connections: byPath[path.name] ?? [], to: &writer)
             return writer.bytes
         } ?? []
         update = ByteBuffer()

@@ -14,7 +14,8 @@ struct PathRoutes: Sendable {
             header(&writer, snapshot, source)
             writer.key("paths")
             writer.beginArray()
-            for path in snapshot?.paths ?? [] { Self.write(path, to: &writer) }
+            let byPath = Self.connectionsByPath(snapshot)
+            for path in snapshot?.paths ?? [] { Self.write(path, connections: byPath[path.name] ?? [], to: &writer) }
             writer.endArray()
             writer.endObject()
             return APIServer.json(writer)
@@ -22,6 +23,11 @@ struct PathRoutes: Sendable {
         router.get("/api/v1/paths/**") { _, context -> Response in
             let name = try RequestInput.pathName(context)
             let (snapshot, source) = try await latest()
+            // `…/connections` names a path's connections, unless a path has that very name.
+            if snapshot?.path(named: name) == nil, name.hasSuffix("/connections") {
+                return try await ConnectionRoutes(environment: environment)
+                    .current(String(name.dropLast("/connections".count)), snapshot: snapshot)
+            }
             guard let path = snapshot?.path(named: name) else {
                 throw APIError(.notFound, "unknown_path", snapshot == nil
                     ? "no snapshot yet, so no path '\(name)': is the collector running? See GET /healthz"
@@ -31,7 +37,7 @@ struct PathRoutes: Sendable {
             writer.beginObject()
             header(&writer, snapshot, source)
             writer.key("path")
-            Self.write(path, to: &writer)
+            Self.write(path, connections: snapshot?.connections(of: name) ?? [], to: &writer)
             writer.endObject()
             return APIServer.json(writer)
         }
@@ -64,7 +70,20 @@ struct PathRoutes: Sendable {
         writer.string(snapshot?.serverVersion)
     }
 
-    static func write(_ path: PathSample, to writer: inout JSONWriter) {
+    /// Each path's connections, publisher first.
+    static func connectionsByPath(_ snapshot: Snapshot?) -> [String: [ConnectionSample]] {
+        var byPath: [String: [ConnectionSample]] = [:]
+        for connection in snapshot?.connections ?? [] {
+            guard let path = connection.path else { continue }
+            byPath[path, default: []].append(connection)
+        }
+        for (path, list) in byPath {
+            byPath[path] = list.sorted { ($0.role == .publisher ? 0 : 1, $0.id) < ($1.role == .publisher ? 0 : 1, $1.id) }
+        }
+        return byPath
+    }
+
+    static func write(_ path: PathSample, connections: [ConnectionSample], to writer: inout JSONWriter) {
         writer.beginObject()
         writer.key("name")
         writer.string(path.name)
@@ -116,6 +135,10 @@ struct PathRoutes: Sendable {
         } else {
             writer.null()
         }
+        writer.key("connections")
+        writer.beginArray()
+        for connection in connections { ConnectionRoutes.write(connection, full: false, &writer) }
+        writer.endArray()
         writer.endObject()
     }
 }

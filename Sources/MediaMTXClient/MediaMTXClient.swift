@@ -47,6 +47,10 @@ public struct PollReply: Sendable {
     /// these times so that this skew does not show as bitrate jitter.
     public var readAt: [Int64]
     public var srtConns: [WireSRTConn]
+    /// When each SRT connection's page was answered.
+    public var srtReadAt: [Int64] = []
+    /// The other connection lists the paths referenced, by protocol.
+    public var lists: [ConnectionList] = []
 
     /// The read time of each path by name (the first occurrence wins, as in normalisation).
     public var readAtByName: [String: Int64] {
@@ -57,6 +61,13 @@ public struct PollReply: Sendable {
         }
         return byName
     }
+}
+
+/// One connection list as read: its items and when each item's page was answered.
+public struct ConnectionList: Sendable {
+    public var proto: ConnectionProtocol
+    public var items: [WireConnection]
+    public var readAt: [Int64]
 }
 
 /// Reads MediaMTX's control API: every page of every list a poll needs.
@@ -70,12 +81,25 @@ public struct MediaMTXClient: Sendable {
     }
 
     /// The path list and the SRT connection list, read concurrently so their figures describe
-    /// nearly the same instant. A server without an SRT list (404) yields no SRT connections.
+    /// nearly the same instant, then the connection lists of the other protocols the paths'
+    /// sources and readers use, concurrently. A list the server lacks (404) yields nothing.
     public func poll() async throws(MediaMTXError) -> PollReply {
         do {
             async let srt = optionalList(WireSRTConn.self, "/v3/srtconns/list")
             let (paths, ts, readAt) = try await list(WirePath.self, "/v3/paths/list")
-            return PollReply(ts: ts, paths: paths, readAt: readAt, srtConns: try await srt)
+            let wanted = Self.protocols(referencedBy: paths).subtracting([.srt])
+            let lists = try await withThrowingTaskGroup(of: ConnectionList.self) { group in
+                for proto in wanted.sorted(by: { $0.rawValue < $1.rawValue }) {
+                    group.addTask {
+                        let (items, readAt) = try await optionalList(WireConnection.self, proto.listPath)
+                        return ConnectionList(proto: proto, items: items, readAt: readAt)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let (srtConns, srtReadAt) = try await srt
+            return PollReply(ts: ts, paths: paths, readAt: readAt, srtConns: srtConns, srtReadAt: srtReadAt,
+                             lists: lists.sorted { $0.proto.rawValue < $1.proto.rawValue })
         } catch let error as MediaMTXError {
             throw error
         } catch {
@@ -94,12 +118,25 @@ public struct MediaMTXClient: Sendable {
         }
     }
 
-    func optionalList<Item: Decodable & Sendable>(_ type: Item.Type, _ path: String) async throws(MediaMTXError) -> [Item] {
+    func optionalList<Item: Decodable & Sendable>(_ type: Item.Type, _ path: String) async throws(MediaMTXError) -> ([Item], [Int64]) {
         do {
-            return try await list(type, path).items
+            let reply = try await list(type, path)
+            return (reply.items, reply.readAt)
         } catch .notFound {
-            return []
+            return ([], [])
         }
+    }
+
+    /// The connection protocols of the paths' sources and readers.
+    static func protocols(referencedBy paths: [WirePath]) -> Set<ConnectionProtocol> {
+        var result = Set<ConnectionProtocol>()
+        for path in paths {
+            if let type = path.source?.type, let proto = ConnectionProtocol.of(type: type) { result.insert(proto) }
+            for reader in path.readers ?? [] {
+                if let type = reader.type, let proto = ConnectionProtocol.of(type: type) { result.insert(proto) }
+            }
+        }
+        return result
     }
 
     /// Every item of a paged list, following `pageCount` as it is reported on each page.

@@ -36,6 +36,65 @@ public enum Normalise {
         return result
     }
 
+    /// Every connection of the poll, with its role from MediaMTX's state; items without an id
+    /// are skipped (nothing could follow them from poll to poll), a repeated id keeps its first.
+    public static func connections(_ reply: PollReply) -> (samples: [ConnectionSample], readAt: [String: Int64]) {
+        var lists = reply.lists
+        lists.insert(ConnectionList(proto: .srt, items: reply.srtConns, readAt: reply.srtReadAt), at: 0)
+        var seen = Set<String>()
+        var samples: [ConnectionSample] = []
+        var readAt: [String: Int64] = [:]
+        for list in lists {
+            for (index, item) in list.items.enumerated() {
+                guard let id = item.id, !id.isEmpty, seen.insert(id).inserted else { continue }
+                samples.append(connection(item, id: id, proto: list.proto))
+                if index < list.readAt.count { readAt[id] = list.readAt[index] }
+            }
+        }
+        return (samples, readAt)
+    }
+
+    static func connection(_ c: WireConnection, id: String, proto: ConnectionProtocol) -> ConnectionSample {
+        let role: ConnectionRole = switch c.state {
+        case "publish": .publisher
+        case "read": .reader
+        case nil where proto == .hls: .reader  // HLS sessions are readers and have no state
+        default: .idle
+        }
+        var counters = ConnectionCounters()
+        counters.packetsReceived = c.packetsReceived
+        counters.packetsReceivedLoss = c.packetsReceivedLoss
+        counters.packetsReceivedRetrans = c.packetsReceivedRetrans
+        counters.packetsReceivedDrop = c.packetsReceivedDrop
+        counters.packetsReceivedBelated = c.packetsReceivedBelated
+        counters.packetsReceivedUndecrypt = c.packetsReceivedUndecrypt
+        counters.packetsSent = c.packetsSent
+        counters.packetsSendLoss = c.packetsSendLoss
+        counters.packetsRetrans = c.packetsRetrans
+        counters.packetsSendDrop = c.packetsSendDrop
+        counters.rtpPacketsReceived = c.inboundRTPPackets ?? c.rtpPacketsReceived
+        counters.rtpPacketsLost = c.inboundRTPPacketsLost ?? c.rtpPacketsLost
+        counters.rtpPacketsInError = c.inboundRTPPacketsInError ?? c.rtpPacketsInError
+        counters.rtcpPacketsReceived = c.inboundRTCPPackets ?? c.rtcpPacketsReceived
+        counters.rtcpPacketsInError = c.inboundRTCPPacketsInError ?? c.rtcpPacketsInError
+        counters.rtpPacketsSent = c.outboundRTPPackets ?? c.rtpPacketsSent
+        counters.rtpPacketsReportedLost = c.outboundRTPPacketsReportedLost
+        counters.rtpPacketsDiscarded = c.outboundRTPPacketsDiscarded
+        counters.framesDiscarded = c.outboundFramesDiscarded
+        var sample = ConnectionSample(
+            id: id, proto: proto, role: role, path: c.path, remoteAddr: c.remoteAddr, state: c.state,
+            userAgent: c.userAgent, inboundBytes: c.inboundBytes ?? c.bytesReceived ?? 0,
+            outboundBytes: c.outboundBytes ?? c.bytesSent ?? 0, counters: counters)
+        sample.rttMs = c.msRTT
+        sample.recvRateMbps = c.mbpsReceiveRate
+        sample.sendRateMbps = c.mbpsSendRate
+        sample.linkCapacityMbps = c.mbpsLinkCapacity
+        sample.latencyMs = role == .reader ? c.msSendTsbPdDelay : c.msReceiveTsbPdDelay
+        sample.jitter = c.inboundRTPPacketsJitter ?? c.rtpPacketsJitter
+        sample.isCDN = c.isCDN
+        return sample
+    }
+
     static func srtLink(_ conn: WireSRTConn) -> SRTLink {
         SRTLink(
             connectionID: conn.id ?? "",

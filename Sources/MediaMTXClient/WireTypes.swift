@@ -28,11 +28,27 @@ public struct WirePath: Decodable, Sendable {
     public var inboundFramesInError: Int64?
 }
 
-public struct WireSRTConn: Decodable, Sendable {
+/// SRT connections are read as any connection; the name stays for the path's SRT figures.
+public typealias WireSRTConn = WireConnection
+
+public struct WireInfo: Decodable, Sendable {
+    public var version: String?
+    public var started: String?
+}
+
+/// One item of any connection list (`srtconns`, `rtspsessions`, `rtmpconns`, `webrtcsessions`,
+/// `hlssessions`, and their TLS twins): the union of their fields, in both API generations.
+public struct WireConnection: Decodable, Sendable {
     public var id: String?
     public var state: String?
     public var path: String?
     public var remoteAddr: String?
+    public var userAgent: String?
+    public var inboundBytes: Int64?
+    public var outboundBytes: Int64?
+    public var bytesReceived: Int64?
+    public var bytesSent: Int64?
+    // SRT
     public var msRTT: Double?
     public var mbpsReceiveRate: Double?
     public var mbpsSendRate: Double?
@@ -43,11 +59,30 @@ public struct WireSRTConn: Decodable, Sendable {
     public var packetsReceivedLoss: Int64?
     public var packetsReceivedRetrans: Int64?
     public var packetsReceivedDrop: Int64?
-    public var bytesReceived: Int64?
-    public var bytesSent: Int64?
-}
-
-public struct WireInfo: Decodable, Sendable {
-    public var version: String?
-    public var started: String?
+    public var packetsReceivedBelated: Int64?
+    public var packetsReceivedUndecrypt: Int64?
+    public var packetsSent: Int64?
+    public var packetsSendLoss: Int64?
+    public var packetsRetrans: Int64?
+    public var packetsSendDrop: Int64?
+    // RTP (RTSP, WebRTC): v1.17+ names, then the older ones.
+    public var inboundRTPPackets: Int64?
+    public var inboundRTPPacketsLost: Int64?
+    public var inboundRTPPacketsInError: Int64?
+    public var inboundRTPPacketsJitter: Double?
+    public var inboundRTCPPackets: Int64?
+    public var inboundRTCPPacketsInError: Int64?
+    public var outboundRTPPackets: Int64?
+    public var outboundRTPPacketsReportedLost: Int64?
+    public var outboundRTPPacketsDiscarded: Int64?
+    public var rtpPacketsReceived: Int64?
+    public var rtpPacketsLost: Int64?
+    public var rtpPacketsInError: Int64?
+    public var rtpPacketsJitter: Double?
+    public var rtcpPacketsReceived: Int64?
+    public var rtcpPacketsInError: Int64?
+    public var rtpPacketsSent: Int64?
+    public var outboundFramesDiscarded: Int64?
+    // HLS
+    public var isCDN: Bool?
 }

@@ -63,7 +63,8 @@ struct Prune: AsyncParsableCommand {
         let (raw, rollups) = retention.cutoffs(now: WallClock.nowMs())
         let report = try store.prune(rawBefore: raw, rollupsBefore: rollups, batch: batchRows, dryRun: dryRun)
         let verb = dryRun ? "would remove" : "removed"
-        print("\(path): \(verb) \(report.samples) samples and \(report.polls) poll rows older than "
+        print("\(path): \(verb) \(report.samples) samples, \(report.connectionSamples) connection samples "
+            + "(\(report.connections) connections) and \(report.polls) poll rows older than "
             + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "
             + "\(TimeArgument.rfc3339(milliseconds: rollups))")
         print("file \(Self.megabytes(before)) before, \(Self.megabytes(Self.size(path))) after; "

@@ -49,7 +49,9 @@ import TestSupport
     @Test func failuresSayWhatIsWrongAndHowToFixIt() async throws {
         let simulator = Simulator(options: .init(paths: 2))
         try await withSimulator(simulator) { url in
-            let client = MediaMTXClient(endpoint: .init(baseURL: url, requestTimeout: .milliseconds(300)))
+            // A generous timeout where an answer is awaited, so a loaded machine is not mistaken for a slow MediaMTX.
+            let client = MediaMTXClient(endpoint: .init(baseURL: url, requestTimeout: .seconds(10)))
+            let impatient = MediaMTXClient(endpoint: .init(baseURL: url, requestTimeout: .milliseconds(300)))
             simulator.fault = .serverError
             await #expect { try await client.poll() } throws: {
                 guard case let MediaMTXError.status(_, code, body) = $0 else { return false }
@@ -61,7 +63,7 @@ import TestSupport
                 return url.contains("/v3/") && $0.localizedDescription.isEmpty == false
             }
             simulator.fault = .slow(.seconds(2))
-            await #expect { try await client.poll() } throws: {
+            await #expect { try await impatient.poll() } throws: {
                 guard case MediaMTXError.timedOut = $0 else { return false }
                 return true
             }

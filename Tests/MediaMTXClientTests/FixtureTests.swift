@@ -121,4 +121,65 @@ struct FixtureTests {
         #expect(samples.map(\.name) == ["a"])
         #expect(samples[0].inboundBytes == 1)
     }
+
+    /// Every connection of every captured list becomes one sample with its role, bytes and the
+    /// protocol's own figures, under MediaMTX's id.
+    @Test func connectionListsOfARealServer() throws {
+        for (name, proto) in [("srtconns_list", ConnectionProtocol.srt), ("rtspsessions_list", .rtsp), ("rtmpconns_list", .rtmp)] {
+            var sawReader = false
+            var sawPublisher = false
+            for line in try Fixtures.lines(name) {
+                let items = try JSONDecoder().decode(ListPage<WireConnection>.self, from: line.body).items ?? []
+                let reply = proto == .srt
+                    ? PollReply(ts: line.t, paths: [], readAt: [], srtConns: items)
+                    : PollReply(ts: line.t, paths: [], readAt: [], srtConns: [],
+                                lists: [ConnectionList(proto: proto, items: items, readAt: [])])
+                let (samples, _) = Normalise.connections(reply)
+                #expect(samples.map(\.id) == items.compactMap(\.id), "\(name)")
+                for (sample, item) in zip(samples, items) {
+                    #expect(sample.proto == proto)
+                    #expect(sample.role == (item.state == "publish" ? .publisher : item.state == "read" ? .reader : .idle))
+                    #expect(sample.inboundBytes == item.inboundBytes ?? item.bytesReceived)
+                    #expect(sample.outboundBytes == item.outboundBytes ?? item.bytesSent)
+                    sawReader = sawReader || sample.role == .reader
+                    sawPublisher = sawPublisher || sample.role == .publisher
+                    switch proto {
+                    case .srt:
+                        #expect(sample.rttMs == item.msRTT)
+                        // The latency that matters is the receiver's for a publisher, the sender's for a reader.
+                        #expect(sample.latencyMs == (sample.role == .publisher ? item.msReceiveTsbPdDelay : item.msSendTsbPdDelay))
+                        #expect(sample.counters.packetsReceivedLoss == item.packetsReceivedLoss)
+                        #expect(sample.counters.packetsSendLoss == item.packetsSendLoss)
+                    case .rtsp:
+                        #expect(sample.jitter == item.inboundRTPPacketsJitter)
+                        #expect(sample.counters.rtpPacketsReceived == item.inboundRTPPackets)
+                        #expect(sample.counters.rtpPacketsSent == item.outboundRTPPackets)
+                    default:
+                        #expect(sample.counters.framesDiscarded == item.outboundFramesDiscarded)
+                    }
+                }
+            }
+            #expect(sawReader && sawPublisher, "\(name) has both roles")
+        }
+    }
+
+    /// The SRT publisher that came back at t = 64 s has a new id: a new connection whose deltas
+    /// start afresh, and the old one is gone.
+    @Test func aReconnectedPublisherIsANewConnection() throws {
+        var tracker = ConnectionTracker(maxGapMs: 7_000)
+        var publishers: [String] = []
+        for line in try Fixtures.lines("srtconns_list") {
+            let items = try JSONDecoder().decode(ListPage<WireConnection>.self, from: line.body).items ?? []
+            let (samples, _) = Normalise.connections(PollReply(ts: line.t, paths: [], readAt: [], srtConns: items))
+            for sample in tracker.derive(samples, at: line.t) where sample.role == .publisher {
+                if publishers.last != sample.id {
+                    publishers.append(sample.id)
+                    #expect(sample.deltas == nil, "the first poll of a connection has no deltas")
+                } else {
+                    #expect(sample.deltas?.packetsReceived.map { $0 >= 0 } == true)
+                }
+            }
+        }
+        #expect(publishers.count == 2)
+    }
 }

@@ -1,0 +1,176 @@
+import CSQLite
+import Foundation
+import MTXMonCore
+
+/// Connection rows: written with the poll's samples, read by the connections API.
+enum ConnectionRows {
+    /// The connection's row (created on its first poll), its key.
+    static func key(_ c: ConnectionSample, pathID: Int64?, ts: Int64, _ db: SQLiteConnection,
+                    cache: inout [String: Int64]) throws(SQLiteError) -> Int64 {
+        if let key = cache[c.id] {
+            let touch = try db.cached("UPDATE connection SET last_ts_ms = max(last_ts_ms, ?2), role = ?3 WHERE key = ?1")
+            touch.bind(1, key)
+            touch.bind(2, ts)
+            touch.bind(3, c.role.rawValue)
+            try touch.run()
+            return key
+        }
+        let upsert = try db.cached("""
+            INSERT INTO connection (id, protocol, role, path_id, remote_addr, user_agent, first_ts_ms, last_ts_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+            ON CONFLICT (id) DO UPDATE SET last_ts_ms = max(last_ts_ms, excluded.last_ts_ms), role = excluded.role,
+                path_id = coalesce(excluded.path_id, path_id)
+            """)
+        upsert.bind(1, String(c.id.prefix(256)))
+        upsert.bind(2, c.proto.rawValue)
+        upsert.bind(3, c.role.rawValue)
+        upsert.bind(4, pathID)
+        upsert.bind(5, c.remoteAddr)
+        upsert.bind(6, c.userAgent)
+        upsert.bind(7, ts)
+        try upsert.run()
+        let select = try db.cached("SELECT key FROM connection WHERE id = ?")
+        select.bind(1, String(c.id.prefix(256)))
+        defer { select.reset() }
+        guard try select.step() else {
+            throw SQLiteError(code: SQLITE_INTERNAL, message: "connection row missing after insert", context: c.id)
+        }
+        let key = select.int64(0)
+        cache[c.id] = key
+        return key
+    }
+
+    static func insert(_ c: ConnectionSample, key: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
+        let statement = try db.cached("""
+            INSERT INTO connection_sample (conn_key, ts_ms, role, inbound_bytes, outbound_bytes, bitrate_in_bps,
+                bitrate_out_bps, reset, rtt_ms, recv_rate_mbps, send_rate_mbps, link_capacity_mbps, latency_ms, jitter,
+                lost, retransmitted, dropped, deltas, counters)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (conn_key, ts_ms) DO NOTHING
+            """)
+        statement.bind(1, key)
+        statement.bind(2, ts)
+        statement.bind(3, c.role.rawValue)
+        statement.bind(4, max(0, c.inboundBytes))
+        statement.bind(5, max(0, c.outboundBytes))
+        statement.bind(6, c.bitrateIn)
+        statement.bind(7, c.bitrateOut)
+        statement.bind(8, c.reset)
+        statement.bind(9, c.rttMs)
+        statement.bind(10, c.recvRateMbps)
+        statement.bind(11, c.sendRateMbps)
+        statement.bind(12, c.linkCapacityMbps)
+        statement.bind(13, c.latencyMs)
+        statement.bind(14, c.jitter)
+        statement.bind(15, c.deltas?.lost(c.role))
+        statement.bind(16, c.deltas?.retransmitted(c.role))
+        statement.bind(17, c.deltas?.dropped(c.role))
+        statement.bind(18, c.deltas.flatMap(json))
+        statement.bind(19, json(c.counters))
+        try statement.run()
+    }
+
+    static func json(_ counters: ConnectionCounters) -> String? {
+        guard let data = try? encoder.encode(counters), data.count > 2 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    nonisolated(unsafe) static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+}
+
+/// One stored poll of a connection.
+public struct ConnectionPoint: Sendable, Equatable {
+    public var t: Int64
+    public var role: String
+    public var inboundBytes: Int64
+    public var outboundBytes: Int64
+    public var bitrateIn: Double?
+    public var bitrateOut: Double?
+    public var reset: Bool
+    public var rttMs: Double?
+    public var recvRateMbps: Double?
+    public var sendRateMbps: Double?
+    public var linkCapacityMbps: Double?
+    public var latencyMs: Int64?
+    public var jitter: Double?
+    public var lost: Int64?
+    public var retransmitted: Int64?
+    public var dropped: Int64?
+}
+
+/// A connection's identity as stored.
+public struct ConnectionInfo: Sendable, Equatable {
+    public var key: Int64
+    public var id: String
+    public var proto: String
+    public var role: String
+    public var path: String?
+    public var remoteAddr: String?
+    public var userAgent: String?
+    public var firstTs: Int64
+    public var lastTs: Int64
+}
+
+extension ReadConnection {
+    func connectionKeys(firstSeenBefore: Int64) throws -> [Int64] {
+        let s = try connection.cached("SELECT key FROM connection WHERE first_ts_ms < ?")
+        s.bind(1, firstSeenBefore)
+        defer { s.reset() }
+        var keys: [Int64] = []
+        while try s.step() { keys.append(s.int64(0)) }
+        return keys
+    }
+
+    public func connection(id: String) throws -> ConnectionInfo? {
+        let s = try connection.cached("""
+            SELECT c.key, c.id, c.protocol, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts_ms, c.last_ts_ms
+            FROM connection AS c LEFT JOIN path AS p ON p.id = c.path_id WHERE c.id = ?
+            """)
+        s.bind(1, id)
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        return ConnectionInfo(key: s.int64(0), id: s.string(1) ?? id, proto: s.string(2) ?? "", role: s.string(3) ?? "",
+                              path: s.string(4), remoteAddr: s.string(5), userAgent: s.string(6), firstTs: s.int64(7),
+                              lastTs: s.int64(8))
+    }
+
+    /// The stored polls of one connection in `[from, to]`, in time order.
+    public func connectionPoints(key: Int64, from: Int64, to: Int64) throws -> [ConnectionPoint] {
+        let s = try connection.cached("""
+            SELECT ts_ms, role, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, reset, rtt_ms,
+                   recv_rate_mbps, send_rate_mbps, link_capacity_mbps, latency_ms, jitter, lost, retransmitted, dropped
+            FROM connection_sample WHERE conn_key = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
+            """)
+        s.bind(1, key)
+        s.bind(2, from)
+        s.bind(3, to)
+        defer { s.reset() }
+        var points: [ConnectionPoint] = []
+        while try s.step() {
+            points.append(ConnectionPoint(
+                t: s.int64(0), role: s.string(1) ?? "", inboundBytes: s.int64(2), outboundBytes: s.int64(3),
+                bitrateIn: s.optionalDouble(4), bitrateOut: s.optionalDouble(5), reset: s.int64(6) != 0,
+                rttMs: s.optionalDouble(7), recvRateMbps: s.optionalDouble(8), sendRateMbps: s.optionalDouble(9),
+                linkCapacityMbps: s.optionalDouble(10), latencyMs: s.optionalInt64(11), jitter: s.optionalDouble(12),
+                lost: s.optionalInt64(13), retransmitted: s.optionalInt64(14), dropped: s.optionalInt64(15)))
+        }
+        return points
+    }
+
+    /// The samples link health judges, for every connection in `ids`, over the minute before `now`.
+    public func linkSamples(ids: [String], now: Int64) throws -> [String: [LinkSample]] {
+        var result: [String: [LinkSample]] = [:]
+        for id in ids {
+            guard let info = try connection(id: id) else { continue }
+            result[id] = try connectionPoints(key: info.key, from: now - 60_000, to: now).map {
+                LinkSample(ts: $0.t, rttMs: $0.rttMs, latencyMs: $0.latencyMs, lost: $0.lost,
+                           retransmitted: $0.retransmitted, dropped: $0.dropped)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,201 @@
+/// The protocols whose connections MediaMTX lists, each with its list and the type names paths
+/// use for their source and readers.
+public enum ConnectionProtocol: String, Codable, Sendable, CaseIterable {
+    case srt, rtsp, rtsps, rtmp, rtmps, webrtc, hls
+
+    /// MediaMTX's list of this protocol's connections.
+    public var listPath: String {
+        switch self {
+        case .srt: "/v3/srtconns/list"
+        case .rtsp: "/v3/rtspsessions/list"
+        case .rtsps: "/v3/rtspssessions/list"
+        case .rtmp: "/v3/rtmpconns/list"
+        case .rtmps: "/v3/rtmpsconns/list"
+        case .webrtc: "/v3/webrtcsessions/list"
+        case .hls: "/v3/hlssessions/list"
+        }
+    }
+
+    /// The protocol of a path's source or reader type (`srtConn`, `rtspSession`, …); `nil` for
+    /// types that are not connections (`hlsMuxer`, `rpiCameraSource`, …).
+    public static func of(type: String) -> ConnectionProtocol? {
+        switch type {
+        case "srtConn": .srt
+        case "rtspSession": .rtsp
+        case "rtspsSession": .rtsps
+        case "rtmpConn": .rtmp
+        case "rtmpsConn": .rtmps
+        case "webRTCSession": .webrtc
+        case "hlsSession": .hls
+        default: nil
+        }
+    }
+}
+
+/// Whether a connection brings a path's stream in or takes it out.
+public enum ConnectionRole: String, Codable, Sendable {
+    case publisher, reader
+    /// Connected but neither yet (MediaMTX's `idle`).
+    case idle
+}
+
+/// Counters of one connection as MediaMTX reports them, cumulative for the connection; or, in
+/// `ConnectionSample.deltas`, their increase since the previous poll. Absent where the protocol
+/// has no such figure.
+public struct ConnectionCounters: Codable, Sendable, Equatable {
+    // SRT, receiving side (publishers).
+    public var packetsReceived: Int64?
+    public var packetsReceivedLoss: Int64?
+    public var packetsReceivedRetrans: Int64?
+    public var packetsReceivedDrop: Int64?
+    public var packetsReceivedBelated: Int64?
+    public var packetsReceivedUndecrypt: Int64?
+    // SRT, sending side (readers).
+    public var packetsSent: Int64?
+    public var packetsSendLoss: Int64?
+    public var packetsRetrans: Int64?
+    public var packetsSendDrop: Int64?
+    // RTP over RTSP and WebRTC.
+    public var rtpPacketsReceived: Int64?
+    public var rtpPacketsLost: Int64?
+    public var rtpPacketsInError: Int64?
+    public var rtcpPacketsReceived: Int64?
+    public var rtcpPacketsInError: Int64?
+    public var rtpPacketsSent: Int64?
+    public var rtpPacketsReportedLost: Int64?
+    public var rtpPacketsDiscarded: Int64?
+    /// Frames a reader could not be sent in time (RTMP, WebRTC, SRT readers).
+    public var framesDiscarded: Int64?
+
+    public init() {}
+
+    // Key paths are immutable values; the array is never written after it is made.
+    nonisolated(unsafe) static let all: [WritableKeyPath<ConnectionCounters, Int64?>] = [
+        \.packetsReceived, \.packetsReceivedLoss, \.packetsReceivedRetrans, \.packetsReceivedDrop,
+        \.packetsReceivedBelated, \.packetsReceivedUndecrypt, \.packetsSent, \.packetsSendLoss, \.packetsRetrans,
+        \.packetsSendDrop, \.rtpPacketsReceived, \.rtpPacketsLost, \.rtpPacketsInError, \.rtcpPacketsReceived,
+        \.rtcpPacketsInError, \.rtpPacketsSent, \.rtpPacketsReportedLost, \.rtpPacketsDiscarded, \.framesDiscarded,
+    ]
+
+    /// The increase from `previous` to `self`, counter by counter: the difference, or the new
+    /// value where a counter went down (the connection's own counters restarted).
+    public func delta(since previous: ConnectionCounters) -> ConnectionCounters {
+        var result = ConnectionCounters()
+        for key in Self.all {
+            guard let current = self[keyPath: key], let before = previous[keyPath: key] else { continue }
+            result[keyPath: key] = current >= before ? current - before : max(0, current)
+        }
+        return result
+    }
+
+    /// Packets the link lost (recovered by retransmission or not), for the connection's role.
+    public func lost(_ role: ConnectionRole) -> Int64? {
+        role == .reader ? (packetsSendLoss ?? rtpPacketsReportedLost) : (packetsReceivedLoss ?? rtpPacketsLost)
+    }
+
+    /// Packets or frames given up: too late to play, or never sent.
+    public func dropped(_ role: ConnectionRole) -> Int64? {
+        role == .reader ? (packetsSendDrop ?? rtpPacketsDiscarded ?? framesDiscarded) : packetsReceivedDrop
+    }
+
+    public func retransmitted(_ role: ConnectionRole) -> Int64? {
+        role == .reader ? packetsRetrans : packetsReceivedRetrans
+    }
+}
+
+/// One connection as seen by one poll: a publisher or a reader of one path.
+///
+/// MediaMTX's id identifies it: a new id is a new connection, whatever its address. Bitrates
+/// and deltas are worked out from the previous poll of the same id only.
+public struct ConnectionSample: Codable, Sendable, Equatable {
+    public var id: String
+    public var proto: ConnectionProtocol
+    public var role: ConnectionRole
+    public var path: String?
+    public var remoteAddr: String?
+    /// MediaMTX's state: `publish`, `read`, `idle`.
+    public var state: String?
+    public var userAgent: String?
+    public var inboundBytes: Int64
+    public var outboundBytes: Int64
+    public var bitrateIn: Double?
+    public var bitrateOut: Double?
+    /// A counter of this connection went down since the previous poll.
+    public var reset: Bool
+    public var counters: ConnectionCounters
+    /// Increases since the previous poll of this id; `nil` on its first.
+    public var deltas: ConnectionCounters?
+    // Gauges.
+    public var rttMs: Double?
+    public var recvRateMbps: Double?
+    public var sendRateMbps: Double?
+    public var linkCapacityMbps: Double?
+    /// SRT's TSBPD latency on this connection's side: the receiver's for a publisher, the
+    /// sender's for a reader.
+    public var latencyMs: Int64?
+    /// RTP interarrival jitter as MediaMTX reports it: a gauge, never summed.
+    public var jitter: Double?
+    /// HLS: the reader is a CDN.
+    public var isCDN: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case id, proto = "protocol", role, path, remoteAddr, state, userAgent, inboundBytes, outboundBytes, bitrateIn,
+             bitrateOut, reset, counters, deltas, rttMs, recvRateMbps, sendRateMbps, linkCapacityMbps, latencyMs,
+             jitter, isCDN
+    }
+
+    public init(id: String, proto: ConnectionProtocol, role: ConnectionRole, path: String? = nil,
+                remoteAddr: String? = nil, state: String? = nil, userAgent: String? = nil, inboundBytes: Int64 = 0,
+                outboundBytes: Int64 = 0, counters: ConnectionCounters = ConnectionCounters()) {
+        self.id = id
+        self.proto = proto
+        self.role = role
+        self.path = path
+        self.remoteAddr = remoteAddr
+        self.state = state
+        self.userAgent = userAgent
+        self.inboundBytes = inboundBytes
+        self.outboundBytes = outboundBytes
+        self.reset = false
+        self.counters = counters
+    }
+}
+
+/// Derives each connection's bitrates and counter deltas from its previous poll.
+public struct ConnectionTracker: Sendable {
+    struct Reading: Sendable {
+        var ts: Int64
+        var inbound: Int64
+        var outbound: Int64
+        var counters: ConnectionCounters
+    }
+
+    private var last: [String: Reading] = [:]
+    public let maxGapMs: Int64
+
+    public init(maxGapMs: Int64) {
+        self.maxGapMs = maxGapMs
+    }
+
+    /// `readAt` gives, by connection id, when its counters were read (its page's time).
+    public mutating func derive(_ samples: [ConnectionSample], at ts: Int64, readAt: [String: Int64] = [:]) -> [ConnectionSample] {
+        var next: [String: Reading] = [:]
+        next.reserveCapacity(samples.count)
+        let derived = samples.map { sample -> ConnectionSample in
+            var sample = sample
+            let reading = Reading(ts: readAt[sample.id] ?? ts, inbound: sample.inboundBytes, outbound: sample.outboundBytes,
+                                  counters: sample.counters)
+            next[sample.id] = reading
+            guard let previous = last[sample.id] else { return sample }
+            sample.deltas = sample.counters.delta(since: previous.counters)
+            sample.reset = reading.inbound < previous.inbound || reading.outbound < previous.outbound
+            let elapsed = reading.ts - previous.ts
+            guard elapsed <= maxGapMs, !sample.reset else { return sample }
+            sample.bitrateIn = RateTracker.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
+            sample.bitrateOut = RateTracker.bitrate(previous: previous.outbound, current: reading.outbound, elapsedMs: elapsed)
+            return sample
+        }
+        last = next
+        return derived
+    }
+}

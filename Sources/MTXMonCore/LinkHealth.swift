@@ -1,0 +1,139 @@
+/// One stored poll of an SRT connection, as link health needs it.
+public struct LinkSample: Sendable, Equatable {
+    public var ts: Int64
+    public var rttMs: Double?
+    public var latencyMs: Int64?
+    /// Increases since the previous poll of the connection.
+    public var lost: Int64?
+    public var retransmitted: Int64?
+    public var dropped: Int64?
+
+    public init(ts: Int64, rttMs: Double?, latencyMs: Int64? = nil, lost: Int64? = nil, retransmitted: Int64? = nil,
+                dropped: Int64? = nil) {
+        self.ts = ts
+        self.rttMs = rttMs
+        self.latencyMs = latencyMs
+        self.lost = lost
+        self.retransmitted = retransmitted
+        self.dropped = dropped
+    }
+}
+
+/// How healthy an SRT link is now, with the rule and the reason behind each verdict, so an
+/// operator (or an alert) reads why, not only what.
+public struct LinkHealth: Codable, Sendable, Equatable {
+    public enum Level: String, Codable, Sendable {
+        case ok, warn, critical
+        /// Loss or drops within the past minute, none in the past 10 s.
+        case recent
+        /// Not enough figures to judge.
+        case unknown
+    }
+
+    public struct RTTWindow: Codable, Sendable, Equatable {
+        public var seconds: Int
+        public var samples: Int
+        public var p50: Double
+        public var p95: Double
+        /// Standard deviation of the RTTs in the window, ms.
+        public var variation: Double
+    }
+
+    public struct Verdict: Codable, Sendable, Equatable {
+        public var level: Level
+        public var rule: String
+        public var reason: String
+    }
+
+    public struct Events: Codable, Sendable, Equatable {
+        public var seconds: Int
+        public var lost: Int64
+        public var retransmitted: Int64
+        public var dropped: Int64
+    }
+
+    public var rtt10s: RTTWindow?
+    public var rtt60s: RTTWindow?
+    public var latencyMs: Int64?
+    /// TSBPD latency ÷ the 10 s RTT p95.
+    public var margin: Double?
+    public var marginVerdict: Verdict
+    public var loss10s: Events
+    public var loss60s: Events
+    public var lossVerdict: Verdict
+
+    public static let marginRule = "TSBPD latency ÷ RTT (10 s p95): ≥ 4 ok, 3–4 warn, < 3 critical"
+    public static let lossRule = "dropped packets in the past 10 s critical; lost packets in the past 10 s warn; "
+        + "either in the past 60 s only recent; none ok"
+
+    /// Judges the link from the samples of the past 60 s before `now` (older ones are ignored).
+    public static func evaluate(_ samples: [LinkSample], now: Int64) -> LinkHealth {
+        let minute = samples.filter { $0.ts > now - 60_000 && $0.ts <= now }
+        let tenSeconds = minute.filter { $0.ts > now - 10_000 }
+        let rtt10 = window(tenSeconds, seconds: 10)
+        let rtt60 = window(minute, seconds: 60)
+        let latency = minute.last(where: { $0.latencyMs != nil })?.latencyMs
+
+        var margin: Double?
+        let marginVerdict: Verdict
+        if let latency, let rtt = rtt10 ?? rtt60, rtt.p95 > 0 {
+            let ratio = Double(latency) / rtt.p95
+            margin = ratio
+            let level: Level = ratio >= 4 ? .ok : ratio >= 3 ? .warn : .critical
+            let basis = "\(latency) ms latency is \(format(ratio)) × the RTT p95 of \(format(rtt.p95)) ms over \(rtt.seconds) s"
+            let advice = level == .ok ? "" : ": retransmissions may not arrive in time; raise the SRT latency to at least \(Int((rtt.p95 * 4).rounded(.up))) ms"
+            marginVerdict = Verdict(level: level, rule: marginRule, reason: basis + advice)
+        } else {
+            marginVerdict = Verdict(level: .unknown, rule: marginRule,
+                                    reason: latency == nil ? "no TSBPD latency reported" : "no RTT in the past 60 s")
+        }
+
+        let loss10 = events(tenSeconds, seconds: 10)
+        let loss60 = events(minute, seconds: 60)
+        let lossVerdict: Verdict
+        if minute.isEmpty {
+            lossVerdict = Verdict(level: .unknown, rule: lossRule, reason: "no samples in the past 60 s")
+        } else if loss10.dropped > 0 {
+            lossVerdict = Verdict(level: .critical, rule: lossRule,
+                                  reason: "\(packets(loss10.dropped)) dropped in the past 10 s: the picture broke up")
+        } else if loss10.lost > 0 {
+            lossVerdict = Verdict(level: .warn, rule: lossRule, reason: "\(packets(loss10.lost)) lost in the past 10 s "
+                + "(\(loss10.retransmitted) retransmitted), none dropped yet")
+        } else if loss60.lost > 0 || loss60.dropped > 0 {
+            lossVerdict = Verdict(level: .recent, rule: lossRule, reason: "\(loss60.lost) lost and \(loss60.dropped) "
+                + "dropped in the past 60 s, none in the past 10 s")
+        } else {
+            lossVerdict = Verdict(level: .ok, rule: lossRule, reason: "no loss in the past 60 s")
+        }
+        return LinkHealth(rtt10s: rtt10, rtt60s: rtt60, latencyMs: latency, margin: margin, marginVerdict: marginVerdict,
+                          loss10s: loss10, loss60s: loss60, lossVerdict: lossVerdict)
+    }
+
+    static func window(_ samples: [LinkSample], seconds: Int) -> RTTWindow? {
+        let rtts = samples.compactMap(\.rttMs).sorted()
+        guard !rtts.isEmpty else { return nil }
+        let mean = rtts.reduce(0, +) / Double(rtts.count)
+        let variance = rtts.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rtts.count)
+        return RTTWindow(seconds: seconds, samples: rtts.count, p50: percentile(rtts, 0.5), p95: percentile(rtts, 0.95),
+                         variation: variance.squareRoot())
+    }
+
+    /// Nearest rank: the smallest value with at least `p` of the values at or below it.
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        let rank = Int((p * Double(sorted.count)).rounded(.up))
+        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+    }
+
+    static func events(_ samples: [LinkSample], seconds: Int) -> Events {
+        Events(seconds: seconds, lost: samples.reduce(0) { $0 + ($1.lost ?? 0) },
+               retransmitted: samples.reduce(0) { $0 + ($1.retransmitted ?? 0) },
+               dropped: samples.reduce(0) { $0 + ($1.dropped ?? 0) })
+    }
+
+    static func packets(_ count: Int64) -> String { count == 1 ? "1 packet" : "\(count) packets" }
+
+    static func format(_ value: Double) -> String {
+        let rounded = (value * 10).rounded() / 10
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+}

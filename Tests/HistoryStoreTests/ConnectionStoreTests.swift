@@ -1,0 +1,66 @@
+import HistoryStore
+import MTXMonCore
+import Testing
+import TestSupport
+
+/// Connection samples go to SQLite with the poll, are read back by id, and leave with the raw
+/// retention, their connection with its last sample.
+@Suite struct ConnectionStoreTests {
+    static let base: Int64 = 1_800_000_000_000
+
+    func connection(_ id: String, role: ConnectionRole, bytes: Int64, lost: Int64?) -> ConnectionSample {
+        var sample = ConnectionSample(id: id, proto: .srt, role: role, path: "cam", remoteAddr: "10.0.0.1:5000",
+                                      state: role == .publisher ? "publish" : "read", inboundBytes: bytes)
+        sample.rttMs = 20
+        sample.latencyMs = 120
+        sample.counters.packetsReceivedLoss = lost
+        if let lost {
+            var deltas = ConnectionCounters()
+            deltas.packetsReceivedLoss = lost
+            sample.deltas = deltas
+        }
+        return sample
+    }
+
+    @Test func storedReadBackAndPruned() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.file("c.sqlite"))
+        var batches: [PollBatch] = []
+        for i in 0..<20 {
+            let ts = Self.base + Int64(i) * 2_000
+            // The first publisher leaves after poll 9; another id takes over.
+            var connections = [connection(i < 10 ? "old" : "new", role: .publisher, bytes: Int64(i) * 1_000,
+                                          lost: i == 0 || i == 10 ? nil : 1)]
+            connections.append(connection("reader", role: .reader, bytes: 0, lost: nil))
+            batches.append(PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 3),
+                                     snapshot: Snapshot(ts: ts, paths: [PathSample(name: "cam", online: true)],
+                                                        connections: connections)))
+        }
+        try store.append(batches)
+        try store.append(Array(batches.prefix(3)))  // a retried write adds nothing
+        try store.read { db in
+            let old = try #require(try db.connection(id: "old"))
+            #expect(old.role == "publisher")
+            #expect(old.path == "cam")
+            #expect(old.firstTs == Self.base)
+            #expect(old.lastTs == Self.base + 18_000)
+            let points = try db.connectionPoints(key: old.key, from: 0, to: .max)
+            #expect(points.count == 10)
+            #expect(points.map(\.lost) == [nil] + Array(repeating: 1, count: 9))
+            let links = try db.linkSamples(ids: ["new"], now: Self.base + 38_000)
+            #expect(links["new"]?.count == 10)
+            #expect(links["new"]?.compactMap(\.lost).reduce(0, +) == 9)
+        }
+        #expect(try sqlite3(dir.file("c.sqlite"), "SELECT count(*) FROM connection_history") == "40")
+
+        let report = try store.prune(rawBefore: Self.base + 20_000, rollupsBefore: 0, batch: 3)
+        #expect(report.connectionSamples == 10 + 10)  // the old publisher's and the reader's first ten
+        #expect(report.connections == 1)
+        try store.read { db in
+            #expect(try db.connection(id: "old") == nil)
+            let reader = try #require(try db.connection(id: "reader"))
+            #expect(try db.connectionPoints(key: reader.key, from: 0, to: .max).count == 10)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `mtxmon run` against the simulator with publishers and readers of every protocol: the API
+/// lists each with its figures and SRT health, and their history stays queryable after a
+/// publisher reconnects under a new id.
+@Suite struct ConnectionLiveTests {
+    func json(_ url: String) async throws -> [String: Any] {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        #expect(response.status == .ok, "\(url): \(String(buffer: body))")
+        return try #require(JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])
+    }
+
+    func post(_ url: String) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    }
+
+    @Test(arguments: ["1.20", "1.12"])
+    func everyPublisherAndReaderWithItsFiguresAndHistory(apiVersion: String) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("c.sqlite")
+        let simPort = try freePort()
+        let apiPort = try freePort()
+        let sim = "http://127.0.0.1:\(simPort)"
+        let api = "http://127.0.0.1:\(apiPort)"
+        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "6", "--readers", "3",
+                                          "--srt-every", "2", "--api-version", apiVersion])
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        try await eventually("the simulator listens") { canConnect(port: simPort) }
+        let run = try launchMTXMon(["run", "--mediamtx", sim, "--db", db, "--interval", "500ms",
+                                    "--listen", "127.0.0.1:\(apiPort)"])
+        defer { kill(run.processIdentifier, SIGKILL) }
+        try await eventually("four polls") {
+            Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0 >= 4
+        }
+
+        // Every path: one publisher and three readers, across the protocols.
+        var protocols = Set<String>()
+        var srtPublisher: [String: Any]?
+        for i in 0..<6 {
+            let name = "sim/000\(i)"
+            let body = try await json("\(api)/api/v1/paths/\(name)/connections")
+            let connections = try #require(body["connections"] as? [[String: Any]])
+            let roles = connections.map { $0["role"] as? String }
+            let readers = apiVersion == "1.12" ? roles.count - 1 : 3  // v1.12's HLS readers are muxers, not sessions
+            #expect(roles.first == "publisher", "\(name)")
+            #expect(roles.dropFirst().allSatisfy { $0 == "reader" })
+            #expect(roles.count == 1 + readers)
+            for c in connections {
+                protocols.insert(c["protocol"] as? String ?? "")
+                #expect(c["path"] as? String == name)
+                #expect((c["inboundBytes"] as? Int ?? 0) + (c["outboundBytes"] as? Int ?? 0) > 0)
+                #expect(c["deltas"] is [String: Any], "a connection seen for several polls has deltas")
+                if c["protocol"] as? String == "srt" {
+                    let health = try #require(c["health"] as? [String: Any])
+                    #expect((health["marginVerdict"] as? [String: Any])?["level"] as? String != nil)
+                    #expect((health["rtt10s"] as? [String: Any])?["p95"] is Double)
+                    if c["role"] as? String == "publisher" { srtPublisher = c }
+                } else {
+                    #expect(c["health"] is NSNull)
+                }
+            }
+        }
+        #expect(protocols.isSuperset(of: apiVersion == "1.12" ? ["srt", "rtsp", "rtmp", "webrtc"]
+                                                           : ["srt", "rtsp", "rtmp", "webrtc", "hls"]))
+        let publisher = try #require(srtPublisher)
+        let oldID = try #require(publisher["id"] as? String)
+        let bitrate = try #require(publisher["bitrateIn"] as? Double)
+        #expect(abs(bitrate - 2_150_000) / 2_150_000 < 0.1)
+
+        // The publisher reconnects: a new id; the old connection's history remains.
+        try await post("\(sim)/sim/reset/sim/0000")
+        var newID: String?
+        try await eventually("the new publisher is listed") {
+            let body = try await json("\(api)/api/v1/paths/sim/0000/connections")
+            let first = (body["connections"] as? [[String: Any]])?.first
+            newID = first?["id"] as? String
+            return newID != nil && newID != oldID
+        }
+        let history = try await json("\(api)/api/v1/connections/\(oldID)/history?from=now-5m")
+        #expect(history["role"] as? String == "publisher")
+        #expect(history["protocol"] as? String == "srt")
+        let points = try #require(history["points"] as? [[String: Any]])
+        #expect(points.count >= 4)
+        #expect(points.contains { $0["bitrateIn"] is Double })
+        #expect(points.allSatisfy { $0["rttMs"] is Double })
+        let stepped = try await json("\(api)/api/v1/connections/\(oldID)/history?from=now-5m&step=10s")
+        #expect(((stepped["points"] as? [Any])?.count ?? 0) >= 1)
+        try await eventually("both publishers in connection_history") {
+            try sqlite3(db, "SELECT count(DISTINCT id) FROM connection_history WHERE path = 'sim/0000' AND role = 'publisher'") == "2"
+        }
+    }
+}
