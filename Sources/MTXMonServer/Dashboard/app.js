@@ -218,7 +218,7 @@ function renderTable() {
     const margin = srt?.rttMs && srt.tsbpdDelayMs ? ` title="TSBPD latency ${srt.tsbpdDelayMs} ms = ${(srt.tsbpdDelayMs / srt.rttMs).toFixed(1)} × RTT"` : "";
     return `<tr class="${p.online ? "" : "offline"} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}"${selected ? ` style="--c:${color(p.name)}"` : ""}>
       <td><input type="checkbox" aria-label="Chart ${escapeHTML(p.name)}" ${selected ? "checked" : ""}></td>
-      <td>${escapeHTML(p.name)}</td>
+      <td class="name" title="Show its connections">${escapeHTML(p.name)}</td>
       <td class="state ${p.online ? "online" : ""}">${p.online ? "online" : "offline"}</td>
       <td>${escapeHTML(p.sourceType || "–")}</td>
       <td class="num">${formatBitrate(p.bitrateIn)}</td>
@@ -278,6 +278,7 @@ function onUpdate(message) {
   document.body.dataset.updates = String(state.updates);
   $("stale").hidden = true;
   renderTable();
+  if (connState.path && state.updates % 3 === 0) showConnections(connState.path).catch(() => {});
   if (!state.range) return; // a fixed range for incident review does not move
   const byName = new Map(message.paths.map((p) => [p.name, p]));
   for (const name of state.selected) {
@@ -328,6 +329,58 @@ function tick() {
     const ts = state.snapshot?.ts;
     $("updated").textContent = ts ? `last poll ${new Date(ts).toLocaleTimeString()} (${Math.max(0, Math.round(age / 1000))} s ago)` : "no poll yet";
   }
+}
+
+// ---- A path's connections ----
+
+const connState = { path: null, chosen: null, seq: 0 };
+const connChart = new TimeChart($("chart-conn"), {
+  format: (v, exact) => formatBitrate(v, exact), gapMs: () => 3.5 * state.intervalMs,
+});
+
+function verdict(v) {
+  return v ? `<span class="level ${v.level}" title="${escapeHTML(v.rule)}">${v.level}</span> ${escapeHTML(v.reason)}` : "–";
+}
+
+async function showConnections(name) {
+  connState.path = name;
+  $("details").hidden = false;
+  $("details-title").textContent = name;
+  const seq = ++connState.seq;
+  let body;
+  try {
+    body = await api(`api/v1/paths/${encodeURIComponent(name)}/connections`);
+  } catch (e) {
+    if (seq === connState.seq) $("connections").tBodies[0].innerHTML = `<tr><td colspan="9">${escapeHTML(e.message)}</td></tr>`;
+    return;
+  }
+  if (seq !== connState.seq) return;
+  $("connections").tBodies[0].innerHTML = body.connections.map((c) => {
+    const h = c.health;
+    const rtt = h?.rtt10s ? `${SECOND.rttMs.format(h.rtt10s.p50)} / ${SECOND.rttMs.format(h.rtt10s.p95)}`
+      : c.rttMs != null ? SECOND.rttMs.format(c.rttMs) : "–";
+    return `<tr data-id="${escapeHTML(c.id)}" class="${c.id === connState.chosen ? "chosen" : ""}" title="${escapeHTML(c.id)}">
+      <td>${escapeHTML(c.role)}</td><td>${escapeHTML(c.protocol)}</td><td>${escapeHTML(c.remoteAddr || "–")}</td>
+      <td class="num">${formatBitrate(c.bitrateIn)}</td><td class="num">${formatBitrate(c.bitrateOut)}</td>
+      <td class="num">${rtt}</td><td class="num">${c.latencyMs != null ? `${c.latencyMs} ms` : "–"}</td>
+      <td class="verdict">${h ? verdict(h.marginVerdict) : "–"}</td><td class="verdict">${h ? verdict(h.lossVerdict) : "–"}</td>
+    </tr>`;
+  }).join("") || `<tr><td colspan="9" class="muted">No connections listed for this path.</td></tr>`;
+  document.body.dataset.connections = String(body.connections.length);
+  if (connState.chosen && body.connections.some((c) => c.id === connState.chosen)) chartConnection(connState.chosen);
+}
+
+async function chartConnection(id) {
+  connState.chosen = id;
+  for (const row of $("connections").tBodies[0].rows) row.classList.toggle("chosen", row.dataset.id === id);
+  const body = await api(`api/v1/connections/${encodeURIComponent(id)}/history?from=now-15m`);
+  if (connState.chosen !== id) return;
+  const now = Date.now();
+  const inbound = body.role === "publisher";
+  $("conn-figure").hidden = false;
+  $("conn-caption").textContent = `${body.protocol} ${body.role} ${body.remoteAddr || ""}: ${inbound ? "inbound" : "outbound"} bitrate, past 15 min`;
+  connChart.setData([{ name: id.slice(0, 8), color: COLORS[0],
+                       points: body.points.map((p) => [p.t, inbound ? p.bitrateIn : p.bitrateOut]) }], now - 15 * 6e4, now);
 }
 
 // ---- Controls ----
@@ -394,7 +447,18 @@ function start() {
   }
   $("paths").tBodies[0].onclick = (event) => {
     const row = event.target.closest("tr");
-    if (row && (event.target.matches("input") || event.target.cellIndex === 1)) toggle(row.dataset.name);
+    if (!row) return;
+    if (event.target.matches("input")) toggle(row.dataset.name);
+    else if (event.target.cellIndex === 1) showConnections(row.dataset.name).catch((e) => showError(e.message));
+  };
+  $("connections").tBodies[0].onclick = (event) => {
+    const row = event.target.closest("tr[data-id]");
+    if (row) chartConnection(row.dataset.id).catch((e) => showError(e.message));
+  };
+  $("details-close").onclick = () => {
+    $("details").hidden = true;
+    Object.assign(connState, { path: null, chosen: null });
+    $("conn-figure").hidden = true;
   };
   draw();
   setInterval(tick, 1000);
