@@ -78,6 +78,30 @@ public final class Simulator: Sendable {
         }
     }
 
+    /// A reader of `proto` joins `path`: a new connection id, counters from 0. Returns its id.
+    @discardableResult
+    public func addReader(path name: String, proto: SimProtocol, nowMs: Int64 = WallClock.nowMs()) -> String? {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }) else { return nil }
+            let reader = SimConn(id: s.random.uuid(), proto: proto, publishing: false, remoteAddr: Self.address(&s.random),
+                                 createdMs: nowMs, counterStartMs: nowMs, rttMs: 5 + Double(s.random.next() % 7_500) / 100)
+            s.paths[index].readers.append(reader)
+            return reader.id
+        }
+    }
+
+    /// The oldest reader of `path` leaves; false when it has none.
+    @discardableResult
+    public func dropReader(path name: String) -> Bool {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }), !s.paths[index].readers.isEmpty else {
+                return false
+            }
+            s.paths[index].readers.removeFirst()
+            return true
+        }
+    }
+
     /// The publisher of `path` leaves: the path vanishes from every list until `resetCounters`.
     @discardableResult
     public func removePath(_ name: String) -> Bool {

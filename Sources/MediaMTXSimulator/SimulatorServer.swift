@@ -64,6 +64,21 @@ public enum SimulatorServer {
             let name = context.parameters.getCatchAll().joined(separator: "/")
             return Response(status: simulator.resetCounters(path: name) ? .noContent : .notFound)
         }
+        // A reader joins (`?protocol=rtsp|srt|rtmp|webrtc|hls`) or the oldest one leaves.
+        router.post("/sim/reader/add/**") { request, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            let text = request.uri.queryParameters.get("protocol") ?? "rtsp"
+            guard let proto = SimProtocol(rawValue: text) else {
+                return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(
+                    string: "unknown protocol '\(text)': use rtsp, srt, rtmp, webrtc or hls\n")))
+            }
+            guard let id = simulator.addReader(path: name, proto: proto) else { return Response(status: .notFound) }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: id + "\n")))
+        }
+        router.post("/sim/reader/drop/**") { _, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            return Response(status: simulator.dropReader(path: name) ? .noContent : .notFound)
+        }
         router.post("/sim/remove/**") { _, context -> Response in
             let name = context.parameters.getCatchAll().joined(separator: "/")
             return Response(status: simulator.removePath(name) ? .noContent : .notFound)

@@ -97,6 +97,26 @@ import Glibc
         #expect(points.allSatisfy { $0["rttMs"] is Double })
         let stepped = try await json("\(api)/api/v1/connections/\(oldID)/history?from=now-5m&step=10s")
         #expect(((stepped["points"] as? [Any])?.count ?? 0) >= 1)
+        // A reader comes and the oldest goes: the newcomer is listed, the leaver's history stays.
+        func ids() async throws -> Set<String> {
+            Set(((try await json("\(api)/api/v1/paths/sim/0001/connections"))["connections"] as? [[String: Any]] ?? [])
+                .compactMap { $0["id"] as? String })
+        }
+        let before = try await ids()
+        var added = HTTPClientRequest(url: "\(sim)/sim/reader/add/sim/0001?protocol=srt")
+        added.method = .POST
+        let reply = try await HTTPClient.shared.execute(added, timeout: .seconds(10))
+        let joined = String(buffer: try await reply.body.collect(upTo: 1_024)).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await post("\(sim)/sim/reader/drop/sim/0001")
+        var after = Set<String>()
+        try await eventually("the reader change is seen") {
+            after = try await ids()
+            return after.contains(joined) && after.count == before.count
+        }
+        let leaving = try #require(before.subtracting(after).first)
+        let gone = try await json("\(api)/api/v1/connections/\(leaving)/history?from=now-5m")
+        #expect(gone["role"] as? String == "reader")
+        #expect(((gone["points"] as? [Any])?.count ?? 0) >= 4)
         try await eventually("both publishers in connection_history") {
             try sqlite3(db, "SELECT count(DISTINCT id) FROM connection_history WHERE path = 'sim/0000' AND role = 'publisher'") == "2"
         }
