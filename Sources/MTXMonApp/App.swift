@@ -32,11 +32,11 @@ public enum App {
         return (cache, cache.broadcaster)
     }
 
-    /// For `mtxmon serve`: snapshots published by a separate collector, through Redis. Without
-    /// Redis nothing publishes to this process: its clients get the snapshot read on connect.
-    public static func makeRemoteFeed(_ settings: Settings, logger: Logger) -> any SnapshotFeed {
+    /// For `mtxmon serve`: snapshots published by a separate collector, through Redis, or without
+    /// Redis read from the history file as the collector writes it.
+    public static func makeRemoteFeed(_ settings: Settings, store: HistoryStore, logger: Logger) -> any SnapshotFeed {
         if let redis = settings.redis { return RedisSubscriber(settings: redis, logger: logger) }
-        return SnapshotBroadcaster()
+        return HistoryFileFeed(store: store, intervalMs: settings.interval.milliseconds)
     }
 
     public static func makeHub(_ settings: Settings, feed: any SnapshotFeed, logger: Logger) -> LiveHub {

@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger, registry, store) = try options.start(label: "mtxmon.serve")
-        let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, logger: logger), logger: logger)
+        let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, store: store, logger: logger), logger: logger)
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil, live: hub)
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])

@@ -78,4 +78,28 @@ import Glibc
             #expect(try okPollTimes(db, from: times.first!, to: times.last!) == times)
         }
     }
+
+    /// Without Redis, `serve` follows the file the collector writes: its clients still get each poll.
+    @Test func withoutRedisServeFollowsTheHistoryFile() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("h.sqlite")
+        let simPort = try freePort()
+        let apiPort = try freePort()
+        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "4"])
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        try await eventually("the simulator listens") { canConnect(port: simPort) }
+        let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", db,
+                                          "--interval", "500ms"])
+        defer { kill(collector.processIdentifier, SIGKILL) }
+        let server = try launchMTXMon(["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\(apiPort)"])
+        defer { kill(server.processIdentifier, SIGKILL) }
+        try await eventually("serve listens") { canConnect(port: apiPort) }
+        let client = LiveSocketClient(url: "ws://127.0.0.1:\(apiPort)/api/v1/ws")
+        defer { client.close() }
+        _ = try await client.next(type: "snapshot")
+        let times = try await updates(client, count: 4)
+        #expect(times == times.sorted() && Set(times).count == 4)
+        #expect(try okPollTimes(db, from: times.first!, to: times.last!) == times)
+    }
 }

@@ -1,0 +1,45 @@
+import HistoryStore
+import MTXMonCore
+import SnapshotCache
+
+/// The live feed of a `serve` without Redis: the history file a separate collector writes.
+///
+/// Looks for a newer successful poll four times per interval (one indexed lookup) and rebuilds
+/// the snapshot from the file only when there is one, so clients of such a `serve` still see each
+/// poll, a moment later than through Redis and without connections (the file keeps those apart).
+public struct HistoryFileFeed: SnapshotFeed {
+    let store: HistoryStore
+    let intervalMs: Int64
+    public let label: String
+
+    public init(store: HistoryStore, intervalMs: Int64) {
+        self.store = store
+        self.intervalMs = intervalMs
+        self.label = "history file \(store.path)"
+    }
+
+    public func messages() -> AsyncStream<FeedMessage> {
+        let (stream, continuation) = AsyncStream.makeStream(of: FeedMessage.self, bufferingPolicy: .bufferingNewest(16))
+        let store = store
+        let pause = Duration.milliseconds(max(50, intervalMs / 4))
+        let task = Task {
+            continuation.yield(.connected)
+            var newest: Int64?
+            while !Task.isCancelled {
+                let after = newest ?? .min
+                let snapshot = try? await store.readOffThread { db -> Snapshot? in
+                    guard let poll = try db.lastPoll(), poll.ok, poll.ts > after else { return nil }
+                    return try db.latestSnapshot()
+                }
+                if let found = snapshot.flatMap({ $0 }) {
+                    newest = found.ts
+                    continuation.yield(.snapshot(found))
+                }
+                try? await Task.sleep(for: pause)
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}
