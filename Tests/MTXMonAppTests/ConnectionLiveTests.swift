@@ -30,17 +30,17 @@ import Glibc
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("c.sqlite")
-        let simPort = try freePort()
-        let apiPort = try freePort()
-        let sim = "http://127.0.0.1:\(simPort)"
-        let api = "http://127.0.0.1:\(apiPort)"
-        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "6", "--readers", "3",
-                                          "--srt-every", "2", "--api-version", apiVersion])
+        let (simulator, simPort) = try await launchListening {
+            ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "6", "--readers", "3", "--srt-every", "2",
+             "--api-version", apiVersion]
+        }
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        try await eventually("the simulator listens") { canConnect(port: simPort) }
-        let run = try launchMTXMon(["run", "--mediamtx", sim, "--db", db, "--interval", "500ms",
-                                    "--listen", "127.0.0.1:\(apiPort)"])
+        let sim = "http://127.0.0.1:\(simPort)"
+        let (run, apiPort) = try await launchListening {
+            ["run", "--mediamtx", sim, "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"]
+        }
         defer { kill(run.processIdentifier, SIGKILL) }
+        let api = "http://127.0.0.1:\(apiPort)"
         try await eventually("four polls") {
             Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0 >= 4
         }

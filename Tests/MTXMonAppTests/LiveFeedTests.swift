@@ -29,12 +29,11 @@ import Glibc
         defer { dir.remove() }
         let db = dir.file("h.sqlite")
         let redis = try await RedisServer()
-        let simPort = try freePort()
         let environment = ["REDIS_HOST": "127.0.0.1", "REDIS_PORT": "\(redis.port)"]
-        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "6",
-                                          "--srt-every", "3"])
+        let (simulator, simPort) = try await launchListening {
+            ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "6", "--srt-every", "3"]
+        }
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        try await eventually("the simulator listens") { canConnect(port: simPort) }
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", db,
                                           "--interval", "500ms"], environment: environment)
         defer { kill(collector.processIdentifier, SIGKILL) }
@@ -43,10 +42,10 @@ import Glibc
         var clients: [LiveSocketClient] = []
         defer { for client in clients { client.close() } }
         for _ in 0..<2 {
-            let port = try freePort()
-            servers.append(try launchMTXMon(["serve", "--db", db, "--interval", "500ms",
-                                             "--listen", "127.0.0.1:\(port)"], environment: environment))
-            try await eventually("serve listens on \(port)") { canConnect(port: port) }
+            let (server, port) = try await launchListening({
+                ["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"]
+            }, environment: environment)
+            servers.append(server)
             clients.append(LiveSocketClient(url: "ws://127.0.0.1:\(port)/api/v1/ws"))
         }
         for client in clients {
@@ -84,17 +83,15 @@ import Glibc
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("h.sqlite")
-        let simPort = try freePort()
-        let apiPort = try freePort()
-        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "4"])
+        let (simulator, simPort) = try await launchListening { ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "4"] }
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        try await eventually("the simulator listens") { canConnect(port: simPort) }
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", db,
                                           "--interval", "500ms"])
         defer { kill(collector.processIdentifier, SIGKILL) }
-        let server = try launchMTXMon(["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\(apiPort)"])
+        let (server, apiPort) = try await launchListening {
+            ["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"]
+        }
         defer { kill(server.processIdentifier, SIGKILL) }
-        try await eventually("serve listens") { canConnect(port: apiPort) }
         let client = LiveSocketClient(url: "ws://127.0.0.1:\(apiPort)/api/v1/ws")
         defer { client.close() }
         _ = try await client.next(type: "snapshot")
