@@ -68,6 +68,55 @@ enum ConnectionRows {
         statement.bind(18, c.deltas.flatMap(json))
         statement.bind(19, json(c.counters))
         try statement.run()
+        guard db.changes == 1 else { return }  // a retried write adds nothing to its minute
+        let minute = try db.cached("""
+            INSERT INTO connection_1m (conn_key, minute_ms, samples, last_ts_ms, role, inbound_bytes, outbound_bytes,
+                resets, bitrate_in_sum, bitrate_in_n, bitrate_in_min, bitrate_in_max, bitrate_out_sum, bitrate_out_n,
+                bitrate_out_min, bitrate_out_max, rtt_sum, rtt_n, rtt_min, rtt_max, latency_ms, lost, retransmitted,
+                dropped)
+            VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?8 IS NOT NULL, ?8, ?8, ?9, ?9 IS NOT NULL, ?9, ?9,
+                    ?10, ?10 IS NOT NULL, ?10, ?10, ?11, ?12, ?13, ?14)
+            ON CONFLICT (conn_key, minute_ms) DO UPDATE SET
+                samples = samples + 1,
+                role = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.role ELSE role END,
+                inbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.inbound_bytes ELSE inbound_bytes END,
+                outbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.outbound_bytes ELSE outbound_bytes END,
+                latency_ms = CASE WHEN excluded.last_ts_ms >= last_ts_ms AND excluded.latency_ms IS NOT NULL
+                                  THEN excluded.latency_ms ELSE latency_ms END,
+                last_ts_ms = max(last_ts_ms, excluded.last_ts_ms),
+                resets = resets + excluded.resets,
+                bitrate_in_sum = coalesce(bitrate_in_sum, 0) + coalesce(excluded.bitrate_in_sum, 0),
+                bitrate_in_n = bitrate_in_n + excluded.bitrate_in_n,
+                bitrate_in_min = min(coalesce(bitrate_in_min, excluded.bitrate_in_min), coalesce(excluded.bitrate_in_min, bitrate_in_min)),
+                bitrate_in_max = max(coalesce(bitrate_in_max, excluded.bitrate_in_max), coalesce(excluded.bitrate_in_max, bitrate_in_max)),
+                bitrate_out_sum = coalesce(bitrate_out_sum, 0) + coalesce(excluded.bitrate_out_sum, 0),
+                bitrate_out_n = bitrate_out_n + excluded.bitrate_out_n,
+                bitrate_out_min = min(coalesce(bitrate_out_min, excluded.bitrate_out_min), coalesce(excluded.bitrate_out_min, bitrate_out_min)),
+                bitrate_out_max = max(coalesce(bitrate_out_max, excluded.bitrate_out_max), coalesce(excluded.bitrate_out_max, bitrate_out_max)),
+                rtt_sum = coalesce(rtt_sum, 0) + coalesce(excluded.rtt_sum, 0),
+                rtt_n = rtt_n + excluded.rtt_n,
+                rtt_min = min(coalesce(rtt_min, excluded.rtt_min), coalesce(excluded.rtt_min, rtt_min)),
+                rtt_max = max(coalesce(rtt_max, excluded.rtt_max), coalesce(excluded.rtt_max, rtt_max)),
+                lost = CASE WHEN excluded.lost IS NULL THEN lost ELSE coalesce(lost, 0) + excluded.lost END,
+                retransmitted = CASE WHEN excluded.retransmitted IS NULL THEN retransmitted
+                                     ELSE coalesce(retransmitted, 0) + excluded.retransmitted END,
+                dropped = CASE WHEN excluded.dropped IS NULL THEN dropped ELSE coalesce(dropped, 0) + excluded.dropped END
+            """)
+        minute.bind(1, key)
+        minute.bind(2, ts - ts % 60_000)
+        minute.bind(3, ts)
+        minute.bind(4, c.role.rawValue)
+        minute.bind(5, max(0, c.inboundBytes))
+        minute.bind(6, max(0, c.outboundBytes))
+        minute.bind(7, c.reset)
+        minute.bind(8, c.bitrateIn)
+        minute.bind(9, c.bitrateOut)
+        minute.bind(10, c.rttMs)
+        minute.bind(11, c.latencyMs)
+        minute.bind(12, c.deltas?.lost(c.role))
+        minute.bind(13, c.deltas?.retransmitted(c.role))
+        minute.bind(14, c.deltas?.dropped(c.role))
+        try minute.run()
     }
 
     static func json(_ counters: ConnectionCounters) -> String? {
@@ -157,6 +206,30 @@ extension ReadConnection {
                 rttMs: s.optionalDouble(7), recvRateMbps: s.optionalDouble(8), sendRateMbps: s.optionalDouble(9),
                 linkCapacityMbps: s.optionalDouble(10), latencyMs: s.optionalInt64(11), jitter: s.optionalDouble(12),
                 lost: s.optionalInt64(13), retransmitted: s.optionalInt64(14), dropped: s.optionalInt64(15)))
+        }
+        return points
+    }
+
+    /// One point per minute of a connection in `[from, to]`, from its rollups: averages of the
+    /// gauges (maxima are not kept per point), sums of the per-poll increases.
+    public func connectionMinutes(key: Int64, from: Int64, to: Int64) throws -> [ConnectionPoint] {
+        let s = try connection.cached("""
+            SELECT minute_ms, role, inbound_bytes, outbound_bytes, bitrate_in_sum / nullif(bitrate_in_n, 0),
+                   bitrate_out_sum / nullif(bitrate_out_n, 0), resets, rtt_sum / nullif(rtt_n, 0), latency_ms,
+                   lost, retransmitted, dropped
+            FROM connection_1m WHERE conn_key = ? AND minute_ms BETWEEN ? AND ? ORDER BY minute_ms
+            """)
+        s.bind(1, key)
+        s.bind(2, from - from % 60_000)
+        s.bind(3, to)
+        defer { s.reset() }
+        var points: [ConnectionPoint] = []
+        while try s.step() {
+            points.append(ConnectionPoint(
+                t: s.int64(0), role: s.string(1) ?? "", inboundBytes: s.int64(2), outboundBytes: s.int64(3),
+                bitrateIn: s.optionalDouble(4), bitrateOut: s.optionalDouble(5), reset: s.int64(6) > 0,
+                rttMs: s.optionalDouble(7), latencyMs: s.optionalInt64(8), lost: s.optionalInt64(9),
+                retransmitted: s.optionalInt64(10), dropped: s.optionalInt64(11)))
         }
         return points
     }

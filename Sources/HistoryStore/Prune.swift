@@ -38,8 +38,14 @@ extension HistoryStore {
             report.connectionSamples += try pruneTable("connection_sample", time: "ts_ms", scope: ("conn_key", key),
                                                        before: rawBefore, batch: batch, dryRun: dryRun)
         }
-        report.connections = try pruneTable("connection", time: "last_ts_ms", scope: nil, before: rawBefore,
-                                            batch: batch, dryRun: dryRun)
+        // Connection minutes live as long as path minutes; a connection goes with its last one.
+        // A connection first seen within a minute after the cut still has that minute's row before it.
+        for key in try read({ db in try db.connectionKeys(firstSeenBefore: rollupsBefore + 60_000) }) {
+            report.rollups += try pruneTable("connection_1m", time: "minute_ms", scope: ("conn_key", key),
+                                             before: rollupsBefore, batch: batch, dryRun: dryRun)
+        }
+        report.connections = try pruneTable("connection", time: "last_ts_ms", scope: nil,
+                                            before: min(rawBefore, rollupsBefore), batch: batch, dryRun: dryRun)
         try writer.withLock { state throws(SQLiteError) in
             let freelist = try state.connection.cached("PRAGMA freelist_count")
             defer { freelist.reset() }

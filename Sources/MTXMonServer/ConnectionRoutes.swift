@@ -25,6 +25,10 @@ struct ConnectionRoutes: Sendable {
                     throw APIError(.notFound, "unknown_connection", "mtxmon has no history for connection '\(id)': "
                         + "ids come from GET /api/v1/paths/{name}/connections; history is kept for the raw retention")
                 }
+                // Whole-minute steps read the minute rollups, which outlive the raw samples.
+                if let step = range.step, step % 60_000 == 0 {
+                    return (info, try db.connectionMinutes(key: info.key, from: range.from, to: range.to))
+                }
                 return (info, try db.connectionPoints(key: info.key, from: range.from, to: range.to))
             }
             var w = JSONWriter(capacity: 256 + points.count * 200)

@@ -54,8 +54,22 @@ import TestSupport
         }
         #expect(try sqlite3(dir.file("c.sqlite"), "SELECT count(*) FROM connection_history") == "40")
 
-        let report = try store.prune(rawBefore: Self.base + 20_000, rollupsBefore: 0, batch: 3)
+        // The minute rollups: one per connection, the figures of the raw rows folded.
+        let minutes = try sqlite3(dir.file("c.sqlite"), """
+            SELECT id, samples, lost, rtt_ms_avg, latency_ms FROM connection_history_1m ORDER BY id
+            """)
+        #expect(minutes == "new|10|9|20.0|120\nold|10|9|20.0|120\nreader|20||20.0|120")
+        try store.read { db in
+            let new = try #require(try db.connection(id: "new"))
+            let points = try db.connectionMinutes(key: new.key, from: Self.base, to: Self.base + 60_000)
+            #expect(points.map(\.t) == [Self.base])
+            #expect(points.first?.lost == 9)
+            #expect(points.first?.inboundBytes == 19_000)
+        }
+
+        let report = try store.prune(rawBefore: Self.base + 20_000, rollupsBefore: Self.base + 20_000, batch: 3)
         #expect(report.connectionSamples == 10 + 10)  // the old publisher's and the reader's first ten
+        #expect(report.rollups == 1 + 3)              // the path's minute and the three connections'
         #expect(report.connections == 1)
         try store.read { db in
             #expect(try db.connection(id: "old") == nil)

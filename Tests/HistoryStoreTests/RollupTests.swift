@@ -87,8 +87,9 @@ import TestSupport
         let everything = "SELECT * FROM sample_1m ORDER BY path_id, minute_ms"
         let written = try sqlite3(file, everything)
         _ = try sqlite3(file, """
-            DROP VIEW history_1m; DROP TABLE sample_1m; DROP VIEW connection_history; DROP TABLE connection_sample;
-            DROP TABLE connection; DELETE FROM schema_migrations WHERE version >= 2;
+            DROP VIEW history_1m; DROP TABLE sample_1m; DROP VIEW connection_history_1m; DROP TABLE connection_1m;
+            DROP VIEW connection_history; DROP TABLE connection_sample; DROP TABLE connection;
+            DELETE FROM schema_migrations WHERE version >= 2;
             """)
         #expect(try sqlite3(file, "SELECT max(version) FROM schema_migrations") == "1")
         _ = try HistoryStore(path: file)
