@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collector
+import Foundation
 import MTXMonApp
 
 struct Serve: AsyncParsableCommand {
@@ -14,7 +15,11 @@ struct Serve: AsyncParsableCommand {
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil)
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])
-        try await App.run([App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
+        let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
+        let server = App.makeServer(environment, settings: settings, logger: logger) {
+            notify.ready(status: "serving on \(settings.listen)")
+        }
+        try await App.run([server, SystemdNotifier(notify)], logger: logger)
     }
 }
 
@@ -33,6 +38,10 @@ struct Run: AsyncParsableCommand {
         let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status)
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)",
                                           "cache": "\(cache.label)"])
-        try await App.run([collector, App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
+        let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
+        let server = App.makeServer(environment, settings: settings, logger: logger) {
+            notify.ready(status: "collecting from \(settings.mediaMTX.baseURL), serving on \(settings.listen)")
+        }
+        try await App.run([collector, server, SystemdNotifier(notify)], logger: logger)
     }
 }
