@@ -58,10 +58,10 @@ if [ "$action" = install ]; then
     if [ "$build" = yes ]; then
         echo "building the release binary (swift build -c release)" >&2
         swift build -c release --product mtxmon
+        binary="$(swift build -c release --show-bin-path)/mtxmon"
     fi
-    if [ -z "$binary" ]; then
-        binary="$(swift build -c release --show-bin-path 2>/dev/null || echo .build/release)/mtxmon"
-    fi
+    # --no-build: what `swift build -c release` left, without running swift (often not on sudo's PATH).
+    [ -n "$binary" ] || binary=.build/release/mtxmon
     [ -x "$binary" ] || { echo "no mtxmon binary at $binary: build it (swift build -c release) or pass --binary" >&2; exit 1; }
 
     install -d -m 0755 "$destdir$prefix/bin" "$unitdir" "$destdir/etc/sysusers.d" "$docdir"
