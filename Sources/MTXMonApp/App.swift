@@ -76,9 +76,13 @@ public enum App {
             collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live)
     }
 
-    /// The HTTP server on `settings.listen`.
-    public static func makeServer(_ environment: APIEnvironment, settings: Settings, logger: Logger) -> any Service {
-        APIServer.application(environment, host: settings.listen.host, port: settings.listen.port, logger: logger)
+    /// The HTTP server on `settings.listen`; `onRunning` is called once it listens.
+    public static func makeServer(_ environment: APIEnvironment, settings: Settings, logger: Logger,
+                                  onRunning: @escaping @Sendable () async -> Void = {}) -> any Service {
+        AnnouncingApplication(
+            base: APIServer.application(environment, host: settings.listen.host, port: settings.listen.port,
+                                        logger: logger),
+            onRunning: onRunning)
     }
 
     /// Runs `services` until SIGTERM or SIGINT, then lets each finish its work in flight.

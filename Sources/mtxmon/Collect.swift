@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collector
+import Foundation
 import MTXMonApp
 
 struct Collect: AsyncParsableCommand {
@@ -12,6 +13,9 @@ struct Collect: AsyncParsableCommand {
         let (settings, logger, _, store) = try options.start(label: "mtxmon.collect")
         let collector = App.makeCollector(settings, cache: App.makeCache(settings), store: store,
                                           status: CollectorStatus(), logger: logger)
-        try await App.run([collector], logger: logger)
+        // Ready for systemd once the settings hold and the history file is open: polling starts now.
+        let notifier = SystemdNotifier(SystemdNotify(environment: ProcessInfo.processInfo.environment),
+                                       readyOnStart: "collecting from \(settings.mediaMTX.baseURL)")
+        try await App.run([collector, notifier], logger: logger)
     }
 }

@@ -15,7 +15,7 @@ struct MTXMon: AsyncParsableCommand {
             Settings come from flags, then the environment (MEDIA_MTX_API_URL, REDIS_HOST, MTXMON_DB, …; \
             see the README), then defaults.
             """,
-        subcommands: [Run.self, Collect.self, Serve.self, Prune.self, Migrate.self, Simulate.self],
+        subcommands: [Run.self, Collect.self, Serve.self, Prune.self, Migrate.self, Simulate.self, HealthcheckCommand.self],
         defaultSubcommand: nil
     )
 }
@@ -53,7 +53,8 @@ struct CommonOptions: ParsableArguments {
 /// Sets up logging and the Prometheus registry once per process, before any metric is created.
 func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollectorRegistry) {
     let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-    LoggingSystem.bootstrap { PlainLogHandler(label: $0, level: level) }
+    let style = PlainLogHandler.Style.detect(environment: ProcessInfo.processInfo.environment)
+    LoggingSystem.bootstrap { PlainLogHandler(label: $0, level: level, style: style) }
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     return (Logger(label: label), registry)

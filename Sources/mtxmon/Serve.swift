@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collector
+import Foundation
 import MTXMonApp
 
 struct Serve: AsyncParsableCommand {
@@ -15,7 +16,11 @@ struct Serve: AsyncParsableCommand {
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil, live: hub)
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])
-        try await App.run([App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
+        let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
+        let server = App.makeServer(environment, settings: settings, logger: logger) {
+            notify.ready(status: "serving on \(settings.listen)")
+        }
+        try await App.run([server, SystemdNotifier(notify)], logger: logger)
     }
 }
 
@@ -35,6 +40,10 @@ struct Run: AsyncParsableCommand {
                                              live: App.makeHub(settings, feed: feed, logger: logger))
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)",
                                           "cache": "\(cache.label)"])
-        try await App.run([collector, App.makeServer(environment, settings: settings, logger: logger)], logger: logger)
+        let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
+        let server = App.makeServer(environment, settings: settings, logger: logger) {
+            notify.ready(status: "collecting from \(settings.mediaMTX.baseURL), serving on \(settings.listen)")
+        }
+        try await App.run([collector, server, SystemdNotifier(notify)], logger: logger)
     }
 }
