@@ -67,6 +67,12 @@ extension SQLiteConnection {
             do throws(SQLiteError) {
                 try execute("BEGIN IMMEDIATE")
                 do {
+                    // Another process (a `collect` and a `serve` started together on a new file) may
+                    // have applied it while this one waited for the write lock.
+                    guard try currentSchemaVersion() < migration.version else {
+                        try execute("COMMIT")
+                        continue
+                    }
                     try execute(migration.sql)
                     let insert = try cached("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)")
                     insert.bind(1, Int64(migration.version))

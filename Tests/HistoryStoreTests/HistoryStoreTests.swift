@@ -98,3 +98,20 @@ import TestSupport
         #expect(try sqlite(file, "SELECT count(*) FROM history WHERE path = 'x'") == "1")
     }
 }
+
+/// A `collect` and a `serve` started together on a new file both migrate it: one does, the
+/// other finds it done, whichever gets the write lock first.
+@Suite struct ConcurrentMigrationTests {
+    @Test func twoOpenersOfANewFileBothSucceed() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("new.sqlite")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { _ = try HistoryStore(path: file) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try sqlite3(file, "SELECT count(*) FROM schema_migrations") == String(Migration.embedded.count))
+    }
+}
