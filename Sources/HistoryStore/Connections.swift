@@ -124,7 +124,7 @@ enum ConnectionRows {
         return String(decoding: data, as: UTF8.self)
     }
 
-    nonisolated(unsafe) static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return encoder
