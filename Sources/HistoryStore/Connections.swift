@@ -74,8 +74,11 @@ enum ConnectionRows {
                 resets, bitrate_in_sum, bitrate_in_n, bitrate_in_min, bitrate_in_max, bitrate_out_sum, bitrate_out_n,
                 bitrate_out_min, bitrate_out_max, rtt_sum, rtt_n, rtt_min, rtt_max, latency_ms, lost, retransmitted,
                 dropped)
-            VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?8 IS NOT NULL, ?8, ?8, ?9, ?9 IS NOT NULL, ?9, ?9,
-                    ?10, ?10 IS NOT NULL, ?10, ?10, ?11, ?12, ?13, ?14)
+            SELECT conn_key, ts_ms - ts_ms % 60000, 1, ts_ms, role, inbound_bytes, outbound_bytes, reset,
+                   bitrate_in_bps, bitrate_in_bps IS NOT NULL, bitrate_in_bps, bitrate_in_bps,
+                   bitrate_out_bps, bitrate_out_bps IS NOT NULL, bitrate_out_bps, bitrate_out_bps,
+                   rtt_ms, rtt_ms IS NOT NULL, rtt_ms, rtt_ms, latency_ms, lost, retransmitted, dropped
+            FROM connection_sample WHERE conn_key = ?1 AND ts_ms = ?2
             ON CONFLICT (conn_key, minute_ms) DO UPDATE SET
                 samples = samples + 1,
                 role = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.role ELSE role END,
@@ -102,20 +105,9 @@ enum ConnectionRows {
                                      ELSE coalesce(retransmitted, 0) + excluded.retransmitted END,
                 dropped = CASE WHEN excluded.dropped IS NULL THEN dropped ELSE coalesce(dropped, 0) + excluded.dropped END
             """)
+        // The row just written, folded into its minute.
         minute.bind(1, key)
-        minute.bind(2, ts - ts % 60_000)
-        minute.bind(3, ts)
-        minute.bind(4, c.role.rawValue)
-        minute.bind(5, max(0, c.inboundBytes))
-        minute.bind(6, max(0, c.outboundBytes))
-        minute.bind(7, c.reset)
-        minute.bind(8, c.bitrateIn)
-        minute.bind(9, c.bitrateOut)
-        minute.bind(10, c.rttMs)
-        minute.bind(11, c.latencyMs)
-        minute.bind(12, c.deltas?.lost(c.role))
-        minute.bind(13, c.deltas?.retransmitted(c.role))
-        minute.bind(14, c.deltas?.dropped(c.role))
+        minute.bind(2, ts)
         try minute.run()
     }
 
