@@ -18,6 +18,7 @@ final class LiveClient: @unchecked Sendable {
     // Guarded by `lock`.
     private var mailbox: LiveMailbox
     private var closed = false
+    private var reason: CloseReason?
     private let lock = NSLock()
 
     init(id: UInt64, slowLimitMs: Int64) {
@@ -34,17 +35,25 @@ final class LiveClient: @unchecked Sendable {
         return settle(outcome)
     }
 
+    /// Returns false when the client was closed for leaving too many replies unread.
     @discardableResult
-    func reply(_ message: ByteBuffer) -> Bool {
-        settle(lock.withLock { closed ? .queued : mailbox.reply(message) })
+    func reply(_ message: ByteBuffer, id: RequestID? = nil) -> Bool {
+        settle(lock.withLock { closed ? .queued : mailbox.reply(message, id: id) })
     }
 
-    func subscribe(_ filter: PathFilter, current: EncodedSnapshot?, reply: ByteBuffer) {
-        lock.withLock {
-            _ = mailbox.reply(reply)
-            mailbox.subscribe(filter, current: current)
-        }
-        doorbell.yield()
+    /// Checked before a request whose answer is costly to build: with no room it would be
+    /// built only to be replaced by an error.
+    var hasRoomForReply: Bool { lock.withLock { mailbox.hasRoomForReply() } }
+
+    /// The `subscribed` reply is bounded like any other: returns false when it closed the client.
+    @discardableResult
+    func subscribe(_ filter: PathFilter, current: EncodedSnapshot?, reply: ByteBuffer, id: RequestID?) -> Bool {
+        settle(lock.withLock {
+            guard !closed else { return .queued }
+            let outcome = mailbox.reply(reply, id: id)
+            if outcome == .queued { mailbox.subscribe(filter, current: current) }
+            return outcome
+        })
     }
 
     func take() -> (LiveMailbox.Batch, PathFilter) {
@@ -55,6 +64,7 @@ final class LiveClient: @unchecked Sendable {
     func finish(_ reason: CloseReason? = nil) {
         let first = lock.withLock {
             defer { closed = true }
+            if !closed { self.reason = reason }
             return !closed
         }
         guard first else { return }
@@ -62,6 +72,9 @@ final class LiveClient: @unchecked Sendable {
         closeSignal.finish()
         doorbell.finish()
     }
+
+    /// Why the server ended the connection, once it has.
+    var closeReason: CloseReason? { lock.withLock { reason } }
 
     private func settle(_ outcome: LiveMailbox.Outcome) -> Bool {
         switch outcome {

@@ -22,6 +22,7 @@ public actor LiveHub: Service {
     /// The feed was lost: the next snapshot goes out as a `snapshot`, not an `update`.
     private var missed = false
     private(set) var feedUp = false
+    private var slowCloses = 0
     private let clientsGauge = Gauge(label: "mtxmon_ws_clients")
     private let slowClosed = Counter(label: "mtxmon_ws_clients_closed_slow_total")
     private let snapshotsHeard = Counter(label: "mtxmon_ws_snapshots_received_total")
@@ -63,6 +64,7 @@ public actor LiveHub: Service {
         let now = WallClock.nowMs()
         for client in clients.values where !client.offer(encoded, events: events, asSnapshot: asSnapshot, nowMs: now) {
             slowClosed.increment()
+            slowCloses += 1
             logger.notice("live client closed: it read no updates", metadata: ["client": "\(client.id)"])
             drop(client.id)
         }
@@ -99,6 +101,9 @@ public actor LiveHub: Service {
     /// Whether the feed listens now (for tests and `/healthz`).
     public var isListening: Bool { feedUp }
     public var clientCount: Int { clients.count }
+    /// Clients closed for reading nothing for the slow limit, as `mtxmon_ws_clients_closed_slow_total`
+    /// counts them; tests read it here, as no metrics backend is installed in them.
+    public var slowClosedCount: Int { slowCloses }
 
     /// For `/healthz`.
     var status: (feedUp: Bool, clients: Int, feed: String) { (feedUp, clients.count, feed.label) }

@@ -29,7 +29,14 @@ struct CloseReason: Sendable, Equatable, Error {
 ///
 /// Updates replace each other: a client that reads slowly skips snapshots rather than making
 /// the server queue them. Events are kept (an `offline` must not be skipped) up to a bound;
-/// a client that let them pile up to it, or read nothing for `slowLimitMs`, is closed.
+/// past it the list is worth less than the state it describes, so the events are dropped and
+/// the next message is a `snapshot`, which tells the client everything the events would have.
+/// Only a client that reads nothing for `slowLimitMs` is closed: a burst of events (MediaMTX
+/// restarting with thousands of paths) must not cost a client that keeps up its connection.
+///
+/// Replies are bounded by count and by bytes, because a history reply can be megabytes: a
+/// request that would pass the byte bound is answered with an error naming it, and one past
+/// the count bound closes the client, which is sending requests without reading the answers.
 struct LiveMailbox {
     struct Batch: Equatable {
         var replies: [ByteBuffer] = []
@@ -49,12 +56,19 @@ struct LiveMailbox {
 
     static let maxEvents = 1_000
     static let maxReplies = 16
+    /// Room for one history reply at its largest (11,000 points of every field, some 3 MB)
+    /// with a few small replies beside it; a reply larger than this still goes out alone.
+    static let maxReplyBytes = 4 * 1_024 * 1_024
 
     var filter: PathFilter = .all
     private(set) var pending = Batch()
+    /// The bytes of `pending.replies`.
+    private(set) var pendingReplyBytes = 0
     /// When the oldest unsent update was offered; `nil` while the client is keeping up.
     private(set) var waitingSinceMs: Int64?
     private var snapshotSent = false
+    /// Events overflowed since the last send: the rest until then are dropped too.
+    private(set) var eventsDropped = false
     private var lastSentTs: Int64?
     let slowLimitMs: Int64
 
@@ -68,26 +82,45 @@ struct LiveMailbox {
             return .close(.tooSlow("this client read no update for \((nowMs - since) / 1_000) s; reconnect "
                 + "when it can keep up (a snapshot is sent on connect)"))
         }
-        if pending.events.count + events.count > Self.maxEvents {
-            return .close(.tooSlow("this client left more than \(Self.maxEvents) path events unread; reconnect "
-                + "when it can keep up"))
-        }
         if let lastSentTs, update.order <= lastSentTs, !asSnapshot { return .queued }
-        pending.events.append(contentsOf: events.filter { filter.contains($0.path) })
+        let kept = events.filter { filter.contains($0.path) }
+        if eventsDropped {
+            // Events after a gap in them would be read as the whole story: the snapshot tells it.
+        } else if pending.events.count + kept.count > Self.maxEvents {
+            pending.events.removeAll()
+            pending.asSnapshot = true
+            eventsDropped = true
+        } else {
+            pending.events.append(contentsOf: kept)
+        }
         pending.update = update
         pending.asSnapshot = pending.asSnapshot || asSnapshot
         if waitingSinceMs == nil { waitingSinceMs = nowMs }
         return .queued
     }
 
-    /// A reply to the client's own request; refused when it sends requests faster than it reads.
-    mutating func reply(_ message: ByteBuffer) -> Outcome {
+    /// A reply to the client's own request (`id` is the request's). One that would pass
+    /// `maxReplyBytes` is replaced by an error naming the bound; more than `maxReplies` unread
+    /// closes the client.
+    mutating func reply(_ message: ByteBuffer, id: RequestID? = nil) -> Outcome {
         guard pending.replies.count < Self.maxReplies else {
             return .close(.tooSlow("this client sent more than \(Self.maxReplies) requests without reading "
                 + "the replies"))
         }
-        pending.replies.append(message)
+        let queued = hasRoomForReply(message.readableBytes) ? message : LiveReply.error(Self.replyLimit(id: id))
+        pending.replies.append(queued)
+        pendingReplyBytes += queued.readableBytes
         return .queued
+    }
+
+    /// Whether a reply of `bytes` would be queued as it is; a reply never waits for nothing.
+    func hasRoomForReply(_ bytes: Int = 1) -> Bool {
+        pendingReplyBytes == 0 || pendingReplyBytes + bytes <= Self.maxReplyBytes
+    }
+
+    static func replyLimit(id: RequestID?) -> ClientMessageError {
+        ClientMessageError(code: "reply_limit", message: "this connection has \(maxReplyBytes / 1_048_576) MiB of "
+            + "replies unread, its limit: read them, then ask again", id: id)
     }
 
     /// Narrows (or widens) the paths sent from now on; the next message is a snapshot of them.
@@ -102,6 +135,8 @@ struct LiveMailbox {
     mutating func take() -> Batch {
         var batch = pending
         pending = Batch()
+        pendingReplyBytes = 0
+        eventsDropped = false
         waitingSinceMs = nil
         if batch.update != nil, !snapshotSent {
             batch.asSnapshot = true

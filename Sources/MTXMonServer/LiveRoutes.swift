@@ -54,7 +54,8 @@ struct LiveSession: Sendable {
                 let first = try await group.next() ?? nil
                 client.finish()
                 group.cancelAll()
-                return first
+                // The reader may end first when its own reply closed the client.
+                return first ?? client.closeReason
             }
         } catch {
             await hub.disconnect(client)
@@ -83,16 +84,20 @@ struct LiveSession: Sendable {
             do {
                 request = try ClientMessage.parse(text)
             } catch {
-                guard client.reply(LiveReply.error(error)) else { return nil }
+                guard client.reply(LiveReply.error(error), id: error.id) else { return nil }
                 continue
             }
             switch request {
             case let .subscribe(filter, id):
-                client.subscribe(filter, current: await hub.latest, reply: LiveReply.subscribed(filter, id: id))
+                guard client.subscribe(filter, current: await hub.latest, reply: LiveReply.subscribed(filter, id: id),
+                                       id: id) else { return nil }
             case let .ping(id):
-                guard client.reply(LiveReply.pong(id: id, ts: environment.now())) else { return nil }
+                guard client.reply(LiveReply.pong(id: id, ts: environment.now()), id: id) else { return nil }
             case let .history(wanted):
-                guard client.reply(await history(wanted)) else { return nil }
+                // While the writer is stuck, replies pile up here: refuse before reading the file.
+                let answer = client.hasRoomForReply
+                    ? await history(wanted) : LiveReply.error(LiveMailbox.replyLimit(id: wanted.id))
+                guard client.reply(answer, id: wanted.id) else { return nil }
             }
         }
         return nil

@@ -1,3 +1,4 @@
+import Foundation
 import MTXMonCore
 import NIOCore
 import Testing
@@ -52,23 +53,109 @@ import Testing
         }
     }
 
-    @Test func eventsPilingUpPastTheBoundCloseTheClient() {
-        var box = LiveMailbox(slowLimitMs: .max)
-        let many = (0..<LiveMailbox.maxEvents).map { PathEvent(.reset, path: "a", ts: Int64($0)) }
-        #expect(box.offer(encoded(1), events: many, asSnapshot: false, nowMs: 0) == .queued)
-        guard case .close = box.offer(encoded(2), events: [PathEvent(.reset, path: "a", ts: 2)], asSnapshot: false, nowMs: 0) else {
-            Issue.record("events past the bound must close the client")
+    func events(_ count: Int, ts: Int64, kind: PathEvent.Kind = .online) -> [PathEvent] {
+        (0..<count).map { PathEvent(kind, path: String(format: "p%04d", $0), ts: ts) }
+    }
+
+    /// MediaMTX restarting with more paths than the event bound: one poll brings them all.
+    @Test func morePathEventsInOnePollThanTheBoundBecomeASnapshotNotAClose() {
+        var box = LiveMailbox(slowLimitMs: 10_000)
+        _ = box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0)
+        _ = box.take()
+        #expect(box.offer(encoded(2), events: events(1_500, ts: 2), asSnapshot: false, nowMs: 1) == .queued)
+        let batch = box.take()
+        #expect(batch.events.isEmpty)
+        #expect(batch.update?.ts == 2)
+        #expect(batch.asSnapshot)
+        // Keeping up again, it gets events and updates as before.
+        #expect(box.offer(encoded(3), events: [PathEvent(.reset, path: "a", ts: 3)], asSnapshot: false, nowMs: 2) == .queued)
+        let next = box.take()
+        #expect(next.events == [PathEvent(.reset, path: "a", ts: 3)])
+        #expect(!next.asSnapshot)
+    }
+
+    @Test func aFilteredClientCountsOnlyTheEventsOfItsPaths() {
+        var box = LiveMailbox(slowLimitMs: 10_000)
+        box.subscribe(.only(["p0007"]), current: encoded(1))
+        _ = box.take()
+        #expect(box.offer(encoded(2), events: events(1_500, ts: 2), asSnapshot: false, nowMs: 1) == .queued)
+        let batch = box.take()
+        #expect(batch.events == [PathEvent(.online, path: "p0007", ts: 2)])
+        #expect(!batch.asSnapshot)
+    }
+
+    @Test func eventsPilingUpOverPollsPastTheBoundAreDroppedUntilTheSnapshotIsSent() {
+        var box = LiveMailbox(slowLimitMs: 10_000)
+        _ = box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0)
+        _ = box.take()
+        #expect(box.offer(encoded(2), events: events(600, ts: 2), asSnapshot: false, nowMs: 1) == .queued)
+        #expect(box.offer(encoded(3), events: events(600, ts: 3, kind: .offline), asSnapshot: false, nowMs: 2) == .queued)
+        // After a gap in the events, later ones alone would mislead: the snapshot says it all.
+        #expect(box.offer(encoded(4), events: [PathEvent(.reset, path: "a", ts: 4)], asSnapshot: false, nowMs: 3) == .queued)
+        let batch = box.take()
+        #expect(batch.events.isEmpty)
+        #expect(batch.asSnapshot)
+        #expect(batch.update?.ts == 4)
+    }
+
+    @Test func aClientReadingNothingIsStillClosedAfterAnEventBurst() {
+        var box = LiveMailbox(slowLimitMs: 1_000)
+        #expect(box.offer(encoded(1), events: events(1_500, ts: 1), asSnapshot: false, nowMs: 0) == .queued)
+        guard case .close = box.offer(encoded(2), events: [], asSnapshot: false, nowMs: 1_001) else {
+            Issue.record("a client stuck past the limit must be closed")
             return
         }
     }
 
-    @Test func repliesAreBoundedToo() {
+    @Test func repliesPastTheCountBoundCloseTheClient() {
         var box = LiveMailbox(slowLimitMs: .max)
         for _ in 0..<LiveMailbox.maxReplies { #expect(box.reply(ByteBuffer(string: "{}")) == .queued) }
-        guard case .close = box.reply(ByteBuffer(string: "{}")) else {
+        guard case let .close(reason) = box.reply(ByteBuffer(string: "{}")) else {
             Issue.record("replies past the bound must close the client")
             return
         }
+        #expect(reason.code == 1008)
+    }
+
+    @Test func aReplyPastTheByteBoundIsAnsweredWithAnErrorNamingIt() throws {
+        var box = LiveMailbox(slowLimitMs: .max)
+        let large = ByteBuffer(repeating: UInt8(ascii: " "), count: 3 * 1_024 * 1_024)
+        #expect(box.reply(large) == .queued)
+        #expect(box.hasRoomForReply())
+        #expect(box.reply(large, id: .string("h2")) == .queued)
+        #expect(!box.hasRoomForReply(large.readableBytes))
+        #expect(box.pendingReplyBytes <= LiveMailbox.maxReplyBytes)
+        let batch = box.take()
+        #expect(batch.replies.count == 2)
+        #expect(batch.replies.first?.readableBytes == large.readableBytes)
+        let second = try #require(batch.replies.last)
+        let refusal = try #require(try JSONSerialization.jsonObject(with: Data(String(buffer: second).utf8)) as? [String: Any])
+        #expect(refusal["type"] as? String == "error")
+        #expect(refusal["code"] as? String == "reply_limit")
+        #expect(refusal["id"] as? String == "h2")
+        #expect((refusal["message"] as? String)?.contains("4 MiB") == true)
+        // Once read, there is room again; a reply larger than the bound still goes out alone.
+        #expect(box.hasRoomForReply())
+        let huge = ByteBuffer(repeating: UInt8(ascii: " "), count: LiveMailbox.maxReplyBytes + 1)
+        #expect(box.reply(huge) == .queued)
+        #expect(box.take().replies.map(\.readableBytes) == [huge.readableBytes])
+    }
+
+    @Test func theSubscribedAckIsBoundedLikeAnyReply() {
+        let client = LiveClient(id: 1, slowLimitMs: .max)
+        for _ in 0..<LiveMailbox.maxReplies { #expect(client.reply(ByteBuffer(string: "{}"))) }
+        #expect(!client.subscribe(.all, current: nil, reply: LiveReply.subscribed(.all, id: nil), id: nil))
+        #expect(client.closeReason?.code == 1008)
+    }
+
+    @Test func theSubscribedAckIsQueuedBeforeTheSnapshot() {
+        let client = LiveClient(id: 1, slowLimitMs: .max)
+        #expect(client.subscribe(.only(["b"]), current: encoded(3), reply: LiveReply.subscribed(.only(["b"]), id: nil),
+                                 id: nil))
+        let (batch, filter) = client.take()
+        #expect(filter == .only(["b"]))
+        #expect(batch.replies.map { String(buffer: $0) } == [#"{"type":"subscribed","paths":["b"]}"#])
+        #expect(batch.asSnapshot && batch.update?.ts == 3)
     }
 
     @Test func subscribingFiltersPendingEventsAndSendsASnapshotNext() {

@@ -217,10 +217,25 @@ func names(_ message: [String: Any]) -> [String] {
         defer { fixture.remove() }
         try await withLiveServer(fixture, token: "s3cret") { port, _, _ in
             let url = "ws://127.0.0.1:\(port)/api/v1/ws"
-            let refused = LiveSocketClient(url: url)
-            await #expect(throws: (any Error).self) { _ = try await refused.closeFrame() }
-            let wrong = LiveSocketClient(url: url + "?token=nope")
-            await #expect(throws: (any Error).self) { _ = try await wrong.closeFrame() }
+            // The same handshake is switched with the token and refused without it or with a wrong one,
+            // so the refusal is the token's. (HummingbirdWebSocket answers every refused upgrade with
+            // a bare 400; the 401 and its reason are what the same request gets without `Upgrade`.)
+            let accepted = try RawWebSocket(port: port, target: "/api/v1/ws?token=s3cret")
+            defer { accepted.close() }
+            #expect(try await accepted.responseHead().hasPrefix("HTTP/1.1 101 "))
+            for (target, header) in [("/api/v1/ws", nil), ("/api/v1/ws?token=nope", nil),
+                                     ("/api/v1/ws", "Authorization: Bearer nope")] {
+                let refused = try RawWebSocket(port: port, target: target, header: header)
+                defer { refused.close() }
+                let head = try await refused.responseHead()
+                #expect(head.hasPrefix("HTTP/1.1 4"), "\(target) \(header ?? ""): \(head.prefix(80))")
+                #expect(!head.lowercased().contains("upgrade: websocket"))
+                let plain = try RawWebSocket(port: port, target: target, header: header, upgrade: false)
+                defer { plain.close() }
+                let plainHead = try await plain.responseHead()
+                #expect(plainHead.hasPrefix("HTTP/1.1 401 "), "\(target) \(header ?? ""): \(plainHead.prefix(80))")
+                #expect(plainHead.lowercased().contains("www-authenticate: bearer"))
+            }
 
             let query = LiveSocketClient(url: url + "?token=s3cret")
             defer { query.close() }
@@ -246,7 +261,7 @@ func names(_ message: [String: Any]) -> [String] {
                 return path
             }
             feed.broadcast(snapshot(base, many))
-            let stuck = try StuckWebSocket(port: port)
+            let stuck = try RawWebSocket(port: port)
             defer { stuck.close() }
             let reader = LiveSocketClient(url: "ws://127.0.0.1:\(port)/api/v1/ws")
             defer { reader.close() }
@@ -261,16 +276,66 @@ func names(_ message: [String: Any]) -> [String] {
                 try #require(received.count < 2_000, "the stuck client was never closed")
             }
             #expect(received == (1...received.count).map { base + Int64($0) * 2_000 })
-            #expect(await hub.clientCount == 1)
+            // It left by the slow path, not by a failed write or its own hang-up, and the server hung up on it.
+            #expect(await hub.slowClosedCount == 1)
+            try await stuck.readUntilClosed()
+        }
+    }
+
+    /// MediaMTX restarting with more paths than the event bound: every path comes online in one poll.
+    @Test func aPollWithMoreEventsThanTheBoundSendsASnapshotAndClosesNobody() async throws {
+        let fixture = try HistoryFixture()
+        defer { fixture.remove() }
+        try await withLiveServer(fixture) { port, feed, hub in
+            let url = "ws://127.0.0.1:\(port)/api/v1/ws"
+            feed.broadcast(snapshot(base, []))
+            let everything = LiveSocketClient(url: url)
+            defer { everything.close() }
+            #expect(names(try await everything.next(type: "snapshot")).isEmpty)
+            let one = LiveSocketClient(url: url)
+            defer { one.close() }
+            _ = try await one.next(type: "snapshot")
+            one.send(#"{"type":"subscribe","paths":["live/cam0007"]}"#)
+            _ = try await one.next(type: "subscribed")
+            _ = try await one.next(type: "snapshot")
+
+            let count = 1_200  // past the bound of 1,000 pending events
+            let restarted = (0..<count).map { i in
+                var path = HistoryFixture.cam(1)
+                path.name = String(format: "live/cam%04d", i)
+                return path
+            }
+            feed.broadcast(snapshot(base + 2_000, restarted))
+            // The unfiltered client gets the new state whole instead of 1,200 events.
+            let fresh = try await everything.next()
+            #expect(fresh["type"] as? String == "snapshot")
+            #expect(fresh["ts"] as? Int64 == base + 2_000)
+            #expect(names(fresh).count == count)
+            // The subscribed client counts only its path's event.
+            let event = try await one.next()
+            #expect(event["type"] as? String == "event")
+            #expect(event["event"] as? String == "online")
+            #expect(event["path"] as? String == "live/cam0007")
+            let update = try await one.next()
+            #expect(update["type"] as? String == "update")
+            #expect(names(update) == ["live/cam0007"])
+
+            feed.broadcast(snapshot(base + 4_000, restarted))
+            #expect(try await everything.next()["type"] as? String == "update")
+            #expect(try await one.next()["type"] as? String == "update")
+            #expect(await hub.clientCount == 2)
+            #expect(await hub.slowClosedCount == 0)
         }
     }
 }
 
-/// A WebSocket client that completes the handshake and then never reads a byte.
-final class StuckWebSocket: Sendable {
+/// A WebSocket client on a bare socket: it sends the upgrade request and then reads only when
+/// a test asks, so it can stand for a client that never reads, and show the server's answer
+/// to the upgrade itself, which a WebSocket library turns into a bare error.
+final class RawWebSocket: Sendable {
     let descriptor: Int32
 
-    init(port: Int) throws {
+    init(port: Int, target: String = "/api/v1/ws", header: String? = nil, upgrade: Bool = true) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -279,16 +344,59 @@ final class StuckWebSocket: Sendable {
         // A small receive buffer, so the server's writes back up soon.
         var size: Int32 = 4_096
         setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        // Reads give up rather than hang a test when the server never answers.
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
         guard connected == 0 else { throw TestSupportError("cannot connect to port \(port)") }
-        let request = "GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        let handshake = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + "Sec-WebSocket-Version: 13\r\n"
+        let request = "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (upgrade ? handshake : "")
+            + (header.map { $0 + "\r\n" } ?? "") + "\r\n"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
     }
 
+    /// The status line and headers of the server's answer to the upgrade request.
+    func responseHead() async throws -> String {
+        try await offThread { [descriptor] in
+            var head: [UInt8] = []
+            var byte: UInt8 = 0
+            while !head.ends(with: Array("\r\n\r\n".utf8)) {
+                guard recv(descriptor, &byte, 1, 0) == 1 else {
+                    throw TestSupportError("the connection ended inside the response head: \(String(decoding: head, as: UTF8.self))")
+                }
+                head.append(byte)
+            }
+            return String(decoding: head, as: UTF8.self)
+        }
+    }
+
+    /// Reads what the server sent until it hangs up; throws if it is still connected after the timeout.
+    func readUntilClosed() async throws {
+        try await offThread { [descriptor] in
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let read = recv(descriptor, &buffer, buffer.count, 0)
+                if read == 0 || (read < 0 && errno == ECONNRESET) { return }
+                if read < 0 { throw TestSupportError("the server did not hang up (errno \(errno))") }
+            }
+        }
+    }
+
     func close() { _ = Glibc.close(descriptor) }
+
+    /// Blocking reads run on a thread of their own, not on the test's executor.
+    private func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+extension Array where Element: Equatable {
+    func ends(with suffix: [Element]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

@@ -9,6 +9,8 @@ const NICE_STEPS = [10e3, 30e3, 60e3, 300e3, 600e3, 1800e3, 3600e3, 3 * 36e5, 6 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#64748b"];
 const FIELDS = "bitrateIn,bitrateOut,readers,rttMs,linkCapacityMbps";
 const MAX_SELECTED = COLORS.length;
+/** A snapshot older than this many intervals is stale, as the server's own `stale` flag says. */
+const STALE_INTERVALS = 3;
 const SECOND = {
   readers: { format: (v) => String(Math.round(v * 100) / 100) },
   rttMs: { format: (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms` },
@@ -20,7 +22,8 @@ const state = {
   range: "1h", from: null, to: null, step: null, xmin: 0, xmax: 0,
   selected: [], second: "readers", sort: { key: "name", dir: 1 }, filter: "",
   snapshot: null, intervalMs: 2000, series: new Map(), historySeq: 0,
-  ws: null, lastUpdate: 0, snapshots: 0, updates: 0, retryMs: 1000,
+  ws: null, retryTimer: null, snapshots: 0, updates: 0, retryMs: 1000,
+  clockOffsetMs: 0, clockPingAt: 0, needToken: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -41,23 +44,43 @@ function formatBitrate(v, exact) {
 
 function token() { return sessionStorage.getItem("mtxmon-token"); }
 
+let tokenPrompt = null;
+
+/** Resolves true once a token is entered and false when the dialog is dismissed (Esc, Cancel):
+ *  a dismissed prompt must not leave every caller waiting, so the page says what it lacks and
+ *  offers the prompt again. Callers arriving while it is open share the one prompt. */
 function askToken() {
-  return new Promise((resolve) => {
-    const dialog = $("token-dialog");
-    $("token-form").onsubmit = () => {
-      sessionStorage.setItem("mtxmon-token", $("token").value);
-      resolve();
+  if (tokenPrompt) return tokenPrompt;
+  const dialog = $("token-dialog");
+  tokenPrompt = new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.onclose = () => {
+      tokenPrompt = null;
+      const given = dialog.returnValue === "use" && $("token").value !== "";
+      if (given) sessionStorage.setItem("mtxmon-token", $("token").value);
+      setNeedToken(!given);
+      resolve(given);
     };
-    if (!dialog.open) dialog.showModal();
+    dialog.showModal();
   });
+  return tokenPrompt;
+}
+
+function setNeedToken(needed) {
+  state.needToken = needed;
+  $("token-button").hidden = !needed;
+  if (needed) showError("This mtxmon needs its API token: use “Enter token” above.");
+  tick();
 }
 
 async function api(path) {
   const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
   const response = await fetch(path, { headers });
   if (response.status === 401) {
-    await askToken();
-    return api(path);
+    if (await askToken()) return api(path);
+    const error = new Error("This mtxmon needs its API token: use “Enter token” above.");
+    error.code = "token_needed";
+    throw error;
   }
   const body = await response.json().catch(() => null);
   if (!response.ok) {
@@ -132,11 +155,12 @@ async function loadHistory() {
     if (result.status === "fulfilled") series.set(name, result.value.points);
     else {
       series.set(name, []);
-      if (result.reason.code !== "unknown_path") problems.push(`${name}: ${result.reason.message}`);
+      if (result.reason.code === "token_needed") problems.push(result.reason.message);
+      else if (result.reason.code !== "unknown_path") problems.push(`${name}: ${result.reason.message}`);
     }
   });
   state.series = series;
-  showError(problems.join("; "));
+  showError([...new Set(problems)].join("; "));
   document.body.dataset.historyLoads = String(Number(document.body.dataset.historyLoads || 0) + 1);
   draw();
 }
@@ -257,7 +281,6 @@ function onSnapshot(message) {
   state.snapshot = message;
   if (message.intervalMs) state.intervalMs = message.intervalMs;
   $("server").textContent = message.serverVersion ? `MediaMTX ${message.serverVersion}` : "";
-  $("stale").hidden = !message.stale;
   if (!state.selected.length && !new URLSearchParams(location.search).has("paths")) {
     // A first look: the busiest online paths.
     state.selected = [...message.paths].filter((p) => p.online).sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0))
@@ -273,11 +296,10 @@ function onSnapshot(message) {
 
 function onUpdate(message) {
   state.snapshot = { ...state.snapshot, ...message, stale: false };
-  state.lastUpdate = Date.now();
   state.updates += 1;
   document.body.dataset.updates = String(state.updates);
-  $("stale").hidden = true;
   renderTable();
+  tick();
   if (connState.path && state.updates % 3 === 0) showConnections(connState.path).catch(() => {});
   if (!state.range) return; // a fixed range for incident review does not move
   const byName = new Map(message.paths.map((p) => [p.name, p]));
@@ -297,37 +319,80 @@ function onUpdate(message) {
 }
 
 function connect() {
+  clearTimeout(state.retryTimer);
+  state.retryTimer = null;
+  if (state.ws || state.needToken) return;
   const url = new URL("api/v1/ws", location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (token()) url.searchParams.set("token", token());
   const ws = new WebSocket(url);
   state.ws = ws;
-  ws.onopen = () => { state.retryMs = 1000; state.lastUpdate = Date.now(); tick(); };
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    state.retryMs = 1000;
+    // The server's clock dates the polls: its offset from this one keeps their age honest.
+    state.clockPingAt = Date.now();
+    ws.send(JSON.stringify({ type: "ping", id: "clock" }));
+    tick();
+  };
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
-    if (message.type === "snapshot") { state.lastUpdate = Date.now(); onSnapshot(message); }
+    if (message.type === "snapshot") onSnapshot(message);
     else if (message.type === "update") onUpdate(message);
+    else if (message.type === "pong" && message.id === "clock" && state.clockPingAt) {
+      const now = Date.now();
+      state.clockOffsetMs = message.ts - (state.clockPingAt + now) / 2;
+      state.clockPingAt = 0;
+      tick();
+    }
   };
   ws.onclose = () => {
-    state.ws = null;
+    if (state.ws === ws) state.ws = null;
     tick();
-    setTimeout(connect, state.retryMs);
-    state.retryMs = Math.min(state.retryMs * 2, 15000);
+    reconnect(opened);
   };
 }
 
-/** Connection state and the age of the last update, refreshed every second. */
+/** A browser reports a refused upgrade as a bare close, without its status. When the socket
+ *  never opened, a plain request tells a refused token (asked for again) from a server that is
+ *  away (tried again later, backing off). */
+async function reconnect(opened) {
+  if (!opened) {
+    const before = token();
+    try {
+      await api("api/v1/paths");
+      if (token() !== before) { connect(); return; } // a new token was just entered
+    } catch (e) {
+      if (e.code === "token_needed") return;
+    }
+  }
+  if (state.needToken || state.ws) return;
+  state.retryTimer = setTimeout(connect, state.retryMs);
+  state.retryMs = Math.min(state.retryMs * 2, 15000);
+}
+
+/** How old the newest snapshot is by the server's clock; null before any poll. */
+function snapshotAge() {
+  const ts = state.snapshot?.ts;
+  return ts ? Date.now() + state.clockOffsetMs - ts : null;
+}
+
+/** Connection state from the age of the newest poll, refreshed every second: an open socket
+ *  that brings nothing is not live. */
 function tick() {
   const open = state.ws && state.ws.readyState === WebSocket.OPEN;
-  const age = Date.now() - state.lastUpdate;
-  const connState = !open ? (state.snapshots ? "reconnecting" : "connecting")
-    : state.updates && age > 3 * state.intervalMs ? "stale" : "live";
+  const age = snapshotAge();
+  const fresh = age != null && age <= STALE_INTERVALS * state.intervalMs;
+  const connState = state.needToken ? "token" : !open ? (state.snapshots ? "reconnecting" : "connecting")
+    : fresh ? "live" : "stale";
   const badge = $("conn");
   badge.dataset.state = connState;
-  badge.textContent = connState;
-  if (state.lastUpdate && (state.updates || state.snapshots)) {
-    const ts = state.snapshot?.ts;
-    $("updated").textContent = ts ? `last poll ${new Date(ts).toLocaleTimeString()} (${Math.max(0, Math.round(age / 1000))} s ago)` : "no poll yet";
+  badge.textContent = connState === "token" ? "token needed" : connState;
+  $("stale").hidden = !state.snapshots || fresh;
+  if (state.snapshots) {
+    $("updated").textContent = age == null ? "no poll yet"
+      : `last poll ${new Date(state.snapshot.ts).toLocaleTimeString()} (${Math.max(0, Math.round(age / 1000))} s ago)`;
   }
 }
 
@@ -459,6 +524,13 @@ function start() {
     $("details").hidden = true;
     Object.assign(connState, { path: null, chosen: null });
     $("conn-figure").hidden = true;
+  };
+  $("token-cancel").onclick = () => $("token-dialog").close("cancel");
+  $("token-button").onclick = async () => {
+    if (!(await askToken())) return;
+    showError("");
+    if (state.ws) loadHistory().catch((e) => showError(e.message));
+    else connect();
   };
   draw();
   setInterval(tick, 1000);
