@@ -56,13 +56,20 @@ running_systemd() { [ "$live" = yes ] && [ -d /run/systemd/system ] && command -
 
 if [ "$action" = install ]; then
     if [ "$build" = yes ]; then
-        echo "building the release binary (swift build -c release)" >&2
-        swift build -c release --product mtxmon
-        binary="$(swift build -c release --show-bin-path)/mtxmon"
+        # The Swift runtime goes into the binary: the services run it as a system user under
+        # ProtectHome=, which hides a toolchain installed in a home directory.
+        echo "building the release binary (swift build -c release --static-swift-stdlib)" >&2
+        swift build -c release --product mtxmon --static-swift-stdlib
+        binary="$(swift build -c release --static-swift-stdlib --show-bin-path)/mtxmon"
     fi
     # --no-build: what `swift build -c release` left, without running swift (often not on sudo's PATH).
     [ -n "$binary" ] || binary=.build/release/mtxmon
-    [ -x "$binary" ] || { echo "no mtxmon binary at $binary: build it (swift build -c release) or pass --binary" >&2; exit 1; }
+    [ -x "$binary" ] || { echo "no mtxmon binary at $binary: build it (swift build -c release --static-swift-stdlib) or pass --binary" >&2; exit 1; }
+    if command -v ldd >/dev/null && ldd "$binary" 2>/dev/null | grep -q 'libswiftCore'; then
+        echo "warning: $binary loads the Swift runtime from the toolchain ($(ldd "$binary" | awk '/libswiftCore/ {print $3}')):" \
+            "the services cannot start where that path is missing or hidden (ProtectHome=);" \
+            "rebuild with swift build -c release --product mtxmon --static-swift-stdlib" >&2
+    fi
 
     install -d -m 0755 "$destdir$prefix/bin" "$unitdir" "$destdir/etc/sysusers.d" "$docdir"
     install -m 0755 "$binary" "$bin"

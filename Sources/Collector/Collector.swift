@@ -36,15 +36,17 @@ public struct Collector: Service {
     let logger: Logger
     let metrics: CollectorMetrics
 
+    /// `metrics` is where the collector's series go; by default the factory `main` bootstrapped.
     public init(client: MediaMTXClient, cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
-                status: CollectorStatus = CollectorStatus(), logger: Logger) {
+                status: CollectorStatus = CollectorStatus(), logger: Logger,
+                metrics factory: any MetricsFactory = MetricsSystem.factory) {
         self.client = client
         self.cache = cache
         self.store = store
         self.settings = settings
         self.status = status
         self.logger = logger
-        self.metrics = CollectorMetrics()
+        self.metrics = CollectorMetrics(factory: factory)
     }
 
     /// State that lives for one run of the loop.
@@ -52,8 +54,11 @@ public struct Collector: Service {
         var rates: RateTracker
         var connectionRates: ConnectionTracker
         var mediaMTX = OutageTracker()
+        /// One per connection list, so each failing list is logged once when it starts failing.
+        var lists: [ConnectionProtocol: OutageTracker] = [:]
         var redis = OutageTracker()
         var sqlite = OutageTracker()
+        var refusedRows = OutageTracker()
         var pending: [PollBatch] = []
         var serverVersion: String?
         var infoDue = ContinuousClock.now
@@ -114,6 +119,7 @@ public struct Collector: Service {
                 logger.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
             }
             metrics.paths.record(derived.count)
+            track(reply, &state)
             status.update {
                 $0.polls += 1
                 $0.lastPollTs = reply.ts
@@ -159,18 +165,31 @@ public struct Collector: Service {
         }
     }
 
-    /// The poll's requests, raced against the deadline; `/v3/info` rides along once a minute.
+    /// What became of the poll's `/v3/info` request.
+    enum InfoOutcome: Sendable {
+        case notAsked
+        /// The server answered: its version, or `nil` where it has no `/v3/info` (before v1.13).
+        case answered(WireInfo?)
+        case failed
+    }
+
+    /// The poll's requests, raced against the deadline; `/v3/info` rides along once a minute,
+    /// and on the next poll again when it could not be read, so an unknown version is not
+    /// left unknown for a minute.
     func fetch(_ state: inout LoopState) async -> Result<PollReply, PollFailure> {
         let client = self.client
         let wantInfo = ContinuousClock.now >= state.infoDue
         if wantInfo { state.infoDue = .now + settings.infoEvery }
         let deadline = settings.pollDeadline
-        typealias Outcome = Result<(PollReply, WireInfo?), PollFailure>
+        // Connection lists give up a little before the poll is abandoned, so a hung list costs
+        // only its own connections, not the paths read alongside it.
+        let listsDeadline = ContinuousClock.now + deadline * 0.85
+        typealias Outcome = Result<(PollReply, InfoOutcome), PollFailure>
         let result = await withTaskGroup(of: Outcome.self) { group -> Outcome in
             group.addTask {
                 do throws(MediaMTXError) {
-                    async let info: WireInfo? = wantInfo ? try? await client.info() : nil
-                    let reply = try await client.poll()
+                    async let info: InfoOutcome = wantInfo ? Self.askInfo(client) : .notAsked
+                    let reply = try await client.poll(listsDeadline: listsDeadline)
                     return .success((reply, await info))
                 } catch {
                     return .failure(.mediaMTX(error))
@@ -186,10 +205,59 @@ public struct Collector: Service {
         }
         switch result {
         case let .success((reply, info)):
-            if let version = info?.version { state.serverVersion = version }
+            switch info {
+            case .notAsked: break
+            // A server that stops answering `/v3/info` is no longer known to be that version.
+            case let .answered(answer): state.serverVersion = answer?.version
+            case .failed: state.infoDue = .now
+            }
             return .success(reply)
         case let .failure(failure):
+            if wantInfo { state.infoDue = .now }
             return .failure(failure)
+        }
+    }
+
+    static func askInfo(_ client: MediaMTXClient) async -> InfoOutcome {
+        do throws(MediaMTXError) {
+            return .answered(try await client.info())
+        } catch {
+            return .failed
+        }
+    }
+
+    /// Counts, logs (once when a list starts failing, once when it recovers) and shows the
+    /// connection lists that failed in a poll whose paths were read.
+    func track(_ reply: PollReply, _ state: inout LoopState) {
+        var failing: [String: String] = [:]
+        for failure in reply.failedLists {
+            failing[failure.proto.rawValue] = failure.description
+            metrics.connectionListFailures[failure.proto]?.increment()
+            if case .started = state.lists[failure.proto, default: OutageTracker()].recordFailure(
+                at: reply.ts, reason: failure.description) {
+                logger.warning("""
+                    a MediaMTX connection list fails; paths are still recorded, its connections are not; \
+                    further failures are counted, not logged, until it recovers
+                    """,
+                    metadata: ["list": "\(failure.proto.listPath)", "error": "\(failure.error)"])
+            }
+        }
+        var read = Set(reply.lists.map(\.proto))
+        if failing[ConnectionProtocol.srt.rawValue] == nil { read.insert(.srt) }
+        for proto in Array(state.lists.keys) where failing[proto.rawValue] == nil {
+            // A list no path needs any more is no longer failing, but it has not recovered either.
+            let transition = state.lists[proto]?.recordSuccess(at: reply.ts)
+            if read.contains(proto), case let .ended(failed, sinceMs) = transition {
+                logger.notice("a MediaMTX connection list answers again",
+                              metadata: ["list": "\(proto.listPath)", "failed_polls": "\(failed)",
+                                         "outage_ms": "\(sinceMs)"])
+            }
+            state.lists[proto] = nil
+        }
+        let failures = reply.failedLists.count
+        status.update {
+            $0.failingConnectionLists = failing
+            $0.connectionListFailures += failures
         }
     }
 
@@ -199,7 +267,8 @@ public struct Collector: Service {
         let batches = state.pending
         let ts = batches.last?.poll.ts ?? WallClock.nowMs()
         do {
-            try await store.appendOffThread(batches)
+            let report = try await store.appendOffThread(batches)
+            skipped(report, &state)
             let written = batches.reduce(0) { $0 + ($1.snapshot?.paths.count ?? 0) }
             state.pending.removeAll(keepingCapacity: true)
             metrics.samplesWritten.increment(by: written)
@@ -229,6 +298,30 @@ public struct Collector: Service {
                 logger.error("SQLite write failed; polls are held in memory and retried each poll",
                              metadata: ["error": "\(error)", "db": "\(store.path)"])
             }
+        }
+    }
+
+    /// Rows the history file refused, counted; logged once when they start (the same bad value
+    /// tends to come back poll after poll) and once when polls are stored whole again.
+    func skipped(_ report: AppendReport, _ state: inout LoopState) {
+        guard let first = report.skipped.first?.description else {
+            if case .ended = state.refusedRows.recordSuccess(at: WallClock.nowMs()) {
+                logger.notice("polls are stored whole again")
+            }
+            return
+        }
+        let count = report.skipped.count
+        metrics.rowsSkipped.increment(by: count)
+        status.update {
+            $0.rowsSkipped += count
+            $0.lastSkippedRow = first
+        }
+        if case .started = state.refusedRows.recordFailure(at: WallClock.nowMs(), reason: first) {
+            logger.warning("""
+                the history file refuses some rows; they are left out, the rest of each poll is stored; \
+                further ones are counted, not logged, until polls are stored whole again
+                """,
+                metadata: ["rows": "\(count)", "first": "\(first)"])
         }
     }
 

@@ -1,14 +1,39 @@
 import Metrics
+import MTXMonCore
 
 /// The collector's own series, created once so the exporter bootstrapped by `main` holds them.
 struct CollectorMetrics: Sendable {
-    let polls = Counter(label: "mtxmon_polls_total")
-    let pollFailures = Counter(label: "mtxmon_poll_failures_total")
-    let pollsAbandoned = Counter(label: "mtxmon_polls_abandoned_total")
-    let ticksSkipped = Counter(label: "mtxmon_ticks_skipped_total")
-    let pollDuration = Metrics.Timer(label: "mtxmon_poll_duration_seconds", preferredDisplayUnit: .seconds)
-    let paths = Gauge(label: "mtxmon_paths")
-    let samplesWritten = Counter(label: "mtxmon_samples_written_total")
-    let redisErrors = Counter(label: "mtxmon_redis_errors_total")
-    let sqliteErrors = Counter(label: "mtxmon_sqlite_errors_total")
+    let polls: Counter
+    let pollFailures: Counter
+    let pollsAbandoned: Counter
+    let ticksSkipped: Counter
+    let pollDuration: Metrics.Timer
+    let paths: Gauge
+    let samplesWritten: Counter
+    let redisErrors: Counter
+    let sqliteErrors: Counter
+    /// Per protocol, so an alert names the list that fails while the paths are still recorded.
+    let connectionListFailures: [ConnectionProtocol: Counter]
+    /// Rows the history file refused and that were left out of an otherwise stored poll.
+    let rowsSkipped: Counter
+
+    init(factory: any MetricsFactory = MetricsSystem.factory) {
+        polls = Counter(label: "mtxmon_polls_total", factory: factory)
+        pollFailures = Counter(label: "mtxmon_poll_failures_total", factory: factory)
+        pollsAbandoned = Counter(label: "mtxmon_polls_abandoned_total", factory: factory)
+        ticksSkipped = Counter(label: "mtxmon_ticks_skipped_total", factory: factory)
+        pollDuration = Metrics.Timer(label: "mtxmon_poll_duration_seconds", preferredDisplayUnit: .seconds,
+                                     factory: factory)
+        paths = Gauge(label: "mtxmon_paths", factory: factory)
+        samplesWritten = Counter(label: "mtxmon_samples_written_total", factory: factory)
+        redisErrors = Counter(label: "mtxmon_redis_errors_total", factory: factory)
+        sqliteErrors = Counter(label: "mtxmon_sqlite_errors_total", factory: factory)
+        var lists: [ConnectionProtocol: Counter] = [:]
+        for proto in ConnectionProtocol.allCases {
+            lists[proto] = Counter(label: "mtxmon_connection_list_failures_total",
+                                   dimensions: [("list", proto.rawValue)], factory: factory)
+        }
+        connectionListFailures = lists
+        rowsSkipped = Counter(label: "mtxmon_rows_skipped_total", factory: factory)
+    }
 }

@@ -24,6 +24,14 @@ public final class CollectorStatus: Sendable {
         public var droppedBatches = 0
         public var samplesWritten = 0
         public var serverVersion: String?
+        /// Connection lists that failed in the latest poll, by protocol (`rtmp`, `srt`, …), with
+        /// the reason; the poll's paths were stored all the same.
+        public var failingConnectionLists: [String: String] = [:]
+        /// Connection lists that failed, summed over polls.
+        public var connectionListFailures = 0
+        /// Rows the history file refused and that were left out of otherwise stored polls.
+        public var rowsSkipped = 0
+        public var lastSkippedRow: String?
         public var mediaMTXDown = false
         public var redisDown = false
 

@@ -4,14 +4,20 @@ import MTXMonCore
 
 /// Connection rows: written with the poll's samples, read by the connections API.
 enum ConnectionRows {
-    /// The connection's row (created on its first poll), its key.
+    /// The connection's row (created on its first poll), its key. A connection may name its
+    /// path only after its first polls (an RTMP publisher is `idle` with no path for its first
+    /// seconds), so a path seen later is recorded then; a poll without one keeps the stored path.
     static func key(_ c: ConnectionSample, pathID: Int64?, ts: Int64, _ db: SQLiteConnection,
                     cache: inout [String: Int64]) throws(SQLiteError) -> Int64 {
         if let key = cache[c.id] {
-            let touch = try db.cached("UPDATE connection SET last_ts_ms = max(last_ts_ms, ?2), role = ?3 WHERE key = ?1")
+            let touch = try db.cached("""
+                UPDATE connection SET last_ts_ms = max(last_ts_ms, ?2), role = ?3, path_id = coalesce(?4, path_id)
+                WHERE key = ?1
+                """)
             touch.bind(1, key)
             touch.bind(2, ts)
             touch.bind(3, c.role.rawValue)
+            touch.bind(4, pathID)
             try touch.run()
             return key
         }
@@ -21,7 +27,7 @@ enum ConnectionRows {
             ON CONFLICT (id) DO UPDATE SET last_ts_ms = max(last_ts_ms, excluded.last_ts_ms), role = excluded.role,
                 path_id = coalesce(excluded.path_id, path_id)
             """)
-        upsert.bind(1, String(c.id.prefix(256)))
+        upsert.bind(1, storedID(c.id))
         upsert.bind(2, c.proto.rawValue)
         upsert.bind(3, c.role.rawValue)
         upsert.bind(4, pathID)
@@ -30,7 +36,7 @@ enum ConnectionRows {
         upsert.bind(7, ts)
         try upsert.run()
         let select = try db.cached("SELECT key FROM connection WHERE id = ?")
-        select.bind(1, String(c.id.prefix(256)))
+        select.bind(1, storedID(c.id))
         defer { select.reset() }
         guard try select.step() else {
             throw SQLiteError(code: SQLITE_INTERNAL, message: "connection row missing after insert", context: c.id)
@@ -38,6 +44,12 @@ enum ConnectionRows {
         let key = select.int64(0)
         cache[c.id] = key
         return key
+    }
+
+    /// The id as the schema stores it: at most 256 characters as SQLite counts them (code
+    /// points; a `Character` may hold several).
+    static func storedID(_ id: String) -> String {
+        id.unicodeScalars.count <= 256 ? id : String(String.UnicodeScalarView(id.unicodeScalars.prefix(256)))
     }
 
     static func insert(_ c: ConnectionSample, key: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {

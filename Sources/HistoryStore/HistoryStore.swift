@@ -31,6 +31,31 @@ public struct PollBatch: Sendable, Equatable {
     }
 }
 
+/// What a write left out, for the caller to log and count: rows the schema refused.
+///
+/// A refused row (a CHECK or NOT NULL it breaks) would be refused again on every retry; left
+/// in the transaction it would roll back the whole poll and, retried from the collector's
+/// queue, every poll after it. So it is left out alone and named here, and the rest is stored.
+public struct AppendReport: Sendable, Equatable {
+    public struct Skipped: Sendable, Equatable, CustomStringConvertible {
+        /// `path` or `connection`.
+        public var kind: String
+        /// The path name or the connection id.
+        public var name: String
+        public var ts: Int64
+        public var reason: String
+
+        public var description: String {
+            "the history file refused the \(kind) row '\(name.prefix(80))' of the poll at \(ts) (\(reason)); "
+                + "the rest of the poll is stored"
+        }
+    }
+
+    public var skipped: [Skipped] = []
+
+    public init() {}
+}
+
 /// The SQLite history file: owns the one writer connection, migrates when opened, writes whole
 /// polls in one transaction, and lends read connections for queries.
 ///
@@ -77,35 +102,45 @@ public final class HistoryStore: Sendable {
         try writer.withLock { state throws(SQLiteError) in try state.connection.currentSchemaVersion() }
     }
 
-    /// Writes every batch in one transaction: all of them or none. Idempotent: a row that is
-    /// already there (same path and time) is kept, so a retried write never duplicates.
-    public func append(_ batches: [PollBatch]) throws(SQLiteError) {
-        try writer.withLock { state throws(SQLiteError) in
+    /// Writes every batch in one transaction: all of them or none, except rows the schema
+    /// refuses, which are left out one by one and reported (see `AppendReport`). Idempotent: a
+    /// row that is already there (same path and time) is kept, so a retried write never
+    /// duplicates.
+    @discardableResult
+    public func append(_ batches: [PollBatch]) throws(SQLiteError) -> AppendReport {
+        try writer.withLock { state throws(SQLiteError) -> AppendReport in
             let db = state.connection
+            var report = AppendReport()
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 for batch in batches {
                     try Self.insert(poll: batch.poll, db)
-                    if let snapshot = batch.snapshot {
-                        for sample in snapshot.paths {
-                            let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
-                            try Self.insert(sample: sample, pathID: id, ts: snapshot.ts, db)
-                            // Only a sample not already stored counts in its minute: a retried write adds nothing.
-                            if db.changes == 1 {
-                                try Rollups.add(sample, pathID: id, ts: snapshot.ts, readerGapMs: readerGapMs, db)
-                            }
+                    guard let snapshot = batch.snapshot else { continue }
+                    let ts = snapshot.ts
+                    let gap = readerGapMs
+                    try Self.insertEach(snapshot.paths, kind: "path", name: \.name, ts: ts, &state, &report) {
+                        sample, state throws(SQLiteError) in
+                        let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
+                        try Self.insert(sample: sample, pathID: id, ts: ts, db)
+                        // Only a sample not already stored counts in its minute: a retried write adds nothing.
+                        if db.changes == 1 {
+                            try Rollups.add(sample, pathID: id, ts: ts, readerGapMs: gap, db)
                         }
-                        for connection in snapshot.connections {
-                            let pathID = try connection.path.map { name throws(SQLiteError) in
-                                try Self.pathID(name, db, cache: &state.pathIDs)
-                            }
-                            let key = try ConnectionRows.key(connection, pathID: pathID, ts: snapshot.ts, db,
-                                                             cache: &state.connectionKeys)
-                            try ConnectionRows.insert(connection, key: key, ts: snapshot.ts, db)
+                    }
+                    try Self.insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report) {
+                        connection, state throws(SQLiteError) in
+                        // A path name the schema would refuse costs the connection its path, not its row.
+                        let storable = connection.path.flatMap(Self.storablePathName)
+                        let pathID = try storable.map { name throws(SQLiteError) in
+                            try Self.pathID(name, db, cache: &state.pathIDs)
                         }
+                        let key = try ConnectionRows.key(connection, pathID: pathID, ts: ts, db,
+                                                         cache: &state.connectionKeys)
+                        try ConnectionRows.insert(connection, key: key, ts: ts, db)
                     }
                 }
                 try db.execute("COMMIT")
+                return report
             } catch {
                 try? db.execute("ROLLBACK")
                 // A rolled-back transaction may have created rows the caches now name wrongly.
@@ -116,10 +151,57 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// The longest path name the schema stores, in characters as SQLite counts them.
+    static let maxPathNameLength = 1_024
+
+    /// `name` if the `path` table accepts it (1–1,024 characters), else `nil`.
+    static func storablePathName(_ name: String) -> String? {
+        let length = name.unicodeScalars.count
+        return length >= 1 && length <= maxPathNameLength ? name : nil
+    }
+
+    /// Writes `rows` inside one savepoint. When the schema refuses one (a constraint, a type or
+    /// size limit), the savepoint is undone and the rows are written again one savepoint each,
+    /// leaving out only the refused ones: one bad row never costs the others. Any other error
+    /// (I/O, a full disk, a lock) is thrown, so the whole transaction is retried later.
+    static func insertEach<Row>(
+        _ rows: [Row], kind: String, name: (Row) -> String, ts: Int64, _ state: inout WriterState,
+        _ report: inout AppendReport, _ write: (Row, inout WriterState) throws(SQLiteError) -> Void
+    ) throws(SQLiteError) {
+        guard !rows.isEmpty else { return }
+        let db = state.connection
+        try db.execute("SAVEPOINT rows")
+        do throws(SQLiteError) {
+            for row in rows { try write(row, &state) }
+            try db.execute("RELEASE rows")
+            return
+        } catch where error.isRefusal {
+            try db.execute("ROLLBACK TO rows")
+            // Rows created inside the undone savepoint may be named by the caches.
+            state.pathIDs.removeAll()
+            state.connectionKeys.removeAll()
+        }
+        for row in rows {
+            try db.execute("SAVEPOINT row")
+            do throws(SQLiteError) {
+                try write(row, &state)
+                try db.execute("RELEASE row")
+            } catch where error.isRefusal {
+                try db.execute("ROLLBACK TO row")
+                try db.execute("RELEASE row")
+                state.pathIDs.removeAll()
+                state.connectionKeys.removeAll()
+                report.skipped.append(.init(kind: kind, name: name(row), ts: ts, reason: error.description))
+            }
+        }
+        try db.execute("RELEASE rows")
+    }
+
     /// `append` on a thread made for blocking work, so a busy database never stalls the
     /// cooperative pool that serves HTTP. Detached so that cancelling the caller (shutdown)
     /// cannot abandon the write of the last poll.
-    public func appendOffThread(_ batches: [PollBatch]) async throws {
+    @discardableResult
+    public func appendOffThread(_ batches: [PollBatch]) async throws -> AppendReport {
         try await Task.detached {
             try await NIOThreadPool.singleton.runIfActive { try self.append(batches) }
         }.value
@@ -225,4 +307,13 @@ public final class HistoryStore: Sendable {
 /// A read connection lent by `HistoryStore.read`; valid only inside that call.
 public struct ReadConnection {
     let connection: SQLiteConnection
+}
+
+extension SQLiteError {
+    /// The schema refused the row itself (a constraint, a type mismatch, a value over SQLite's
+    /// size limit): writing it again would fail again.
+    var isRefusal: Bool {
+        let primary = code & 0xff
+        return primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_TOOBIG
+    }
 }

@@ -17,12 +17,18 @@ public enum ConnectionProtocol: String, Codable, Sendable, CaseIterable {
     }
 
     /// The protocol of a path's source or reader type (`srtConn`, `rtspSession`, …); `nil` for
-    /// types that are not connections (`hlsMuxer`, `rpiCameraSource`, …).
+    /// types that are not connections (`hlsMuxer`, `rpiCameraSource`, …) and for those mtxmon has
+    /// no list for (`moqSession`, `hidden`, and whatever a newer MediaMTX adds), so that an
+    /// unknown type costs a request nowhere and breaks nothing.
+    ///
+    /// v1.20 may name an RTSP reader by its connection (`rtspConn`, `rtspsConn`); its media
+    /// figures are on the session list all the same (a connection counts only its control
+    /// channel), so both map to the session list.
     public static func of(type: String) -> ConnectionProtocol? {
         switch type {
         case "srtConn": .srt
-        case "rtspSession": .rtsp
-        case "rtspsSession": .rtsps
+        case "rtspSession", "rtspConn": .rtsp
+        case "rtspsSession", "rtspsConn": .rtsps
         case "rtmpConn": .rtmp
         case "rtmpsConn": .rtmps
         case "webRTCSession": .webrtc
@@ -83,7 +89,9 @@ public struct ConnectionCounters: Codable, Sendable, Equatable {
         var result = ConnectionCounters()
         for key in Self.all {
             guard let current = self[keyPath: key], let before = previous[keyPath: key] else { continue }
-            result[keyPath: key] = current >= before ? current - before : max(0, current)
+            // Overflow is only possible with a negative counter, which MediaMTX never reports.
+            let (difference, overflow) = current.subtractingReportingOverflow(before)
+            result[keyPath: key] = current >= before && !overflow ? difference : max(0, current)
         }
         return result
     }
@@ -183,8 +191,9 @@ public struct ConnectionTracker: Sendable {
         next.reserveCapacity(samples.count)
         let derived = samples.map { sample -> ConnectionSample in
             var sample = sample
-            let reading = Reading(ts: readAt[sample.id] ?? ts, inbound: sample.inboundBytes, outbound: sample.outboundBytes,
-                                  counters: sample.counters)
+            // Negative byte counts (never sent by MediaMTX) would make the differences overflow.
+            let reading = Reading(ts: readAt[sample.id] ?? ts, inbound: max(0, sample.inboundBytes),
+                                  outbound: max(0, sample.outboundBytes), counters: sample.counters)
             next[sample.id] = reading
             guard let previous = last[sample.id] else { return sample }
             sample.deltas = sample.counters.delta(since: previous.counters)

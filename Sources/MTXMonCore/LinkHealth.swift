@@ -62,6 +62,24 @@ public struct LinkHealth: Codable, Sendable, Equatable {
     public var loss60s: Events
     public var lossVerdict: Verdict
 
+    enum CodingKeys: String, CodingKey {
+        case rtt10s, rtt60s, latencyMs, margin, marginVerdict, loss10s, loss60s, lossVerdict
+    }
+
+    /// Absent figures are written as `null`, not left out, so the JSON has one shape that a
+    /// client (and the OpenAPI document) can rely on.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(rtt10s, forKey: .rtt10s)
+        try c.encode(rtt60s, forKey: .rtt60s)
+        try c.encode(latencyMs, forKey: .latencyMs)
+        try c.encode(margin, forKey: .margin)
+        try c.encode(marginVerdict, forKey: .marginVerdict)
+        try c.encode(loss10s, forKey: .loss10s)
+        try c.encode(loss60s, forKey: .loss60s)
+        try c.encode(lossVerdict, forKey: .lossVerdict)
+    }
+
     public static let marginRule = "TSBPD latency ÷ RTT (10 s p95): ≥ 4 ok, 3–4 warn, < 3 critical"
     public static let lossRule = "dropped packets in the past 10 s critical; lost packets in the past 10 s warn; "
         + "either in the past 60 s only recent; none ok"
@@ -78,10 +96,13 @@ public struct LinkHealth: Codable, Sendable, Equatable {
         let marginVerdict: Verdict
         if let latency, let rtt = rtt10 ?? rtt60, rtt.p95 > 0 {
             let ratio = Double(latency) / rtt.p95
-            margin = ratio
+            // An RTT of next to nothing gives a margin past any Double: plenty, but not a number
+            // JSON can carry.
+            margin = ratio.isFinite ? ratio : nil
             let level: Level = ratio >= 4 ? .ok : ratio >= 3 ? .warn : .critical
             let basis = "\(latency) ms latency is \(format(ratio)) × the RTT p95 of \(format(rtt.p95)) ms over \(rtt.seconds) s"
-            let advice = level == .ok ? "" : ": retransmissions may not arrive in time; raise the SRT latency to at least \(Int((rtt.p95 * 4).rounded(.up))) ms"
+            let advice = level == .ok ? "" : ": retransmissions may not arrive in time; raise the SRT latency to at "
+                + "least \(formatUp(rtt.p95 * 4)) ms"
             marginVerdict = Verdict(level: level, rule: marginRule, reason: basis + advice)
         } else {
             marginVerdict = Verdict(level: .unknown, rule: marginRule,
@@ -109,13 +130,18 @@ public struct LinkHealth: Codable, Sendable, Equatable {
                           loss10s: loss10, loss60s: loss60, lossVerdict: lossVerdict)
     }
 
+    /// RTTs that are not numbers (or are negative) are left out: MediaMTX never reports them, a
+    /// damaged reply might.
     static func window(_ samples: [LinkSample], seconds: Int) -> RTTWindow? {
-        let rtts = samples.compactMap(\.rttMs).sorted()
-        guard !rtts.isEmpty else { return nil }
-        let mean = rtts.reduce(0, +) / Double(rtts.count)
-        let variance = rtts.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rtts.count)
+        let rtts = samples.compactMap(\.rttMs).filter { $0.isFinite && $0 >= 0 }.sorted()
+        guard let largest = rtts.last else { return nil }
+        // Worked out on values scaled to at most 1, so that sums and squares of RTTs near the
+        // largest Double stay finite (a non-finite figure could not be sent as JSON).
+        let scale = largest > 1 ? largest : 1
+        let mean = rtts.reduce(0) { $0 + $1 / scale } / Double(rtts.count)
+        let variance = rtts.reduce(0) { $0 + ($1 / scale - mean) * ($1 / scale - mean) } / Double(rtts.count)
         return RTTWindow(seconds: seconds, samples: rtts.count, p50: percentile(rtts, 0.5), p95: percentile(rtts, 0.95),
-                         variation: variance.squareRoot())
+                         variation: variance.squareRoot() * scale)
     }
 
     /// Nearest rank: the smallest value with at least `p` of the values at or below it.
@@ -124,16 +150,34 @@ public struct LinkHealth: Codable, Sendable, Equatable {
         return sorted[max(0, min(sorted.count - 1, rank - 1))]
     }
 
+    /// Sums that stop at `Int64.max` rather than trap: the increases come from MediaMTX's
+    /// counters, which a damaged reply can set to anything.
     static func events(_ samples: [LinkSample], seconds: Int) -> Events {
-        Events(seconds: seconds, lost: samples.reduce(0) { $0 + ($1.lost ?? 0) },
-               retransmitted: samples.reduce(0) { $0 + ($1.retransmitted ?? 0) },
-               dropped: samples.reduce(0) { $0 + ($1.dropped ?? 0) })
+        func total(_ values: [Int64?]) -> Int64 {
+            values.reduce(0) { sum, value in
+                let (result, overflow) = sum.addingReportingOverflow(max(0, value ?? 0))
+                return overflow ? .max : result
+            }
+        }
+        return Events(seconds: seconds, lost: total(samples.map(\.lost)),
+                      retransmitted: total(samples.map(\.retransmitted)), dropped: total(samples.map(\.dropped)))
     }
 
     static func packets(_ count: Int64) -> String { count == 1 ? "1 packet" : "\(count) packets" }
 
+    /// One decimal, none when it is 0. Figures come from MediaMTX and may be anything a Double
+    /// holds, so nothing here converts to an integer type that could overflow.
     static func format(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "?" : value > 0 ? "∞" : "-∞" }
+        // Past 2^53 a Double has no fraction left to show.
+        guard abs(value) < 9.0e15 else { return "\(value)" }
         let rounded = (value * 10).rounded() / 10
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+        return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+    }
+
+    /// Rounded up to a whole number, for advice ("at least 161 ms").
+    static func formatUp(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 9.0e15 else { return format(value) }
+        return String(Int64(value.rounded(.up)))
     }
 }

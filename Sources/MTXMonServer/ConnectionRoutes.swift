@@ -156,9 +156,13 @@ struct ConnectionRoutes: Sendable {
                 let present = values.compactMap { $0 }
                 return present.isEmpty ? nil : present.reduce(0, +) / Double(present.count)
             }
+            // Increases come from MediaMTX's counters; a damaged one must not trap the sum.
             func total(_ values: [Int64?]) -> Int64? {
                 let present = values.compactMap { $0 }
-                return present.isEmpty ? nil : present.reduce(0, +)
+                return present.isEmpty ? nil : present.reduce(0) { sum, value in
+                    let (result, overflow) = sum.addingReportingOverflow(value)
+                    return overflow ? (value > 0 ? .max : .min) : result
+                }
             }
             last.t = group[0].t - group[0].t % step
             last.bitrateIn = mean(group.map(\.bitrateIn))

@@ -109,6 +109,15 @@ struct ServiceRoutes: Sendable {
             w.key("droppedBatches"); w.int(status.droppedBatches)
             w.key("redisErrors"); w.int(status.redisErrors)
             w.key("sqliteErrors"); w.int(status.sqliteErrors)
+            w.key("rowsSkipped"); w.int(status.rowsSkipped)
+            w.key("connectionListFailures"); w.int(status.connectionListFailures)
+            w.endObject()
+            // A connection list that fails does not fail the poll: say which, so it is not missed.
+            w.key("failingConnectionLists")
+            w.beginObject()
+            for (list, reason) in status.failingConnectionLists.sorted(by: { $0.key < $1.key }) {
+                w.dynamicKey(list); w.string(reason)
+            }
             w.endObject()
         }
         w.endObject()

@@ -51,6 +51,9 @@ public struct PollReply: Sendable {
     public var srtReadAt: [Int64] = []
     /// The other connection lists the paths referenced, by protocol.
     public var lists: [ConnectionList] = []
+    /// Connection lists that were asked for and failed; their connections are missing from
+    /// this poll, its paths are not.
+    public var failedLists: [ConnectionListFailure] = []
 
     /// The read time of each path by name (the first occurrence wins, as in normalisation).
     public var readAtByName: [String: Int64] {
@@ -70,6 +73,22 @@ public struct ConnectionList: Sendable {
     public var readAt: [Int64]
 }
 
+/// A connection list that could not be read in one poll, and why.
+public struct ConnectionListFailure: Sendable, Equatable, CustomStringConvertible {
+    public var proto: ConnectionProtocol
+    public var error: MediaMTXError
+
+    public init(proto: ConnectionProtocol, error: MediaMTXError) {
+        self.proto = proto
+        self.error = error
+    }
+
+    public var description: String {
+        "the \(proto.rawValue) connection list failed, so this poll has no \(proto.rawValue) connections "
+            + "(its paths are kept): \(error)"
+    }
+}
+
 /// Reads MediaMTX's control API: every page of every list a poll needs.
 public struct MediaMTXClient: Sendable {
     public let endpoint: MediaMTXEndpoint
@@ -82,29 +101,54 @@ public struct MediaMTXClient: Sendable {
 
     /// The path list and the SRT connection list, read concurrently so their figures describe
     /// nearly the same instant, then the connection lists of the other protocols the paths'
-    /// sources and readers use, concurrently. A list the server lacks (404) yields nothing.
-    public func poll() async throws(MediaMTXError) -> PollReply {
-        do {
-            async let srt = optionalList(WireSRTConn.self, "/v3/srtconns/list")
-            let (paths, ts, readAt) = try await list(WirePath.self, "/v3/paths/list")
-            let wanted = Self.protocols(referencedBy: paths).subtracting([.srt])
-            let lists = try await withThrowingTaskGroup(of: ConnectionList.self) { group in
-                for proto in wanted.sorted(by: { $0.rawValue < $1.rawValue }) {
-                    group.addTask {
-                        let (items, readAt) = try await optionalList(WireConnection.self, proto.listPath)
-                        return ConnectionList(proto: proto, items: items, readAt: readAt)
-                    }
+    /// sources and readers use, concurrently.
+    ///
+    /// Only the path list can fail the poll. A list the server lacks (404) yields nothing; any
+    /// other failure of a connection list (timeout, 500, 401, a body or item that does not
+    /// decode) is reported in `PollReply.failedLists` and the rest of the poll is kept, so a
+    /// broken secondary list costs its own figures, never the paths' history. Connection lists
+    /// must be answered by `listsDeadline` (when given): a hung list then gives up before the
+    /// caller abandons the whole poll.
+    public func poll(listsDeadline: ContinuousClock.Instant? = nil) async throws(MediaMTXError) -> PollReply {
+        let deadline = listsDeadline.map(Self.nioDeadline)
+        async let srt = optionalList(WireSRTConn.self, ConnectionProtocol.srt.listPath, deadline: deadline)
+        let (paths, ts, readAt) = try await list(WirePath.self, "/v3/paths/list")
+        let wanted = Self.protocols(referencedBy: paths).subtracting([.srt])
+        let results = await withTaskGroup(of: (ConnectionProtocol, ListResult).self) { group in
+            for proto in wanted.sorted(by: { $0.rawValue < $1.rawValue }) {
+                group.addTask {
+                    (proto, await optionalList(WireConnection.self, proto.listPath, deadline: deadline))
                 }
-                return try await group.reduce(into: []) { $0.append($1) }
             }
-            let (srtConns, srtReadAt) = try await srt
-            return PollReply(ts: ts, paths: paths, readAt: readAt, srtConns: srtConns, srtReadAt: srtReadAt,
-                             lists: lists.sorted { $0.proto.rawValue < $1.proto.rawValue })
-        } catch let error as MediaMTXError {
-            throw error
-        } catch {
-            throw .unreachable(url: endpoint.baseURL, reason: String(describing: error))
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        var lists: [ConnectionList] = []
+        var failed: [ConnectionListFailure] = []
+        for (proto, result) in results {
+            switch result {
+            case let .success((items, readAt)): lists.append(ConnectionList(proto: proto, items: items, readAt: readAt))
+            case let .failure(error): failed.append(ConnectionListFailure(proto: proto, error: error))
+            }
+        }
+        var reply = PollReply(ts: ts, paths: paths, readAt: readAt, srtConns: [],
+                              lists: lists.sorted { $0.proto.rawValue < $1.proto.rawValue })
+        switch await srt {
+        case let .success((items, readAt)):
+            reply.srtConns = items
+            reply.srtReadAt = readAt
+        case let .failure(error):
+            failed.append(ConnectionListFailure(proto: .srt, error: error))
+        }
+        reply.failedLists = failed.sorted { $0.proto.rawValue < $1.proto.rawValue }
+        return reply
+    }
+
+    typealias ListResult = Result<([WireConnection], [Int64]), MediaMTXError>
+
+    static func nioDeadline(_ instant: ContinuousClock.Instant) -> NIODeadline {
+        let left = ContinuousClock.now.duration(to: instant)
+        let ns = left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
+        return .now() + .nanoseconds(max(0, ns))
     }
 
     /// `/v3/info`, or `nil` on servers older than v1.13 that do not have it.
@@ -118,12 +162,16 @@ public struct MediaMTXClient: Sendable {
         }
     }
 
-    func optionalList<Item: Decodable & Sendable>(_ type: Item.Type, _ path: String) async throws(MediaMTXError) -> ([Item], [Int64]) {
-        do {
-            let reply = try await list(type, path)
-            return (reply.items, reply.readAt)
+    /// A connection list as a result: empty where the server version lacks it (404), the
+    /// failure otherwise, so that the caller decides what a failed list costs.
+    func optionalList(_ type: WireConnection.Type, _ path: String, deadline: NIODeadline?) async -> ListResult {
+        do throws(MediaMTXError) {
+            let reply = try await list(type, path, deadline: deadline)
+            return .success((reply.items, reply.readAt))
         } catch .notFound {
-            return ([], [])
+            return .success(([], []))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -141,7 +189,7 @@ public struct MediaMTXClient: Sendable {
 
     /// Every item of a paged list, following `pageCount` as it is reported on each page.
     public func list<Item: Decodable & Sendable>(
-        _ type: Item.Type, _ path: String
+        _ type: Item.Type, _ path: String, deadline: NIODeadline? = nil
     ) async throws(MediaMTXError) -> (items: [Item], firstPageAt: Int64, readAt: [Int64]) {
         var items: [Item] = []
         var readAt: [Int64] = []
@@ -150,7 +198,7 @@ public struct MediaMTXClient: Sendable {
         let maxPages = 100_000
         while true {
             let url = "\(endpoint.baseURL)\(path)?page=\(page)&itemsPerPage=\(endpoint.pageSize)"
-            let (body, arrivedAt) = try await get(url)
+            let (body, arrivedAt) = try await get(url, deadline: deadline)
             if page == 0 { firstPageAt = arrivedAt }
             let reply = try decode(ListPage<Item>.self, body, url: url)
             let pageItems = reply.items ?? []
@@ -176,7 +224,8 @@ public struct MediaMTXClient: Sendable {
         }
     }
 
-    func get(_ url: String) async throws(MediaMTXError) -> (ByteBuffer, Int64) {
+    /// One GET, bounded by the endpoint's request timeout and, when given, by `deadline`.
+    func get(_ url: String, deadline: NIODeadline? = nil) async throws(MediaMTXError) -> (ByteBuffer, Int64) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         switch endpoint.credentials {
@@ -190,12 +239,13 @@ public struct MediaMTXClient: Sendable {
         }
         let timeout = TimeAmount.nanoseconds(Int64(endpoint.requestTimeout.components.seconds) * 1_000_000_000
             + endpoint.requestTimeout.components.attoseconds / 1_000_000_000)
+        let until = min(NIODeadline.now() + timeout, deadline ?? .distantFuture)
         let response: HTTPClientResponse
         let arrivedAt: Int64
         let body: ByteBuffer
         do {
             let sentAt = WallClock.nowMs()
-            response = try await http.execute(request, timeout: timeout)
+            response = try await http.execute(request, deadline: until)
             // The server read its counters about half a round trip after the request left.
             arrivedAt = (sentAt + WallClock.nowMs()) / 2
             body = try await response.body.collect(upTo: endpoint.maxBodyBytes)

@@ -2,8 +2,9 @@ import MTXMonCore
 
 /// Turns raw list items into samples without derived figures (bitrates come from `RateTracker`).
 public enum Normalise {
-    /// One sample per named path; items without a name are skipped, duplicate names (a path that
-    /// moved between pages while they were read) keep their first occurrence.
+    /// One sample per named path; items without a name (or with an empty one, which no path can
+    /// have and the history file would refuse) are skipped, duplicate names (a path that moved
+    /// between pages while they were read) keep their first occurrence.
     public static func samples(paths: [WirePath], srtConns: [WireSRTConn]) -> [PathSample] {
         var publishers: [String: WireSRTConn] = [:]
         for conn in srtConns where conn.state == "publish" {
@@ -14,7 +15,7 @@ public enum Normalise {
         var result: [PathSample] = []
         result.reserveCapacity(paths.count)
         for item in paths {
-            guard let name = item.name, seen.insert(name).inserted else { continue }
+            guard let name = item.name, !name.isEmpty, seen.insert(name).inserted else { continue }
             var readersByType: [String: Int] = [:]
             for reader in item.readers ?? [] {
                 readersByType[reader.type ?? "unknown", default: 0] += 1
@@ -81,8 +82,11 @@ public enum Normalise {
         counters.rtpPacketsReportedLost = c.outboundRTPPacketsReportedLost
         counters.rtpPacketsDiscarded = c.outboundRTPPacketsDiscarded
         counters.framesDiscarded = c.outboundFramesDiscarded
+        // A connection that has not yet said which path it wants reports `path: ""` (an RTMP
+        // publisher for its first seconds): it belongs to no path yet.
+        let path = c.path.flatMap { $0.isEmpty ? nil : $0 }
         var sample = ConnectionSample(
-            id: id, proto: proto, role: role, path: c.path, remoteAddr: c.remoteAddr, state: c.state,
+            id: id, proto: proto, role: role, path: path, remoteAddr: c.remoteAddr, state: c.state,
             userAgent: c.userAgent, inboundBytes: c.inboundBytes ?? c.bytesReceived ?? 0,
             outboundBytes: c.outboundBytes ?? c.bytesSent ?? 0, counters: counters)
         sample.rttMs = c.msRTT

@@ -62,13 +62,13 @@ enum Render {
             ("id", .string(conn.id)), ("created", .string(iso(conn.createdMs))),
             ("remoteAddr", .string(conn.remoteAddr)),
         ]
-        let state = JSON.string(conn.publishing ? "publish" : "read")
+        let state = JSON.string(conn.idle ? "idle" : conn.publishing ? "publish" : "read")
         let user: [(String, JSON)] = generation == .v1_20 ? [("user", "")] : []
         switch conn.proto {
         case .srt:
             return srt(conn, head: head, state: state, path: path, user: user, inbound: inbound, outbound: outbound,
                        elapsedMs: elapsedMs)
-        case .rtsp:
+        case .rtsp, .rtsps:
             let packetsIn = inbound / 1_200
             let packetsOut = outbound / 1_200
             let lostIn = packetsIn / 2_000
@@ -98,7 +98,7 @@ enum Render {
                 ("rtcpPacketsReceived", .int(packetsIn / 500)), ("rtcpPacketsSent", .int(packetsOut / 1_000)),
                 ("rtcpPacketsInError", 0),
             ])
-        case .rtmp:
+        case .rtmp, .rtmps:
             if generation == .v1_12 {
                 return .object(head + [
                     ("state", state), ("path", .string(path.name)), ("query", ""),

@@ -8,6 +8,10 @@ public final class Simulator: Sendable {
         var options: SimulatorOptions
         var paths: [SimPath]
         var fault: SimulatorFault = .none
+        /// Faults of single lists by name (`rtmpconns`), ahead of `fault`.
+        var listFaults: [String: SimulatorFault] = [:]
+        /// Connections not yet on a path: listed with `path: ""`, on no path's list.
+        var idle: [SimConn] = []
         var credentials: (user: String, password: String)?
         var random: SeededRandom
         var startedMs: Int64
@@ -23,7 +27,10 @@ public final class Simulator: Sendable {
         var paths: [SimPath] = []
         for index in 0..<max(0, options.paths) {
             let isSRT = options.srtEvery > 0 && index % options.srtEvery == 0
-            let proto = isSRT ? SimProtocol.srt : protocols[index % protocols.count]
+            let isRTSPS = !isSRT && options.rtspsEvery > 0 && index % options.rtspsEvery == 0
+            let isRTMPS = !isSRT && !isRTSPS && options.rtmpsEvery > 0 && index % options.rtmpsEvery == 0
+            let proto = isSRT ? SimProtocol.srt : isRTSPS ? .rtsps : isRTMPS ? .rtmps
+                : protocols[index % protocols.count]
             let publisher = SimConn(
                 id: random.uuid(), proto: proto, publishing: true, remoteAddr: Self.address(&random),
                 createdMs: nowMs, counterStartMs: nowMs, rttMs: 5 + Double(random.next() % 7_500) / 100)
@@ -35,8 +42,14 @@ public final class Simulator: Sendable {
             paths.append(SimPath(name: options.namePrefix + Self.pad(index), bitrate: options.bitrate,
                                  publisher: publisher, readers: readers))
         }
+        let idle = (0..<max(0, options.idleRTMP)).map { _ in
+            SimConn(id: random.uuid(), proto: .rtmp, publishing: true, remoteAddr: Self.address(&random),
+                    createdMs: nowMs, counterStartMs: nowMs, rttMs: 0, idle: true)
+        }
         generation = options.generation
-        state = Mutex(State(options: options, paths: paths, random: random, startedMs: nowMs))
+        var state = State(options: options, paths: paths, random: random, startedMs: nowMs)
+        state.idle = idle
+        self.state = Mutex(state)
     }
 
     static func pad(_ index: Int) -> String {
@@ -53,6 +66,38 @@ public final class Simulator: Sendable {
     public var fault: SimulatorFault {
         get { state.withLock { $0.fault } }
         set { state.withLock { $0.fault = newValue } }
+    }
+
+    /// Makes one endpoint misbehave while every other request answers as `fault` says: a list
+    /// by its name in `/v3/<name>/list` (`rtmpconns`, `srtconns`, …) or `info` for `/v3/info`;
+    /// `.none` heals it.
+    public func setFault(_ fault: SimulatorFault, list name: String) {
+        state.withLock { $0.listFaults[name] = fault == .none ? nil : fault }
+    }
+
+    /// The fault that applies to a request for `path`.
+    func fault(for path: String) -> SimulatorFault {
+        state.withLock { s in
+            let parts = path.split(separator: "/")
+            if parts.count >= 2, parts[0] == "v3", let fault = s.listFaults[String(parts[1])] { return fault }
+            return s.fault
+        }
+    }
+
+    /// Ids of the connections that have not yet said which path they want.
+    public var idleConnectionIDs: [String] { state.withLock { $0.idle.map(\.id) } }
+
+    /// An idle connection starts publishing `path` under the same id, its counters going on:
+    /// the path appears with it as its source. False when no idle connection has that id.
+    @discardableResult
+    public func publishIdle(_ id: String, path name: String) -> Bool {
+        state.withLock { s in
+            guard let index = s.idle.firstIndex(where: { $0.id == id }) else { return false }
+            var conn = s.idle.remove(at: index)
+            conn.idle = false
+            s.paths.append(SimPath(name: name, bitrate: s.options.bitrate, publisher: conn, readers: []))
+            return true
+        }
     }
 
     /// Requires HTTP basic auth from now on (`nil` lifts the requirement).
@@ -145,10 +190,15 @@ public final class Simulator: Sendable {
     /// Connection list items of one protocol at `nowMs`, publishers and readers alike.
     public func connectionItems(_ proto: SimProtocol, at nowMs: Int64) -> [JSON] {
         var items: [(String, JSON)] = []
-        for path in snapshotPaths() {
+        let (paths, idle, bitrate) = state.withLock { s in (s.paths.filter(\.present), s.idle, s.options.bitrate) }
+        for path in paths {
             for conn in [path.publisher] + path.readers where conn.proto == proto {
                 items.append((conn.id, Render.connection(conn, path: path, generation: generation, nowMs: nowMs)))
             }
+        }
+        for conn in idle where conn.proto == proto {
+            let nowhere = SimPath(name: "", bitrate: bitrate, publisher: conn, readers: [])
+            items.append((conn.id, Render.connection(conn, path: nowhere, generation: generation, nowMs: nowMs)))
         }
         return items.sorted { $0.0 < $1.0 }.map(\.1)
     }

@@ -18,16 +18,27 @@ public struct SimulatorOptions: Sendable {
     public var readers: Int
     /// Every K-th path (0, K, 2K, …) is published over SRT; 0 means none.
     public var srtEvery: Int
+    /// Of the paths not published over SRT, every K-th is published over RTSPS (TLS); 0 means none.
+    public var rtspsEvery: Int
+    /// Of the paths published over neither SRT nor RTSPS, every K-th is published over RTMPS.
+    public var rtmpsEvery: Int
+    /// RTMP connections that have not yet said which path they publish: `state: "idle"` with
+    /// `path: ""` and bytes already counting, as a real publisher shows for its first seconds.
+    public var idleRTMP: Int
     public var generation: APIGeneration
     public var seed: UInt64
     public var namePrefix: String
 
     public init(paths: Int = 3, bitrate: Double = 2_000_000, readers: Int = 1, srtEvery: Int = 0,
+                rtspsEvery: Int = 0, rtmpsEvery: Int = 0, idleRTMP: Int = 0,
                 generation: APIGeneration = .v1_20, seed: UInt64 = 1, namePrefix: String = "sim/") {
         self.paths = paths
         self.bitrate = bitrate
         self.readers = readers
         self.srtEvery = srtEvery
+        self.rtspsEvery = rtspsEvery
+        self.rtmpsEvery = rtmpsEvery
+        self.idleRTMP = idleRTMP
         self.generation = generation
         self.seed = seed
         self.namePrefix = namePrefix
@@ -43,20 +54,42 @@ public enum SimulatorFault: Sendable, Equatable {
     case garbage
     /// Every API request answers after this delay.
     case slow(Duration)
+    /// Every API request answers 401 with MediaMTX's error body, as for a user without the
+    /// permission the list needs.
+    case unauthorized
+    /// Lists answer a well-formed page whose one item has a field of the wrong type.
+    case badItem
+    /// Requests answer 404, as for an endpoint this server version lacks.
+    case notFound
 }
 
 /// The protocols MediaMTX lists connections for.
 public enum SimProtocol: String, Sendable, CaseIterable {
-    case srt, rtsp, rtmp, webrtc, hls
+    case srt, rtsp, rtsps, rtmp, rtmps, webrtc, hls
 
     /// MediaMTX's source type name for a publisher of this protocol.
     var sourceType: String {
         switch self {
         case .srt: "srtConn"
         case .rtsp: "rtspSession"
+        case .rtsps: "rtspsSession"
         case .rtmp: "rtmpConn"
+        case .rtmps: "rtmpsConn"
         case .webrtc: "webRTCSession"
         case .hls: "hlsSource"
+        }
+    }
+
+    /// The name of this protocol's connection list, `/v3/<name>/list`.
+    public var listName: String {
+        switch self {
+        case .srt: "srtconns"
+        case .rtsp: "rtspsessions"
+        case .rtsps: "rtspssessions"
+        case .rtmp: "rtmpconns"
+        case .rtmps: "rtmpsconns"
+        case .webrtc: "webrtcsessions"
+        case .hls: "hlssessions"
         }
     }
 
@@ -79,6 +112,8 @@ struct SimConn: Sendable {
     /// Counters count from here; moved forward by a reset.
     var counterStartMs: Int64
     var rttMs: Double
+    /// Connected without a path yet (MediaMTX's `idle`, `path: ""`).
+    var idle = false
 }
 
 /// One simulated path with its publisher and readers.

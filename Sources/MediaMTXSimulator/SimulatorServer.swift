@@ -24,17 +24,14 @@ public enum SimulatorServer {
             else { return error(.notFound, "path not found", generation) }
             return json(item)
         }
-        let lists: [(String, SimProtocol)] = [
-            ("srtconns", .srt), ("rtspsessions", .rtsp), ("rtmpconns", .rtmp), ("webrtcsessions", .webrtc),
-            ("hlssessions", .hls),
-        ]
-        for (name, proto) in lists {
-            router.get("/v3/\(name)/list") { request, _ -> Response in
+        for proto in SimProtocol.allCases {
+            router.get("/v3/\(proto.listName)/list") { request, _ -> Response in
                 if proto == .hls && generation == .v1_12 { return notFound(generation) }
                 return try list(request, generation) { simulator.connectionItems(proto, at: $0) }
             }
         }
-        for name in ["rtspconns", "rtspsconns", "rtspssessions", "rtmpsconns"] {
+        // A connection's control channel only; its media figures are on the session lists.
+        for name in ["rtspconns", "rtspsconns"] {
             router.get("/v3/\(name)/list") { request, _ -> Response in
                 try list(request, generation) { _ in [] }
             }
@@ -45,18 +42,34 @@ public enum SimulatorServer {
 
     /// `/sim/...`: the fault switches, for people driving `mtxmon simulate` with curl.
     static func addSwitches(_ router: Router<BasicRequestContext>, _ simulator: Simulator) {
+        // `?list=rtmpconns` (or `info`) confines the fault to that one endpoint.
         router.post("/sim/fault") { request, _ -> Response in
             let mode = request.uri.queryParameters.get("mode") ?? "none"
+            let fault: SimulatorFault
             switch mode {
-            case "none": simulator.fault = .none
-            case "500": simulator.fault = .serverError
-            case "garbage": simulator.fault = .garbage
+            case "none": fault = .none
+            case "500": fault = .serverError
+            case "garbage": fault = .garbage
+            case "401": fault = .unauthorized
+            case "404": fault = .notFound
+            case "bad-item": fault = .badItem
             case "slow":
                 let ms = request.uri.queryParameters.get("ms", as: Int.self) ?? 5_000
-                simulator.fault = .slow(.milliseconds(ms))
+                fault = .slow(.milliseconds(ms))
             default:
                 return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(
-                    string: "unknown mode '\(mode)': use none, 500, garbage or slow (with ms=5000)\n")))
+                    string: "unknown mode '\(mode)': use none, 500, garbage, 401, 404, bad-item or slow "
+                        + "(with ms=5000)\n")))
+            }
+            if let list = request.uri.queryParameters.get("list") {
+                let names = ["info", "paths"] + SimProtocol.allCases.map(\.listName)
+                guard names.contains(list) else {
+                    return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(
+                        string: "unknown list '\(list)': use one of " + names.joined(separator: ", ") + "\n")))
+                }
+                simulator.setFault(fault, list: list)
+            } else {
+                simulator.fault = fault
             }
             return Response(status: .noContent)
         }
@@ -70,7 +83,8 @@ public enum SimulatorServer {
             let text = request.uri.queryParameters.get("protocol") ?? "rtsp"
             guard let proto = SimProtocol(rawValue: text) else {
                 return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(
-                    string: "unknown protocol '\(text)': use rtsp, srt, rtmp, webrtc or hls\n")))
+                    string: "unknown protocol '\(text)': use "
+                        + SimProtocol.allCases.map(\.rawValue).joined(separator: ", ") + "\n")))
             }
             guard let id = simulator.addReader(path: name, proto: proto) else { return Response(status: .notFound) }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: id + "\n")))
@@ -136,11 +150,21 @@ struct FaultMiddleware: RouterMiddleware {
                 return SimulatorServer.error(.unauthorized, "authentication error", simulator.generation)
             }
         }
-        switch simulator.fault {
+        switch simulator.fault(for: request.uri.path) {
         case .none:
             return try await next(request, context)
         case .serverError:
             return SimulatorServer.error(.internalServerError, "simulated failure", simulator.generation)
+        case .unauthorized:
+            return SimulatorServer.error(.unauthorized, "authentication error", simulator.generation)
+        case .notFound:
+            return SimulatorServer.notFound(simulator.generation)
+        case .badItem:
+            return SimulatorServer.json(.object([
+                ("itemCount", 1), ("pageCount", 1),
+                ("items", .array([.object([("id", "5f0c1e2a-0000-4000-8000-000000000001"), ("state", "publish"),
+                                           ("inboundBytes", "lots")])])),
+            ]))
         case .garbage:
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"itemCount\": 3, \"items\": [{\"name\": <html>")))

@@ -1,4 +1,5 @@
-import MTXMonCore
+import Foundation
+@testable import MTXMonCore
 import Testing
 
 @Suite struct ConnectionTrackerTests {
@@ -120,5 +121,115 @@ import Testing
         let noLatency = LinkHealth.evaluate([LinkSample(ts: 59_000, rttMs: 20)], now: 60_000)
         #expect(noLatency.marginVerdict.level == .unknown)
         #expect(noLatency.marginVerdict.reason == "no TSBPD latency reported")
+    }
+}
+
+@Suite struct LinkHealthExtremeTests {
+    func samples(rtt: Double, latency: Int64 = 120, lost: Int64 = 0, dropped: Int64 = 0) -> [LinkSample] {
+        (0..<5).map { i in
+            LinkSample(ts: 60_000 - Int64(4 - i) * 2_000, rttMs: rtt, latencyMs: latency, lost: lost,
+                       retransmitted: lost, dropped: dropped)
+        }
+    }
+
+    /// Whatever MediaMTX reports, judging the link neither traps nor yields a figure JSON cannot
+    /// carry: an RTT of next to nothing, one near the largest Double, counters near Int64.max.
+    @Test(arguments: [1e-20, 5e-324, 1e-300, 1e300, Double.greatestFiniteMagnitude, 9.3e18, 0.001])
+    func extremeRTTsAreJudgedAndEncoded(rtt: Double) throws {
+        let health = LinkHealth.evaluate(samples(rtt: rtt), now: 60_000)
+        #expect(health.marginVerdict.level != .unknown)
+        if let margin = health.margin { #expect(margin.isFinite) }
+        let window = try #require(health.rtt10s)
+        #expect(window.p95 == rtt && window.variation.isFinite)
+        #expect(health.marginVerdict.reason.contains("120 ms latency"))
+        let json = try JSONEncoder().encode(health)
+        #expect(!json.isEmpty)
+    }
+
+    @Test func aHugeRTTAdvisesAHugeLatencyWithoutTrapping() {
+        let health = LinkHealth.evaluate(samples(rtt: 1e300), now: 60_000)
+        #expect(health.marginVerdict.level == .critical)
+        #expect(health.marginVerdict.reason.contains("raise the SRT latency to at least 4e+300 ms"))
+        #expect(health.marginVerdict.reason.hasPrefix("120 ms latency is 0 × the RTT p95 of 1e+300 ms"))
+    }
+
+    @Test func aVanishingRTTIsPlentyOfMargin() {
+        let health = LinkHealth.evaluate(samples(rtt: 5e-324), now: 60_000)
+        #expect(health.marginVerdict.level == .ok)
+        #expect(health.margin == nil)  // 120 ÷ 5e-324 is past any Double
+        #expect(health.marginVerdict.reason.hasPrefix("120 ms latency is ∞ × the RTT p95"))
+        let tiny = LinkHealth.evaluate(samples(rtt: 1e-20), now: 60_000)
+        #expect(tiny.margin.map { abs($0 - 1.2e22) / 1.2e22 < 1e-12 } == true)
+        #expect(tiny.marginVerdict.reason.hasPrefix("120 ms latency is 1.2"))
+        #expect(tiny.marginVerdict.reason.contains("e+22 × the RTT p95 of 0 ms"))
+    }
+
+    @Test func lossSumsStopAtTheLargestCount() {
+        let health = LinkHealth.evaluate(samples(rtt: 20, lost: .max, dropped: .max / 2), now: 60_000)
+        #expect(health.loss10s.lost == .max)
+        #expect(health.loss60s.dropped == .max)
+        #expect(health.lossVerdict.level == .critical)
+    }
+
+    @Test func notANumberRTTsAreLeftOut() {
+        let health = LinkHealth.evaluate([LinkSample(ts: 59_000, rttMs: .nan, latencyMs: 120),
+                                          LinkSample(ts: 59_500, rttMs: .infinity, latencyMs: 120),
+                                          LinkSample(ts: 60_000, rttMs: 30, latencyMs: 120)], now: 60_000)
+        #expect(health.rtt10s?.samples == 1)
+        #expect(health.margin == 4)
+    }
+
+    @Test func formattingNeverTraps() {
+        #expect(LinkHealth.format(4) == "4")
+        #expect(LinkHealth.format(3.14159) == "3.1")
+        #expect(LinkHealth.format(.infinity) == "∞")
+        #expect(LinkHealth.format(-.infinity) == "-∞")
+        #expect(LinkHealth.format(.nan) == "?")
+        #expect(LinkHealth.format(1e19) == "1e+19")
+        #expect(LinkHealth.format(-1e19) == "-1e+19")
+        #expect(LinkHealth.formatUp(160.2) == "161")
+        #expect(LinkHealth.formatUp(4e300) == "4e+300")
+    }
+
+    /// Absent figures are `null` in the JSON, as the OpenAPI document says, not left out.
+    @Test func absentFiguresAreEncodedAsNull() throws {
+        let health = LinkHealth.evaluate([], now: 60_000)
+        let encoded = try JSONEncoder().encode(health)
+        let object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        for key in ["rtt10s", "rtt60s", "latencyMs", "margin"] { #expect(object[key] is NSNull, "\(key)") }
+        let decoded = try JSONDecoder().decode(LinkHealth.self, from: JSONEncoder().encode(health))
+        #expect(decoded == health)
+    }
+}
+
+@Suite struct ConnectionExtremeTests {
+    @Test func countersFromOddRepliesNeverTrap() {
+        var before = ConnectionCounters()
+        before.packetsReceived = -5
+        before.packetsSent = .min
+        var after = ConnectionCounters()
+        after.packetsReceived = .max
+        after.packetsSent = 10
+        let delta = after.delta(since: before)
+        #expect(delta.packetsReceived == .max)
+        #expect(delta.packetsSent == 10)
+        var tracker = ConnectionTracker(maxGapMs: 7_000)
+        _ = tracker.derive([ConnectionSample(id: "a", proto: .rtmp, role: .publisher, inboundBytes: -9)], at: 0)
+        let huge = ConnectionSample(id: "a", proto: .rtmp, role: .publisher, inboundBytes: .max)
+        let next = tracker.derive([huge], at: 2_000)
+        #expect(next[0].bitrateIn.map { $0 > 0 && $0.isFinite } == true)
+    }
+
+    /// v1.20 reader types: an RTSP reader may be named by its connection; types mtxmon has no
+    /// list for are ignored.
+    @Test func readerTypesOfV1_20() {
+        #expect(ConnectionProtocol.of(type: "rtspConn") == .rtsp)
+        #expect(ConnectionProtocol.of(type: "rtspsConn") == .rtsps)
+        #expect(ConnectionProtocol.of(type: "rtspsSession") == .rtsps)
+        #expect(ConnectionProtocol.of(type: "rtmpsConn") == .rtmps)
+        #expect(ConnectionProtocol.of(type: "hlsSession") == .hls)
+        for type in ["moqSession", "hidden", "hlsMuxer", "rpiCameraSource", "somethingNew", ""] {
+            #expect(ConnectionProtocol.of(type: type) == nil, "\(type)")
+        }
     }
 }

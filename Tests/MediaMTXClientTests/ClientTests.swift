@@ -97,4 +97,107 @@ import TestSupport
             #expect(info?.version == (generation == .v1_20 ? "v1.20.1" : nil))
         }
     }
+
+    /// A poll of a server whose RTMP list misbehaves in one of the ways a real one can: the
+    /// paths and every other list are read, the RTMP list is named with what went wrong.
+    @Test(arguments: [SimulatorFault.serverError, .unauthorized, .garbage, .badItem, .slow(.seconds(8))])
+    func oneFailingConnectionListCostsOnlyItsOwnConnections(_ fault: SimulatorFault) async throws {
+        // Paths 1 and 4 are published over RTMP, the others over RTSP, WebRTC and SRT.
+        let simulator = Simulator(options: .init(paths: 6, readers: 1, srtEvery: 3))
+        simulator.setFault(fault, list: "rtmpconns")
+        try await withSimulator(simulator) { url in
+            let client = MediaMTXClient(endpoint: .init(baseURL: url, requestTimeout: .seconds(10)))
+            // A hung list gives up at the lists' deadline and the poll goes on; the deadline is
+            // generous so that the lists that work answer in time on a loaded machine.
+            let slow = if case .slow = fault { true } else { false }
+            let reply = try await client.poll(listsDeadline: slow ? .now + .seconds(4) : nil)
+            #expect(reply.paths.count == 6)
+            #expect(reply.failedLists.map(\.proto) == [.rtmp])
+            #expect(!reply.lists.contains { $0.proto == .rtmp })
+            #expect(reply.lists.map(\.proto).contains(.rtsp))
+            #expect(reply.srtConns.count >= 2)
+            let failure = try #require(reply.failedLists.first)
+            #expect("\(failure)".contains("/v3/rtmpconns/list"))
+            #expect("\(failure)".contains("its paths are kept"))
+            switch (fault, failure.error) {
+            case (.serverError, .status(_, 500, _)), (.unauthorized, .unauthorized), (.garbage, .badJSON),
+                 (.slow, .timedOut): break
+            case let (.badItem, .badJSON(_, detail)): #expect(detail.contains("inboundBytes"), "\(detail)")
+            default: Issue.record("\(fault) gave \(failure.error)")
+            }
+        }
+    }
+
+    /// The SRT list is a connection list like the others: when it fails the paths stay, without
+    /// their SRT figures for that poll.
+    @Test func aFailingSRTListKeepsThePaths() async throws {
+        let simulator = Simulator(options: .init(paths: 4, srtEvery: 2))
+        simulator.setFault(.serverError, list: "srtconns")
+        try await withSimulator(simulator) { url in
+            let reply = try await MediaMTXClient(endpoint: .init(baseURL: url, requestTimeout: .seconds(10))).poll()
+            #expect(reply.paths.count == 4)
+            #expect(reply.srtConns.isEmpty)
+            #expect(reply.failedLists.map(\.proto) == [.srt])
+            #expect(Normalise.samples(paths: reply.paths, srtConns: reply.srtConns).allSatisfy { $0.srt == nil })
+        }
+    }
+
+    /// A failing path list still fails the poll: without it there is nothing to record.
+    @Test func aFailingPathListFailsThePoll() async throws {
+        let simulator = Simulator(options: .init(paths: 2))
+        simulator.setFault(.serverError, list: "paths")
+        try await withSimulator(simulator) { url in
+            await #expect { try await MediaMTXClient(endpoint: .init(baseURL: url)).poll() } throws: {
+                guard case let MediaMTXError.status(url, 500, _) = $0 else { return false }
+                return url.contains("/v3/paths/list")
+            }
+        }
+    }
+
+    /// The TLS twins are lists of their own: asked for when a path's source or reader uses them,
+    /// and their items become connections of their protocol.
+    @Test(arguments: APIGeneration.allCases)
+    func rtspsAndRTMPSListsAreReadWhenPathsUseThem(_ generation: APIGeneration) async throws {
+        // Path 0 is published over RTSPS, paths 1–3 over RTMPS; their readers use the plain protocols.
+        let simulator = Simulator(options: .init(paths: 4, readers: 1, rtspsEvery: 4, rtmpsEvery: 1,
+                                                 generation: generation))
+        try await withSimulator(simulator) { url in
+            let reply = try await MediaMTXClient(endpoint: .init(baseURL: url)).poll()
+            #expect(reply.failedLists.isEmpty)
+            let protocols = reply.lists.map(\.proto)
+            #expect(protocols.contains(.rtsps) && protocols.contains(.rtmps))
+            let connections = Normalise.connections(reply).samples
+            let rtsps = connections.filter { $0.proto == .rtsps }
+            let rtmps = connections.filter { $0.proto == .rtmps }
+            #expect(rtsps.map(\.path) == ["sim/0000"])
+            #expect(rtsps.first?.role == .publisher)
+            #expect((rtsps.first?.inboundBytes ?? -1) >= 0)
+            #expect(Set(rtmps.compactMap(\.path)) == ["sim/0001", "sim/0002", "sim/0003"])
+            #expect(rtmps.allSatisfy { $0.role == .publisher })
+            let sources = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns).map(\.sourceType)
+            #expect(sources == ["rtspsSession", "rtmpsConn", "rtmpsConn", "rtmpsConn"])
+        }
+    }
+
+    /// A list the server version lacks (v1.12 has no `hlssessions`) answers 404: read as empty,
+    /// not as a failure.
+    @Test func aListTheVersionLacksIsSkipped() async throws {
+        let simulator = Simulator(options: .init(paths: 5, readers: 3, generation: .v1_12))
+        try await withSimulator(simulator) { url in
+            let client = MediaMTXClient(endpoint: .init(baseURL: url))
+            await #expect { try await client.list(WireConnection.self, "/v3/hlssessions/list") } throws: {
+                guard case MediaMTXError.notFound = $0 else { return false }
+                return true
+            }
+            let skipped = await client.optionalList(WireConnection.self, ConnectionProtocol.hls.listPath, deadline: nil)
+            #expect((try? skipped.get())?.0.isEmpty == true)
+            // A poll meets the same 404 when a path names a list the server lacks.
+            simulator.setFault(.notFound, list: "webrtcsessions")
+            let reply = try await client.poll()
+            #expect(reply.failedLists.isEmpty)
+            #expect(reply.lists.first { $0.proto == .webrtc }?.items.isEmpty == true)
+            #expect(reply.lists.first { $0.proto == .rtsp }?.items.isEmpty == false)
+            #expect(reply.paths.count == 5)
+        }
+    }
 }

@@ -122,44 +122,96 @@ struct FixtureTests {
         #expect(samples[0].inboundBytes == 1)
     }
 
-    /// Every connection of every captured list becomes one sample with its role, bytes and the
-    /// protocol's own figures, under MediaMTX's id.
-    @Test func connectionListsOfARealServer() throws {
+    /// The connections of one captured line of a list, normalised.
+    func connections(_ name: String, line: Int, proto: ConnectionProtocol) throws -> [ConnectionSample] {
+        try connections(Fixtures.lines(name)[line - 1], proto: proto)
+    }
+
+    func connections(_ capture: (t: Int64, body: Data), proto: ConnectionProtocol) throws -> [ConnectionSample] {
+        let items = try JSONDecoder().decode(ListPage<WireConnection>.self, from: capture.body).items ?? []
+        let reply = proto == .srt
+            ? PollReply(ts: capture.t, paths: [], readAt: [], srtConns: items)
+            : PollReply(ts: capture.t, paths: [], readAt: [], srtConns: [],
+                        lists: [ConnectionList(proto: proto, items: items, readAt: [])])
+        return Normalise.connections(reply).samples
+    }
+
+    /// Every captured list normalises to the figures in the file, checked against values read
+    /// off the capture by hand (line 10, t = 1795563621958…960), so a misspelt field fails.
+    @Test func srtConnectionsOfARealServer() throws {
+        let samples = try connections("srtconns_list", line: 10, proto: .srt)
+        #expect(samples.map(\.id) == ["34366d0d-27c8-429d-8b5e-0eaeb8e52dcd", "b02545cd-31d9-4fc1-8e77-7ad5a8dff73e"])
+        let (publisher, reader) = (samples[0], samples[1])
+        #expect(publisher.proto == .srt && publisher.role == .publisher && publisher.path == "srt1")
+        #expect(publisher.state == "publish")
+        // SRT carries only the deprecated byte names.
+        #expect(publisher.inboundBytes == 8_856_408 && publisher.outboundBytes == 0)
+        #expect(publisher.rttMs == 0.2747292545019274)
+        #expect(publisher.recvRateMbps == 4.320032846477514)
+        #expect(publisher.linkCapacityMbps == 2560.1978146957977)
+        #expect(publisher.latencyMs == 120)
+        #expect(publisher.counters.packetsReceived == 6_749)
+        #expect(publisher.counters.packetsReceivedLoss == 0 && publisher.counters.packetsReceivedDrop == 0)
+        #expect(reader.role == .reader && reader.state == "read")
+        #expect(reader.inboundBytes == 0 && reader.outboundBytes == 5_444_912)
+        #expect(reader.rttMs == 0.1676268599510208)
+        #expect(reader.counters.packetsSent == 4_133 && reader.counters.packetsSendLoss == 0)
+        #expect(reader.linkCapacityMbps == 4393.6270751953125)
+    }
+
+    @Test func rtspSessionsOfARealServer() throws {
+        let samples = try connections("rtspsessions_list", line: 10, proto: .rtsp)
+        #expect(samples.map(\.id) == ["eb61a405-264e-4e06-864a-c2ad65aa3564", "c40cb284-e0f4-41f9-9415-4568f092e592",
+                                      "a730d0a0-0817-42d3-bef6-91733c5d98b6"])
+        #expect(samples.map(\.role) == [.publisher, .reader, .reader])
+        #expect(samples.allSatisfy { $0.path == "cam1" && $0.proto == .rtsp })
+        #expect(samples[0].inboundBytes == 4_307_684 && samples[0].outboundBytes == 0)
+        #expect(samples[0].jitter == 464.82767672337934)
+        #expect(samples[0].counters.rtpPacketsReceived == 3_632)
+        #expect(samples[1].outboundBytes == 2_912_288 && samples[1].counters.rtpPacketsSent == 2_485)
+        // The UDP reader's control channel shows a few inbound bytes.
+        #expect(samples[2].inboundBytes == 432 && samples[2].outboundBytes == 2_900_734)
+        #expect(samples[2].counters.rtpPacketsSent == 2_476)
+        #expect(samples[1].jitter == 0)
+    }
+
+    @Test func rtmpConnectionsOfARealServer() throws {
+        let samples = try connections("rtmpconns_list", line: 10, proto: .rtmp)
+        #expect(samples.map(\.id) == ["212af1b6-9784-443b-9b86-e4a1a5d2855e", "b1029c0f-4ed2-424b-b860-319d55dad21f"])
+        #expect(samples.map(\.role) == [.publisher, .reader])
+        #expect(samples.allSatisfy { $0.path == "live1" && $0.proto == .rtmp })
+        #expect(samples[0].inboundBytes == 2_256_439 && samples[0].outboundBytes == 3_467)
+        #expect(samples[0].userAgent == "FMLE/3.0 (compatible; Lavf59.27.100)")
+        #expect(samples[1].inboundBytes == 3_435 && samples[1].outboundBytes == 1_399_938)
+        #expect(samples.allSatisfy { $0.counters.framesDiscarded == 0 })
+    }
+
+    /// Line 3: the RTMP publisher's first seconds, `state: "idle"` and `path: ""`; it belongs to
+    /// no path yet (an empty name is no path, and no path row can be made for it).
+    @Test func anIdleConnectionWithAnEmptyPathHasNoPath() throws {
+        let samples = try connections("rtmpconns_list", line: 3, proto: .rtmp)
+        #expect(samples.count == 1)
+        #expect(samples[0].id == "212af1b6-9784-443b-9b86-e4a1a5d2855e")
+        #expect(samples[0].role == .idle && samples[0].state == "idle")
+        #expect(samples[0].path == nil)
+        #expect(samples[0].inboundBytes == 269_664 && samples[0].outboundBytes == 3_467)
+        #expect(samples[0].remoteAddr == "127.0.0.1:59832")
+    }
+
+    /// Across the whole capture each list has both roles, and every item becomes one sample.
+    @Test func everyCapturedConnectionBecomesOneSample() throws {
         for (name, proto) in [("srtconns_list", ConnectionProtocol.srt), ("rtspsessions_list", .rtsp), ("rtmpconns_list", .rtmp)] {
-            var sawReader = false
-            var sawPublisher = false
-            for line in try Fixtures.lines(name) {
-                let items = try JSONDecoder().decode(ListPage<WireConnection>.self, from: line.body).items ?? []
-                let reply = proto == .srt
-                    ? PollReply(ts: line.t, paths: [], readAt: [], srtConns: items)
-                    : PollReply(ts: line.t, paths: [], readAt: [], srtConns: [],
-                                lists: [ConnectionList(proto: proto, items: items, readAt: [])])
-                let (samples, _) = Normalise.connections(reply)
-                #expect(samples.map(\.id) == items.compactMap(\.id), "\(name)")
-                for (sample, item) in zip(samples, items) {
-                    #expect(sample.proto == proto)
-                    #expect(sample.role == (item.state == "publish" ? .publisher : item.state == "read" ? .reader : .idle))
-                    #expect(sample.inboundBytes == item.inboundBytes ?? item.bytesReceived)
-                    #expect(sample.outboundBytes == item.outboundBytes ?? item.bytesSent)
-                    sawReader = sawReader || sample.role == .reader
-                    sawPublisher = sawPublisher || sample.role == .publisher
-                    switch proto {
-                    case .srt:
-                        #expect(sample.rttMs == item.msRTT)
-                        // The latency that matters is the receiver's for a publisher, the sender's for a reader.
-                        #expect(sample.latencyMs == (sample.role == .publisher ? item.msReceiveTsbPdDelay : item.msSendTsbPdDelay))
-                        #expect(sample.counters.packetsReceivedLoss == item.packetsReceivedLoss)
-                        #expect(sample.counters.packetsSendLoss == item.packetsSendLoss)
-                    case .rtsp:
-                        #expect(sample.jitter == item.inboundRTPPacketsJitter)
-                        #expect(sample.counters.rtpPacketsReceived == item.inboundRTPPackets)
-                        #expect(sample.counters.rtpPacketsSent == item.outboundRTPPackets)
-                    default:
-                        #expect(sample.counters.framesDiscarded == item.outboundFramesDiscarded)
-                    }
-                }
+            var roles = Set<ConnectionRole>()
+            var count = 0
+            for (index, capture) in try Fixtures.lines(name).enumerated() {
+                let line = index + 1
+                let samples = try connections(capture, proto: proto)
+                count += samples.count
+                roles.formUnion(samples.map(\.role))
+                #expect(samples.allSatisfy { $0.path != "" }, "\(name) line \(line)")
             }
-            #expect(sawReader && sawPublisher, "\(name) has both roles")
+            #expect(roles.isSuperset(of: [.publisher, .reader]), "\(name) has both roles")
+            #expect(count > 90, "\(name)")
         }
     }
 
