@@ -5,6 +5,7 @@ import MTXMonCore
 public struct PruneReport: Sendable, Equatable {
     public var samples = 0
     public var rollups = 0
+    public var hourRollups = 0
     public var polls = 0
     public var connectionSamples = 0
     public var connections = 0
@@ -30,6 +31,10 @@ extension HistoryStore {
                                              batch: batch, dryRun: dryRun)
             report.rollups += try pruneTable("sample_1m", time: "minute_ms", scope: ("path_id", id), before: rollupsBefore,
                                              batch: batch, dryRun: dryRun)
+            // An hour goes once all of it is past the cut: until then it still answers for its newer minutes.
+            report.hourRollups += try pruneTable("sample_1h", time: "hour_ms", scope: ("path_id", id),
+                                                 before: rollupsBefore - RollupTier.hour.ms + 1, batch: batch,
+                                                 dryRun: dryRun)
         }
         report.polls = try pruneTable("poll", time: "ts_ms", scope: nil, before: rawBefore, batch: batch, dryRun: dryRun)
         // Connection samples are raw samples; a connection last seen before the cut goes with them.

@@ -1,16 +1,21 @@
 import CSQLite
 import MTXMonCore
 
-/// The minute rollups in `sample_1m`: written with every sample, read by stepped queries.
+/// The minute and hour rollups in `sample_1m` and `sample_1h`: written with every sample, read by
+/// stepped queries and long rates.
 ///
 /// Written by the collector in the same transaction as the sample, not by a later job: a minute
 /// is queryable the moment its samples are, no query ever waits for a rollup run, and a poll that
-/// is rolled back takes its rollup contribution with it.
+/// is rolled back takes its rollup contribution with it. Both tiers take each sample the same way,
+/// so an hour is exactly the fold of its minutes.
 enum Rollups {
-    /// The figures kept per minute, by their column prefix in `sample_1m`.
+    /// The figures kept per bucket, by their column prefix in `sample_1m` and `sample_1h`.
     static let figures = ["bitrate_in", "bitrate_out", "readers", "rtt", "recv_rate", "link_cap"]
 
-    static let upsertSQL: String = {
+    static let upsertMinuteSQL = upsertSQL(RollupTier.minute)
+    static let upsertHourSQL = upsertSQL(RollupTier.hour)
+
+    static func upsertSQL(_ tier: RollupTier) -> String {
         let columns = figures.flatMap { ["\($0)_sum", "\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }
         let values = figures.indices.map { index -> String in
             let p = "?\(index + 8)"
@@ -29,12 +34,12 @@ enum Rollups {
             "\(c) = CASE WHEN excluded.\(c) IS NULL THEN \(c) ELSE coalesce(\(c), 0) + excluded.\(c) END"
         }
         return """
-            INSERT INTO sample_1m (path_id, minute_ms, samples, online, resets, last_ts_ms, inbound_bytes,
+            INSERT INTO \(tier.table) (path_id, \(tier.key), samples, online, resets, last_ts_ms, inbound_bytes,
                 outbound_bytes, \(columns.joined(separator: ", ")), first_ts_ms, in_increase, out_increase, reader_ms,
                 pair_resets, srt_received_inc, srt_lost_inc, srt_retrans_inc, srt_dropped_inc)
             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, \(values.joined(separator: ", ")), ?5, ?14, ?15, ?16, ?17, ?18, ?19,
                 ?20, ?21)
-            ON CONFLICT (path_id, minute_ms) DO UPDATE SET
+            ON CONFLICT (path_id, \(tier.key)) DO UPDATE SET
             samples = samples + 1,
             first_ts_ms = min(coalesce(first_ts_ms, excluded.first_ts_ms), excluded.first_ts_ms),
             in_increase = in_increase + excluded.in_increase,
@@ -49,7 +54,7 @@ enum Rollups {
             \(updates.joined(separator: ",\n")),
             last_ts_ms = max(last_ts_ms, excluded.last_ts_ms)
             """
-    }()
+    }
 
     /// The path's sample before `ts`: the other half of the pair whose increases the new sample's
     /// minute takes.
@@ -81,9 +86,16 @@ enum Rollups {
             pair = PairIncreases(previous, current, readerGapMs: readerGapMs)
         }
         lookup.reset()
-        let statement = try db.cached(upsertSQL)
+        for tier in [RollupTier.minute, .hour] {
+            try upsert(sample, pair: pair, pathID: pathID, ts: ts, tier: tier, db)
+        }
+    }
+
+    private static func upsert(_ sample: PathSample, pair: PairIncreases, pathID: Int64, ts: Int64, tier: RollupTier,
+                               _ db: SQLiteConnection) throws(SQLiteError) {
+        let statement = try db.cached(tier == .minute ? upsertMinuteSQL : upsertHourSQL)
         statement.bind(1, pathID)
-        statement.bind(2, ts - ts % 60_000)
+        statement.bind(2, ts - ts % tier.ms)
         statement.bind(3, sample.online)
         statement.bind(4, sample.reset)
         statement.bind(5, ts)
@@ -130,31 +142,41 @@ struct PairIncreases {
     }
 }
 
+/// A table of rollups and the span of time each of its rows covers.
+enum RollupTier: Sendable, Equatable {
+    case minute, hour
+
+    var ms: Int64 { self == .minute ? 60_000 : 3_600_000 }
+    var table: String { self == .minute ? "sample_1m" : "sample_1h" }
+    var key: String { self == .minute ? "minute_ms" : "hour_ms" }
+    /// What covers the partial rows at a range's edges: minutes for hours, raw samples for minutes.
+    var finer: RollupTier? { self == .hour ? .minute : nil }
+
+    /// The coarsest tier whose rows fit whole in buckets of `step`.
+    init(step: Int64) { self = step % RollupTier.hour.ms == 0 ? .hour : .minute }
+}
+
 extension ReadConnection {
-    /// Stepped points from the minute rollups for whole minutes inside the range, and from raw
-    /// samples for the partial minutes at either end, so the answer is the one raw rows would give.
+    /// Stepped points from the rollups for whole hours or minutes inside the range, and from the
+    /// next finer tier (down to raw samples) at the partial edges, so the answer is the one raw
+    /// rows would give.
     func pointsFromRollups(pathID: Int64, range: HistoryRange, step: Int64) throws -> [HistoryPoint] {
-        let minute: Int64 = 60_000
-        let firstWhole = (range.from + minute - 1) / minute * minute
-        let endWhole = (range.to + 1) / minute * minute  // exclusive
-        guard firstWhole < endWhole else {
-            return try points(pathID: pathID, range: range, fields: .everything, rollups: false)
-        }
         var folder = BucketFolder(step: step, aggregation: range.aggregation)
-        if range.from < firstWhole {
-            for point in try points(pathID: pathID, range: HistoryRange(from: range.from, to: firstWhole - 1)) {
-                folder.add(point)
-            }
-        }
+        try foldRollups(into: &folder, pathID: pathID, from: range.from, to: range.to, tier: RollupTier(step: step))
+        return folder.finish()
+    }
+
+    private func foldRows(into folder: inout BucketFolder, pathID: Int64, from: Int64, endBefore: Int64,
+                          tier: RollupTier) throws {
         let statement = try connection.cached("""
-            SELECT minute_ms, samples, online, resets, inbound_bytes, outbound_bytes,
+            SELECT \(tier.key), samples, online, resets, inbound_bytes, outbound_bytes,
                    \(Rollups.figures.flatMap { ["\($0)_sum", "\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }
                         .joined(separator: ", "))
-            FROM sample_1m WHERE path_id = ? AND minute_ms >= ? AND minute_ms < ? ORDER BY minute_ms
+            FROM \(tier.table) WHERE path_id = ? AND \(tier.key) >= ? AND \(tier.key) < ? ORDER BY \(tier.key)
             """)
         statement.bind(1, pathID)
-        statement.bind(2, firstWhole)
-        statement.bind(3, endWhole)
+        statement.bind(2, from)
+        statement.bind(3, endBefore)
         defer { statement.reset() }
         while try statement.step() {
             let s = statement
@@ -168,12 +190,27 @@ extension ReadConnection {
             }
             folder.add(row)
         }
-        if endWhole <= range.to {
-            for point in try points(pathID: pathID, range: HistoryRange(from: endWhole, to: range.to)) {
-                folder.add(point)
-            }
+    }
+
+    private func foldRollups(into folder: inout BucketFolder, pathID: Int64, from: Int64, to: Int64,
+                             tier: RollupTier?) throws {
+        guard let tier else {
+            let raw = HistoryRange(from: from, to: to)
+            for point in try points(pathID: pathID, range: raw, rollups: false) { folder.add(point) }
+            return
         }
-        return folder.finish()
+        let firstWhole = (from + tier.ms - 1) / tier.ms * tier.ms
+        let endWhole = (to + 1) / tier.ms * tier.ms  // exclusive
+        guard firstWhole < endWhole else {
+            return try foldRollups(into: &folder, pathID: pathID, from: from, to: to, tier: tier.finer)
+        }
+        if from < firstWhole {
+            try foldRollups(into: &folder, pathID: pathID, from: from, to: firstWhole - 1, tier: tier.finer)
+        }
+        try foldRows(into: &folder, pathID: pathID, from: firstWhole, endBefore: endWhole, tier: tier)
+        if endWhole <= to {
+            try foldRollups(into: &folder, pathID: pathID, from: endWhole, to: to, tier: tier.finer)
+        }
     }
 }
 
@@ -212,7 +249,7 @@ extension ReadConnection {
     }
 }
 
-/// One minute of `sample_1m`, as the bucket fold takes it.
+/// One row of `sample_1m` or `sample_1h`, as the bucket fold takes it.
 struct MinuteRow {
     let minute: Int64
     let samples: Int

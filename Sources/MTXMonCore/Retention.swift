@@ -9,6 +9,8 @@ public struct Retention: Sendable, Equatable {
     public static let defaultRollupMs: Int64 = 400 * 86_400_000
     /// The dashboard charts the past hour from raw samples: less raw history would leave it blank.
     public static let shortestRawMs: Int64 = 3_600_000
+    /// The dashboard's longest range, 7 days at 10-minute steps, is read from the minute rollups.
+    public static let shortestRollupMs: Int64 = 7 * 86_400_000
 
     public init(rawMs: Int64 = Retention.defaultRawMs, rollupMs: Int64 = Retention.defaultRollupMs) {
         self.rawMs = rawMs
@@ -21,6 +23,10 @@ public struct Retention: Sendable, Equatable {
         if rawMs < Self.shortestRawMs && !force {
             problems.append("a raw retention of \(rawMs / 1_000) s is shorter than the hour the dashboard charts: "
                 + "use at least 1h, or add --force to prune anyway")
+        }
+        if rollupMs < Self.shortestRollupMs && rollupMs >= rawMs && !force {
+            problems.append("a rollup retention of \(rollupMs / 1_000) s is shorter than the 7 days the dashboard "
+                + "charts from rollups: use at least 7d, or add --force to prune anyway")
         }
         if rollupMs < rawMs && !force {
             problems.append("the rollup retention is shorter than the raw retention, so rollups would go first: "

@@ -15,7 +15,7 @@ struct Prune: AsyncParsableCommand {
     @Option(name: .customLong("raw-retention"), help: "Keep raw samples this long, e.g. 7d (MTXMON_RAW_RETENTION).")
     var rawRetention: String?
 
-    @Option(name: .customLong("rollup-retention"), help: "Keep minute rollups this long, e.g. 400d (MTXMON_ROLLUP_RETENTION).")
+    @Option(name: .customLong("rollup-retention"), help: "Keep minute and hour rollups this long, e.g. 400d (MTXMON_ROLLUP_RETENTION).")
     var rollupRetention: String?
 
     @Option(name: .customLong("older-than"), help: "One-off: delete raw samples and rollups older than this, e.g. 30d.")
@@ -27,7 +27,7 @@ struct Prune: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Count what would go; delete nothing.")
     var dryRun = false
 
-    @Flag(help: "Allow a raw retention under an hour, or rollups kept shorter than raw samples.")
+    @Flag(help: "Allow a raw retention under an hour, rollups kept under 7 days or shorter than raw samples.")
     var force = false
 
     func run() async throws {
@@ -65,7 +65,7 @@ struct Prune: AsyncParsableCommand {
         let verb = dryRun ? "would remove" : "removed"
         print("\(path): \(verb) \(report.samples) samples, \(report.connectionSamples) connection samples "
             + "(\(report.connections) connections) and \(report.polls) poll rows older than "
-            + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "
+            + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups and \(report.hourRollups) hour rollups older than "
             + "\(TimeArgument.rfc3339(milliseconds: rollups))")
         print("file \(Self.megabytes(before)) before, \(Self.megabytes(Self.size(path))) after; "
             + "\(Self.megabytes(Int64(report.freePages * report.pageSize))) free inside it for new rows")

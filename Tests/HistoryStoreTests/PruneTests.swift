@@ -25,6 +25,8 @@ import TestSupport
         #expect(try sqlite3(file, "SELECT min(ts_ms) - \(base) FROM poll") == "100000")
         #expect(try sqlite3(file, "SELECT min(minute_ms) - \(base) FROM sample_1m") == "120000")
         #expect(report.freePages > 0, "freed pages stay in the file for new rows")
+        #expect(report.hourRollups == 0, "an hour with minutes newer than the cut stays")
+        #expect(try store.prune(rawBefore: base, rollupsBefore: base + 3_600_000, batch: 7).hourRollups == 1)
 
         let again = try store.prune(rawBefore: base + 100_000, rollupsBefore: base + 120_000, batch: 7)
         #expect(again.samples == 0 && again.polls == 0 && again.rollups == 0, "a second run finds nothing")
@@ -56,11 +58,48 @@ import TestSupport
         #expect(try sqlite3(file, "SELECT count(*) FROM poll WHERE ts_ms >= \(start)") == "200")
     }
 
+    /// A collector that never stops and a prune after every hour: once the retention is full, the
+    /// rows each prune frees take the next hour's, and the file stops growing.
+    @Test func theFileKeepsItsSizeUnderSteadyRetention() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("s.sqlite")
+        let store = try HistoryStore(path: file)
+        let hour: Int64 = 3_600_000
+        let retention = 3 * hour
+        var pages: [Int] = []
+        for h in 0..<9 {
+            let batches = (0..<360).map { i -> PollBatch in
+                let ts = base + Int64(h) * hour + Int64(i) * 10_000
+                let paths = (0..<10).map { p in
+                    PathSample(name: "p\(p)", online: true, inboundBytes: (ts - base) * 250, outboundBytes: (ts - base) * 500,
+                               bitrateIn: 2_000_000 + Double((i * 7_919 + p) % 50_000), bitrateOut: 4_000_000, readers: 2)
+                }
+                return PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 5), snapshot: Snapshot(ts: ts, paths: paths))
+            }
+            try store.append(batches)
+            let now = base + Int64(h + 1) * hour
+            _ = try store.prune(rawBefore: now - retention, rollupsBefore: now - retention)
+            pages.append(try #require(Int(try sqlite3(file, "PRAGMA page_count"))))
+        }
+        #expect(pages[2] > pages[0] * 2, "the file grew while the retention filled: \(pages)")
+        // Full from the fourth hour on (three kept and the one written before the prune). Were
+        // freed pages not reused, five more hours would add some 70% to it; the b-trees settle
+        // within a few per cent, then stay.
+        #expect(pages[8] <= pages[3] + pages[3] / 10, "the file kept growing under steady retention: \(pages)")
+        #expect(pages[8] - pages[6] <= pages[6] / 100, "the file kept growing under steady retention: \(pages)")
+    }
+
     @Test func unsafeRetentionsAreRefusedWithTheFix() {
         #expect(Retention(rawMs: 600_000).problems(force: false).first?.contains("--force") == true)
         #expect(Retention(rawMs: 600_000).problems(force: true).isEmpty)
         #expect(Retention(rawMs: 86_400_000 * 30, rollupMs: 86_400_000).problems(force: false).count == 1)
         #expect(Retention().problems(force: false).isEmpty)
+        // A day of rollups would blank most of the dashboard's 7-day chart.
+        let day: Int64 = 86_400_000
+        #expect(Retention(rawMs: day, rollupMs: day).problems(force: false).first?.contains("at least 7d") == true)
+        #expect(Retention(rawMs: day, rollupMs: day).problems(force: true).isEmpty)
+        #expect(Retention(rawMs: day, rollupMs: 7 * day).problems(force: false).isEmpty)
     }
 }
 

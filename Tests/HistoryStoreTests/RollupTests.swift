@@ -44,18 +44,50 @@ import TestSupport
                     let id = try #require(try db.pathID("a"))
                     return (try db.points(pathID: id, range: range), try db.points(pathID: id, range: range, rollups: false))
                 }
-                #expect(fast.count == slow.count, "\(aggregation) \(from)…\(to)")
-                for (a, b) in zip(fast, slow) {
-                    #expect(a.t == b.t && a.samples == b.samples && a.online == b.online && a.reset == b.reset)
-                    #expect(a.inboundBytes == b.inboundBytes && a.outboundBytes == b.outboundBytes)
-                    for (x, y) in [(a.bitrateIn, b.bitrateIn), (a.bitrateOut, b.bitrateOut), (a.readers, b.readers),
-                                   (a.rttMs, b.rttMs), (a.recvRateMbps, b.recvRateMbps),
-                                   (a.linkCapacityMbps, b.linkCapacityMbps)] {
-                        // Sums added in another order may differ in the last bits.
-                        #expect((x == nil) == (y == nil) && abs((x ?? 0) - (y ?? 0)) <= 1e-6 * abs(y ?? 1),
-                                "\(aggregation) t=\(a.t): \(String(describing: x)) vs \(String(describing: y))")
-                    }
+                expectSamePoints(fast, slow, "\(aggregation) \(from)…\(to)")
+            }
+        }
+    }
+
+    /// Hour steps read the hour rollups for whole hours, minutes and raw samples at the edges:
+    /// over three hours with a reconnect, an outage and a new SRT connection, every bucket is the
+    /// raw fold's.
+    @Test(arguments: [3_600_000, 7_200_000] as [Int64])
+    func hourStepsFromRollupsEqualTheRawFold(step: Int64) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.file("h.sqlite"))
+        try store.append(RateRollupTests.batches())
+        let base = RateRollupTests.base
+        let end = base + Int64(RateRollupTests.polls) * 2_000
+        let ranges: [(Int64, Int64)] = [
+            (base - 17_000, end), (base + 123_457, end - 61_001), (base + 3_583_000, base + 7_183_000 - 1),
+            (base + 1_000, base + 3_000_000),
+        ]
+        for aggregation in Aggregation.allCases {
+            for (from, to) in ranges {
+                let range = HistoryRange(from: from, to: to, step: step, aggregation: aggregation)
+                let (fast, slow) = try store.read { db in
+                    let id = try #require(try db.pathID("cam"))
+                    return (try db.points(pathID: id, range: range), try db.points(pathID: id, range: range, rollups: false))
                 }
+                #expect(!fast.isEmpty)
+                expectSamePoints(fast, slow, "\(aggregation) \(from - base)…\(to - base)")
+            }
+        }
+    }
+
+    func expectSamePoints(_ fast: [HistoryPoint], _ slow: [HistoryPoint], _ comment: String) {
+        #expect(fast.count == slow.count, "\(comment)")
+        for (a, b) in zip(fast, slow) {
+            #expect(a.t == b.t && a.samples == b.samples && a.online == b.online && a.reset == b.reset, "\(comment)")
+            #expect(a.inboundBytes == b.inboundBytes && a.outboundBytes == b.outboundBytes, "\(comment)")
+            for (x, y) in [(a.bitrateIn, b.bitrateIn), (a.bitrateOut, b.bitrateOut), (a.readers, b.readers),
+                           (a.rttMs, b.rttMs), (a.recvRateMbps, b.recvRateMbps),
+                           (a.linkCapacityMbps, b.linkCapacityMbps)] {
+                // Sums added in another order may differ in the last bits.
+                #expect((x == nil) == (y == nil) && abs((x ?? 0) - (y ?? 0)) <= 1e-6 * abs(y ?? 1),
+                        "\(comment) t=\(a.t): \(String(describing: x)) vs \(String(describing: y))")
             }
         }
     }
@@ -87,6 +119,7 @@ import TestSupport
         let everything = "SELECT * FROM sample_1m ORDER BY path_id, minute_ms"
         let written = try sqlite3(file, everything)
         _ = try sqlite3(file, """
+            DROP VIEW history_1h; DROP TABLE sample_1h;
             DROP VIEW history_1m; DROP TABLE sample_1m; DROP VIEW connection_history_1m; DROP TABLE connection_1m;
             DROP VIEW connection_history; DROP TABLE connection_sample; DROP TABLE connection;
             DELETE FROM schema_migrations WHERE version >= 2;
@@ -94,6 +127,33 @@ import TestSupport
         #expect(try sqlite3(file, "SELECT max(version) FROM schema_migrations") == "1")
         _ = try HistoryStore(path: file)
         let backfilled = try sqlite3(file, everything)
+        expectSameLines(backfilled, written)
+    }
+
+    /// A file from before hour rollups gets them from its minutes, equal to what the writer
+    /// produces (sums to nine digits: the writer adds samples, the backfill adds minutes).
+    @Test func migratingAnOlderFileBackfillsTheSameHours() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("h.sqlite")
+        try HistoryStore(path: file).append(RateRollupTests.batches())
+        let figures = ["bitrate_in", "bitrate_out", "readers", "rtt", "recv_rate", "link_cap"]
+        let sums = figures.map { "round(\($0)_sum, 3)" }.joined(separator: ", ")
+        let others = figures.flatMap { ["\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }.joined(separator: ", ")
+        let everything = """
+            SELECT path_id, hour_ms, samples, online, resets, last_ts_ms, inbound_bytes, outbound_bytes, \(sums), \(others),
+                   first_ts_ms, in_increase, out_increase, reader_ms, pair_resets, srt_received_inc, srt_lost_inc,
+                   srt_retrans_inc, srt_dropped_inc
+            FROM sample_1h ORDER BY path_id, hour_ms
+            """
+        let written = try sqlite3(file, everything)
+        #expect(written.split(separator: "\n").count == 4)
+        _ = try sqlite3(file, "DROP VIEW history_1h; DROP TABLE sample_1h; DELETE FROM schema_migrations WHERE version >= 6;")
+        _ = try HistoryStore(path: file)
+        expectSameLines(try sqlite3(file, everything), written)
+    }
+
+    func expectSameLines(_ backfilled: String, _ written: String) {
         for (a, b) in zip(backfilled.split(separator: "\n"), written.split(separator: "\n")) where a != b {
             Issue.record("backfilled \(a)\nwritten    \(b)")
         }

@@ -55,7 +55,7 @@ import Glibc
             try await eventually("migrate exits") { !process.isRunning }
             #expect(process.terminationStatus == 0)
         }
-        #expect(try sqlite3(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5")
+        #expect(try sqlite3(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6")
     }
 
     @Test func pruneCountsOnADryRunAndRefusesAnUnsafeRetention() async throws {
@@ -104,7 +104,7 @@ import Glibc
         let oldRows = "SELECT count(*) FROM sample WHERE ts_ms < \(now - 86_400_000)"
         #expect(try sqlite3(db, oldRows) == "120000")
 
-        let first = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--batch-rows", "50"])
+        let first = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--force", "--batch-rows", "50"])
         try await eventually("the prune is under way") {
             (Int((try? sqlite3(db, oldRows)) ?? "") ?? 120_000) < 120_000 || !first.isRunning
         }
@@ -112,7 +112,7 @@ import Glibc
         try await eventually("the prune is gone") { !first.isRunning }
         #expect(try sqlite3(db, "PRAGMA integrity_check") == "ok")
 
-        let second = try launchMTXMon(["prune", "--db", db, "--older-than", "1d"])
+        let second = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--force"])
         try await eventually("the second prune exits") { !second.isRunning }
         #expect(second.terminationStatus == 0)
         #expect(try sqlite3(db, oldRows) == "0")
