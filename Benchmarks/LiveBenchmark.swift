@@ -41,14 +41,6 @@ enum LiveBenchmark {
         }, serverVersion: "v1.20.1")
     }
 
-    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
-        sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
-    }
-
-    static func ms(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1_000 + Double(d.components.attoseconds) / 1e15
-    }
-
     /// utime + stime of a process in clock ticks, and its resident and peak resident kB.
     static func usage(_ pid: Int32) -> (ticks: Int, rssKB: Int, peakKB: Int) {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
@@ -183,13 +175,13 @@ enum LiveBenchmark {
         let ownAfter = usage(getpid())
 
         func latencies(_ receipts: Receipts) -> [Double] {
-            receipts.all.compactMap { r in published[r.ts].map { ms($0.duration(to: r.at)) } }.sorted()
+            receipts.all.compactMap { r in published[r.ts].map { milliseconds($0.duration(to: r.at)) } }.sorted()
         }
         let live = latencies(receipts)
         let bare = latencies(reference)
         let expected = polls * clients
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let cpu = Double(after.ticks - before.ticks) / ticks / (ms(elapsed) / 1_000) * 100
+        let cpu = Double(after.ticks - before.ticks) / ticks / (milliseconds(elapsed) / 1_000) * 100
         print("\(clients) clients on one mtxmon serve, \(paths) paths per update "
             + "(\(EncodedSize.of(snapshot(ts: ts, paths: paths))) bytes), \(polls) updates \(intervalMs) ms apart\n")
         print("| Receiver | Updates received | p50 ms | p99 ms | max ms |")
@@ -201,10 +193,10 @@ enum LiveBenchmark {
         print(String(format: "\nRatio to the reference: p50 %.1f×, p99 %.1f×", percentile(live, 0.5) / percentile(bare, 0.5),
                      percentile(live, 0.99) / percentile(bare, 0.99)))
         print(String(format: "mtxmon serve: CPU %.1f%% of one core while fanning out (%.1f ms per update); RSS %d kB (peak %d kB)",
-                     cpu, cpu / 100 * ms(elapsed) / Double(polls), after.rssKB, after.peakKB))
-        let own = Double(ownAfter.ticks - ownBefore.ticks) / ticks / (ms(elapsed) / 1_000) * 100
+                     cpu, cpu / 100 * milliseconds(elapsed) / Double(polls), after.rssKB, after.peakKB))
+        let own = Double(ownAfter.ticks - ownBefore.ticks) / ticks / (milliseconds(elapsed) / 1_000) * 100
         print(String(format: "The clients (this process): CPU %.1f%% of one core (%.1f ms per update)", own,
-                     own / 100 * ms(elapsed) / Double(polls)))
+                     own / 100 * milliseconds(elapsed) / Double(polls)))
     }
 }
 

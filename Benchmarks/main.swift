@@ -3,6 +3,8 @@
 // and its ratio to the bare query, medians of repeated runs.
 //
 //   swift run -c release mtxmon-bench [--db FILE] [--runs N] [--prometheus]
+//   swift run -c release mtxmon-bench --year [--db FILE] [--runs N]
+//   swift run -c release mtxmon-bench --steady [--hours 30]
 //   swift run -c release mtxmon-bench --live [--clients 1000] [--paths 100] [--polls 30] [--interval-ms 1000]
 //
 // The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
@@ -23,6 +25,15 @@ import SnapshotCache
 let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+}
+if arguments.contains("--year") {
+    try await YearBenchmark.run(dbPath: option("--db") ?? NSTemporaryDirectory() + "mtxmon-bench-year.sqlite",
+                                runs: Int(option("--runs") ?? "") ?? 9)
+    exit(0)
+}
+if arguments.contains("--steady") {
+    try SteadyBenchmark.run(hours: Int(option("--hours") ?? "") ?? 30)
+    exit(0)
 }
 if arguments.contains("--live") {
     try await LiveBenchmark.run(clients: Int(option("--clients") ?? "") ?? 1_000, paths: Int(option("--paths") ?? "") ?? 100,
@@ -169,49 +180,14 @@ func promURI(_ query: Query) -> String {
     return "/api/v1/query_range?query=\(q)&start=\(query.from / 1_000)&end=\(end / 1_000)&step=\(step)"
 }
 
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-func milliseconds(_ body: () throws -> Void) rethrows -> Double {
-    let clock = ContinuousClock()
-    let elapsed = try clock.measure(body)
-    return Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
-}
-
 if !FileManager.default.fileExists(atPath: dbPath) { try generate() }
 let store = try HistoryStore(path: dbPath)
 let bare = Bare(dbPath)
 let ids = bare.ids()
 precondition(ids.count == pathCount, "\(dbPath) is not a benchmark file: remove it to regenerate")
 
-var logger = Logger(label: "bench")
-logger.logLevel = .error
-let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(10)), store: store, intervalMs: interval,
-                                 now: { end })
-let port = 19_990
-let app = Application(router: APIServer.router(environment, logger: logger),
-                      configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-let server = Task { try await group.run() }
-try await Task.sleep(for: .milliseconds(500))
-
-let client = HTTPClient(eventLoopGroupProvider: .singleton)
-func fetch(_ uri: String, port: Int = port) async throws -> Int {
-    let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(uri)"), timeout: .seconds(120))
-    let body = try await response.body.collect(upTo: 1 << 30)
-    guard response.status == .ok else { throw BenchError("\(uri): \(response.status) \(String(buffer: body))") }
-    return body.readableBytes
-}
-
-func timed(_ body: () async throws -> Int) async rethrows -> (ms: Double, bytes: Int) {
-    let clock = ContinuousClock()
-    let t0 = clock.now
-    let bytes = try await body()
-    let elapsed = t0.duration(to: clock.now)
-    return (Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15, bytes)
-}
+let server = try await BenchServer.start(store: store, intervalMs: interval, now: end, port: 19_990)
+func fetch(_ uri: String, port: Int? = nil) async throws -> Int { try await server.fetch(uri, port: port) }
 
 var prometheus: (reference: PrometheusReference, process: Process)?
 if arguments.contains("--prometheus") {
@@ -285,6 +261,4 @@ if !promLines.isEmpty {
     for line in promLines { print(line) }
 }
 prometheus?.process.terminate()
-try await client.shutdown()
-await group.triggerGracefulShutdown()
-_ = try? await server.value
+try await server.stop()
