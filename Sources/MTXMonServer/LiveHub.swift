@@ -18,6 +18,8 @@ public actor LiveHub: Service {
     private var clients: [UInt64: LiveClient] = [:]
     private var nextID: UInt64 = 0
     private var current: EncodedSnapshot?
+    /// Snapshots taken so far: each one's place in the order clients see them in.
+    private var taken: Int64 = 0
     private var previous: Snapshot?
     /// The feed was lost: the next snapshot goes out as a `snapshot`, not an `update`.
     private var missed = false
@@ -40,7 +42,7 @@ public actor LiveHub: Service {
         for await message in feed.messages().cancelOnGracefulShutdown() {
             switch message {
             case let .snapshot(snapshot):
-                receive(snapshot)
+                receive(snapshot, via: .feed)
             case .connected:
                 feedUp = true
             case .disconnected:
@@ -51,12 +53,27 @@ public actor LiveHub: Service {
         for client in clients.values { client.finish() }
     }
 
-    /// Takes a snapshot from the feed, or one read from the cache for the first client.
-    func receive(_ snapshot: Snapshot, source: PathRoutes.Source = .cache) {
-        if let current, let ts = current.ts, snapshot.ts <= ts { return }
+    /// How a snapshot reached the hub, which decides what it may replace.
+    enum Arrival {
+        /// Published: the feed delivers in publish order, so its snapshot replaces the hub's even
+        /// with an older `ts` (the collector's clock stepped back), unless it is the same poll again
+        /// (the one a first client's read already brought).
+        case feed
+        /// Read from the cache or the history file for a first client. The read may have been
+        /// answered before the feed's newest snapshot was published, so it only fills an empty hub.
+        case read
+    }
+
+    /// Takes a snapshot from the feed, or one read for the first client (see `Arrival`).
+    func receive(_ snapshot: Snapshot, source: PathRoutes.Source = .cache, via arrival: Arrival) {
+        switch arrival {
+        case .feed: if let current, current.ts == snapshot.ts { return }
+        case .read: if current != nil { return }
+        }
         snapshotsHeard.increment()
         let events = PathEvent.between(previous, snapshot)
-        let encoded = EncodedSnapshot(snapshot, source: source)
+        taken += 1
+        let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
         previous = snapshot
         current = encoded
         let asSnapshot = missed
@@ -74,15 +91,14 @@ public actor LiveHub: Service {
     func connect(fallback: @Sendable () async -> (Snapshot?, PathRoutes.Source)) async -> LiveClient {
         if current == nil {
             let (snapshot, source) = await fallback()
-            if current == nil {
-                if let snapshot { receive(snapshot, source: source) }
-            }
+            if let snapshot { receive(snapshot, source: source, via: .read) }
         }
         nextID += 1
         let client = LiveClient(id: nextID, slowLimitMs: slowLimitMs)
         clients[client.id] = client
         clientsGauge.record(clients.count)
-        client.offer(current ?? EncodedSnapshot(nil, source: .none), events: [], asSnapshot: true, nowMs: WallClock.nowMs())
+        client.offer(current ?? EncodedSnapshot(nil, source: .none, sequence: 0), events: [], asSnapshot: true,
+                     nowMs: WallClock.nowMs())
         return client
     }
 

@@ -69,7 +69,7 @@ struct LiveMailbox {
     private var snapshotSent = false
     /// Events overflowed since the last send: the rest until then are dropped too.
     private(set) var eventsDropped = false
-    private var lastSentTs: Int64?
+    private var lastSentOrder: Int64?
     let slowLimitMs: Int64
 
     init(slowLimitMs: Int64) {
@@ -82,7 +82,7 @@ struct LiveMailbox {
             return .close(.tooSlow("this client read no update for \((nowMs - since) / 1_000) s; reconnect "
                 + "when it can keep up (a snapshot is sent on connect)"))
         }
-        if let lastSentTs, update.order <= lastSentTs, !asSnapshot { return .queued }
+        if let lastSentOrder, update.order <= lastSentOrder, !asSnapshot { return .queued }
         let kept = events.filter { filter.contains($0.path) }
         if eventsDropped {
             // Events after a gap in them would be read as the whole story: the snapshot tells it.
@@ -142,10 +142,10 @@ struct LiveMailbox {
             batch.asSnapshot = true
         }
         if let update = batch.update {
-            if let lastSentTs, update.order <= lastSentTs, !batch.asSnapshot {
+            if let lastSentOrder, update.order <= lastSentOrder, !batch.asSnapshot {
                 batch.update = nil
             } else {
-                lastSentTs = max(lastSentTs ?? update.order, update.order)
+                lastSentOrder = max(lastSentOrder ?? update.order, update.order)
                 snapshotSent = true
             }
         }

@@ -7,14 +7,18 @@ import NIOCore
 struct EncodedSnapshot: Sendable, Equatable {
     /// `nil` when there is no snapshot at all yet (no collector has polled).
     let ts: Int64?
+    /// Where the hub put this snapshot in its sequence. Clients order snapshots by it, not by
+    /// `ts`: the collector's clock may step back, and the feed's order is the true one.
+    let sequence: Int64
     let serverVersion: String?
     let source: PathRoutes.Source
     let names: [String]
     let items: [[UInt8]]
     private(set) var update: ByteBuffer
 
-    init(_ snapshot: Snapshot?, source: PathRoutes.Source) {
+    init(_ snapshot: Snapshot?, source: PathRoutes.Source, sequence: Int64) {
         ts = snapshot?.ts
+        self.sequence = sequence
         serverVersion = snapshot?.serverVersion
         self.source = source
         names = snapshot?.paths.map(\.name) ?? []
@@ -28,8 +32,8 @@ struct EncodedSnapshot: Sendable, Equatable {
         update = message(type: "update", filter: .all, stale: nil)
     }
 
-    /// Orders snapshots; "none yet" comes before any.
-    var order: Int64 { ts ?? .min }
+    /// Orders snapshots; "none yet" (sequence 0) comes before any.
+    var order: Int64 { sequence }
 
     /// `{"type":…,"ts":…,…,"paths":[…]}` with the items `filter` lets through. `stale` is written
     /// on snapshot messages, which may be sent long after the poll; updates are fresh by nature.

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct LiveMailboxTests {
     func encoded(_ ts: Int64, _ names: [String] = ["a", "b"]) -> EncodedSnapshot {
-        EncodedSnapshot(Snapshot(ts: ts, paths: names.map { PathSample(name: $0, online: true) }), source: .cache)
+        EncodedSnapshot(Snapshot(ts: ts, paths: names.map { PathSample(name: $0, online: true) }), source: .cache,
+                        sequence: ts)
     }
 
     @Test func theFirstMessageIsASnapshotAndLaterOnesAreUpdates() {
@@ -19,6 +20,23 @@ import Testing
         let second = box.take()
         #expect(second.update?.ts == 2)
         #expect(!second.asSnapshot)
+        #expect(box.take().isEmpty)
+    }
+
+    /// The hub's sequence orders updates: after the collector's clock steps back, its polls
+    /// are still sent, and one the hub took earlier never overtakes them.
+    @Test func updatesGoInTheHubsOrderNotByTs() {
+        func taken(_ ts: Int64, _ sequence: Int64) -> EncodedSnapshot {
+            EncodedSnapshot(Snapshot(ts: ts, paths: []), source: .cache, sequence: sequence)
+        }
+        var box = LiveMailbox(slowLimitMs: .max)
+        _ = box.offer(taken(10_000, 1), events: [], asSnapshot: false, nowMs: 0)
+        _ = box.take()
+        _ = box.offer(taken(4_000, 2), events: [], asSnapshot: false, nowMs: 1)
+        let stepped = box.take()
+        #expect(stepped.update?.ts == 4_000)
+        #expect(!stepped.asSnapshot)
+        _ = box.offer(taken(10_000, 1), events: [], asSnapshot: false, nowMs: 2)
         #expect(box.take().isEmpty)
     }
 
