@@ -170,7 +170,8 @@ let package = Package(
         .testTarget(
             name: "MTXMonServerTests",
             dependencies: [
-                "MTXMonServer", "MTXMonCore", "HistoryStore", "SnapshotCache", "TestSupport",
+                "MTXMonServer", "MTXMonCore", "HistoryStore", "SnapshotCache", "TestSupport", "Collector", "MediaMTXClient",
+                "MediaMTXSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -55,7 +55,8 @@ public struct LinkHealth: Codable, Sendable, Equatable {
     public var rtt10s: RTTWindow?
     public var rtt60s: RTTWindow?
     public var latencyMs: Int64?
-    /// TSBPD latency ÷ the 10 s RTT p95.
+    /// TSBPD latency ÷ the 10 s RTT p95, or the 60 s one when the past 10 s had no RTT
+    /// (`marginVerdict.rule` names which).
     public var margin: Double?
     public var marginVerdict: Verdict
     public var loss10s: Events
@@ -80,7 +81,18 @@ public struct LinkHealth: Codable, Sendable, Equatable {
         try c.encode(lossVerdict, forKey: .lossVerdict)
     }
 
-    public static let marginRule = "TSBPD latency ÷ RTT (10 s p95): ≥ 4 ok, 3–4 warn, < 3 critical"
+    public static let marginRule = marginRuleText(basis: "10 s p95")
+    /// Sparse polls or a stalled RTT report can leave the past 10 s empty; the verdict then
+    /// rests on the minute, and the rule must say so or an operator reads a figure it is not.
+    public static let marginRuleWithoutRecentRTT = marginRuleText(basis: "60 s p95, no RTT in the past 10 s")
+    /// Before any RTT: the rule as it will be applied.
+    public static let marginRuleUnjudged =
+        marginRuleText(basis: "10 s p95, or 60 s p95 without an RTT in the past 10 s")
+
+    static func marginRuleText(basis: String) -> String {
+        "TSBPD latency ÷ RTT (\(basis)): ≥ 4 ok, 3–4 warn, < 3 critical"
+    }
+
     public static let lossRule = "dropped packets in the past 10 s critical; lost packets in the past 10 s warn; "
         + "either in the past 60 s only recent; none ok"
 
@@ -103,9 +115,10 @@ public struct LinkHealth: Codable, Sendable, Equatable {
             let basis = "\(latency) ms latency is \(format(ratio)) × the RTT p95 of \(format(rtt.p95)) ms over \(rtt.seconds) s"
             let advice = level == .ok ? "" : ": retransmissions may not arrive in time; raise the SRT latency to at "
                 + "least \(formatUp(rtt.p95 * 4)) ms"
-            marginVerdict = Verdict(level: level, rule: marginRule, reason: basis + advice)
+            marginVerdict = Verdict(level: level, rule: rtt10 == nil ? marginRuleWithoutRecentRTT : marginRule,
+                                    reason: basis + advice)
         } else {
-            marginVerdict = Verdict(level: .unknown, rule: marginRule,
+            marginVerdict = Verdict(level: .unknown, rule: marginRuleUnjudged,
                                     reason: latency == nil ? "no TSBPD latency reported" : "no RTT in the past 60 s")
         }
 

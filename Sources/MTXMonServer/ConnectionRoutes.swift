@@ -11,7 +11,7 @@ struct ConnectionRoutes: Sendable {
 
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/connections/{id}/history") { request, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try Self.decodeID(context.parameters.require("id"))
             guard !id.isEmpty, id.utf8.count <= 256 else {
                 throw APIError(.badRequest, "bad_id", "a connection id is MediaMTX's id, 1–256 bytes: list them with "
                     + "GET /api/v1/paths/{name}/connections")
@@ -20,16 +20,34 @@ struct ConnectionRoutes: Sendable {
                 from: RequestInput.query(request, "from"), to: RequestInput.query(request, "to"),
                 step: RequestInput.query(request, "step"), aggregation: RequestInput.query(request, "agg"),
                 now: environment.now(), interval: environment.intervalMs)
-            let (info, points) = try await environment.store.readOffThread { db throws -> (ConnectionInfo, [ConnectionPoint]) in
+            // Whole-minute steps read the minute rollups, which outlive the raw samples.
+            let fromMinutes = range.step.map { $0 % 60_000 == 0 } ?? false
+            if fromMinutes, range.aggregation == .last, let step = range.step {
+                throw APIError(.badRequest, "bad_agg", "agg=last needs every poll, but a step of whole minutes "
+                    + "(step=\(step / 1_000)s) reads the connection's minute rollups, which keep no last value: use "
+                    + "agg=avg, agg=min or agg=max with this step, or agg=last with a step that is not a whole number "
+                    + "of minutes (e.g. step=30s) within the raw retention")
+            }
+            let (info, points) = try await environment.store.readOffThread {
+                db throws -> (ConnectionInfo, [ConnectionPoint]) in
                 guard let info = try db.connection(id: id) else {
                     throw APIError(.notFound, "unknown_connection", "mtxmon has no history for connection '\(id)': "
                         + "ids come from GET /api/v1/paths/{name}/connections; history is kept for the raw retention")
                 }
-                // Whole-minute steps read the minute rollups, which outlive the raw samples.
-                if let step = range.step, step % 60_000 == 0 {
-                    return (info, try db.connectionMinutes(key: info.key, from: range.from, to: range.to))
+                guard let step = range.step else {
+                    return (info, try db.connectionPoints(key: info.key, from: range.from, to: range.to))
                 }
-                return (info, try db.connectionPoints(key: info.key, from: range.from, to: range.to))
+                var folder = Folder(step: step, aggregation: range.aggregation)
+                if fromMinutes {
+                    for minute in try db.connectionMinuteRows(key: info.key, from: range.from, to: range.to) {
+                        folder.add(minute)
+                    }
+                } else {
+                    for point in try db.connectionPoints(key: info.key, from: range.from, to: range.to) {
+                        folder.add(point)
+                    }
+                }
+                return (info, folder.finish())
             }
             var w = JSONWriter(capacity: 256 + points.count * 200)
             w.beginObject()
@@ -37,13 +55,37 @@ struct ConnectionRoutes: Sendable {
             w.key("from"); w.int(range.from)
             w.key("to"); w.int(range.to)
             w.key("step"); w.int(range.step)
+            w.key("agg"); w.string(range.step == nil ? nil : range.aggregation.rawValue)
+            w.key("source"); w.string(fromMinutes ? "minutes" : "samples")
             w.key("points")
             w.beginArray()
-            for point in Self.bucket(points, step: range.step) { Self.write(point, &w) }
+            for point in points { Self.write(point, &w) }
             w.endArray()
             w.endObject()
             return APIServer.json(w)
         }
+    }
+
+    /// The router hands the id over as sent, but a client that escapes it (a browser's
+    /// `encodeURIComponent`) must still find the id MediaMTX reported.
+    static func decodeID(_ raw: String) throws -> String {
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
+        var bytes: [UInt8] = []
+        var iterator = raw.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next().flatMap(RequestInput.hexValue),
+                  let low = iterator.next().flatMap(RequestInput.hexValue) else {
+                throw APIError(.badRequest, "bad_id", "the connection id has a '%' that is not followed by two hex "
+                    + "digits: escape it as %25, or copy the id from GET /api/v1/paths/{name}/connections")
+            }
+            bytes.append(high << 4 | low)
+        }
+        guard let id = String(validating: bytes, as: UTF8.self) else {
+            throw APIError(.badRequest, "bad_id", "the connection id is not UTF-8 text once unescaped: copy the id "
+                + "from GET /api/v1/paths/{name}/connections")
+        }
+        return id
     }
 
     /// The connections of one path in the latest snapshot, each with its SRT link health from
@@ -144,46 +186,152 @@ struct ConnectionRoutes: Sendable {
         w.endObject()
     }
 
-    /// Buckets of `step` starting at multiples of it: gauges averaged, increases summed, counters
-    /// and role the bucket's last; buckets without polls left out.
-    static func bucket(_ points: [ConnectionPoint], step: Int64?) -> [ConnectionPoint] {
-        guard let step, step > 0 else { return points }
-        var result: [ConnectionPoint] = []
-        var group: [ConnectionPoint] = []
-        func flush() {
-            guard var last = group.last else { return }
-            func mean(_ values: [Double?]) -> Double? {
-                let present = values.compactMap { $0 }
-                return present.isEmpty ? nil : present.reduce(0, +) / Double(present.count)
-            }
-            // Increases come from MediaMTX's counters; a damaged one must not trap the sum.
-            func total(_ values: [Int64?]) -> Int64? {
-                let present = values.compactMap { $0 }
-                return present.isEmpty ? nil : present.reduce(0) { sum, value in
-                    let (result, overflow) = sum.addingReportingOverflow(value)
-                    return overflow ? (value > 0 ? .max : .min) : result
-                }
-            }
-            last.t = group[0].t - group[0].t % step
-            last.bitrateIn = mean(group.map(\.bitrateIn))
-            last.bitrateOut = mean(group.map(\.bitrateOut))
-            last.rttMs = mean(group.map(\.rttMs))
-            last.recvRateMbps = mean(group.map(\.recvRateMbps))
-            last.sendRateMbps = mean(group.map(\.sendRateMbps))
-            last.linkCapacityMbps = mean(group.map(\.linkCapacityMbps))
-            last.jitter = mean(group.map(\.jitter))
-            last.reset = group.contains { $0.reset }
-            last.lost = total(group.map(\.lost))
-            last.retransmitted = total(group.map(\.retransmitted))
-            last.dropped = total(group.map(\.dropped))
-            result.append(last)
-            group.removeAll(keepingCapacity: true)
+    /// Folds time-ordered polls or minute rollups into buckets of `step` starting at multiples of
+    /// it, as path history does: gauges by `aggregation`, increases summed, counters and role the
+    /// bucket's newest, latency the newest reported (as the rollups keep it); buckets without
+    /// polls left out.
+    struct Folder {
+        let step: Int64
+        let aggregation: Aggregation
+        private var bucket: Bucket?
+        private var points: [ConnectionPoint] = []
+
+        init(step: Int64, aggregation: Aggregation) {
+            self.step = step
+            self.aggregation = aggregation
         }
-        for point in points {
-            if let first = group.first, point.t - point.t % step != first.t - first.t % step { flush() }
-            group.append(point)
+
+        private mutating func open(_ t: Int64, _ newest: ConnectionPoint) {
+            let start = t - t % step
+            if let done = bucket, done.start != start {
+                points.append(done.point(aggregation))
+                bucket = nil
+            }
+            if bucket == nil { bucket = Bucket(start: start, newest: newest) }
         }
-        flush()
-        return result
+
+        mutating func add(_ p: ConnectionPoint) {
+            open(p.t, p)
+            bucket!.add(p)
+        }
+
+        mutating func add(_ minute: ConnectionMinute) {
+            open(minute.point.t, minute.point)
+            bucket!.add(minute)
+        }
+
+        mutating func finish() -> [ConnectionPoint] {
+            if let done = bucket { points.append(done.point(aggregation)) }
+            bucket = nil
+            return points
+        }
+    }
+
+    struct Bucket {
+        let start: Int64
+        var newest: ConnectionPoint
+        var bitrateIn = Gauge(), bitrateOut = Gauge(), rtt = Gauge(), recvRate = Gauge(), sendRate = Gauge()
+        var linkCapacity = Gauge(), jitter = Gauge()
+        var latency: Int64?
+        var reset = false
+        var lost: Int64?, retransmitted: Int64?, dropped: Int64?
+
+        init(start: Int64, newest: ConnectionPoint) {
+            self.start = start
+            self.newest = newest
+        }
+
+        mutating func add(_ p: ConnectionPoint) {
+            newest = p
+            bitrateIn.add(p.bitrateIn)
+            bitrateOut.add(p.bitrateOut)
+            rtt.add(p.rttMs)
+            recvRate.add(p.recvRateMbps)
+            sendRate.add(p.sendRateMbps)
+            linkCapacity.add(p.linkCapacityMbps)
+            jitter.add(p.jitter)
+            fold(p)
+        }
+
+        /// The rollups keep no receive or send rate, link capacity or jitter: those stay null.
+        mutating func add(_ minute: ConnectionMinute) {
+            newest = minute.point
+            bitrateIn.merge(minute.bitrateIn)
+            bitrateOut.merge(minute.bitrateOut)
+            rtt.merge(minute.rtt)
+            fold(minute.point)
+        }
+
+        private mutating func fold(_ p: ConnectionPoint) {
+            latency = p.latencyMs ?? latency
+            reset = reset || p.reset
+            lost = Self.total(lost, p.lost)
+            retransmitted = Self.total(retransmitted, p.retransmitted)
+            dropped = Self.total(dropped, p.dropped)
+        }
+
+        /// Increases come from MediaMTX's counters; a damaged one must not trap the sum.
+        static func total(_ sum: Int64?, _ value: Int64?) -> Int64? {
+            guard let value else { return sum }
+            guard let sum else { return value }
+            let (result, overflow) = sum.addingReportingOverflow(value)
+            return overflow ? (value > 0 ? .max : .min) : result
+        }
+
+        func point(_ aggregation: Aggregation) -> ConnectionPoint {
+            var p = newest
+            p.t = start
+            p.bitrateIn = bitrateIn.value(aggregation)
+            p.bitrateOut = bitrateOut.value(aggregation)
+            p.rttMs = rtt.value(aggregation)
+            p.recvRateMbps = recvRate.value(aggregation)
+            p.sendRateMbps = sendRate.value(aggregation)
+            p.linkCapacityMbps = linkCapacity.value(aggregation)
+            p.jitter = jitter.value(aggregation)
+            p.latencyMs = latency
+            p.reset = reset
+            p.lost = lost
+            p.retransmitted = retransmitted
+            p.dropped = dropped
+            return p
+        }
+    }
+
+    /// Sum, count, extremes and latest of one gauge; polls without it are skipped.
+    struct Gauge {
+        var sum = 0.0
+        var count = 0
+        var low = Double.infinity
+        var high = -Double.infinity
+        var last: Double?
+
+        mutating func add(_ value: Double?) {
+            guard let value else { return }
+            sum += value
+            count += 1
+            low = Swift.min(low, value)
+            high = Swift.max(high, value)
+            last = value
+        }
+
+        /// A minute rollup has no latest value; `agg=last` is refused before one is read.
+        mutating func merge(_ minute: ConnectionMinute.Gauge) {
+            guard minute.count > 0 else { return }
+            sum += minute.sum
+            count += minute.count
+            if let value = minute.min { low = Swift.min(low, value) }
+            if let value = minute.max { high = Swift.max(high, value) }
+            last = nil
+        }
+
+        func value(_ aggregation: Aggregation) -> Double? {
+            guard count > 0 else { return nil }
+            switch aggregation {
+            case .avg: return sum / Double(count)
+            case .min: return low.isFinite ? low : nil
+            case .max: return high.isFinite ? high : nil
+            case .last: return last
+            }
+        }
     }
 }

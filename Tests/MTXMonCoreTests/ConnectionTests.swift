@@ -112,6 +112,34 @@ import Testing
         #expect(critical.lossVerdict.rule == LinkHealth.lossRule)
     }
 
+    /// RTTs only until 50 s before `now`: the margin rests on the 60 s window, and both the
+    /// rule and the reason say so rather than naming the 10 s window that had nothing.
+    @Test func anEmptyTenSecondWindowFallsBackToTheMinuteAndTheRuleSaysSo() throws {
+        let stalled = samples(rtt: { _ in 40 }).enumerated().map { i, sample in
+            var sample = sample
+            if i >= 20 { sample.rttMs = nil }
+            return sample
+        }
+        let health = LinkHealth.evaluate(stalled, now: 60_000)
+        #expect(health.rtt10s == nil)
+        let minute = try #require(health.rtt60s)
+        #expect(minute.samples == 20, "polls 0–19 (ts 2–40 s) carry an RTT, none of 25–29 (ts 52–60 s)")
+        #expect(minute.p95 == 40)
+        #expect(health.margin == 3)
+        #expect(health.marginVerdict.level == .warn)
+        #expect(health.marginVerdict.rule == LinkHealth.marginRuleWithoutRecentRTT)
+        #expect(health.marginVerdict.rule.contains("60 s p95"))
+        #expect(!health.marginVerdict.rule.contains("10 s p95"))
+        #expect(health.marginVerdict.reason.hasPrefix("120 ms latency is 3 × the RTT p95 of 40 ms over 60 s"))
+
+        let recent = LinkHealth.evaluate(samples(rtt: { _ in 40 }), now: 60_000)
+        #expect(recent.marginVerdict.rule == LinkHealth.marginRule)
+        #expect(recent.marginVerdict.rule.contains("(10 s p95)"))
+        #expect(recent.marginVerdict.reason.hasSuffix("over 10 s: retransmissions may not arrive in time; "
+            + "raise the SRT latency to at least 160 ms"))
+        #expect(LinkHealth.evaluate([], now: 60_000).marginVerdict.rule == LinkHealth.marginRuleUnjudged)
+    }
+
     @Test func withoutFiguresTheVerdictIsUnknown() {
         let none = LinkHealth.evaluate([], now: 60_000)
         #expect(none.marginVerdict.level == .unknown)
