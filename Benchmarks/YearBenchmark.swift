@@ -178,22 +178,22 @@ enum YearBenchmark {
         })
         print("| Table | Rows | Bytes | Bytes a row |")
         print("|---|---:|---:|---:|")
-        for (table, size, _) in rows("SELECT name, sum(pgsize), 0 FROM dbstat WHERE aggregate = 1 GROUP BY name ORDER BY 2 DESC")
-        where size > 10_000_000 {
+        let sizes = rows("SELECT name, sum(pgsize), 0 FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        for (table, size, _) in sizes where size > 10_000_000 {
             let count = counts[table]
             print("| \(table) | \(count.map(String.init) ?? "") | \(gigabytes(size)) | "
                 + "\(count.map { String(format: "%.1f", Double(size) / Double(max(1, $0))) } ?? "") |")
         }
         let free = rows("SELECT 'free', (SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size), 0")
         print("| (free pages) | | \(gigabytes(free.first?.1 ?? 0)) | |")
-        print("| **file** | | **\(gigabytes(bytes(path)))** (+ \(gigabytes(bytes(path + "-wal")))) WAL) | |")
+        print("| **file** | | **\(gigabytes(bytes(path)))** (+ \(gigabytes(bytes(path + "-wal"))) WAL) | |")
         // A year at the default retention, from the bytes a row measured here.
-        if let raw = rows("SELECT 'sample', sum(pgsize), 0 FROM dbstat WHERE aggregate = 1 AND name = 'sample'").first,
-           let minutes = rows("SELECT 'sample_1m', sum(pgsize), 0 FROM dbstat WHERE aggregate = 1 AND name = 'sample_1m'").first,
-           let hours = rows("SELECT 'sample_1h', sum(pgsize), 0 FROM dbstat WHERE aggregate = 1 AND name = 'sample_1h'").first,
+        // (dbstat's own aggregate mode adds page sizes in 32 bits: the sums are taken here.)
+        let tables = Dictionary(uniqueKeysWithValues: sizes.map { ($0.0, $0.1) })
+        if let raw = tables["sample"], let minutes = tables["sample_1m"], let hours = tables["sample_1h"],
            let rawRows = counts["sample"], let minuteRows = counts["sample_1m"], let hourRows = counts["sample_1h"] {
-            let week = Double(raw.1) / Double(rawRows) * Double(paths * 7 * 43_200)
-            let year = (Double(minutes.1) / Double(minuteRows) * 1_440 + Double(hours.1) / Double(hourRows) * 24)
+            let week = Double(raw) / Double(rawRows) * Double(paths * 7 * 43_200)
+            let year = (Double(minutes) / Double(minuteRows) * 1_440 + Double(hours) / Double(hourRows) * 24)
                 * Double(paths * 365)
             print("\nA year of \(paths) paths at these sizes: 7 days raw \(gigabytes(Int64(week))) + 365 days of rollups "
                 + "\(gigabytes(Int64(year))) = \(gigabytes(Int64(week + year)))")

@@ -7,9 +7,12 @@ enum ConnectionRows {
     /// The connection's row (created on its first poll), its key. A connection may name its
     /// path only after its first polls (an RTMP publisher is `idle` with no path for its first
     /// seconds), so a path seen later is recorded then; a poll without one keeps the stored path.
+    ///
+    /// The cache only saves the upsert and the lookup: an id it has forgotten is found again by
+    /// its `UNIQUE` id in the table, so it keeps its key and row.
     static func key(_ c: ConnectionSample, pathID: Int64?, ts: Int64, _ db: SQLiteConnection,
-                    cache: inout [String: Int64]) throws(SQLiteError) -> Int64 {
-        if let key = cache[c.id] {
+                    cache: inout ConnectionKeyCache) throws(SQLiteError) -> Int64 {
+        if let key = cache.key(for: c.id) {
             let touch = try db.cached("""
                 UPDATE connection SET last_ts_ms = max(last_ts_ms, ?2), role = ?3, path_id = coalesce(?4, path_id)
                 WHERE key = ?1
@@ -19,7 +22,9 @@ enum ConnectionRows {
             touch.bind(3, c.role.rawValue)
             touch.bind(4, pathID)
             try touch.run()
-            return key
+            // `mtxmon prune` may have deleted the row of a connection long gone that came back.
+            if db.changes == 1 { return key }
+            cache.forget(c.id)
         }
         let upsert = try db.cached("""
             INSERT INTO connection (id, protocol, role, path_id, remote_addr, user_agent, first_ts_ms, last_ts_ms)
@@ -42,7 +47,7 @@ enum ConnectionRows {
             throw SQLiteError(code: SQLITE_INTERNAL, message: "connection row missing after insert", context: c.id)
         }
         let key = select.int64(0)
-        cache[c.id] = key
+        cache.remember(key, for: c.id)
         return key
     }
 
@@ -135,6 +140,55 @@ enum ConnectionRows {
     }()
 }
 
+/// The writer's memory of connection keys, so that a connection polled again costs one
+/// `UPDATE` rather than an upsert and a lookup.
+///
+/// Viewers come and go all day, each under a connection id of its own, so an id not seen for
+/// `forgetAfterPolls` to twice as many polls is forgotten: the memory holds the connections of
+/// the last polls, not every one since the writer opened. Two generations swapped every
+/// `forgetAfterPolls` polls do that without scanning the entries.
+struct ConnectionKeyCache {
+    /// A minute of polls at the default interval: a connection missing from a poll or two
+    /// (a failed poll, a reader reconnecting) is still remembered.
+    static let forgetAfterPolls = 30
+
+    private var recent: [String: Int64] = [:]
+    private var older: [String: Int64] = [:]
+    private var pollsSinceSwap = 0
+
+    mutating func key(for id: String) -> Int64? {
+        if let key = recent[id] { return key }
+        guard let key = older.removeValue(forKey: id) else { return nil }
+        recent[id] = key
+        return key
+    }
+
+    mutating func remember(_ key: Int64, for id: String) {
+        recent[id] = key
+    }
+
+    mutating func forget(_ id: String) {
+        recent.removeValue(forKey: id)
+        older.removeValue(forKey: id)
+    }
+
+    /// Called once per poll written with a snapshot, whether or not it had connections.
+    mutating func endPoll() {
+        pollsSinceSwap += 1
+        guard pollsSinceSwap >= Self.forgetAfterPolls else { return }
+        pollsSinceSwap = 0
+        older = recent
+        recent = [:]
+    }
+
+    mutating func removeAll() {
+        recent.removeAll()
+        older.removeAll()
+    }
+
+    var count: Int { recent.count + older.count }
+}
+
 /// One stored poll of a connection.
 public struct ConnectionPoint: Sendable, Equatable {
     public var t: Int64
@@ -153,6 +207,28 @@ public struct ConnectionPoint: Sendable, Equatable {
     public var lost: Int64?
     public var retransmitted: Int64?
     public var dropped: Int64?
+}
+
+/// One minute rollup of a connection. It keeps sums, counts and extremes of the bitrates and
+/// the RTT only: receive and send rate, link capacity and jitter are not rolled up, and no
+/// gauge keeps its last value.
+public struct ConnectionMinute: Sendable, Equatable {
+    public struct Gauge: Sendable, Equatable {
+        public var sum: Double
+        /// Polls of the minute that reported the figure.
+        public var count: Int
+        public var min: Double?
+        public var max: Double?
+
+        public var mean: Double? { count > 0 ? sum / Double(count) : nil }
+    }
+
+    /// The minute's start, its averages, its counters at its newest poll, its summed increases.
+    public var point: ConnectionPoint
+    public var samples: Int
+    public var bitrateIn: Gauge
+    public var bitrateOut: Gauge
+    public var rtt: Gauge
 }
 
 /// A connection's identity as stored.
@@ -217,25 +293,40 @@ extension ReadConnection {
     /// One point per minute of a connection in `[from, to]`, from its rollups: averages of the
     /// gauges (maxima are not kept per point), sums of the per-poll increases.
     public func connectionMinutes(key: Int64, from: Int64, to: Int64) throws -> [ConnectionPoint] {
+        try connectionMinuteRows(key: key, from: from, to: to).map(\.point)
+    }
+
+    /// The minute rollups of a connection in `[from, to]` with their gauges' sums, counts and
+    /// extremes, so that a bucket of several minutes weighs each minute by its polls and can
+    /// answer `min` and `max`.
+    public func connectionMinuteRows(key: Int64, from: Int64, to: Int64) throws -> [ConnectionMinute] {
         let s = try connection.cached("""
-            SELECT minute_ms, role, inbound_bytes, outbound_bytes, bitrate_in_sum / nullif(bitrate_in_n, 0),
-                   bitrate_out_sum / nullif(bitrate_out_n, 0), resets, rtt_sum / nullif(rtt_n, 0), latency_ms,
-                   lost, retransmitted, dropped
+            SELECT minute_ms, role, inbound_bytes, outbound_bytes, resets, latency_ms, lost, retransmitted, dropped,
+                   samples, bitrate_in_sum, bitrate_in_n, bitrate_in_min, bitrate_in_max,
+                   bitrate_out_sum, bitrate_out_n, bitrate_out_min, bitrate_out_max, rtt_sum, rtt_n, rtt_min, rtt_max
             FROM connection_1m WHERE conn_key = ? AND minute_ms BETWEEN ? AND ? ORDER BY minute_ms
             """)
         s.bind(1, key)
         s.bind(2, from - from % 60_000)
         s.bind(3, to)
         defer { s.reset() }
-        var points: [ConnectionPoint] = []
-        while try s.step() {
-            points.append(ConnectionPoint(
-                t: s.int64(0), role: s.string(1) ?? "", inboundBytes: s.int64(2), outboundBytes: s.int64(3),
-                bitrateIn: s.optionalDouble(4), bitrateOut: s.optionalDouble(5), reset: s.int64(6) > 0,
-                rttMs: s.optionalDouble(7), latencyMs: s.optionalInt64(8), lost: s.optionalInt64(9),
-                retransmitted: s.optionalInt64(10), dropped: s.optionalInt64(11)))
+        func gauge(_ column: Int32) -> ConnectionMinute.Gauge {
+            let count = Int(s.int64(column + 1))
+            return ConnectionMinute.Gauge(sum: count > 0 ? s.optionalDouble(column) ?? 0 : 0, count: count,
+                                          min: s.optionalDouble(column + 2), max: s.optionalDouble(column + 3))
         }
-        return points
+        var minutes: [ConnectionMinute] = []
+        while try s.step() {
+            let bitrateIn = gauge(10), bitrateOut = gauge(14), rtt = gauge(18)
+            let point = ConnectionPoint(
+                t: s.int64(0), role: s.string(1) ?? "", inboundBytes: s.int64(2), outboundBytes: s.int64(3),
+                bitrateIn: bitrateIn.mean, bitrateOut: bitrateOut.mean, reset: s.int64(4) > 0, rttMs: rtt.mean,
+                latencyMs: s.optionalInt64(5), lost: s.optionalInt64(6), retransmitted: s.optionalInt64(7),
+                dropped: s.optionalInt64(8))
+            minutes.append(ConnectionMinute(point: point, samples: Int(s.int64(9)), bitrateIn: bitrateIn,
+                                            bitrateOut: bitrateOut, rtt: rtt))
+        }
+        return minutes
     }
 
     /// The samples link health judges, for every connection in `ids`, over the minute before `now`.

@@ -71,8 +71,11 @@ public final class HistoryStore: Sendable {
     struct WriterState: ~Copyable {
         let connection: SQLiteConnection
         var pathIDs: [String: Int64] = [:]
-        var connectionKeys: [String: Int64] = [:]
+        var connectionKeys = ConnectionKeyCache()
     }
+
+    /// How many connection keys the writer remembers; the bound on that memory is tested by it.
+    var rememberedConnectionKeys: Int { writer.withLock { $0.connectionKeys.count } }
 
     /// Readers are counted across gaps up to 3.5 poll intervals in the minute rollups.
     let readerGapMs: Int64
@@ -93,7 +96,7 @@ public final class HistoryStore: Sendable {
     }
 
     static func configure(_ connection: SQLiteConnection, busyTimeoutMs: Int32) throws(SQLiteError) {
-        sqlite3_busy_timeout(connection.handle, busyTimeoutMs)
+        connection.retryWhenBusy(ms: busyTimeoutMs)
         try connection.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
     }
 
@@ -138,6 +141,7 @@ public final class HistoryStore: Sendable {
                                                          cache: &state.connectionKeys)
                         try ConnectionRows.insert(connection, key: key, ts: ts, db)
                     }
+                    state.connectionKeys.endPoll()
                 }
                 try db.execute("COMMIT")
                 return report

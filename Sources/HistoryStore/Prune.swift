@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 import MTXMonCore
 
 /// What a prune removed, or with `dryRun` would remove.
@@ -15,21 +18,24 @@ public struct PruneReport: Sendable, Equatable {
 }
 
 extension HistoryStore {
-    /// Deletes raw samples and poll rows older than `rawBefore` and minute rollups older than
-    /// `rollupsBefore` (unix ms), oldest first, in transactions of at most `batch` rows.
+    /// Deletes raw samples and poll rows older than `rawBefore`, minute rollups older than
+    /// `minutesBefore` (by default `rollupsBefore`) and hour rollups older than `rollupsBefore`
+    /// (unix ms), oldest first, in transactions of at most `batch` rows.
     ///
     /// Small transactions are what make it safe beside a running collector: the collector's poll
     /// waits for at most one batch, never for the whole prune. Each batch is complete on its own,
     /// so an interrupted prune leaves a consistent file and the next run carries on. Freed pages
     /// stay in the file and are reused by new rows, which keeps a file under steady retention at a
     /// steady size without rewriting it.
-    public func prune(rawBefore: Int64, rollupsBefore: Int64, batch: Int = 5_000, dryRun: Bool = false) throws -> PruneReport {
+    public func prune(rawBefore: Int64, rollupsBefore: Int64, minutesBefore: Int64? = nil, batch: Int = 5_000,
+                      dryRun: Bool = false) throws -> PruneReport {
+        let minutesBefore = minutesBefore ?? rollupsBefore
         var report = PruneReport()
         let pathIDs = try read { db in try db.allPaths().map(\.id) }
         for id in pathIDs {
             report.samples += try pruneTable("sample", time: "ts_ms", scope: ("path_id", id), before: rawBefore,
                                              batch: batch, dryRun: dryRun)
-            report.rollups += try pruneTable("sample_1m", time: "minute_ms", scope: ("path_id", id), before: rollupsBefore,
+            report.rollups += try pruneTable("sample_1m", time: "minute_ms", scope: ("path_id", id), before: minutesBefore,
                                              batch: batch, dryRun: dryRun)
             // An hour goes once all of it is past the cut: until then it still answers for its newer minutes.
             report.hourRollups += try pruneTable("sample_1h", time: "hour_ms", scope: ("path_id", id),
@@ -45,12 +51,12 @@ extension HistoryStore {
         }
         // Connection minutes live as long as path minutes; a connection goes with its last one.
         // A connection first seen within a minute after the cut still has that minute's row before it.
-        for key in try read({ db in try db.connectionKeys(firstSeenBefore: rollupsBefore + 60_000) }) {
+        for key in try read({ db in try db.connectionKeys(firstSeenBefore: minutesBefore + 60_000) }) {
             report.rollups += try pruneTable("connection_1m", time: "minute_ms", scope: ("conn_key", key),
-                                             before: rollupsBefore, batch: batch, dryRun: dryRun)
+                                             before: minutesBefore, batch: batch, dryRun: dryRun)
         }
         report.connections = try pruneTable("connection", time: "last_ts_ms", scope: nil,
-                                            before: min(rawBefore, rollupsBefore), batch: batch, dryRun: dryRun)
+                                            before: min(rawBefore, minutesBefore), batch: batch, dryRun: dryRun)
         try writer.withLock { state throws(SQLiteError) in
             let freelist = try state.connection.cached("PRAGMA freelist_count")
             defer { freelist.reset() }
@@ -103,6 +109,9 @@ extension HistoryStore {
                 return limit == before
             }
             if done { return removed }
+            // A writer waiting behind this batch retries every millisecond: a short pause makes
+            // sure it gets in before the next batch, so a poll waits for one batch at most.
+            usleep(3_000)
         }
     }
 }

@@ -1,8 +1,10 @@
 import MTXMonCore
 
 extension ReadConnection {
-    /// Windows up to this long are read from raw samples alone: 1,800 rows at 2 s.
-    static let rawRatesLimitMs: Int64 = 3_600_000
+    /// Windows up to this long are read from raw samples alone: 300 rows at 2 s. Longer ones read
+    /// whole minutes from the rollups (an hour is some 60 rows and 60 samples, not 1,800): the same
+    /// answer to the byte, several times faster.
+    static let rawRatesLimitMs: Int64 = 600_000
 
     /// What a path did over `[from, to]`, from its counters.
     ///

@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failed SQLite call, with the statement or step that failed.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -35,6 +38,20 @@ final class SQLiteConnection: @unchecked Sendable {
     deinit {
         statements.removeAll()
         sqlite3_close_v2(handle)
+    }
+
+    /// Retries a locked database every millisecond for up to `ms`.
+    ///
+    /// SQLite's own busy timeout backs off to 100 ms sleeps, so a writer that waits behind a prune
+    /// (many short transactions back to back) wakes too late for the gap between two of them and
+    /// can wait seconds; retrying each millisecond it gets the next gap.
+    func retryWhenBusy(ms: Int32) {
+        let limit = UnsafeMutableRawPointer(bitPattern: Int(max(1, ms)))
+        sqlite3_busy_handler(handle, { limit, tries in
+            guard Int(tries) < Int(bitPattern: limit) else { return 0 }
+            usleep(1_000)
+            return 1
+        }, limit)
     }
 
     func error(_ rc: Int32, _ context: String) -> SQLiteError {

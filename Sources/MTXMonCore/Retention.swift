@@ -2,8 +2,12 @@
 public struct Retention: Sendable, Equatable {
     /// Raw samples and poll rows: `MTXMON_RAW_RETENTION`, default 7 days.
     public var rawMs: Int64
-    /// Minute rollups: `MTXMON_ROLLUP_RETENTION`, default 400 days.
+    /// Hour rollups, and minute rollups unless `minuteMs` says otherwise: `MTXMON_ROLLUP_RETENTION`,
+    /// default 400 days.
     public var rollupMs: Int64
+    /// Minute rollups: `MTXMON_MINUTE_RETENTION`, default the rollup retention. Shorter keeps the
+    /// months past it at hour detail only, on a much smaller disk.
+    public var minuteMs: Int64
 
     public static let defaultRawMs: Int64 = 7 * 86_400_000
     public static let defaultRollupMs: Int64 = 400 * 86_400_000
@@ -12,31 +16,38 @@ public struct Retention: Sendable, Equatable {
     /// The dashboard's longest range, 7 days at 10-minute steps, is read from the minute rollups.
     public static let shortestRollupMs: Int64 = 7 * 86_400_000
 
-    public init(rawMs: Int64 = Retention.defaultRawMs, rollupMs: Int64 = Retention.defaultRollupMs) {
+    public init(rawMs: Int64 = Retention.defaultRawMs, rollupMs: Int64 = Retention.defaultRollupMs, minuteMs: Int64? = nil) {
         self.rawMs = rawMs
         self.rollupMs = rollupMs
+        self.minuteMs = minuteMs ?? rollupMs
     }
 
     /// Problems that make these retentions unsafe, each naming the fix; empty when they are fine.
     public func problems(force: Bool) -> [String] {
+        guard !force else { return [] }
         var problems: [String] = []
-        if rawMs < Self.shortestRawMs && !force {
+        if rawMs < Self.shortestRawMs {
             problems.append("a raw retention of \(rawMs / 1_000) s is shorter than the hour the dashboard charts: "
                 + "use at least 1h, or add --force to prune anyway")
         }
-        if rollupMs < Self.shortestRollupMs && rollupMs >= rawMs && !force {
-            problems.append("a rollup retention of \(rollupMs / 1_000) s is shorter than the 7 days the dashboard "
-                + "charts from rollups: use at least 7d, or add --force to prune anyway")
+        let rollups = min(minuteMs, rollupMs)
+        if rollups < Self.shortestRollupMs && rollups >= rawMs {
+            problems.append("a rollup retention of \(rollups / 1_000) s is shorter than the 7 days the dashboard "
+                + "charts from minute rollups: use at least 7d, or add --force to prune anyway")
         }
-        if rollupMs < rawMs && !force {
+        if rollups < rawMs {
             problems.append("the rollup retention is shorter than the raw retention, so rollups would go first: "
                 + "keep rollups at least as long, e.g. --rollup-retention 400d, or add --force")
+        }
+        if minuteMs > rollupMs {
+            problems.append("minute rollups kept longer (\(minuteMs / 86_400_000) d) than hour rollups "
+                + "(\(rollupMs / 86_400_000) d): raise --rollup-retention to at least the minute retention, or add --force")
         }
         return problems
     }
 
-    /// Unix ms before which raw samples and rollups go, for a prune at `now`.
-    public func cutoffs(now: Int64) -> (raw: Int64, rollups: Int64) {
-        (now - rawMs, now - rollupMs)
+    /// Unix ms before which raw samples, minute rollups and hour rollups go, for a prune at `now`.
+    public func cutoffs(now: Int64) -> (raw: Int64, minutes: Int64, hours: Int64) {
+        (now - rawMs, now - minuteMs, now - rollupMs)
     }
 }

@@ -15,8 +15,11 @@ struct Prune: AsyncParsableCommand {
     @Option(name: .customLong("raw-retention"), help: "Keep raw samples this long, e.g. 7d (MTXMON_RAW_RETENTION).")
     var rawRetention: String?
 
-    @Option(name: .customLong("rollup-retention"), help: "Keep minute and hour rollups this long, e.g. 400d (MTXMON_ROLLUP_RETENTION).")
+    @Option(name: .customLong("rollup-retention"), help: "Keep hour rollups (and minute ones, unless --minute-retention) this long, e.g. 400d (MTXMON_ROLLUP_RETENTION).")
     var rollupRetention: String?
+
+    @Option(name: .customLong("minute-retention"), help: "Keep minute rollups this long, e.g. 90d; older months stay at hour detail (MTXMON_MINUTE_RETENTION; default: the rollup retention).")
+    var minuteRetention: String?
 
     @Option(name: .customLong("older-than"), help: "One-off: delete raw samples and rollups older than this, e.g. 30d.")
     var olderThan: String?
@@ -27,7 +30,7 @@ struct Prune: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Count what would go; delete nothing.")
     var dryRun = false
 
-    @Flag(help: "Allow a raw retention under an hour, rollups kept under 7 days or shorter than raw samples.")
+    @Flag(help: "Allow a raw retention under an hour, rollups kept under 7 days or shorter than raw samples, minutes kept longer than hours.")
     var force = false
 
     func run() async throws {
@@ -38,9 +41,11 @@ struct Prune: AsyncParsableCommand {
                 throw ValidationError("\(flag != nil ? name : variable)=\(error)")
             }
         }
+        let rollupMs = try duration(rollupRetention, "--rollup-retention", "MTXMON_ROLLUP_RETENTION", Retention.defaultRollupMs)
         var retention = Retention(
             rawMs: try duration(rawRetention, "--raw-retention", "MTXMON_RAW_RETENTION", Retention.defaultRawMs),
-            rollupMs: try duration(rollupRetention, "--rollup-retention", "MTXMON_ROLLUP_RETENTION", Retention.defaultRollupMs))
+            rollupMs: rollupMs,
+            minuteMs: try duration(minuteRetention, "--minute-retention", "MTXMON_MINUTE_RETENTION", rollupMs))
         if let olderThan {
             let ms = try duration(olderThan, "--older-than", "", 0)
             retention = Retention(rawMs: ms, rollupMs: ms)
@@ -60,13 +65,15 @@ struct Prune: AsyncParsableCommand {
         do { store = try HistoryStore(path: path) } catch {
             throw ValidationError("cannot open \(path): \(error)")
         }
-        let (raw, rollups) = retention.cutoffs(now: WallClock.nowMs())
-        let report = try store.prune(rawBefore: raw, rollupsBefore: rollups, batch: batchRows, dryRun: dryRun)
+        let (raw, minutes, hours) = retention.cutoffs(now: WallClock.nowMs())
+        let report = try store.prune(rawBefore: raw, rollupsBefore: hours, minutesBefore: minutes, batch: batchRows,
+                                     dryRun: dryRun)
         let verb = dryRun ? "would remove" : "removed"
         print("\(path): \(verb) \(report.samples) samples, \(report.connectionSamples) connection samples "
             + "(\(report.connections) connections) and \(report.polls) poll rows older than "
-            + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups and \(report.hourRollups) hour rollups older than "
-            + "\(TimeArgument.rfc3339(milliseconds: rollups))")
+            + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "
+            + "\(TimeArgument.rfc3339(milliseconds: minutes)) and \(report.hourRollups) hour rollups older than "
+            + "\(TimeArgument.rfc3339(milliseconds: hours))")
         print("file \(Self.megabytes(before)) before, \(Self.megabytes(Self.size(path))) after; "
             + "\(Self.megabytes(Int64(report.freePages * report.pageSize))) free inside it for new rows")
     }

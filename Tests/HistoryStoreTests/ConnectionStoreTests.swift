@@ -1,4 +1,4 @@
-import HistoryStore
+@testable import HistoryStore
 import MTXMonCore
 import Testing
 import TestSupport
@@ -75,6 +75,75 @@ import TestSupport
             #expect(try db.connection(id: "old") == nil)
             let reader = try #require(try db.connection(id: "reader"))
             #expect(try db.connectionPoints(key: reader.key, from: 0, to: .max).count == 10)
+        }
+    }
+
+    /// A day of viewers arriving and leaving: the writer remembers the recent ones only, and
+    /// one that comes back after being forgotten is found again under its key.
+    @Test func theWriterForgetsConnectionsGoneForAWhileAndAReturningOneKeepsItsKey() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.file("c.sqlite"))
+        let forget = ConnectionKeyCache.forgetAfterPolls
+        let polls = 8 * forget
+        let perPoll = 5
+        for i in 0..<polls {
+            let ts = Self.base + Int64(i) * 2_000
+            var connections = [connection("publisher", role: .publisher, bytes: Int64(i) * 1_000, lost: nil)]
+            // Each poll, new viewers with a connection id of their own; each stays two polls.
+            for j in 0..<perPoll {
+                connections.append(connection("viewer-\(i)-\(j)", role: .reader, bytes: 0, lost: nil))
+                if i > 0 { connections.append(connection("viewer-\(i - 1)-\(j)", role: .reader, bytes: 0, lost: nil)) }
+            }
+            // One viewer at the first poll and again near the end, long after being forgotten.
+            if i == 0 || i == polls - 2 {
+                connections.append(connection("returning", role: .reader, bytes: 0, lost: nil))
+            }
+            try store.append([PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 3),
+                                        snapshot: Snapshot(ts: ts, paths: [PathSample(name: "cam", online: true)],
+                                                           connections: connections))])
+            if i == 0 {
+                let first = try store.read { db in try db.connection(id: "returning")?.key }
+                #expect(first != nil)
+            }
+        }
+        // At most the connections of the last 2 × `forget` polls (and the viewers still there from
+        // the poll before them), not the 1,200 seen.
+        #expect(store.rememberedConnectionKeys <= 2 + (2 * forget + 1) * perPoll)
+        #expect(store.rememberedConnectionKeys >= 1 + perPoll)
+        #expect(try sqlite3(dir.file("c.sqlite"), "SELECT count(*) FROM connection") == "\(2 + polls * perPoll)")
+        try store.read { db in
+            let returning = try #require(try db.connection(id: "returning"))
+            #expect(returning.firstTs == Self.base)
+            #expect(returning.lastTs == Self.base + Int64(polls - 2) * 2_000)
+            #expect(try db.connectionPoints(key: returning.key, from: 0, to: .max).map(\.t)
+                    == [Self.base, Self.base + Int64(polls - 2) * 2_000])
+            let publisher = try #require(try db.connection(id: "publisher"))
+            #expect(try db.connectionPoints(key: publisher.key, from: 0, to: .max).count == polls)
+        }
+    }
+
+    /// Pruned while remembered: a connection's row deleted while the writer still knows its key
+    /// is written again as a new row when the id comes back, with nothing of the poll refused.
+    @Test func aRememberedConnectionWhoseRowWasPrunedGetsANewRow() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.file("c.sqlite"))
+        func poll(_ ts: Int64, _ ids: [String]) -> PollBatch {
+            PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 3),
+                      snapshot: Snapshot(ts: ts, paths: [PathSample(name: "cam", online: true)],
+                                         connections: ids.map { connection($0, role: .reader, bytes: 0, lost: nil) }))
+        }
+        try store.append([poll(Self.base, ["gone", "stays"])])
+        try store.append([poll(Self.base + 600_000, ["stays"])])
+        let report = try store.prune(rawBefore: Self.base + 300_000, rollupsBefore: Self.base + 300_000, batch: 100)
+        #expect(report.connections == 1)
+        let appended = try store.append([poll(Self.base + 602_000, ["gone", "stays"])])
+        #expect(appended.skipped.isEmpty)
+        try store.read { db in
+            let gone = try #require(try db.connection(id: "gone"))
+            #expect(gone.firstTs == Self.base + 602_000)
+            #expect(try db.connectionPoints(key: gone.key, from: 0, to: .max).map(\.t) == [Self.base + 602_000])
         }
     }
 }

@@ -90,6 +90,26 @@ import TestSupport
         #expect(pages[8] - pages[6] <= pages[6] / 100, "the file kept growing under steady retention: \(pages)")
     }
 
+    /// Minute rollups kept shorter than hour ones: past the minute retention, hour steps still
+    /// answer, with the very figures they gave before the minutes went.
+    @Test func hourStepsOutliveTheMinuteRollups() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.file("m.sqlite"))
+        try store.append(RateRollupTests.batches())
+        let hour: Int64 = 3_600_000
+        let firstHour = (RateRollupTests.base / hour + 1) * hour
+        let range = HistoryRange(from: firstHour, to: firstHour + 2 * hour - 1, step: hour)
+        func points() throws -> [HistoryPoint] {
+            try store.read { db in try db.points(pathID: try #require(try db.pathID("cam")), range: range) }
+        }
+        let before = try points()
+        let report = try store.prune(rawBefore: firstHour + 2 * hour, rollupsBefore: 0, minutesBefore: firstHour + 2 * hour)
+        #expect(report.rollups == 180 && report.hourRollups == 0)
+        #expect(before.count == 2)
+        #expect(try points() == before)
+    }
+
     @Test func unsafeRetentionsAreRefusedWithTheFix() {
         #expect(Retention(rawMs: 600_000).problems(force: false).first?.contains("--force") == true)
         #expect(Retention(rawMs: 600_000).problems(force: true).isEmpty)
@@ -100,6 +120,10 @@ import TestSupport
         #expect(Retention(rawMs: day, rollupMs: day).problems(force: false).first?.contains("at least 7d") == true)
         #expect(Retention(rawMs: day, rollupMs: day).problems(force: true).isEmpty)
         #expect(Retention(rawMs: day, rollupMs: 7 * day).problems(force: false).isEmpty)
+        #expect(Retention(rawMs: day, rollupMs: 400 * day, minuteMs: 90 * day).problems(force: false).isEmpty)
+        #expect(Retention(rawMs: day, minuteMs: 3 * day).problems(force: false).first?.contains("at least 7d") == true)
+        #expect(Retention(rawMs: day, rollupMs: 90 * day, minuteMs: 400 * day).problems(force: false).count == 1)
+        #expect(Retention(rawMs: day, minuteMs: 90 * day).cutoffs(now: 1_000 * day) == (999 * day, 910 * day, 600 * day))
     }
 }
 

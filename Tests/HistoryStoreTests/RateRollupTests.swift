@@ -54,6 +54,8 @@ import TestSupport
             (1_800_000_060_000, 1_800_003_660_000 + 60_000),   // both edges on minutes, just over an hour
             (Self.base + 3_990_000, end),                      // starts just before the reset
             (Self.base + 5_999_000, Self.base + 5_999_000 + 3_600_001),  // across the outage
+            (Self.base + 777_777, Self.base + 777_777 + 3_600_000),      // an hour, as the dashboard asks
+            (Self.base + 3_900_000, Self.base + 3_900_000 + 600_001),    // just over ten minutes, across the reset
         ]
         try store.read { db in
             let id = try #require(try db.pathID("cam"))
