@@ -230,8 +230,8 @@ struct ConnectionRoutes: Sendable {
     struct Bucket {
         let start: Int64
         var newest: ConnectionPoint
-        var bitrateIn = Gauge(), bitrateOut = Gauge(), rtt = Gauge(), recvRate = Gauge(), sendRate = Gauge()
-        var linkCapacity = Gauge(), jitter = Gauge()
+        var bitrateIn = Fold(), bitrateOut = Fold(), rtt = Fold(), recvRate = Fold(), sendRate = Fold()
+        var linkCapacity = Fold(), jitter = Fold()
         var latency: Int64?
         var reset = false
         var lost: Int64?, retransmitted: Int64?, dropped: Int64?
@@ -296,42 +296,14 @@ struct ConnectionRoutes: Sendable {
             return p
         }
     }
+}
 
-    /// Sum, count, extremes and latest of one gauge; polls without it are skipped.
-    struct Gauge {
-        var sum = 0.0
-        var count = 0
-        var low = Double.infinity
-        var high = -Double.infinity
-        var last: Double?
-
-        mutating func add(_ value: Double?) {
-            guard let value else { return }
-            sum += value
-            count += 1
-            low = Swift.min(low, value)
-            high = Swift.max(high, value)
-            last = value
-        }
-
-        /// A minute rollup has no latest value; `agg=last` is refused before one is read.
-        mutating func merge(_ minute: ConnectionMinute.Gauge) {
-            guard minute.count > 0 else { return }
-            sum += minute.sum
-            count += minute.count
-            if let value = minute.min { low = Swift.min(low, value) }
-            if let value = minute.max { high = Swift.max(high, value) }
-            last = nil
-        }
-
-        func value(_ aggregation: Aggregation) -> Double? {
-            guard count > 0 else { return nil }
-            switch aggregation {
-            case .avg: return sum / Double(count)
-            case .min: return low.isFinite ? low : nil
-            case .max: return high.isFinite ? high : nil
-            case .last: return last
-            }
-        }
+extension Fold {
+    /// A connection minute keeps no latest value; `agg=last` is refused before one is read.
+    mutating func merge(_ minute: ConnectionMinute.Gauge) {
+        guard minute.count > 0 else { return }
+        merge(Fold(sum: minute.sum, count: minute.count, low: minute.min ?? .infinity, high: minute.max ?? -.infinity,
+                   last: nil))
+        last = nil
     }
 }
