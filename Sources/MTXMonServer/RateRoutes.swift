@@ -5,7 +5,8 @@ import MTXMonCore
 /// `GET /api/v1/rates/{name…}?window=5m[&at=…]`: what a path did over a window, from its counters.
 struct RateRoutes: Sendable {
     let environment: APIEnvironment
-    static let maxWindowMs: Int64 = 31 * 86_400_000
+    /// Rollup retention's default: hour rollups make even that some 9,600 rows.
+    static let maxWindowMs: Int64 = 400 * 86_400_000
 
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/rates/**") { request, context -> Response in
@@ -17,7 +18,7 @@ struct RateRoutes: Sendable {
                 throw APIError(.badRequest, "bad_window", "window='\(windowText)' is not a duration: use e.g. window=5m or window=24h")
             }
             guard window > 0, window <= Self.maxWindowMs else {
-                throw APIError(.badRequest, "bad_window", "window='\(windowText)' must be above zero and at most 31d: e.g. window=1h")
+                throw APIError(.badRequest, "bad_window", "window='\(windowText)' must be above zero and at most 400d: e.g. window=1h")
             }
             let now = environment.now()
             let to = try RequestInput.query(request, "at").map { text throws(QueryError) in

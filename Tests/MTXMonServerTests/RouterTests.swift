@@ -278,7 +278,7 @@ func errorCode(_ response: TestResponse) -> String {
         ("/api/v1/history/caf%FF", 400, "bad_path"),
         ("/api/v1/history/50%", 400, "bad_path"),
         ("/api/v1/rates/live/cam1?window=forever", 400, "bad_window"),
-        ("/api/v1/rates/live/cam1?window=400d", 400, "bad_window"),
+        ("/api/v1/rates/live/cam1?window=401d", 400, "bad_window"),
         ("/api/v1/rates/live/cam1?at=soon", 400, "bad_at"),
         ("/api/v1/nothing", 404, "no_such_endpoint"),
     ])
