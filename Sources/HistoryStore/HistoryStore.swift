@@ -72,6 +72,12 @@ public final class HistoryStore: Sendable {
         let connection: SQLiteConnection
         var pathIDs: [String: Int64] = [:]
         var connectionKeys = ConnectionKeyCache()
+
+        /// After a rollback: rows the caches name may no longer exist.
+        mutating func forgetCaches() {
+            pathIDs.removeAll()
+            connectionKeys.removeAll()
+        }
     }
 
     /// How many connection keys the writer remembers; the bound on that memory is tested by it.
@@ -147,9 +153,7 @@ public final class HistoryStore: Sendable {
                 return report
             } catch {
                 try? db.execute("ROLLBACK")
-                // A rolled-back transaction may have created rows the caches now name wrongly.
-                state.pathIDs.removeAll()
-                state.connectionKeys.removeAll()
+                state.forgetCaches()
                 throw error
             }
         }
@@ -181,9 +185,7 @@ public final class HistoryStore: Sendable {
             return
         } catch where error.isRefusal {
             try db.execute("ROLLBACK TO rows")
-            // Rows created inside the undone savepoint may be named by the caches.
-            state.pathIDs.removeAll()
-            state.connectionKeys.removeAll()
+            state.forgetCaches()
         }
         for row in rows {
             try db.execute("SAVEPOINT row")
@@ -193,8 +195,7 @@ public final class HistoryStore: Sendable {
             } catch where error.isRefusal {
                 try db.execute("ROLLBACK TO row")
                 try db.execute("RELEASE row")
-                state.pathIDs.removeAll()
-                state.connectionKeys.removeAll()
+                state.forgetCaches()
                 report.skipped.append(.init(kind: kind, name: name(row), ts: ts, reason: error.description))
             }
         }

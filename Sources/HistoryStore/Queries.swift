@@ -162,40 +162,26 @@ extension ReadConnection {
     }
 }
 
-/// Folds time-ordered samples or minute rollups into buckets of `step`, closing each bucket as
-/// the first value of the next arrives.
+/// Folds time-ordered samples and rollup rows into a path's history points, by `aggregation`.
 struct BucketFolder {
-    let step: Int64
     let aggregation: Aggregation
-    private var bucket: Bucket?
-    private var points: [HistoryPoint] = []
+    private var buckets: StepBuckets<Bucket>
 
     init(step: Int64, aggregation: Aggregation) {
-        self.step = step
         self.aggregation = aggregation
-    }
-
-    private mutating func open(_ t: Int64) {
-        let start = t - t % step
-        guard bucket?.start != start else { return }
-        if let done = bucket { points.append(done.point(aggregation)) }
-        bucket = Bucket(start: start)
+        buckets = StepBuckets(step: step)
     }
 
     mutating func add(_ point: HistoryPoint) {
-        open(point.t)
-        bucket!.add(point)
+        buckets.add(at: point.t, opening: Bucket.init(start:)) { $0.add(point) }
     }
 
     mutating func add(_ row: MinuteRow) {
-        open(row.minute)
-        bucket!.add(row)
+        buckets.add(at: row.minute, opening: Bucket.init(start:)) { $0.add(row) }
     }
 
     mutating func finish() -> [HistoryPoint] {
-        if let done = bucket { points.append(done.point(aggregation)) }
-        bucket = nil
-        return points
+        buckets.finish().map { $0.point(aggregation) }
     }
 }
 

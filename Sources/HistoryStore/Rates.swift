@@ -49,13 +49,12 @@ extension ReadConnection {
     /// before the increases were kept and whose samples are gone do not): whole hours from the
     /// hour rollups, the minutes around them from the minute rollups, so a month reads some 800 rows.
     func minuteIncreases(pathID: Int64, from: Int64, to: Int64) throws -> [MinuteIncreases] {
-        let hour = RollupTier.hour.ms
-        let firstHour = (from + hour - 1) / hour * hour
-        let endHour = (to + 1) / hour * hour  // exclusive
-        guard firstHour < endHour else { return try increases(.minute, pathID: pathID, from: from, to: to) }
-        var rows = from < firstHour ? try increases(.minute, pathID: pathID, from: from, to: firstHour - 1) : []
-        rows += try increases(.hour, pathID: pathID, from: firstHour, to: endHour - 1)
-        if endHour <= to { rows += try increases(.minute, pathID: pathID, from: endHour, to: to) }
+        guard let hours = RollupTier.hour.wholeRows(from: from, to: to) else {
+            return try increases(.minute, pathID: pathID, from: from, to: to)
+        }
+        var rows = from < hours.lowerBound ? try increases(.minute, pathID: pathID, from: from, to: hours.lowerBound - 1) : []
+        rows += try increases(.hour, pathID: pathID, from: hours.lowerBound, to: hours.upperBound - 1)
+        if hours.upperBound <= to { rows += try increases(.minute, pathID: pathID, from: hours.upperBound, to: to) }
         return rows
     }
 

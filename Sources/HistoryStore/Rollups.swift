@@ -154,6 +154,14 @@ enum RollupTier: Sendable, Equatable {
 
     /// The coarsest tier whose rows fit whole in buckets of `step`.
     init(step: Int64) { self = step % RollupTier.hour.ms == 0 ? .hour : .minute }
+
+    /// The starts of the rows wholly inside `[from, to]`, as `first..<end`; `nil` when no row fits.
+    /// What lies before `first` and from `end` on is the finer tier's to answer.
+    func wholeRows(from: Int64, to: Int64) -> Range<Int64>? {
+        let first = (from + ms - 1) / ms * ms
+        let end = (to + 1) / ms * ms
+        return first < end ? first..<end : nil
+    }
 }
 
 extension ReadConnection {
@@ -199,17 +207,15 @@ extension ReadConnection {
             for point in try points(pathID: pathID, range: raw, rollups: false) { folder.add(point) }
             return
         }
-        let firstWhole = (from + tier.ms - 1) / tier.ms * tier.ms
-        let endWhole = (to + 1) / tier.ms * tier.ms  // exclusive
-        guard firstWhole < endWhole else {
+        guard let whole = tier.wholeRows(from: from, to: to) else {
             return try foldRollups(into: &folder, pathID: pathID, from: from, to: to, tier: tier.finer)
         }
-        if from < firstWhole {
-            try foldRollups(into: &folder, pathID: pathID, from: from, to: firstWhole - 1, tier: tier.finer)
+        if from < whole.lowerBound {
+            try foldRollups(into: &folder, pathID: pathID, from: from, to: whole.lowerBound - 1, tier: tier.finer)
         }
-        try foldRows(into: &folder, pathID: pathID, from: firstWhole, endBefore: endWhole, tier: tier)
-        if endWhole <= to {
-            try foldRollups(into: &folder, pathID: pathID, from: endWhole, to: to, tier: tier.finer)
+        try foldRows(into: &folder, pathID: pathID, from: whole.lowerBound, endBefore: whole.upperBound, tier: tier)
+        if whole.upperBound <= to {
+            try foldRollups(into: &folder, pathID: pathID, from: whole.upperBound, to: to, tier: tier.finer)
         }
     }
 }

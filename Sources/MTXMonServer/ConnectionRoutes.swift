@@ -191,39 +191,24 @@ struct ConnectionRoutes: Sendable {
     /// bucket's newest, latency the newest reported (as the rollups keep it); buckets without
     /// polls left out.
     struct Folder {
-        let step: Int64
         let aggregation: Aggregation
-        private var bucket: Bucket?
-        private var points: [ConnectionPoint] = []
+        private var buckets: StepBuckets<Bucket>
 
         init(step: Int64, aggregation: Aggregation) {
-            self.step = step
             self.aggregation = aggregation
-        }
-
-        private mutating func open(_ t: Int64, _ newest: ConnectionPoint) {
-            let start = t - t % step
-            if let done = bucket, done.start != start {
-                points.append(done.point(aggregation))
-                bucket = nil
-            }
-            if bucket == nil { bucket = Bucket(start: start, newest: newest) }
+            buckets = StepBuckets(step: step)
         }
 
         mutating func add(_ p: ConnectionPoint) {
-            open(p.t, p)
-            bucket!.add(p)
+            buckets.add(at: p.t, opening: { Bucket(start: $0, newest: p) }) { $0.add(p) }
         }
 
         mutating func add(_ minute: ConnectionMinute) {
-            open(minute.point.t, minute.point)
-            bucket!.add(minute)
+            buckets.add(at: minute.point.t, opening: { Bucket(start: $0, newest: minute.point) }) { $0.add(minute) }
         }
 
         mutating func finish() -> [ConnectionPoint] {
-            if let done = bucket { points.append(done.point(aggregation)) }
-            bucket = nil
-            return points
+            buckets.finish().map { $0.point(aggregation) }
         }
     }
 

@@ -146,9 +146,11 @@ public struct MediaMTXClient: Sendable {
     typealias ListResult = Result<([WireConnection], [Int64]), MediaMTXError>
 
     static func nioDeadline(_ instant: ContinuousClock.Instant) -> NIODeadline {
-        let left = ContinuousClock.now.duration(to: instant)
-        let ns = left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
-        return .now() + .nanoseconds(max(0, ns))
+        .now() + .nanoseconds(max(0, nanoseconds(ContinuousClock.now.duration(to: instant))))
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     /// `/v3/info`, or `nil` on servers older than v1.13 that do not have it.
@@ -237,8 +239,7 @@ public struct MediaMTXClient: Sendable {
         case nil:
             break
         }
-        let timeout = TimeAmount.nanoseconds(Int64(endpoint.requestTimeout.components.seconds) * 1_000_000_000
-            + endpoint.requestTimeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount.nanoseconds(Self.nanoseconds(endpoint.requestTimeout))
         let until = min(NIODeadline.now() + timeout, deadline ?? .distantFuture)
         let response: HTTPClientResponse
         let arrivedAt: Int64
