@@ -16,13 +16,16 @@ public struct CollectorSettings: Sendable {
     public var maxPendingBatches: Int
     /// How often `/v3/info` is asked for the server version.
     public var infoEvery: Duration
+    /// How long a path MediaMTX no longer lists stays known (as `offline`).
+    public var forgetAfter: Duration
 
     public init(interval: Duration = .seconds(2), pollDeadline: Duration? = nil, maxPendingBatches: Int = 1_800,
-                infoEvery: Duration = .seconds(60)) {
+                infoEvery: Duration = .seconds(60), forgetAfter: Duration = .seconds(86_400)) {
         self.interval = interval
         self.pollDeadline = pollDeadline ?? interval * 0.9
         self.maxPendingBatches = maxPendingBatches
         self.infoEvery = infoEvery
+        self.forgetAfter = forgetAfter
     }
 }
 
@@ -51,7 +54,7 @@ public struct Collector: Service {
 
     /// State that lives for one run of the loop.
     struct LoopState {
-        var rates: RateTracker
+        var paths: PathStates
         var connectionRates: ConnectionTracker
         var mediaMTX = OutageTracker()
         /// One per connection list, so each failing list is logged once when it starts failing.
@@ -61,14 +64,34 @@ public struct Collector: Service {
         var refusedRows = OutageTracker()
         var pending: [PollBatch] = []
         var serverVersion: String?
+        /// Why `serverVersion` is unknown, when that is known.
+        var serverVersionNote: String?
         var infoDue = ContinuousClock.now
+    }
+
+    /// The loop's state at start: paths the history file knows, so that one seen before a restart
+    /// of mtxmon is still known and its first poll is judged against its last row.
+    func initialState() async -> LoopState {
+        let intervalMs = settings.interval.milliseconds
+        let maxGap = intervalMs * 3 + intervalMs / 2
+        let forgetMs = settings.forgetAfter.milliseconds
+        var state = LoopState(paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
+                              connectionRates: ConnectionTracker(maxGapMs: maxGap))
+        do {
+            let since = WallClock.nowMs() - forgetMs
+            let remembered = try await store.readOffThread { try $0.rememberedPaths(since: since) }
+            state.paths.remember(remembered)
+        } catch {
+            logger.warning("the history file's paths could not be read; paths seen before this start are not known",
+                           metadata: ["error": "\(error)"])
+        }
+        return state
     }
 
     public func run() async throws {
         let clock = ContinuousClock()
         let intervalMs = settings.interval.milliseconds
-        var state = LoopState(rates: RateTracker(maxGapMs: intervalMs * 3 + intervalMs / 2),
-                              connectionRates: ConnectionTracker(maxGapMs: intervalMs * 3 + intervalMs / 2))
+        var state = await initialState()
         logger.info("collector started", metadata: [
             "mediamtx": "\(client.endpoint.baseURL)", "interval_ms": "\(intervalMs)", "cache": "\(cache.label)",
             "db": "\(store.path)",
@@ -108,37 +131,49 @@ public struct Collector: Service {
         switch outcome {
         case let .success(reply):
             let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
-            let derived = state.rates.derive(samples, at: reply.ts, readAt: reply.readAtByName)
+            let derived = state.paths.answered(samples, at: reply.ts, readAt: reply.readAtByName)
             let (connections, connectionReadAt) = Normalise.connections(reply)
             snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion,
-                                connections: state.connectionRates.derive(connections, at: reply.ts, readAt: connectionReadAt))
+                                connections: state.connectionRates.derive(connections, at: reply.ts, readAt: connectionReadAt,
+                                                                          listsRead: Set(reply.readLists)),
+                                serverVersionNote: state.serverVersion == nil ? state.serverVersionNote : nil)
             state.pending.append(PollBatch(
-                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: derived.count),
+                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count),
                 snapshot: snapshot))
             if case let .ended(failed, sinceMs) = state.mediaMTX.recordSuccess(at: reply.ts) {
                 logger.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
             }
-            metrics.paths.record(derived.count)
+            metrics.paths.record(samples.count)
             track(reply, &state)
             status.update {
                 $0.polls += 1
                 $0.lastPollTs = reply.ts
                 $0.lastSuccessTs = reply.ts
                 $0.lastPollDurationMs = durationMs
-                $0.pathsSeen = derived.count
+                $0.pathsSeen = samples.count
                 $0.mediaMTXDown = false
+                $0.failingSince = nil
+                $0.failedPollsInRow = 0
+                $0.lastFailureReason = nil
                 $0.serverVersion = state.serverVersion
+                $0.serverVersionNote = state.serverVersion == nil ? state.serverVersionNote : nil
             }
         case let .failure(failure):
             let reason = failure.description
             state.pending.append(PollBatch(
-                poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason), snapshot: nil))
+                poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason,
+                                 reason: failure.reason.rawValue), snapshot: nil))
             if case .started = state.mediaMTX.recordFailure(at: startedMs, reason: reason) {
                 logger.error("MediaMTX poll failed; further failures are counted, not logged, until it recovers",
-                             metadata: ["error": "\(reason)"])
+                             metadata: ["error": "\(reason)", "reason": "\(failure.reason.rawValue)"])
             }
-            metrics.pollFailures.increment()
+            // What the server was is not known while it does not answer: it may come back another version.
+            state.serverVersion = nil
+            state.serverVersionNote = nil
+            metrics.pollFailures(failure.reason).increment()
             if case .abandoned = failure { metrics.pollsAbandoned.increment() }
+            let since = state.mediaMTX.failingSince ?? startedMs
+            let failed = state.mediaMTX.failedPolls
             status.update {
                 $0.polls += 1
                 $0.pollFailures += 1
@@ -146,8 +181,17 @@ public struct Collector: Service {
                 $0.lastPollTs = startedMs
                 $0.lastPollDurationMs = durationMs
                 $0.lastError = reason
+                $0.lastFailureReason = failure.reason.rawValue
                 $0.mediaMTXDown = true
+                $0.failingSince = since
+                $0.failedPollsInRow = failed
+                $0.serverVersion = nil
+                $0.serverVersionNote = nil
             }
+            // Live clients and the cache learn at once that nothing is known now, rather than
+            // showing the last answer as current until it ages out.
+            snapshot = Snapshot(ts: startedMs, paths: state.paths.unanswered(at: startedMs), reachable: false,
+                                error: reason)
         }
         await write(&state)
         if let snapshot { await publish(snapshot, &state) }
@@ -156,6 +200,13 @@ public struct Collector: Service {
     enum PollFailure: Error, CustomStringConvertible {
         case mediaMTX(MediaMTXError)
         case abandoned(after: Duration)
+
+        var reason: FailureReason {
+            switch self {
+            case let .mediaMTX(error): error.reason
+            case .abandoned: .timeout
+            }
+        }
 
         var description: String {
             switch self {
@@ -208,7 +259,11 @@ public struct Collector: Service {
             switch info {
             case .notAsked: break
             // A server that stops answering `/v3/info` is no longer known to be that version.
-            case let .answered(answer): state.serverVersion = answer?.version
+            case let .answered(answer):
+                state.serverVersion = answer?.version
+                state.serverVersionNote = answer == nil
+                    ? "unknown: this MediaMTX has no /v3/info (versions before v1.15 do not report theirs)"
+                    : answer?.version == nil ? "unknown: /v3/info does not name a version" : nil
             case .failed: state.infoDue = .now
             }
             return .success(reply)

@@ -4,7 +4,8 @@ import MTXMonCore
 /// The collector's own series, created once so the exporter bootstrapped by `main` holds them.
 struct CollectorMetrics: Sendable {
     let polls: Counter
-    let pollFailures: Counter
+    /// By cause (`reason` label), so an alert tells a stopped MediaMTX from a slow one.
+    let pollFailuresByReason: [FailureReason: Counter]
     let pollsAbandoned: Counter
     let ticksSkipped: Counter
     let pollDuration: Metrics.Timer
@@ -19,7 +20,12 @@ struct CollectorMetrics: Sendable {
 
     init(factory: any MetricsFactory = MetricsSystem.factory) {
         polls = Counter(label: "mtxmon_polls_total", factory: factory)
-        pollFailures = Counter(label: "mtxmon_poll_failures_total", factory: factory)
+        var byReason: [FailureReason: Counter] = [:]
+        for reason in FailureReason.allCases {
+            byReason[reason] = Counter(label: "mtxmon_poll_failures_total", dimensions: [("reason", reason.rawValue)],
+                                       factory: factory)
+        }
+        pollFailuresByReason = byReason
         pollsAbandoned = Counter(label: "mtxmon_polls_abandoned_total", factory: factory)
         ticksSkipped = Counter(label: "mtxmon_ticks_skipped_total", factory: factory)
         pollDuration = Metrics.Timer(label: "mtxmon_poll_duration_seconds", preferredDisplayUnit: .seconds,
@@ -36,4 +42,6 @@ struct CollectorMetrics: Sendable {
         connectionListFailures = lists
         rowsSkipped = Counter(label: "mtxmon_rows_skipped_total", factory: factory)
     }
+
+    func pollFailures(_ reason: FailureReason) -> Counter { pollFailuresByReason[reason]! }
 }

@@ -33,6 +33,12 @@ public final class CollectorStatus: Sendable {
         public var rowsSkipped = 0
         public var lastSkippedRow: String?
         public var mediaMTXDown = false
+        /// When the current run of failed polls began, and how many it has.
+        public var failingSince: Int64?
+        public var failedPollsInRow = 0
+        /// The last failure's cause in one word (`refused`, `timeout`, …).
+        public var lastFailureReason: String?
+        public var serverVersionNote: String?
         public var redisDown = false
 
         public init() {}

@@ -329,15 +329,16 @@ extension ReadConnection {
         return minutes
     }
 
-    /// The samples link health judges, for every connection in `ids`, over the minute before `now`.
-    public func linkSamples(ids: [String], now: Int64) throws -> [String: [LinkSample]] {
-        var result: [String: [LinkSample]] = [:]
+    /// The samples link health judges, for every connection in `ids`, over the minute before `now`,
+    /// with each connection's first poll (from which its RTT settles).
+    public func linkSamples(ids: [String], now: Int64) throws -> [String: (firstTs: Int64, samples: [LinkSample])] {
+        var result: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
         for id in ids {
             guard let info = try connection(id: id) else { continue }
-            result[id] = try connectionPoints(key: info.key, from: now - 60_000, to: now).map {
+            result[id] = (info.firstTs, try connectionPoints(key: info.key, from: now - 60_000, to: now).map {
                 LinkSample(ts: $0.t, rttMs: $0.rttMs, latencyMs: $0.latencyMs, lost: $0.lost,
                            retransmitted: $0.retransmitted, dropped: $0.dropped)
-            }
+            })
         }
         return result
     }

@@ -10,13 +10,17 @@ public struct PollRecord: Sendable, Equatable {
     public var durationMs: Int64
     public var pathCount: Int?
     public var error: String?
+    /// A failed poll's cause in one word (`refused`, `timeout`, …).
+    public var reason: String?
 
-    public init(ts: Int64, ok: Bool, durationMs: Int64, pathCount: Int? = nil, error: String? = nil) {
+    public init(ts: Int64, ok: Bool, durationMs: Int64, pathCount: Int? = nil, error: String? = nil,
+                reason: String? = nil) {
         self.ts = ts
         self.ok = ok
         self.durationMs = durationMs
         self.pathCount = pathCount
         self.error = error
+        self.reason = reason
     }
 }
 
@@ -127,7 +131,8 @@ public final class HistoryStore: Sendable {
                     guard let snapshot = batch.snapshot else { continue }
                     let ts = snapshot.ts
                     let gap = readerGapMs
-                    try Self.insertEach(snapshot.paths, kind: "path", name: \.name, ts: ts, &state, &report) {
+                    let stored = snapshot.paths.filter { PathStates.isStored($0, at: ts) }
+                    try Self.insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report) {
                         sample, state throws(SQLiteError) in
                         let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
                         try Self.insert(sample: sample, pathID: id, ts: ts, db)
@@ -230,7 +235,7 @@ public final class HistoryStore: Sendable {
 
     static func insert(poll: PollRecord, _ db: SQLiteConnection) throws(SQLiteError) {
         let statement = try db.cached("""
-            INSERT INTO poll (ts_ms, ok, duration_ms, path_count, error) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO poll (ts_ms, ok, duration_ms, path_count, error, reason) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (ts_ms) DO NOTHING
             """)
         statement.bind(1, poll.ts)
@@ -238,6 +243,7 @@ public final class HistoryStore: Sendable {
         statement.bind(3, max(0, poll.durationMs))
         statement.bind(4, poll.pathCount)
         statement.bind(5, poll.error)
+        statement.bind(6, poll.reason)
         try statement.run()
     }
 

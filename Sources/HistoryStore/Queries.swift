@@ -109,51 +109,6 @@ extension ReadConnection {
         return rows
     }
 
-    /// The newest poll attempt, successful or not.
-    public func lastPoll() throws -> PollRecord? {
-        let statement = try connection.cached(
-            "SELECT ts_ms, ok, duration_ms, path_count, error FROM poll ORDER BY ts_ms DESC LIMIT 1")
-        defer { statement.reset() }
-        guard try statement.step() else { return nil }
-        return PollRecord(ts: statement.int64(0), ok: statement.int64(1) != 0, durationMs: statement.int64(2),
-                          pathCount: statement.optionalInt64(3).map(Int.init), error: statement.string(4))
-    }
-
-    /// The last successful poll rebuilt from the file: what `serve` shows when the snapshot
-    /// cache has nothing (no Redis, or its key expired), so the newest known state is never hidden.
-    public func latestSnapshot() throws -> Snapshot? {
-        let last = try connection.cached("SELECT max(ts_ms) FROM poll WHERE ok = 1")
-        defer { last.reset() }
-        guard try last.step(), let ts = last.optionalInt64(0) else { return nil }
-        // One primary-key lookup per path: `sample` is clustered by path, not by time.
-        let statement = try connection.cached("""
-            SELECT online, reset, source_type, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps,
-                   readers, readers_by_type, frames_in_error, rtt_ms, recv_rate_mbps, link_capacity_mbps,
-                   tsbpd_delay_ms, srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
-            FROM sample WHERE path_id = ? AND ts_ms = ?
-            """)
-        var samples: [PathSample] = []
-        for (id, name) in try allPaths() {
-            statement.bind(1, id)
-            statement.bind(2, ts)
-            defer { statement.reset() }
-            guard try statement.step() else { continue }
-            let s = statement
-            let byType = s.string(8).flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
-            let srt = s.isNull(10) && s.isNull(11) && s.isNull(14) ? nil : SRTLink(
-                connectionID: "", rttMs: s.optionalDouble(10), recvRateMbps: s.optionalDouble(11),
-                linkCapacityMbps: s.optionalDouble(12), tsbpdDelayMs: s.optionalInt64(13),
-                packetsReceived: s.optionalInt64(14), packetsReceivedLoss: s.optionalInt64(15),
-                packetsReceivedRetrans: s.optionalInt64(16), packetsReceivedDrop: s.optionalInt64(17))
-            samples.append(PathSample(
-                name: name, online: s.int64(0) != 0, sourceType: s.string(2), inboundBytes: s.int64(3),
-                outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
-                readers: Int(s.int64(7)), readersByType: byType ?? [:], inboundFramesInError: s.optionalInt64(9),
-                reset: s.int64(1) != 0, srt: srt))
-        }
-        return Snapshot(ts: ts, paths: samples)
-    }
-
     /// Answers whether the file can be read now (for `/healthz`).
     public func check() throws {
         let statement = try connection.cached("SELECT count(*) FROM sqlite_schema")

@@ -60,10 +60,11 @@ extension ReadConnection {
 
     private func increases(_ tier: RollupTier, pathID: Int64, from: Int64, to: Int64) throws -> [MinuteIncreases] {
         let statement = try connection.cached("""
-            SELECT \(tier.key), first_ts_ms, last_ts_ms, samples, pair_resets, in_increase, out_increase, reader_ms,
+            SELECT \(tier.key), first_ts_ms, last_ts_ms, samples, resets, in_increase, out_increase, reader_ms,
                    srt_received_inc, srt_lost_inc, srt_retrans_inc, srt_dropped_inc,
                    bitrate_in_min, bitrate_in_max, bitrate_in_last, bitrate_out_min, bitrate_out_max, bitrate_out_last,
-                   inbound_bytes, outbound_bytes, readers_last
+                   inbound_bytes, outbound_bytes, readers_last,
+                   bitrate_in_sum, bitrate_in_n, bitrate_out_sum, bitrate_out_n
             FROM \(tier.table) WHERE path_id = ? AND \(tier.key) BETWEEN ? AND ? AND first_ts_ms IS NOT NULL
             ORDER BY \(tier.key)
             """)
@@ -75,7 +76,7 @@ extension ReadConnection {
         while try statement.step() {
             let s = statement
             let lastTs = s.int64(2)
-            minutes.append(MinuteIncreases(
+            var minute = MinuteIncreases(
                 minute: s.int64(0), firstTs: s.int64(1), lastTs: lastTs, samples: Int(s.int64(3)),
                 pairResets: Int(s.int64(4)), inIncrease: s.int64(5), outIncrease: s.int64(6), readerMs: s.int64(7),
                 srtReceived: s.optionalInt64(8), srtLost: s.optionalInt64(9), srtRetransmitted: s.optionalInt64(10),
@@ -83,7 +84,12 @@ extension ReadConnection {
                 bitrateIn: BitrateStats(min: s.optionalDouble(12), max: s.optionalDouble(13), last: s.optionalDouble(14)),
                 bitrateOut: BitrateStats(min: s.optionalDouble(15), max: s.optionalDouble(16), last: s.optionalDouble(17)),
                 end: CounterRow(ts: lastTs, inboundBytes: s.int64(18), outboundBytes: s.int64(19),
-                                readers: Int(s.optionalDouble(20) ?? 0))))
+                                readers: Int(s.optionalDouble(20) ?? 0)))
+            minute.bitrateInSum = s.optionalDouble(21) ?? 0
+            minute.bitrateInCount = Int(s.int64(22))
+            minute.bitrateOutSum = s.optionalDouble(23) ?? 0
+            minute.bitrateOutCount = Int(s.int64(24))
+            minutes.append(minute)
         }
         return minutes
     }

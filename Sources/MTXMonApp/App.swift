@@ -36,7 +36,8 @@ public enum App {
     /// Redis read from the history file as the collector writes it.
     public static func makeRemoteFeed(_ settings: Settings, store: HistoryStore, logger: Logger) -> any SnapshotFeed {
         if let redis = settings.redis { return RedisSubscriber(settings: redis, logger: logger) }
-        return HistoryFileFeed(store: store, intervalMs: settings.interval.milliseconds)
+        return HistoryFileFeed(store: store, intervalMs: settings.interval.milliseconds,
+                               forgetAfterMs: settings.forgetAfter.milliseconds)
     }
 
     public static func makeHub(_ settings: Settings, feed: any SnapshotFeed, logger: Logger) -> LiveHub {
@@ -60,7 +61,7 @@ public enum App {
         Collector(
             client: MediaMTXClient(endpoint: settings.mediaMTX),
             cache: cache, store: store,
-            settings: CollectorSettings(interval: settings.interval),
+            settings: CollectorSettings(interval: settings.interval, forgetAfter: settings.forgetAfter),
             status: status, logger: logger)
     }
 
@@ -73,7 +74,8 @@ public enum App {
             cache: cache, store: store,
             intervalMs: interval.seconds * 1_000 + interval.attoseconds / 1_000_000_000_000_000,
             apiToken: settings.apiToken, corsOrigins: settings.corsOrigins, registry: registry,
-            collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live)
+            collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live,
+            forgetAfterMs: settings.forgetAfter.milliseconds)
     }
 
     /// The HTTP server on `settings.listen`; `onRunning` is called once it listens.

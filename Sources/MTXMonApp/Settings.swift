@@ -21,6 +21,8 @@ public struct Settings: Sendable {
     public var corsOrigins: [String]
     /// `MTXMON_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical (default info).
     public var logLevel: String
+    /// `MTXMON_FORGET_AFTER`: how long a path MediaMTX no longer lists stays known, as offline (default 24h).
+    public var forgetAfter: Duration = .seconds(86_400)
 
     /// How long the latest snapshot stays readable after the collector stops: five intervals.
     public var snapshotTTL: Duration { interval * 5 }
@@ -143,6 +145,19 @@ extension Settings {
         if !logLevels.contains(logLevel) {
             problems.append("MTXMON_LOG_LEVEL='\(logLevel)' is not a level: use one of \(logLevels.joined(separator: ", "))")
         }
+        var forgetAfter = Duration.seconds(86_400)
+        if let text = value("MTXMON_FORGET_AFTER") {
+            do {
+                let ms = try DurationParser.milliseconds(text)
+                if ms < 60_000 || ms > 400 * 86_400_000 {
+                    problems.append("MTXMON_FORGET_AFTER='\(text)' must be between 1m and 400d, e.g. 24h")
+                } else {
+                    forgetAfter = .milliseconds(ms)
+                }
+            } catch {
+                problems.append("MTXMON_FORGET_AFTER=\(error)")
+            }
+        }
         let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
             .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
 
@@ -152,7 +167,7 @@ extension Settings {
         return Settings(
             mediaMTX: MediaMTXEndpoint(baseURL: url, credentials: credentials, pageSize: pageSize),
             interval: interval, redis: redis, database: database, listen: listen,
-            apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel)
+            apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter)
     }
 }
 

@@ -96,6 +96,13 @@ public struct ConnectionCounters: Codable, Sendable, Equatable {
         return result
     }
 
+    /// The counters of a connection created since the previous poll: all of each is its increase.
+    public var sinceCreation: ConnectionCounters {
+        var result = ConnectionCounters()
+        for key in Self.all { result[keyPath: key] = self[keyPath: key].map { max(0, $0) } }
+        return result
+    }
+
     /// Packets the link lost (recovered by retransmission or not), for the connection's role.
     public func lost(_ role: ConnectionRole) -> Int64? {
         role == .reader ? (packetsSendLoss ?? rtpPacketsReportedLost) : (packetsReceivedLoss ?? rtpPacketsLost)
@@ -145,11 +152,13 @@ public struct ConnectionSample: Codable, Sendable, Equatable {
     public var jitter: Double?
     /// HLS: the reader is a CDN.
     public var isCDN: Bool?
+    /// MediaMTX's `created`, unix ms by MediaMTX's clock.
+    public var createdMs: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, proto = "protocol", role, path, remoteAddr, state, userAgent, inboundBytes, outboundBytes, bitrateIn,
              bitrateOut, reset, counters, deltas, rttMs, recvRateMbps, sendRateMbps, linkCapacityMbps, latencyMs,
-             jitter, isCDN
+             jitter, isCDN, createdMs
     }
 
     public init(id: String, proto: ConnectionProtocol, role: ConnectionRole, path: String? = nil,
@@ -170,41 +179,126 @@ public struct ConnectionSample: Codable, Sendable, Equatable {
 }
 
 /// Derives each connection's bitrates and counter deltas from its previous poll.
+///
+/// A connection's counters start at 0 when MediaMTX creates it, so at its first poll they are
+/// increases, provided it was created after mtxmon's previous poll: its list was read whole
+/// then and did not have it, or MediaMTX's `created` says so. Losses an SRT publisher suffered
+/// before its first poll are counted that way. A connection already running when mtxmon first
+/// looks (at start, or a list not read before) has no deltas at its first poll: what it did
+/// before is not known. The first interval after a change of state or role (`idle` → `publish`)
+/// has no bitrate: MediaMTX's idle SRT connection reports 0 bytes while data arrives, so the
+/// next reading holds bytes from before the interval.
 public struct ConnectionTracker: Sendable {
     struct Reading: Sendable {
         var ts: Int64
         var inbound: Int64
         var outbound: Int64
         var counters: ConnectionCounters
+        var state: String?
+        var role: ConnectionRole
     }
 
     private var last: [String: Reading] = [:]
+    private var previousPollTs: Int64?
+    private var previousListsRead: Set<ConnectionProtocol> = []
     public let maxGapMs: Int64
 
     public init(maxGapMs: Int64) {
         self.maxGapMs = maxGapMs
     }
 
-    /// `readAt` gives, by connection id, when its counters were read (its page's time).
-    public mutating func derive(_ samples: [ConnectionSample], at ts: Int64, readAt: [String: Int64] = [:]) -> [ConnectionSample] {
+    /// `readAt` gives, by connection id, when its counters were read (its page's time);
+    /// `listsRead` the protocols whose lists this poll read whole.
+    public mutating func derive(_ samples: [ConnectionSample], at ts: Int64, readAt: [String: Int64] = [:],
+                                listsRead: Set<ConnectionProtocol>? = nil) -> [ConnectionSample] {
         var next: [String: Reading] = [:]
         next.reserveCapacity(samples.count)
+        let previousPoll = previousPollTs
         let derived = samples.map { sample -> ConnectionSample in
             var sample = sample
             // Negative byte counts (never sent by MediaMTX) would make the differences overflow.
             let reading = Reading(ts: readAt[sample.id] ?? ts, inbound: max(0, sample.inboundBytes),
-                                  outbound: max(0, sample.outboundBytes), counters: sample.counters)
+                                  outbound: max(0, sample.outboundBytes), counters: sample.counters,
+                                  state: sample.state, role: sample.role)
             next[sample.id] = reading
-            guard let previous = last[sample.id] else { return sample }
+            guard let previous = last[sample.id] else {
+                if let previousPoll, isNew(sample, previousPoll: previousPoll) {
+                    sample.deltas = sample.counters.sinceCreation
+                }
+                return sample
+            }
             sample.deltas = sample.counters.delta(since: previous.counters)
             sample.reset = reading.inbound < previous.inbound || reading.outbound < previous.outbound
             let elapsed = reading.ts - previous.ts
-            guard elapsed <= maxGapMs, !sample.reset else { return sample }
+            let changed = previous.state != reading.state || previous.role != reading.role
+            guard elapsed <= maxGapMs, !sample.reset, !changed else { return sample }
             sample.bitrateIn = RateTracker.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
             sample.bitrateOut = RateTracker.bitrate(previous: previous.outbound, current: reading.outbound, elapsedMs: elapsed)
             return sample
         }
         last = next
+        previousPollTs = ts
+        previousListsRead = listsRead ?? Set(samples.map(\.proto))
         return derived
+    }
+
+    /// Created after the previous poll: absent from a list that poll read whole, or so dated by
+    /// MediaMTX (its clock, so only trusted when the list gives no answer).
+    func isNew(_ sample: ConnectionSample, previousPoll: Int64) -> Bool {
+        if previousListsRead.contains(sample.proto) { return true }
+        if let created = sample.createdMs { return created > previousPoll }
+        return false
+    }
+}
+
+/// RFC 3339 times as MediaMTX writes them (`2026-12-02T16:25:49.386444738Z`, or with an offset).
+public enum RFC3339 {
+    public static func unixMs(_ text: String) -> Int64? {
+        let chars = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= chars.count else { return nil }
+            var value: Int64 = 0
+            for c in chars[from..<from + count] {
+                guard c >= 48, c <= 57 else { return nil }
+                value = value * 10 + Int64(c - 48)
+            }
+            return value
+        }
+        guard chars.count >= 20, let year = number(0, 4), chars[4] == 45, let month = number(5, 2), chars[7] == 45,
+              let day = number(8, 2), chars[10] == 84 || chars[10] == 116, let hour = number(11, 2), chars[13] == 58,
+              let minute = number(14, 2), chars[16] == 58, let second = number(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var index = 19
+        var millis: Int64 = 0
+        if index < chars.count, chars[index] == 46 {
+            index += 1
+            var digits = 0
+            while index < chars.count, chars[index] >= 48, chars[index] <= 57 {
+                if digits < 3 { millis = millis * 10 + Int64(chars[index] - 48) }
+                digits += 1
+                index += 1
+            }
+            guard digits > 0 else { return nil }
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
+        }
+        guard index < chars.count else { return nil }
+        var offset: Int64 = 0
+        if chars[index] == 90 || chars[index] == 122 {
+            guard index + 1 == chars.count else { return nil }
+        } else if chars[index] == 43 || chars[index] == 45, index + 6 == chars.count, let oh = number(index + 1, 2),
+                  chars[index + 3] == 58, let om = number(index + 4, 2) {
+            offset = (oh * 60 + om) * 60_000 * (chars[index] == 43 ? 1 : -1)
+        } else {
+            return nil
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1_000 + millis - offset
     }
 }

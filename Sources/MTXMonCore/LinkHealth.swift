@@ -96,12 +96,28 @@ public struct LinkHealth: Codable, Sendable, Equatable {
     public static let lossRule = "dropped packets in the past 10 s critical; lost packets in the past 10 s warn; "
         + "either in the past 60 s only recent; none ok"
 
+    /// How long a new connection's RTT is left unjudged. SRT reports a settling RTT on a
+    /// connection's first polls (60–80 ms on a 0.2 ms loopback link, or 0.0): judged, it rated
+    /// every new connection critical for about 10 s, and once verdicts are notifications every
+    /// such verdict wakes someone.
+    public static let settleMs: Int64 = 10_000
+
     /// Judges the link from the samples of the past 60 s before `now` (older ones are ignored).
-    public static func evaluate(_ samples: [LinkSample], now: Int64) -> LinkHealth {
+    /// RTTs from the first `settleMs` after `connectedAt` (the connection's first poll as mtxmon
+    /// saw it) and RTTs of 0 (no measurement yet) are not judged; losses always count.
+    public static func evaluate(_ samples: [LinkSample], now: Int64, connectedAt: Int64? = nil) -> LinkHealth {
         let minute = samples.filter { $0.ts > now - 60_000 && $0.ts <= now }
         let tenSeconds = minute.filter { $0.ts > now - 10_000 }
-        let rtt10 = window(tenSeconds, seconds: 10)
-        let rtt60 = window(minute, seconds: 60)
+        let settled = connectedAt.map { $0 + settleMs } ?? .min
+        func judged(_ samples: [LinkSample]) -> [LinkSample] {
+            samples.map { sample in
+                var sample = sample
+                if sample.ts < settled || (sample.rttMs ?? 1) <= 0 { sample.rttMs = nil }
+                return sample
+            }
+        }
+        let rtt10 = window(judged(tenSeconds), seconds: 10)
+        let rtt60 = window(judged(minute), seconds: 60)
         let latency = minute.last(where: { $0.latencyMs != nil })?.latencyMs
 
         var margin: Double?
@@ -118,8 +134,11 @@ public struct LinkHealth: Codable, Sendable, Equatable {
             marginVerdict = Verdict(level: level, rule: rtt10 == nil ? marginRuleWithoutRecentRTT : marginRule,
                                     reason: basis + advice)
         } else {
+            let settling = minute.contains { $0.ts < settled }
             marginVerdict = Verdict(level: .unknown, rule: marginRuleUnjudged,
-                                    reason: latency == nil ? "no TSBPD latency reported" : "no RTT in the past 60 s")
+                                    reason: latency == nil ? "no TSBPD latency reported"
+                                        : settling ? "the connection is new: its RTT is judged from \(settleMs / 1_000) s after its first poll"
+                                        : "no RTT in the past 60 s")
         }
 
         let loss10 = events(tenSeconds, seconds: 10)

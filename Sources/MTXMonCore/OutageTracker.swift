@@ -9,8 +9,10 @@ public struct OutageTracker: Sendable {
         case ended(failedPolls: Int, sinceMs: Int64)
     }
 
-    private var failingSince: Int64?
-    private var failedPolls = 0
+    /// When the current run of failures began; `nil` while things work.
+    public private(set) var failingSince: Int64?
+    /// Failures in the current run.
+    public private(set) var failedPolls = 0
 
     public init() {}
 

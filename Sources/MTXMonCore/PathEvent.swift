@@ -21,32 +21,33 @@ public struct PathEvent: Sendable, Equatable {
         self.ts = ts
     }
 
-    /// The changes from `previous` to `next`, in path-name order. Without a previous snapshot
-    /// there is nothing to compare: the snapshot itself tells the state.
+    /// The changes from `previous` to `next` (both polls MediaMTX answered), in path-name order.
+    /// Without a previous snapshot there is nothing to compare: the snapshot itself tells the state.
     ///
-    /// A path that vanishes is `offline` only if it was online; one that appears is `online`
-    /// only if it is. A reset of a path that also came online in the same poll is reported
-    /// as `online` alone: a new publisher always starts new counters.
+    /// `online` when a path becomes online; `offline` when an online path is offline or gone;
+    /// `reset` for every sample the collector flagged as a restart, also when the path came
+    /// online in the same poll, so live clients count restarts as `history`, `history_1m` and
+    /// `/api/v1/rates` do.
     public static func between(_ previous: Snapshot?, _ next: Snapshot) -> [PathEvent] {
         guard let previous else { return [] }
-        var before: [String: Bool] = [:]
+        var before: [String: PathState] = [:]
         before.reserveCapacity(previous.paths.count)
-        for path in previous.paths { before[path.name] = path.online }
+        for path in previous.paths { before[path.name] = path.currentState }
         var events: [PathEvent] = []
         var seen = Set<String>()
         seen.reserveCapacity(next.paths.count)
         for path in next.paths {
             seen.insert(path.name)
-            let wasOnline = before[path.name] ?? false
-            if path.online, !wasOnline {
+            let was = before[path.name]
+            let now = path.currentState
+            if now == .online, was != .online {
                 events.append(PathEvent(.online, path: path.name, ts: next.ts))
-            } else if !path.online, wasOnline {
+            } else if now == .offline, was == .online {
                 events.append(PathEvent(.offline, path: path.name, ts: next.ts))
-            } else if path.reset {
-                events.append(PathEvent(.reset, path: path.name, ts: next.ts))
             }
+            if path.reset { events.append(PathEvent(.reset, path: path.name, ts: next.ts)) }
         }
-        for path in previous.paths where path.online && !seen.contains(path.name) {
+        for path in previous.paths where path.currentState == .online && !seen.contains(path.name) {
             events.append(PathEvent(.offline, path: path.name, ts: next.ts))
         }
         return events.sorted { $0.path < $1.path }

@@ -29,6 +29,20 @@ public struct PathSample: Codable, Sendable, Equatable {
     public var reset: Bool
     /// Link statistics of the SRT publisher, when the path is published over SRT.
     public var srt: SRTLink?
+    /// What mtxmon makes of the path at this poll; `nil` in snapshots of an mtxmon that did not
+    /// track it, where `online` tells.
+    public var state: PathState?
+    /// When the path entered `state` (unix ms), as far as mtxmon saw it.
+    public var since: Int64?
+    /// The last poll at which the path was online, and its figures then: what an offline or
+    /// unknown path last carried, named as such rather than shown as current.
+    public var lastSeen: LastSeen?
+    /// `false` when MediaMTX did not list the path at this poll and mtxmon remembers it
+    /// (a dynamic path whose publisher left vanishes from MediaMTX); `nil` means listed.
+    public var listed: Bool?
+
+    /// The state, for snapshots written before states were tracked too.
+    public var currentState: PathState { state ?? (online ? .online : .offline) }
 
     public init(
         name: String, online: Bool, sourceType: String? = nil, sourceID: String? = nil,
@@ -49,6 +63,27 @@ public struct PathSample: Codable, Sendable, Equatable {
         self.inboundFramesInError = inboundFramesInError
         self.reset = reset
         self.srt = srt
+    }
+}
+
+/// Whether a path is publishing, known to be without a publisher, or unknown because mtxmon
+/// could not ask MediaMTX (or its latest answer is too old to vouch for).
+public enum PathState: String, Codable, Sendable, CaseIterable {
+    case online, offline, unknown
+}
+
+/// A path's figures at the last poll at which it was online.
+public struct LastSeen: Codable, Sendable, Equatable {
+    public var ts: Int64
+    public var bitrateIn: Double?
+    public var bitrateOut: Double?
+    public var readers: Int
+
+    public init(ts: Int64, bitrateIn: Double?, bitrateOut: Double?, readers: Int) {
+        self.ts = ts
+        self.bitrateIn = bitrateIn
+        self.bitrateOut = bitrateOut
+        self.readers = readers
     }
 }
 

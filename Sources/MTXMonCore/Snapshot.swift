@@ -8,15 +8,31 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var serverVersion: String?
     /// Every publisher and reader connection of the protocols the paths use.
     public var connections: [ConnectionSample]
+    /// `false` when this poll could not read MediaMTX: the paths are the ones mtxmon knows, each
+    /// in state `unknown`. `nil` (older snapshots) means it could.
+    public var reachable: Bool?
+    /// Why MediaMTX could not be read, in words an operator acts on.
+    public var error: String?
+    /// Why `serverVersion` is `nil`, when mtxmon knows.
+    public var serverVersionNote: String?
 
-    public init(ts: Int64, paths: [PathSample], serverVersion: String? = nil, connections: [ConnectionSample] = []) {
+    public init(ts: Int64, paths: [PathSample], serverVersion: String? = nil, connections: [ConnectionSample] = [],
+                reachable: Bool? = nil, error: String? = nil, serverVersionNote: String? = nil) {
         self.ts = ts
         self.paths = paths
         self.serverVersion = serverVersion
         self.connections = connections
+        self.reachable = reachable
+        self.error = error
+        self.serverVersionNote = serverVersionNote
     }
 
-    enum CodingKeys: String, CodingKey { case ts, paths, serverVersion, connections }
+    /// True unless this snapshot stands for a poll that MediaMTX did not answer.
+    public var answered: Bool { reachable ?? true }
+
+    enum CodingKeys: String, CodingKey {
+        case ts, paths, serverVersion, connections, reachable, error, serverVersionNote
+    }
 
     /// Snapshots published by an mtxmon from before connections were recorded have none.
     public init(from decoder: any Decoder) throws {
@@ -25,6 +41,9 @@ public struct Snapshot: Codable, Sendable, Equatable {
         paths = try container.decode([PathSample].self, forKey: .paths)
         serverVersion = try container.decodeIfPresent(String.self, forKey: .serverVersion)
         connections = try container.decodeIfPresent([ConnectionSample].self, forKey: .connections) ?? []
+        reachable = try container.decodeIfPresent(Bool.self, forKey: .reachable)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+        serverVersionNote = try container.decodeIfPresent(String.self, forKey: .serverVersionNote)
     }
 
     /// The sample of one path, by exact name.
@@ -35,5 +54,38 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// The connections of one path, publisher first.
     public func connections(of path: String) -> [ConnectionSample] {
         connections.filter { $0.path == path }.sorted { ($0.role == .publisher ? 0 : 1, $0.id) < ($1.role == .publisher ? 0 : 1, $1.id) }
+    }
+}
+
+extension Snapshot {
+    /// This snapshot as it must be shown once it is too old to vouch for: every path `unknown`
+    /// since the snapshot's time, no current figure, the last ones kept in `lastSeen`, and no
+    /// connections (they are not known either).
+    public func unknown() -> Snapshot {
+        var copy = self
+        copy.paths = paths.map { $0.unknown(since: $0.currentState == .unknown ? $0.since ?? ts : ts, at: ts) }
+        copy.connections = []
+        return copy
+    }
+}
+
+extension PathSample {
+    /// The path with nothing current: state `unknown` since `since`, its figures moved to
+    /// `lastSeen` if it was online at `ts`.
+    public func unknown(since: Int64, at ts: Int64) -> PathSample {
+        var path = self
+        if currentState == .online {
+            path.lastSeen = LastSeen(ts: ts, bitrateIn: bitrateIn, bitrateOut: bitrateOut, readers: readers)
+        }
+        path.state = .unknown
+        path.since = since
+        path.online = false
+        path.bitrateIn = nil
+        path.bitrateOut = nil
+        path.readers = 0
+        path.readersByType = [:]
+        path.srt = nil
+        path.reset = false
+        return path
     }
 }

@@ -35,13 +35,18 @@ public struct CounterRow: Sendable, Equatable {
 
 /// Average, lowest, highest and latest of the per-poll bitrates in a window, bit/s.
 public struct BitrateStats: Sendable, Equatable {
+    /// Bytes over the whole covered time: outages and absences count as time with no bytes.
     public var avg: Double?
+    /// The mean of the per-poll bitrates: the average while the stream was online and measured,
+    /// which lies between `min` and `max`.
+    public var avgOnline: Double?
     public var min: Double?
     public var max: Double?
     public var last: Double?
 
-    public init(avg: Double? = nil, min: Double? = nil, max: Double? = nil, last: Double? = nil) {
+    public init(avg: Double? = nil, avgOnline: Double? = nil, min: Double? = nil, max: Double? = nil, last: Double? = nil) {
         self.avg = avg
+        self.avgOnline = avgOnline
         self.min = min
         self.max = max
         self.last = last
@@ -79,6 +84,9 @@ public struct WindowRates: Sendable, Equatable {
     public var bitrateOut = BitrateStats()
     /// Σ readers × time, in minutes, over the stretches where consecutive polls saw the path.
     public var readerMinutes: Double = 0
+    /// Time covered by intervals with a measured bitrate: what `avgOnline` rests on. Exact from raw
+    /// samples; from rollups, their measured intervals times the rollup's mean poll spacing.
+    public var onlineMs: Int64 = 0
     public var srt: SRTWindow?
 
     public var coveredMs: Int64 { (coveredTo ?? 0) - (coveredFrom ?? 0) }
@@ -129,14 +137,16 @@ public struct WindowRates: Sendable, Equatable {
         }
 
         mutating func add(_ row: CounterRow) {
+            // The collector's verdict is the count: the same one `history` and `history_1m` show.
+            if row.reset { result.resets += 1 }
             if let previous {
                 let wentDown = row.inboundBytes < previous.inboundBytes || row.outboundBytes < previous.outboundBytes
                 let reset = row.reset || wentDown
-                if reset { result.resets += 1 }
                 result.bytesIn += increase(previous.inboundBytes, row.inboundBytes, reset: reset)
                 result.bytesOut += increase(previous.outboundBytes, row.outboundBytes, reset: reset)
                 let gap = row.ts - previous.ts
                 if gap <= maxGapMs { result.readerMinutes += Double(previous.readers) * Double(gap) / 60_000 }
+                if row.bitrateIn != nil { result.onlineMs += gap }
                 // SRT counters belong to one connection: they restart with a new one, independently of the path's.
                 srt.packetsReceived += srtIncrease(previous.srtPacketsReceived, row.srtPacketsReceived)
                 srt.packetsLost += srtIncrease(previous.srtPacketsLost, row.srtPacketsLost)
@@ -153,6 +163,10 @@ public struct WindowRates: Sendable, Equatable {
 
         mutating func add(_ minute: MinuteIncreases) {
             result.resets += minute.pairResets
+            if minute.bitrateInCount > 0 {
+                let spacing = minute.samples > 1 ? (minute.lastTs - minute.firstTs) / Int64(minute.samples - 1) : maxGapMs * 2 / 7
+                result.onlineMs += Int64(minute.bitrateInCount) * spacing
+            }
             result.bytesIn += minute.inIncrease
             result.bytesOut += minute.outIncrease
             result.readerMinutes += Double(minute.readerMs) / 60_000
@@ -165,8 +179,8 @@ public struct WindowRates: Sendable, Equatable {
             }
             result.samples += minute.samples
             cover(minute.firstTs, minute.lastTs)
-            inStats.merge(minute.bitrateIn)
-            outStats.merge(minute.bitrateOut)
+            inStats.merge(minute.bitrateIn, sum: minute.bitrateInSum, count: minute.bitrateInCount)
+            outStats.merge(minute.bitrateOut, sum: minute.bitrateOutSum, count: minute.bitrateOutCount)
             previous = nil
         }
 
@@ -205,23 +219,29 @@ public struct WindowRates: Sendable, Equatable {
         var min: Double?
         var max: Double?
         var last: Double?
+        var sum = 0.0
+        var count = 0
 
         mutating func add(_ value: Double?) {
             guard let value else { return }
             min = Swift.min(min ?? value, value)
             max = Swift.max(max ?? value, value)
             last = value
+            sum += value
+            count += 1
         }
 
-        /// A minute's lowest, highest and newest, folded in after what came before it.
-        mutating func merge(_ other: BitrateStats) {
+        /// A minute's lowest, highest, newest and sum, folded in after what came before it.
+        mutating func merge(_ other: BitrateStats, sum otherSum: Double, count otherCount: Int) {
             if let low = other.min { min = Swift.min(min ?? low, low) }
             if let high = other.max { max = Swift.max(max ?? high, high) }
             if let newest = other.last { last = newest }
+            sum += otherSum
+            count += otherCount
         }
 
         func stats(average: Double?) -> BitrateStats {
-            BitrateStats(avg: average, min: min, max: max, last: last)
+            BitrateStats(avg: average, avgOnline: count > 0 ? sum / Double(count) : nil, min: min, max: max, last: last)
         }
     }
 }
@@ -233,6 +253,7 @@ public struct MinuteIncreases: Sendable, Equatable {
     public var firstTs: Int64
     public var lastTs: Int64
     public var samples: Int
+    /// The minute's samples flagged as a restart by the collector (`resets` of `history_1m`).
     public var pairResets: Int
     public var inIncrease: Int64
     public var outIncrease: Int64
@@ -244,6 +265,11 @@ public struct MinuteIncreases: Sendable, Equatable {
     /// `avg` is not used: a window's average comes from its bytes.
     public var bitrateIn: BitrateStats
     public var bitrateOut: BitrateStats
+    /// Sum and count of the minute's per-poll bitrates, for the average while online.
+    public var bitrateInSum = 0.0
+    public var bitrateInCount = 0
+    public var bitrateOutSum = 0.0
+    public var bitrateOutCount = 0
     /// The counters and readers at the minute's newest sample: the start of the next pair when
     /// the raw sample itself was pruned.
     public var end: CounterRow

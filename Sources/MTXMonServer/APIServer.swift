@@ -40,13 +40,16 @@ public struct APIEnvironment: Sendable {
     /// Fans snapshots out to WebSocket clients; `nil` leaves `/api/v1/ws` out.
     public var live: LiveHub?
     public var now: @Sendable () -> Int64
+    /// How long a path the history file no longer has in its polls is still shown, offline.
+    public var forgetAfterMs: Int64
 
     public init(
         cache: any SnapshotCache, store: HistoryStore, intervalMs: Int64, apiToken: String? = nil,
         corsOrigins: [String] = [], registry: PrometheusCollectorRegistry? = nil,
         collectorStatus: CollectorStatus? = nil, mediaMTXURL: String = "", live: LiveHub? = nil,
-        now: @escaping @Sendable () -> Int64 = WallClock.nowMs
+        now: @escaping @Sendable () -> Int64 = WallClock.nowMs, forgetAfterMs: Int64 = 86_400_000
     ) {
+        self.forgetAfterMs = forgetAfterMs
         self.cache = cache
         self.store = store
         self.intervalMs = intervalMs

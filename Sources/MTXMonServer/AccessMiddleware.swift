@@ -1,13 +1,13 @@
 import Hummingbird
 
-/// `MTXMON_API_TOKEN`: every endpoint but `/healthz` (which load balancers probe without
+/// `MTXMON_API_TOKEN`: every endpoint but `/healthz` and `/readyz` (which load balancers probe without
 /// credentials) needs `Authorization: Bearer TOKEN`. The comparison takes the same time
 /// whatever the mismatch, so the token cannot be guessed byte by byte from response times.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
     let openPaths: Set<String>
 
-    init(token: String, openPaths: Set<String> = ["/healthz"]) {
+    init(token: String, openPaths: Set<String> = ["/healthz", "/readyz"]) {
         self.token = Array(token.utf8)
         self.openPaths = openPaths
     }

@@ -91,7 +91,7 @@ struct ConnectionRoutes: Sendable {
     /// The connections of one path in the latest snapshot, each with its SRT link health from
     /// the samples of the past minute.
     func current(_ name: String, snapshot: Snapshot?) async throws -> Response {
-        guard let snapshot, snapshot.path(named: name) != nil else {
+        guard let snapshot, let path = snapshot.path(named: name) else {
             throw APIError(.notFound, "unknown_path", "no path '\(name)' in the latest snapshot: list the paths with "
                 + "GET /api/v1/paths")
         }
@@ -105,10 +105,14 @@ struct ConnectionRoutes: Sendable {
         w.beginObject()
         w.key("path"); w.string(name)
         w.key("ts"); w.int(snapshot.ts)
+        // The same state as the path's item in GET /api/v1/paths: with `unknown`, no connection is known.
+        w.key("state"); w.string(path.currentState.rawValue)
+        w.key("reachable"); w.bool(snapshot.answered)
         w.key("connections")
         w.beginArray()
         for connection in connections {
-            Self.write(connection, full: true, health: links[connection.id].map { LinkHealth.evaluate($0, now: now) }, &w)
+            let health = links[connection.id].map { LinkHealth.evaluate($0.samples, now: now, connectedAt: $0.firstTs) }
+            Self.write(connection, full: true, health: health, &w)
         }
         w.endArray()
         w.endObject()

@@ -10,17 +10,20 @@ import SnapshotCache
 public struct HistoryFileFeed: SnapshotFeed {
     let store: HistoryStore
     let intervalMs: Int64
+    let forgetAfterMs: Int64
     public let label: String
 
-    public init(store: HistoryStore, intervalMs: Int64) {
+    public init(store: HistoryStore, intervalMs: Int64, forgetAfterMs: Int64 = 86_400_000) {
         self.store = store
         self.intervalMs = intervalMs
+        self.forgetAfterMs = forgetAfterMs
         self.label = "history file \(store.path)"
     }
 
     public func messages() -> AsyncStream<FeedMessage> {
         let (stream, continuation) = AsyncStream.makeStream(of: FeedMessage.self, bufferingPolicy: .bufferingNewest(16))
         let store = store
+        let forget = forgetAfterMs
         let pause = Duration.milliseconds(max(50, intervalMs / 4))
         let task = Task {
             continuation.yield(.connected)
@@ -28,8 +31,8 @@ public struct HistoryFileFeed: SnapshotFeed {
             while !Task.isCancelled {
                 let after = newest ?? .min
                 let snapshot = try? await store.readOffThread { db -> Snapshot? in
-                    guard let poll = try db.lastPoll(), poll.ok, poll.ts > after else { return nil }
-                    return try db.latestSnapshot()
+                    guard let poll = try db.lastPoll(), poll.ts > after else { return nil }
+                    return try db.latestSnapshot(forgetAfterMs: forget)
                 }
                 if let found = snapshot.flatMap({ $0 }) {
                     newest = found.ts

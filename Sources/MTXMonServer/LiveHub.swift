@@ -20,6 +20,8 @@ public actor LiveHub: Service {
     private var current: EncodedSnapshot?
     /// Snapshots taken so far: each one's place in the order clients see them in.
     private var taken: Int64 = 0
+    /// The newest snapshot of a poll MediaMTX answered: events compare with it, so an outage
+    /// (every path `unknown`) is no change of any path, and what changed across it is told once.
     private var previous: Snapshot?
     /// The feed was lost: the next snapshot goes out as a `snapshot`, not an `update`.
     private var missed = false
@@ -71,10 +73,10 @@ public actor LiveHub: Service {
         case .read: if current != nil { return }
         }
         snapshotsHeard.increment()
-        let events = PathEvent.between(previous, snapshot)
+        let events = snapshot.answered ? PathEvent.between(previous, snapshot) : []
         taken += 1
         let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
-        previous = snapshot
+        if snapshot.answered { previous = snapshot }
         current = encoded
         let asSnapshot = missed
         missed = false

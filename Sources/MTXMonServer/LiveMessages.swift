@@ -11,6 +11,8 @@ struct EncodedSnapshot: Sendable, Equatable {
     /// `ts`: the collector's clock may step back, and the feed's order is the true one.
     let sequence: Int64
     let serverVersion: String?
+    /// Kept to show it as `unknown` to a client that connects once it is stale.
+    let snapshot: Snapshot?
     let source: PathRoutes.Source
     let names: [String]
     let items: [[UInt8]]
@@ -20,6 +22,7 @@ struct EncodedSnapshot: Sendable, Equatable {
         ts = snapshot?.ts
         self.sequence = sequence
         serverVersion = snapshot?.serverVersion
+        self.snapshot = snapshot
         self.source = source
         names = snapshot?.paths.map(\.name) ?? []
         let byPath = PathRoutes.connectionsByPath(snapshot)
@@ -49,6 +52,9 @@ struct EncodedSnapshot: Sendable, Equatable {
             writer.key("intervalMs"); writer.int(intervalMs)
         }
         writer.key("serverVersion"); writer.string(serverVersion)
+        writer.key("serverVersionNote"); writer.string(snapshot?.serverVersionNote)
+        writer.key("reachable"); if let snapshot { writer.bool(snapshot.answered) } else { writer.null() }
+        writer.key("error"); writer.string(snapshot?.error)
         writer.key("paths")
         var bytes = writer.bytes
         bytes.append(UInt8(ascii: "["))

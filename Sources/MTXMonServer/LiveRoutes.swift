@@ -148,8 +148,12 @@ struct LiveSession: Sendable {
             if let update = batch.update {
                 if batch.asSnapshot {
                     let stale = update.ts.map { environment.now() - $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true
-                    try await send(update.message(type: "snapshot", filter: filter, stale: stale,
-                                                  intervalMs: environment.intervalMs))
+                    // Too old to vouch for anything: its paths go out `unknown`, as GET /api/v1/paths has them.
+                    let shown = stale ? update.snapshot.map {
+                        EncodedSnapshot($0.unknown(), source: update.source, sequence: update.sequence)
+                    } ?? update : update
+                    try await send(shown.message(type: "snapshot", filter: filter, stale: stale,
+                                                 intervalMs: environment.intervalMs))
                 } else {
                     try await send(update.message(type: "update", filter: filter, stale: nil))
                 }

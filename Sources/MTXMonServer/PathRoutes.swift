@@ -8,10 +8,13 @@ struct PathRoutes: Sendable {
 
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/paths") { _, _ -> Response in
-            let (snapshot, source) = try await latest()
+            let (snapshot, source) = try await shown()
+            let historyFrom = try? await environment.store.readOffThread { try $0.firstPoll() }
             var writer = JSONWriter(capacity: 256 * (snapshot?.paths.count ?? 1))
             writer.beginObject()
             header(&writer, snapshot, source)
+            writer.key("historyFrom")
+            writer.int(historyFrom ?? nil)
             writer.key("paths")
             writer.beginArray()
             let byPath = Self.connectionsByPath(snapshot)
@@ -22,7 +25,7 @@ struct PathRoutes: Sendable {
         }
         router.get("/api/v1/paths/**") { _, context -> Response in
             let name = try RequestInput.pathName(context)
-            let (snapshot, source) = try await latest()
+            let (snapshot, source) = try await shown()
             // `…/connections` names a path's connections, unless a path has that very name.
             if snapshot?.path(named: name) == nil, name.hasSuffix("/connections") {
                 return try await ConnectionRoutes(environment: environment)
@@ -45,12 +48,26 @@ struct PathRoutes: Sendable {
 
     enum Source: String { case cache, history, none }
 
+    /// The latest snapshot as it may be shown now: past 3 intervals it no longer vouches for
+    /// anything, so every path is `unknown` (its last figures in `lastSeen`) rather than shown
+    /// online at its last bitrate.
+    func shown() async throws -> (Snapshot?, Source) {
+        let (snapshot, source) = try await latest()
+        guard let snapshot, isStale(snapshot) else { return (snapshot, source) }
+        return (snapshot.unknown(), source)
+    }
+
+    func isStale(_ snapshot: Snapshot) -> Bool {
+        environment.now() - snapshot.ts > APIEnvironment.staleAfterIntervals * environment.intervalMs
+    }
+
     /// The cache's snapshot, or, when it has none or cannot be reached, the last poll in the
     /// history file: an expired Redis key must not hide what mtxmon last knew.
     func latest() async throws -> (Snapshot?, Source) {
         if let snapshot = try? await environment.cache.latest() { return (snapshot, .cache) }
         do {
-            let snapshot = try await environment.store.readOffThread { try $0.latestSnapshot() }
+            let forget = environment.forgetAfterMs
+            let snapshot = try await environment.store.readOffThread { try $0.latestSnapshot(forgetAfterMs: forget) }
             return (snapshot, snapshot == nil ? .none : .history)
         } catch {
             throw APIError(.serviceUnavailable, "history_unavailable",
@@ -68,6 +85,12 @@ struct PathRoutes: Sendable {
         writer.string(source.rawValue)
         writer.key("serverVersion")
         writer.string(snapshot?.serverVersion)
+        writer.key("serverVersionNote")
+        writer.string(snapshot?.serverVersionNote)
+        writer.key("reachable")
+        if let snapshot { writer.bool(snapshot.answered) } else { writer.null() }
+        writer.key("error")
+        writer.string(snapshot?.error)
     }
 
     /// Each path's connections, publisher first.
@@ -87,14 +110,31 @@ struct PathRoutes: Sendable {
         writer.beginObject()
         writer.key("name")
         writer.string(path.name)
+        let state = path.currentState
+        writer.key("state")
+        writer.string(state.rawValue)
+        writer.key("since")
+        writer.int(path.since)
+        // Kept for clients written before `state`: true only when the path is online now.
         writer.key("online")
-        writer.bool(path.online)
+        writer.bool(state == .online)
         writer.key("sourceType")
         writer.string(path.sourceType)
         writer.key("bitrateIn")
-        writer.number(path.bitrateIn, decimals: 0)
+        writer.number(state == .online ? path.bitrateIn : nil, decimals: 0)
         writer.key("bitrateOut")
-        writer.number(path.bitrateOut, decimals: 0)
+        writer.number(state == .online ? path.bitrateOut : nil, decimals: 0)
+        writer.key("lastSeen")
+        if let seen = path.lastSeen {
+            writer.beginObject()
+            writer.key("ts"); writer.int(seen.ts)
+            writer.key("bitrateIn"); writer.number(seen.bitrateIn, decimals: 0)
+            writer.key("bitrateOut"); writer.number(seen.bitrateOut, decimals: 0)
+            writer.key("readers"); writer.int(seen.readers)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         writer.key("readers")
         writer.int(path.readers)
         writer.key("readersByType")

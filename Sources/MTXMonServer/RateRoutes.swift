@@ -58,6 +58,7 @@ struct RateRoutes: Sendable {
         w.key("bitrateIn"); stats(r.bitrateIn, &w)
         w.key("bitrateOut"); stats(r.bitrateOut, &w)
         w.key("readerMinutes"); w.number(r.readerMinutes, decimals: 2)
+        w.key("onlineMs"); w.int(r.onlineMs)
         w.key("srt")
         if let srt = r.srt {
             w.beginObject()
@@ -80,6 +81,7 @@ struct RateRoutes: Sendable {
     static func stats(_ s: BitrateStats, _ w: inout JSONWriter) {
         w.beginObject()
         w.key("avg"); w.number(s.avg, decimals: 0)
+        w.key("avgOnline"); w.number(s.avgOnline, decimals: 0)
         w.key("min"); w.number(s.min, decimals: 0)
         w.key("max"); w.number(s.max, decimals: 0)
         w.key("last"); w.number(s.last, decimals: 0)
@@ -89,7 +91,8 @@ struct RateRoutes: Sendable {
     static let csvHeader = "path,from,to,coveredFrom,coveredTo,coveredMs,samples,resets,bytesIn,bytesOut,"
         + "bitrateInAvg,bitrateInMin,bitrateInMax,bitrateInLast,bitrateOutAvg,bitrateOutMin,bitrateOutMax,"
         + "bitrateOutLast,readerMinutes,srtPacketsReceived,srtPacketsLost,srtPacketsRetransmitted,"
-        + "srtPacketsDropped,srtLossRatio,srtRetransmissionRatio,srtLostPerSecond,srtRetransmittedPerSecond\n"
+        + "srtPacketsDropped,srtLossRatio,srtRetransmissionRatio,srtLostPerSecond,srtRetransmittedPerSecond,"
+        + "bitrateInAvgOnline,bitrateOutAvgOnline,onlineMs\n"
 
     static func csv(_ name: String, _ r: WindowRates) -> [UInt8] {
         var out = CSVWriter()
@@ -110,7 +113,10 @@ struct RateRoutes: Sendable {
         out.number(r.srt?.lossRatio, decimals: 6)
         out.number(r.srt?.retransmissionRatio, decimals: 6)
         out.number(r.srt?.lostPerSecond)
-        out.number(r.srt?.retransmittedPerSecond, last: true)
+        out.number(r.srt?.retransmittedPerSecond)
+        out.number(r.bitrateIn.avgOnline, decimals: 0)
+        out.number(r.bitrateOut.avgOnline, decimals: 0)
+        out.number(Double(r.onlineMs), decimals: 0, last: true)
         return out.bytes
     }
 }

@@ -2,13 +2,14 @@ import HistoryStore
 import Hummingbird
 import MTXMonCore
 
-/// `/healthz`, `/metrics` and `/openapi.yaml`: the endpoints that describe mtxmon itself.
+/// `/healthz`, `/readyz`, `/metrics` and `/openapi.yaml`: the endpoints that describe mtxmon itself.
 struct ServiceRoutes: Sendable {
     let environment: APIEnvironment
     let startedAt = WallClock.nowMs()
 
     func add(to router: Router<APIRequestContext>) {
         router.get("/healthz") { _, _ -> Response in try await health() }
+        router.get("/readyz") { _, _ -> Response in try await ready() }
         router.get("/metrics") { _, _ -> Response in
             guard let registry = environment.registry else {
                 throw APIError(.notFound, "no_metrics", "this server was started without a metrics registry")
@@ -24,66 +25,49 @@ struct ServiceRoutes: Sendable {
         }
     }
 
-    /// 200 when mtxmon can do its job: the history file reads, the cache answers and a poll was
-    /// recorded within three intervals; 503 with the reasons otherwise. MediaMTX being down is
-    /// reported but is not mtxmon's own ill health: the outage is being recorded as it should.
+    /// Liveness: 200 while mtxmon can serve its history, `status` `degraded` with each problem in
+    /// words when anything it watches fails (MediaMTX, Redis, SQLite writes, a connection list);
+    /// 503 only when the history file cannot be read. What a container healthcheck and systemd use.
     func health() async throws -> Response {
         let now = environment.now()
-        var problems: [String] = []
-        var lastPoll: PollRecord?
-        var sqliteOK = true
-        do {
-            lastPoll = try await environment.store.readOffThread { db in
-                try db.check()
-                return try db.lastPoll()
-            }
-        } catch {
-            sqliteOK = false
-            problems.append("the history file \(environment.store.path) cannot be read: \(error)")
-        }
+        let report = await HealthReport.assess(environment, startedAt: startedAt)
         let status = environment.collectorStatus?.values
-        let lastPollTs = status?.lastPollTs ?? lastPoll?.ts
-        let age = lastPollTs.map { now - $0 }
-        if let age {
-            if age > APIEnvironment.staleAfterIntervals * environment.intervalMs {
-                problems.append("the last poll was \(age / 1_000) s ago: is the collector running?")
-            }
-        } else if sqliteOK, now - startedAt > APIEnvironment.staleAfterIntervals * environment.intervalMs {
-            problems.append("no poll recorded yet: start the collector (mtxmon run or mtxmon collect)")
-        }
-        let cacheOK = await environment.cache.ping()
-        // Under `serve` the version comes with the snapshots the separate collector publishes.
-        var version = status?.serverVersion
-        if version == nil, cacheOK { version = (try? await environment.cache.latest())?.serverVersion }
-        if !cacheOK { problems.append("the snapshot cache (\(environment.cache.label)) does not answer") }
-        // Under `run` the collector's own view is freshest; before its first poll there is none.
-        let lastOK = status.map { $0.lastPollTs == nil ? nil : !$0.mediaMTXDown } ?? lastPoll?.ok
+        let lastPollTs = status?.lastPollTs ?? report.lastPoll?.ts
+        let lastOK = status.map { $0.lastPollTs == nil ? nil : !$0.mediaMTXDown } ?? report.lastPoll?.ok
 
         var w = JSONWriter()
         w.beginObject()
-        w.key("status"); w.string(problems.isEmpty ? "ok" : "degraded")
+        w.key("status"); w.string(report.problems.isEmpty ? "ok" : "degraded")
+        w.key("ready"); w.bool(report.notReady.isEmpty)
         w.key("problems")
         w.beginArray()
-        for problem in problems { w.string(problem) }
+        for problem in report.problems { w.string(problem) }
         w.endArray()
         w.key("uptimeS"); w.int((now - startedAt) / 1_000)
         w.key("collector"); w.string(environment.collectorStatus == nil ? "separate" : "in-process")
         w.key("lastPoll")
         w.beginObject()
         w.key("ts"); w.int(lastPollTs)
-        w.key("ageMs"); w.int(age)
+        w.key("ageMs"); w.int(lastPollTs.map { now - $0 })
         w.key("ok"); if let lastOK { w.bool(lastOK) } else { w.null() }
-        w.key("error"); w.string(lastOK == false ? status?.lastError ?? lastPoll?.error : nil)
+        w.key("error"); w.string(lastOK == false ? status?.lastError ?? report.lastPoll?.error : nil)
+        w.key("reason"); w.string(lastOK == false ? report.failure?.lastReason : nil)
+        w.key("lastSuccessTs"); w.int(report.lastSuccessTs)
         w.endObject()
         w.key("mediamtx")
         w.beginObject()
         w.key("url"); w.string(environment.mediaMTXURL.isEmpty ? nil : environment.mediaMTXURL)
-        w.key("version"); w.string(version)
+        w.key("reachable"); if let lastOK { w.bool(report.failure == nil) } else { w.null() }
+        w.key("version"); w.string(report.failure == nil ? report.serverVersion : nil)
+        w.key("versionNote"); w.string(report.failure == nil ? report.serverVersionNote
+            : "unknown while MediaMTX does not answer")
+        w.key("failingSince"); w.int(report.failure?.since)
+        w.key("failedPolls"); w.int(report.failure?.polls ?? 0)
         w.endObject()
         w.key("cache")
         w.beginObject()
         w.key("kind"); w.string(environment.cache.label)
-        w.key("reachable"); w.bool(cacheOK)
+        w.key("reachable"); w.bool(report.cacheOK)
         w.endObject()
         if let live = environment.live {
             let status = await live.status
@@ -97,7 +81,7 @@ struct ServiceRoutes: Sendable {
         w.key("sqlite")
         w.beginObject()
         w.key("path"); w.string(environment.store.path)
-        w.key("reachable"); w.bool(sqliteOK)
+        w.key("reachable"); w.bool(report.sqliteOK)
         w.endObject()
         if let status {
             w.key("counters")
@@ -121,6 +105,22 @@ struct ServiceRoutes: Sendable {
             w.endObject()
         }
         w.endObject()
-        return APIServer.json(w, status: problems.isEmpty ? .ok : .serviceUnavailable)
+        return APIServer.json(w, status: report.broken ? .serviceUnavailable : .ok)
+    }
+
+    /// Readiness: 200 while what mtxmon serves is current, 503 with the reasons otherwise. What a
+    /// load balancer in front of several mtxmon, or an alert on stale data, uses.
+    func ready() async throws -> Response {
+        let report = await HealthReport.assess(environment, startedAt: startedAt)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("ready"); w.bool(report.notReady.isEmpty)
+        w.key("reasons")
+        w.beginArray()
+        for reason in report.notReady { w.string(reason) }
+        w.endArray()
+        w.key("lastSuccessTs"); w.int(report.lastSuccessTs)
+        w.endObject()
+        return APIServer.json(w, status: report.notReady.isEmpty ? .ok : .serviceUnavailable)
     }
 }

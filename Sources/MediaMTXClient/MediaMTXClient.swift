@@ -4,6 +4,8 @@ import Logging
 import MTXMonCore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import Synchronization
 
 /// How to reach one MediaMTX control API.
 public struct MediaMTXEndpoint: Sendable {
@@ -55,6 +57,11 @@ public struct PollReply: Sendable {
     /// this poll, its paths are not.
     public var failedLists: [ConnectionListFailure] = []
 
+    /// The connection lists this poll read whole (the SRT list unless it failed).
+    public var readLists: [ConnectionProtocol] {
+        lists.map(\.proto) + (failedLists.contains { $0.proto == .srt } ? [] : [.srt])
+    }
+
     /// The read time of each path by name (the first occurrence wins, as in normalisation).
     public var readAtByName: [String: Int64] {
         var byName: [String: Int64] = [:]
@@ -93,11 +100,24 @@ public struct ConnectionListFailure: Sendable, Equatable, CustomStringConvertibl
 public struct MediaMTXClient: Sendable {
     public let endpoint: MediaMTXEndpoint
     let http: HTTPClient
+    let roundTrips = RoundTripFloor()
 
-    public init(endpoint: MediaMTXEndpoint, http: HTTPClient = .shared) {
+    public init(endpoint: MediaMTXEndpoint, http: HTTPClient = MediaMTXClient.http) {
         self.endpoint = endpoint
         self.http = http
     }
+
+    /// One HTTP client for the process, like `HTTPClient.shared`, but one that does not retry a
+    /// failed connect: AsyncHTTPClient's default retries with backoff until the request's
+    /// deadline, so a MediaMTX that refuses connections within a millisecond looked like one
+    /// that answers too slowly, and every failed poll took the whole deadline.
+    public static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }()
 
     /// The path list and the SRT connection list, read concurrently so their figures describe
     /// nearly the same instant, then the connection lists of the other protocols the paths'
@@ -247,16 +267,12 @@ public struct MediaMTXClient: Sendable {
         do {
             let sentAt = WallClock.nowMs()
             response = try await http.execute(request, deadline: until)
-            // The server read its counters about half a round trip after the request left.
-            arrivedAt = (sentAt + WallClock.nowMs()) / 2
+            arrivedAt = roundTrips.readingTime(sentAt: sentAt, answeredAt: WallClock.nowMs())
             body = try await response.body.collect(upTo: endpoint.maxBodyBytes)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout
-            || error == .connectTimeout {
-            throw .timedOut(url: url)
         } catch is CancellationError {
             throw .timedOut(url: url)
         } catch {
-            throw .unreachable(url: url, reason: String(describing: error))
+            throw Self.classify(error, url: url)
         }
         switch response.status.code {
         case 200:
@@ -266,8 +282,79 @@ public struct MediaMTXClient: Sendable {
         case 404:
             throw .notFound(url: url)
         default:
-            let text = String(buffer: body).prefix(200)
-            throw .status(url: url, code: Int(response.status.code), body: String(text))
+            throw .status(url: url, code: Int(response.status.code), body: Self.message(body))
         }
     }
+
+    /// MediaMTX's own words from an error body (`{"status":"error","error":"…"}`), else the start
+    /// of the body as text.
+    static func message(_ body: ByteBuffer) -> String {
+        struct ErrorBody: Decodable { var error: String? }
+        if let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)),
+           let text = decoded.error {
+            return String(text.prefix(200))
+        }
+        return String(String(buffer: body).prefix(200)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Names the cause of a failed request. NIO reports a connect through its happy-eyeballs
+    /// resolver as `NIOConnectionError`, whose parts say whether the name failed to resolve or
+    /// each address refused; TLS errors come from NIOSSL, named here by type so that this module
+    /// need not link it.
+    static func classify(_ error: any Error, url: String) -> MediaMTXError {
+        if let http = error as? HTTPClientError {
+            if http == .deadlineExceeded || http == .readTimeout || http == .connectTimeout
+                || http == .getConnectionFromPoolTimeout {
+                return .timedOut(url: url)
+            }
+            if http == .tlsHandshakeTimeout { return .tls(url: url, reason: "the TLS handshake timed out") }
+        }
+        if let connect = error as? NIOConnectionError {
+            let failures = connect.connectionErrors.map(\.error)
+            if failures.isEmpty, connect.dnsAError != nil || connect.dnsAAAAError != nil {
+                let reason = connect.dnsAError ?? connect.dnsAAAAError
+                return .dns(url: url, reason: reason.map { String(describing: $0) } ?? "no address")
+            }
+            if !failures.isEmpty, failures.allSatisfy(isRefusal) { return .refused(url: url) }
+            if let first = failures.first { return classify(first, url: url) }
+            return .dns(url: url, reason: "the name has no address")
+        }
+        if isRefusal(error) { return .refused(url: url) }
+        if error is SocketAddressError { return .dns(url: url, reason: String(describing: error)) }
+        if let channel = error as? ChannelError, case .connectTimeout = channel { return .timedOut(url: url) }
+        let type = String(reflecting: Swift.type(of: error))
+        if type.contains("NIOSSL") || type.contains("BoringSSL") {
+            return .tls(url: url, reason: String(describing: error))
+        }
+        return .unreachable(url: url, reason: String(describing: error))
+    }
+
+    static func isRefusal(_ error: any Error) -> Bool {
+        if let io = error as? IOError { return io.errnoCode == ECONNREFUSED }
+        return false
+    }
+}
+
+/// The network's share of a request's round trip, to stamp each reading at the time MediaMTX read
+/// its counters. On a quick answer that is the midpoint of the round trip; on a slow one (a
+/// MediaMTX just started, a new connection) the server answered near the end of it, not in the
+/// middle: its counters proved it, read 0.6 s after a midpoint stamp. The smallest round trip of
+/// the recent requests is the network floor; a round trip up to 100 ms past it is stamped at its
+/// midpoint as before (scheduling jitter on either side), and what is longer than that is taken
+/// as the server's delay, before it read its counters.
+final class RoundTripFloor: Sendable {
+    private let recent = Mutex<[Int64]>([])
+    static let kept = 32
+
+    func readingTime(sentAt: Int64, answeredAt: Int64) -> Int64 {
+        let roundTrip = max(0, answeredAt - sentAt)
+        let floor = recent.withLock { trips -> Int64 in
+            trips.append(roundTrip)
+            if trips.count > Self.kept { trips.removeFirst(trips.count - Self.kept) }
+            return trips.min() ?? roundTrip
+        }
+        return answeredAt - (floor + min(roundTrip - floor, Self.jitterMs)) / 2
+    }
+
+    static let jitterMs: Int64 = 100
 }

@@ -1,5 +1,14 @@
+import MTXMonCore
+
 /// Why a request to MediaMTX's control API failed, worded for the operator who must fix it.
+///
+/// Each cause is its own case because each has its own fix: a refused connection means MediaMTX
+/// is not running (or not on that port), a name that does not resolve is a typo or DNS, a TLS
+/// failure is a scheme or certificate mismatch, a timeout is load or a black hole.
 public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
+    case refused(url: String)
+    case dns(url: String, reason: String)
+    case tls(url: String, reason: String)
     case unreachable(url: String, reason: String)
     case timedOut(url: String)
     case unauthorized(url: String)
@@ -10,6 +19,14 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         switch self {
+        case let .refused(url):
+            "MediaMTX refuses connections at \(url): it is not running, or not with `api: yes` on that port "
+                + "(MEDIA_MTX_API_URL)"
+        case let .dns(url, reason):
+            "the host name of \(url) does not resolve (\(reason)): check MEDIA_MTX_API_URL and DNS"
+        case let .tls(url, reason):
+            "TLS with MediaMTX at \(url) failed (\(reason)): use http:// unless MediaMTX has `apiEncryption: yes`, "
+                + "and check its certificate"
         case let .unreachable(url, reason):
             "MediaMTX is unreachable at \(url) (\(reason)): check that MediaMTX runs with `api: yes` and that "
                 + "MEDIA_MTX_API_URL points at its API address (default http://localhost:9997)"
@@ -21,7 +38,7 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .notFound(url):
             "MediaMTX has no \(url): this server version lacks that list"
         case let .status(url, code, body):
-            "MediaMTX answered \(url) with HTTP \(code): \(body)"
+            "MediaMTX answered \(url) with HTTP \(code)" + (body.isEmpty ? "" : ": \(body)")
         case let .badJSON(url, detail):
             "MediaMTX answered \(url) with a body that is not the expected JSON (\(detail)): is "
                 + "MEDIA_MTX_API_URL the control API (:9997) and not another port?"
@@ -29,4 +46,20 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
             "MediaMTX kept reporting more pages of \(url) after \(pages) requests: giving up on this poll"
         }
     }
+
+    /// The cause as a short word, for the `reason` label of `mtxmon_poll_failures_total`, the poll
+    /// row and `/healthz`.
+    public var reason: FailureReason {
+        switch self {
+        case .refused: .refused
+        case .dns: .dns
+        case .tls: .tls
+        case .unreachable: .network
+        case .timedOut: .timeout
+        case .unauthorized: .auth
+        case .notFound, .status: .status
+        case .badJSON, .tooManyPages: .body
+        }
+    }
 }
+

@@ -40,6 +40,8 @@ public struct WireInfo: Decodable, Sendable {
 /// `hlssessions`, and their TLS twins): the union of their fields, in both API generations.
 public struct WireConnection: Decodable, Sendable {
     public var id: String?
+    /// RFC 3339 with nanoseconds, MediaMTX's clock.
+    public var created: String?
     public var state: String?
     public var path: String?
     public var remoteAddr: String?

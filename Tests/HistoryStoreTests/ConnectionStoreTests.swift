@@ -49,8 +49,8 @@ import TestSupport
             #expect(points.count == 10)
             #expect(points.map(\.lost) == [nil] + Array(repeating: 1, count: 9))
             let links = try db.linkSamples(ids: ["new"], now: Self.base + 38_000)
-            #expect(links["new"]?.count == 10)
-            #expect(links["new"]?.compactMap(\.lost).reduce(0, +) == 9)
+            #expect(links["new"]?.samples.count == 10)
+            #expect(links["new"]?.samples.compactMap(\.lost).reduce(0, +) == 9)
         }
         #expect(try sqlite3(dir.file("c.sqlite"), "SELECT count(*) FROM connection_history") == "40")
 

@@ -122,7 +122,7 @@ import TestSupport
             DROP VIEW history_1h; DROP TABLE sample_1h;
             DROP VIEW history_1m; DROP TABLE sample_1m; DROP VIEW connection_history_1m; DROP TABLE connection_1m;
             DROP VIEW connection_history; DROP TABLE connection_sample; DROP TABLE connection;
-            DELETE FROM schema_migrations WHERE version >= 2;
+            ALTER TABLE poll DROP COLUMN reason; DELETE FROM schema_migrations WHERE version >= 2;
             """)
         #expect(try sqlite3(file, "SELECT max(version) FROM schema_migrations") == "1")
         _ = try HistoryStore(path: file)
@@ -148,7 +148,8 @@ import TestSupport
             """
         let written = try sqlite3(file, everything)
         #expect(written.split(separator: "\n").count == 4)
-        _ = try sqlite3(file, "DROP VIEW history_1h; DROP TABLE sample_1h; DELETE FROM schema_migrations WHERE version >= 6;")
+        _ = try sqlite3(file, "DROP VIEW history_1h; DROP TABLE sample_1h; ALTER TABLE poll DROP COLUMN reason; "
+            + "DELETE FROM schema_migrations WHERE version >= 6;")
         _ = try HistoryStore(path: file)
         expectSameLines(try sqlite3(file, everything), written)
     }

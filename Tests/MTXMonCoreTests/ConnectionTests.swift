@@ -27,14 +27,57 @@ import Testing
         #expect(third[0].bitrateIn == nil)
         #expect(third[0].deltas?.packetsReceived == 20)
         #expect(third[0].deltas?.packetsReceivedLoss == 2)
-        // A new id is a new connection, even from the same address: no deltas yet.
-        let fourth = tracker.derive([srt("b", in: 9_000, received: 30, lost: 0, drop: 0)], at: 6_000)
-        #expect(fourth[0].deltas == nil)
+        // A new id is a new connection, even from the same address. Created since the previous
+        // poll (its list was read then without it), its counters count from 0: they are the increase.
+        let fourth = tracker.derive([srt("b", in: 9_000, received: 30, lost: 3, drop: 0)], at: 6_000)
+        #expect(fourth[0].deltas?.packetsReceived == 30)
+        #expect(fourth[0].deltas?.lost(.publisher) == 3)
+        #expect(fourth[0].bitrateIn == nil)
         // An id seen again after a gap longer than the run rule: deltas, but no bitrate.
         _ = tracker.derive([srt("b", in: 10_000, received: 40, lost: 0, drop: 0)], at: 8_000)
         let late = tracker.derive([srt("b", in: 20_000, received: 50, lost: 0, drop: 0)], at: 20_000)
         #expect(late[0].deltas?.packetsReceived == 10)
         #expect(late[0].bitrateIn == nil)
+    }
+
+    /// At mtxmon's first poll nothing says when a connection began: no deltas. A connection of a
+    /// protocol whose list the previous poll did not read is new only if MediaMTX's `created` is
+    /// after that poll.
+    @Test func countersAtAFirstPollAreIncreasesOnlyWhenTheConnectionIsNewer() {
+        var tracker = ConnectionTracker(maxGapMs: 7_000)
+        let first = tracker.derive([srt("a", in: 1_000, received: 100, lost: 1, drop: 0)], at: 10_000,
+                                   listsRead: [.srt])
+        #expect(first[0].deltas == nil)
+        var old = ConnectionSample(id: "r1", proto: .rtmp, role: .publisher, inboundBytes: 5)
+        old.createdMs = 9_000
+        var new = ConnectionSample(id: "r2", proto: .rtmp, role: .publisher, inboundBytes: 5)
+        new.createdMs = 11_000
+        let second = tracker.derive([old, new], at: 12_000, listsRead: [.srt, .rtmp])
+        #expect(second[0].deltas == nil)
+        #expect(second[1].deltas != nil)
+    }
+
+    /// `idle` → `publish`: MediaMTX's idle SRT connection reports 0 bytes while data arrives, so
+    /// the first interval after the change holds bytes from before it and gets no bitrate.
+    @Test func theFirstIntervalAfterAStateChangeHasNoBitrate() {
+        var tracker = ConnectionTracker(maxGapMs: 7_000)
+        var idle = ConnectionSample(id: "a", proto: .srt, role: .idle, state: "idle", inboundBytes: 0)
+        _ = tracker.derive([idle], at: 0)
+        idle.role = .publisher
+        idle.state = "publish"
+        idle.inboundBytes = 2_080_000
+        let publishing = tracker.derive([idle], at: 2_000)
+        #expect(publishing[0].bitrateIn == nil)
+        idle.inboundBytes = 2_870_000
+        #expect(tracker.derive([idle], at: 4_000)[0].bitrateIn == 3_160_000)
+    }
+
+    @Test func rfc3339TimesAsMediaMTXWritesThem() {
+        #expect(RFC3339.unixMs("2026-12-02T16:25:49.386444738Z") == 1_796_228_749_386)
+        #expect(RFC3339.unixMs("1970-01-01T00:00:00Z") == 0)
+        #expect(RFC3339.unixMs("1970-01-01T01:00:00.5+01:00") == 500)
+        #expect(RFC3339.unixMs("2026-12-02 16:25:49") == nil)
+        #expect(RFC3339.unixMs("") == nil)
     }
 
     @Test func rolesPickTheirSideOfTheCounters() {

@@ -24,10 +24,24 @@ import Testing
         ])
     }
 
-    @Test func aPublisherThatComesBackWithNewCountersIsOnlineNotAlsoReset() {
+    /// Every restart the collector flagged is a `reset` event, also when the path came online
+    /// in the same poll: live clients count restarts as the history does.
+    @Test func aPublisherThatComesBackWithNewCountersIsOnlineAndAReset() {
         let before = Snapshot(ts: 1, paths: [path("a", online: false)])
         let after = Snapshot(ts: 2, paths: [path("a", reset: true)])
-        #expect(PathEvent.between(before, after) == [PathEvent(.online, path: "a", ts: 2)])
+        #expect(PathEvent.between(before, after) == [PathEvent(.online, path: "a", ts: 2), PathEvent(.reset, path: "a", ts: 2)])
+    }
+
+    /// A path mtxmon remembers as offline (MediaMTX no longer lists it) went offline once.
+    @Test func aRememberedOfflinePathIsOfflineOnce() {
+        var gone = path("a", online: false)
+        gone.state = .offline
+        gone.listed = false
+        let before = Snapshot(ts: 1, paths: [path("a")])
+        let after = Snapshot(ts: 2, paths: [gone])
+        let later = Snapshot(ts: 3, paths: [gone])
+        #expect(PathEvent.between(before, after) == [PathEvent(.offline, path: "a", ts: 2)])
+        #expect(PathEvent.between(after, later).isEmpty)
     }
 
     @Test func steadyPathsGiveNothing() {

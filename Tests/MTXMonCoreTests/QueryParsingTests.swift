@@ -96,11 +96,33 @@ import Testing
         #expect(rates.srt == nil)
     }
 
-    @Test func aCounterThatWentDownIsAResetEvenWhenNotFlagged() {
+    /// Restarts are the collector's verdict, counted as `history` shows them; a counter that went
+    /// down without one (a file written by an older mtxmon) still counts its new value as the increase.
+    @Test func restartsAreTheFlaggedSamplesAndACounterThatWentDownCountsItsNewValue() {
         let rows = [CounterRow(ts: 0, inboundBytes: 10_000), CounterRow(ts: 2_000, inboundBytes: 400)]
         let rates = WindowRates.compute(rows, from: 0, to: 2_000, maxGapMs: 7_000)
         #expect(rates.bytesIn == 400)
-        #expect(rates.resets == 1)
+        #expect(rates.resets == 0)
+        let flagged = [CounterRow(ts: 0, reset: true, inboundBytes: 10), CounterRow(ts: 2_000, inboundBytes: 400)]
+        #expect(WindowRates.compute(flagged, from: 0, to: 2_000, maxGapMs: 7_000).resets == 1,
+                "a restart at the window's first sample is in the window")
+    }
+
+    /// The window's average counts the time without bytes; the average while online is the mean of
+    /// the per-poll bitrates, so it lies between their lowest and highest.
+    @Test func theAverageWhileOnlineLeavesTheOutageOut() {
+        let rows = [
+            CounterRow(ts: 0, inboundBytes: 0),
+            CounterRow(ts: 2_000, inboundBytes: 500, bitrateIn: 2_000),
+            CounterRow(ts: 4_000, inboundBytes: 1_000, bitrateIn: 2_000),
+            // 20 s without an answer: the stream went on, no bitrate for the gap.
+            CounterRow(ts: 24_000, inboundBytes: 6_000),
+            CounterRow(ts: 26_000, inboundBytes: 6_500, bitrateIn: 2_000),
+        ]
+        let rates = WindowRates.compute(rows, from: 0, to: 26_000, maxGapMs: 7_000)
+        #expect(rates.bitrateIn.avgOnline == 2_000)
+        #expect(rates.onlineMs == 6_000)
+        #expect(rates.bitrateIn.avg == 6_500 * 8 / 26.0)
     }
 
     @Test func nothingInTheWindowIsNoFigures() {

@@ -2,8 +2,8 @@ import MTXMonCore
 import Testing
 
 @Suite struct RateTrackerTests {
-    func sample(_ name: String, inbound: Int64, outbound: Int64 = 0) -> PathSample {
-        PathSample(name: name, online: true, inboundBytes: inbound, outboundBytes: outbound)
+    func sample(_ name: String, inbound: Int64, outbound: Int64 = 0, source: String? = nil) -> PathSample {
+        PathSample(name: name, online: true, sourceID: source, inboundBytes: inbound, outboundBytes: outbound)
     }
 
     @Test func firstSampleOfARunHasNoBitrate() {
@@ -49,13 +49,55 @@ import Testing
         #expect(next[0].bitrateIn == 2_000_000)
     }
 
-    @Test func aPathThatVanishesStartsANewRunWhenItReturns() {
+    /// The path is judged against its reading from before it vanished: back with counters that
+    /// went on (the same publisher, the list was only missing it) it is no restart.
+    @Test func aPathThatVanishesIsJudgedAgainstItsLastReadingWhenItReturns() {
         var tracker = RateTracker(maxGapMs: 7_000)
         _ = tracker.derive([sample("a", inbound: 1_000), sample("b", inbound: 1_000)], at: 0)
         _ = tracker.derive([sample("b", inbound: 2_000)], at: 2_000)
         let back = tracker.derive([sample("a", inbound: 50_000), sample("b", inbound: 3_000)], at: 4_000)
-        #expect(back[0].bitrateIn == nil)
+        #expect(back[0].bitrateIn == 98_000)
+        #expect(back[0].reset == false)
         #expect(back[1].bitrateIn == 4_000)
+    }
+
+    /// The one restart rule: a new source id, or a counter that went down, against the path's
+    /// last reading however long it was absent (MediaMTX restarted, or its publisher came back).
+    @Test func aNewSourceIsARestartEvenAfterAnAbsenceAndEvenWhenCountersGrew() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 1_000, source: "s1")], at: 0)
+        _ = tracker.derive([], at: 2_000)
+        _ = tracker.derive([], at: 4_000)
+        let back = tracker.derive([sample("a", inbound: 5_000, source: "s2")], at: 30_000)
+        #expect(back[0].reset)
+        #expect(back[0].bitrateIn == nil)
+        let lower = tracker.derive([sample("a", inbound: 100, source: "s2")], at: 32_000)
+        #expect(lower[0].reset, "a counter that went down with the same source")
+        let steady = tracker.derive([sample("a", inbound: 600, source: "s2")], at: 34_000)
+        #expect(steady[0].reset == false)
+        #expect(steady[0].bitrateIn == 2_000)
+    }
+
+    /// A path without a publisher (a configured path, listed offline) is no restart; the publisher
+    /// that comes next is, once.
+    @Test func aConfiguredPathWithoutPublisherRestartsOnceWhenOneComes() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 9_000, source: "s1")], at: 0)
+        let idle = tracker.derive([PathSample(name: "a", online: false, inboundBytes: 0)], at: 2_000)
+        #expect(idle[0].reset == false)
+        let back = tracker.derive([sample("a", inbound: 500, source: "s2")], at: 4_000)
+        #expect(back[0].reset)
+        let next = tracker.derive([sample("a", inbound: 1_000, source: "s2")], at: 6_000)
+        #expect(next[0].reset == false)
+    }
+
+    /// A path absent for longer than the forget time is a new path when it comes back.
+    @Test func aPathIsForgottenAfterTheForgetTime() {
+        var tracker = RateTracker(maxGapMs: 7_000, forgetAfterMs: 60_000)
+        _ = tracker.derive([sample("a", inbound: 9_000, source: "s1")], at: 0)
+        _ = tracker.derive([], at: 120_000)
+        let back = tracker.derive([sample("a", inbound: 100, source: "s2")], at: 122_000)
+        #expect(back[0].reset == false)
     }
 
     @Test func aGapLongerThanTheLimitStartsANewRun() {

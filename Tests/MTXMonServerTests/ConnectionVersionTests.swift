@@ -34,12 +34,12 @@ import TestSupport
                 client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(2))),
                 cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2)), status: status,
                 logger: logger)
-            var state = Collector.LoopState(rates: RateTracker(maxGapMs: 7_000),
+            var state = Collector.LoopState(paths: PathStates(maxGapMs: 7_000),
                                             connectionRates: ConnectionTracker(maxGapMs: 7_000))
             await collector.pollOnce(&state)
         }
         #expect(status.values.polls == 1)
-        #expect(status.values.pollFailures == 0)
+        #expect(status.values.pollFailures == 0, "\(status.values.lastError ?? "")")
         let polledAt = try #require(status.values.lastPollTs)
         let environment = APIEnvironment(cache: cache, store: store, intervalMs: 2_000, collectorStatus: status,
                                          mediaMTXURL: "http://127.0.0.1:9997", now: { polledAt })

@@ -136,7 +136,7 @@ func names(_ message: [String: Any]) -> [String] {
             // No collector has published: the snapshot comes from the history file's last poll.
             let first = try await client.next()
             #expect(first["source"] as? String == "history")
-            #expect(names(first) == ["live/cam1"])
+            #expect(names(first) == ["live/cam1", "srt/feed"], "srt/feed is remembered, offline")
             let from = (HistoryFixture.base + 20 * HistoryFixture.interval) / 1_000
             client.send(#"{"type":"history","id":"h","path":"live/cam1","from":\#(from),"to":"now","step":"10s","fields":"bitrateIn"}"#)
             let history = try await client.next(type: "history")

@@ -83,7 +83,7 @@ import TestSupport
         let port = try freePort()
         let client = MediaMTXClient(endpoint: .init(baseURL: "http://127.0.0.1:\(port)", requestTimeout: .seconds(1)))
         await #expect { try await client.poll() } throws: {
-            guard case let MediaMTXError.unreachable(url, _) = $0 else { return false }
+            guard case let MediaMTXError.refused(url) = $0 else { return false }
             return url.contains("\(port)") && "\($0)".contains("MEDIA_MTX_API_URL")
         }
     }

@@ -18,8 +18,14 @@ const SECOND = {
   linkCapacityMbps: { format: (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} Mbit/s` },
 };
 
+/** Table order by state, ahead of any sort column: what is live first, what is gone last. */
+const STATE_ORDER = { online: 0, unknown: 1, offline: 2 };
+
 const state = {
+  // `to: null` with no range: from a fixed start up to now, following the feed.
   range: "1h", from: null, to: null, step: null, xmin: 0, xmax: 0,
+  // A range the URL or a click named stays put; the opening one adapts to the history held.
+  rangeChosen: false, rangeSettled: false, askingReach: false,
   selected: [], second: "readers", sort: { key: "name", dir: 1 }, filter: "",
   snapshot: null, intervalMs: 2000, series: new Map(), historySeq: 0,
   ws: null, retryTimer: null, snapshots: 0, updates: 0, retryMs: 1000,
@@ -39,6 +45,29 @@ function formatBitrate(v, exact) {
   }
   return `${Math.round(v)} bit/s`;
 }
+
+/** 12:04:31, with the date in front when it is not today's. */
+function clockTime(ms) {
+  const d = new Date(ms);
+  const two = (n) => String(n).padStart(2, "0");
+  const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  return d.toDateString() === new Date().toDateString() ? time : `${d.getMonth() + 1}/${d.getDate()} ${time}`;
+}
+
+/** 42 s, 3 min, 5 h, 2 d: whole units, rounded down. */
+function humanDuration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
+}
+
+/** A server from before states were tracked gives only `online`. */
+function pathState(p) { return p.state || (p.online ? "online" : "offline"); }
+
+/** Now by the server's clock, which dates polls and state changes. */
+function serverNow() { return Date.now() + state.clockOffsetMs; }
 
 // ---- The API, with the token when one is needed ----
 
@@ -106,8 +135,10 @@ function readURL() {
     state.range = null;
     state.from = from;
     state.to = to;
+    state.rangeChosen = true;
   } else if (RANGES[q.get("range")]) {
     state.range = q.get("range");
+    state.rangeChosen = true;
   }
   state.selected = (q.get("paths") || "").split(",").filter(Boolean).slice(0, MAX_SELECTED);
   if (SECOND[q.get("chart2")]) state.second = q.get("chart2");
@@ -115,8 +146,9 @@ function readURL() {
 
 function writeURL() {
   const q = new URLSearchParams();
-  if (state.range) q.set("range", state.range);
-  else {
+  // The opening range is left out, so that the link opens on what the history holds then.
+  if (state.rangeChosen && state.range) q.set("range", state.range);
+  else if (state.rangeChosen) {
     q.set("from", new Date(state.from).toISOString());
     q.set("to", new Date(state.to).toISOString());
   }
@@ -133,10 +165,42 @@ function window_() {
     const span = RANGES[state.range];
     return { xmin: now - span, xmax: now, step: STEPS[state.range], from: `now-${state.range}`, to: "now" };
   }
+  if (state.to == null) {
+    // Only ever under an hour (it becomes the 1 h range then), so raw samples as for 1 h.
+    return { xmin: state.from, xmax: now, step: null, from: (state.from / 1000).toFixed(3), to: "now" };
+  }
   const span = state.to - state.from;
   const wanted = span / 1200;
   const step = wanted <= state.intervalMs ? null : NICE_STEPS.find((s) => s >= wanted) || NICE_STEPS[NICE_STEPS.length - 1];
   return { xmin: state.from, xmax: state.to, step, from: (state.from / 1000).toFixed(3), to: (state.to / 1000).toFixed(3) };
+}
+
+/** Without a range in the URL the page opens on what the history holds: an hour once it holds
+ *  one, 15 min while it holds less, and in between all of it, so that a young history fills
+ *  the chart rather than a sliver at its right edge. `historyFrom` null: nothing recorded yet. */
+function defaultRange(historyFrom, now) {
+  if (historyFrom == null || now - historyFrom < RANGES["15m"]) return { range: "15m", from: null };
+  if (now - historyFrom >= RANGES["1h"]) return { range: "1h", from: null };
+  return { range: null, from: historyFrom };
+}
+
+/** Decides the opening range once, from a `GET /api/v1/paths` answer; a server that does not
+ *  say where its history begins (`historyFrom` absent) keeps the hour. */
+function settleRange(body) {
+  if (state.rangeSettled) return;
+  state.rangeSettled = true;
+  if (state.rangeChosen || !body || !("historyFrom" in body)) return;
+  const chosen = defaultRange(body.historyFrom, serverNow());
+  Object.assign(state, { range: chosen.range, from: chosen.from, to: null });
+  showRange();
+}
+
+/** History is asked for in the opening range, never in the one held until it is known. */
+async function rangeReady() {
+  if (state.rangeSettled) return;
+  let body = null;
+  try { body = await api("api/v1/paths"); } catch { /* the hour, then */ }
+  settleRange(body);
 }
 
 async function loadHistory() {
@@ -193,7 +257,32 @@ const charts = {
   second: new TimeChart($("chart-second"), { format: (v, exact) => SECOND[state.second].format(v, exact), gapMs: gap }),
 };
 
-function color(name) { return COLORS[state.selected.indexOf(name) % COLORS.length]; }
+/** FNV-1a over the name's UTF-16 units: the palette slot a path asks for. */
+function nameHash(name) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** A path keeps its colour however the selection was built: each takes the slot its name
+ *  hashes to, and when that is taken the next free one, handed out in name order so that the
+ *  order of ticking plays no part. At most MAX_SELECTED paths, so a slot is always free. */
+const palette = { key: null, byName: new Map() };
+function color(name) {
+  const key = state.selected.join("\n");
+  if (palette.key !== key) {
+    palette.key = key;
+    palette.byName = new Map();
+    const taken = new Set();
+    for (const n of [...state.selected].sort()) {
+      let slot = nameHash(n) % COLORS.length;
+      while (taken.has(slot) && taken.size < COLORS.length) slot = (slot + 1) % COLORS.length;
+      taken.add(slot);
+      palette.byName.set(n, COLORS[slot]);
+    }
+  }
+  return palette.byName.get(name) || COLORS[nameHash(name) % COLORS.length];
+}
 
 function draw() {
   const pick = (key) => state.selected.map((name) => ({
@@ -201,14 +290,16 @@ function draw() {
   }));
   charts.main.setData(pick("bitrateIn"), state.xmin, state.xmax);
   charts.second.setData(pick(state.second), state.xmin, state.xmax);
-  $("legend").innerHTML = state.selected.map((name) => `<span style="--c:${color(name)}">${escapeHTML(name)}</span>`).join("")
+  $("legend").innerHTML = state.selected.map((name) =>
+    `<span style="--c:${color(name)}" data-name="${escapeHTML(name)}" data-color="${color(name)}">${escapeHTML(name)}</span>`).join("")
     || `<span class="muted">Tick paths in the table to chart them.</span>`;
 }
 
 // ---- The table ----
 
 const sortValue = {
-  name: (p) => p.name, state: (p) => (p.online ? 0 : 1), sourceType: (p) => p.sourceType || "",
+  // Within each state, by how long the path has been in it.
+  name: (p) => p.name, state: (p) => p.since, sourceType: (p) => p.sourceType || "",
   bitrateIn: (p) => p.bitrateIn, bitrateOut: (p) => p.bitrateOut, readers: (p) => p.readers,
   rtt: (p) => p.srt?.rttMs, capacity: (p) => p.srt?.linkCapacityMbps, loss: (p) => lossRatio(p),
 };
@@ -225,14 +316,44 @@ function rttClass(p) {
   return margin >= 4 ? "" : margin >= 3 ? "warn" : "bad";
 }
 
+/** The state cell's words; an offline path's age is counted again on every tick. */
+function stateText(p) {
+  const s = pathState(p);
+  if (s === "offline") return p.since != null ? `offline ${humanDuration(serverNow() - p.since)}` : "offline";
+  if (s === "unknown") return p.lastSeen?.ts != null ? `unknown, last seen ${clockTime(p.lastSeen.ts)}` : "unknown";
+  return s;
+}
+
+function stateTitle(p) {
+  const s = pathState(p);
+  if (s === "online") return p.since != null ? `online since ${clockTime(p.since)}` : "";
+  const lines = [s === "unknown" ? "MediaMTX could not be asked" + (p.since != null ? ` since ${clockTime(p.since)}` : "")
+    : p.since != null ? `offline since ${clockTime(p.since)}` : "offline"];
+  if (p.lastSeen?.ts != null) lines.push(`last seen online ${clockTime(p.lastSeen.ts)}`);
+  return lines.join("; ");
+}
+
+/** A bitrate is current only while the path is online; otherwise a dash, with the last seen
+ *  figure on hover. */
+function bitrateCell(p, key) {
+  if (pathState(p) === "online") return `<td class="num">${formatBitrate(p[key])}</td>`;
+  const last = p.lastSeen?.[key];
+  const title = last != null ? ` title="last seen ${formatBitrate(last)} at ${clockTime(p.lastSeen.ts)}"` : "";
+  return `<td class="num"${title}>–</td>`;
+}
+
 function renderTable() {
   const paths = state.snapshot?.paths || [];
   const filter = state.filter.toLowerCase();
   const shown = paths.filter((p) => p.name.toLowerCase().includes(filter));
   const { key, dir } = state.sort;
+  const group = (p) => STATE_ORDER[pathState(p)] ?? STATE_ORDER.unknown;
   shown.sort((a, b) => {
+    if (group(a) !== group(b)) return group(a) - group(b);
     const x = sortValue[key](a), y = sortValue[key](b);
-    if (x == null || y == null) return x == null ? (y == null ? 0 : 1) : -1; // blanks last
+    if (x == null || y == null) { // blanks last
+      return x == null && y == null ? a.name.localeCompare(b.name) : x == null ? 1 : -1;
+    }
     return (x < y ? -1 : x > y ? 1 : 0) * dir || a.name.localeCompare(b.name);
   });
   $("paths").tBodies[0].innerHTML = shown.map((p) => {
@@ -240,13 +361,16 @@ function renderTable() {
     const srt = p.srt;
     const loss = lossRatio(p);
     const margin = srt?.rttMs && srt.tsbpdDelayMs ? ` title="TSBPD latency ${srt.tsbpdDelayMs} ms = ${(srt.tsbpdDelayMs / srt.rttMs).toFixed(1)} × RTT"` : "";
-    return `<tr class="${p.online ? "" : "offline"} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}"${selected ? ` style="--c:${color(p.name)}"` : ""}>
+    const s = pathState(p);
+    const title = stateTitle(p);
+    const since = s === "offline" && p.since != null ? ` data-since="${p.since}"` : "";
+    return `<tr class="${s === "online" ? "" : escapeHTML(s)} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}" data-state="${escapeHTML(s)}"${selected ? ` style="--c:${color(p.name)}"` : ""}>
       <td><input type="checkbox" aria-label="Chart ${escapeHTML(p.name)}" ${selected ? "checked" : ""}></td>
       <td class="name" title="Show its connections">${escapeHTML(p.name)}</td>
-      <td class="state ${p.online ? "online" : ""}">${p.online ? "online" : "offline"}</td>
+      <td class="state ${s === "online" ? "online" : ""}"${since}${title ? ` title="${escapeHTML(title)}"` : ""}>${escapeHTML(stateText(p))}</td>
       <td>${escapeHTML(p.sourceType || "–")}</td>
-      <td class="num">${formatBitrate(p.bitrateIn)}</td>
-      <td class="num">${formatBitrate(p.bitrateOut)}</td>
+      ${bitrateCell(p, "bitrateIn")}
+      ${bitrateCell(p, "bitrateOut")}
       <td class="num">${p.readers}</td>
       <td class="num ${rttClass(p)}"${margin}>${srt?.rttMs != null ? SECOND.rttMs.format(srt.rttMs) : "–"}</td>
       <td class="num">${srt?.linkCapacityMbps != null ? SECOND.linkCapacityMbps.format(srt.linkCapacityMbps) : "–"}</td>
@@ -277,41 +401,83 @@ function snapshotPoint(p, ts) {
            rttMs: p.srt?.rttMs ?? null, linkCapacityMbps: p.srt?.linkCapacityMbps ?? null };
 }
 
+function showServer() {
+  const s = state.snapshot;
+  $("server").textContent = s?.serverVersion ? `MediaMTX ${s.serverVersion}`
+    : s?.serverVersionNote ? `MediaMTX version ${s.serverVersionNote}` : "";
+}
+
+/** Whether MediaMTX answered comes with snapshots; an update that does not say is read from its
+ *  paths (every one `unknown` only when MediaMTX could not be asked), and the words for a
+ *  failure are then fetched, since only `GET /api/v1/paths` carries them. */
+function readReachability(message, previous) {
+  if ("reachable" in message) return;
+  const paths = message.paths || [];
+  const down = paths.length > 0 && paths.every((p) => pathState(p) === "unknown");
+  const wasDown = previous?.reachable === false;
+  if (!paths.length || down === wasDown) return;
+  state.snapshot.reachable = !down;
+  state.snapshot.error = null;
+  if (down) askReachability();
+}
+
+function askReachability() {
+  if (state.askingReach) return;
+  state.askingReach = true;
+  api("api/v1/paths").then((body) => {
+    if (state.snapshot && body.ts >= state.snapshot.ts && "reachable" in body) {
+      state.snapshot.reachable = body.reachable;
+      state.snapshot.error = body.error;
+      tick();
+    }
+  }).catch(() => {}).finally(() => { state.askingReach = false; });
+}
+
 function onSnapshot(message) {
   state.snapshot = message;
   if (message.intervalMs) state.intervalMs = message.intervalMs;
-  $("server").textContent = message.serverVersion ? `MediaMTX ${message.serverVersion}` : "";
+  readReachability(message, null);
+  showServer();
   if (!state.selected.length && !new URLSearchParams(location.search).has("paths")) {
     // A first look: the busiest online paths.
-    state.selected = [...message.paths].filter((p) => p.online).sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0))
-      .slice(0, 5).map((p) => p.name);
+    state.selected = [...message.paths].filter((p) => pathState(p) === "online")
+      .sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0)).slice(0, 5).map((p) => p.name);
     writeURL();
   }
   renderTable();
   // The first snapshot or one after the feed was lost: history fills what was missed.
-  loadHistory().catch((e) => showError(e.message));
+  rangeReady().then(loadHistory).catch((e) => showError(e.message));
   state.snapshots += 1;
   tick();
 }
 
 function onUpdate(message) {
-  state.snapshot = { ...state.snapshot, ...message, stale: false };
+  const previous = state.snapshot;
+  state.snapshot = { ...previous, ...message, stale: false };
+  readReachability(message, previous);
   state.updates += 1;
   document.body.dataset.updates = String(state.updates);
+  showServer();
   renderTable();
   tick();
   if (connState.path && state.updates % 3 === 0) showConnections(connState.path).catch(() => {});
-  if (!state.range) return; // a fixed range for incident review does not move
+  if (!state.range && state.to != null) return; // a fixed range for incident review does not move
+  if (!state.range && serverNow() - state.from >= RANGES["1h"]) {
+    // The opening range grew to an hour: from here on it is the hour like any other.
+    useRange("1h");
+    return;
+  }
   const byName = new Map(message.paths.map((p) => [p.name, p]));
   for (const name of state.selected) {
     const p = byName.get(name);
-    if (!p) continue;
+    // Nothing was read of an unknown path: a gap, as its history has, not a reading of zero.
+    if (!p || pathState(p) === "unknown") continue;
     if (!state.series.has(name)) state.series.set(name, []);
     append(state.series.get(name), snapshotPoint(p, message.ts));
   }
   const now = Date.now();
   state.xmax = Math.max(now, message.ts);
-  state.xmin = state.xmax - RANGES[state.range];
+  state.xmin = state.range ? state.xmax - RANGES[state.range] : state.from;
   for (const points of state.series.values()) {
     while (points.length && points[0].t < state.xmin - (state.step || 0)) points.shift();
   }
@@ -394,6 +560,15 @@ function tick() {
     $("updated").textContent = age == null ? "no poll yet"
       : `last poll ${new Date(state.snapshot.ts).toLocaleTimeString()} (${Math.max(0, Math.round(age / 1000))} s ago)`;
   }
+  const down = state.snapshot?.reachable === false;
+  const note = $("conn-error");
+  note.hidden = !down;
+  const words = down ? `MediaMTX unreachable${state.snapshot.error ? `: ${state.snapshot.error}` : ""}` : "";
+  if (note.textContent !== words) note.textContent = words; // unchanged words are not announced again
+  document.body.dataset.reachable = state.snapshot ? String(!down) : "";
+  for (const cell of document.querySelectorAll("#paths td.state[data-since]")) {
+    cell.textContent = `offline ${humanDuration(serverNow() - Number(cell.dataset.since))}`;
+  }
 }
 
 // ---- A path's connections ----
@@ -451,10 +626,23 @@ async function chartConnection(id) {
 // ---- Controls ----
 
 function setRange(range) {
+  state.rangeChosen = true;
+  useRange(range);
+}
+
+function useRange(range) {
   state.range = range;
-  for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
+  showRange();
   writeURL();
   loadHistory().catch((e) => showError(e.message));
+}
+
+/** The range buttons and the custom fields as the range stands. */
+function showRange() {
+  for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === state.range));
+  const w = window_();
+  $("from").value = localInput(w.xmin);
+  $("to").value = localInput(w.xmax);
 }
 
 function localInput(ms) {
@@ -481,17 +669,13 @@ function csv() {
 
 function start() {
   readURL();
-  for (const b of document.querySelectorAll("[data-range]")) {
-    b.setAttribute("aria-pressed", String(b.dataset.range === state.range));
-    b.onclick = () => setRange(b.dataset.range);
-  }
-  const w = window_();
-  $("from").value = localInput(w.xmin);
-  $("to").value = localInput(w.xmax);
+  for (const b of document.querySelectorAll("[data-range]")) b.onclick = () => setRange(b.dataset.range);
+  showRange();
   $("custom").onsubmit = (event) => {
     event.preventDefault();
     const from = new Date($("from").value).getTime(), to = new Date($("to").value).getTime();
     if (!(from < to)) { showError("The custom range needs a start before its end."); return; }
+    state.rangeChosen = true;
     state.range = null;
     state.from = from;
     state.to = to;
@@ -535,7 +719,7 @@ function start() {
   draw();
   setInterval(tick, 1000);
   // The token is checked before the WebSocket, which cannot report a 401 to the page.
-  api("api/v1/paths").then(() => connect()).catch((e) => { showError(e.message); connect(); });
+  api("api/v1/paths").then((body) => { settleRange(body); connect(); }).catch((e) => { showError(e.message); connect(); });
 }
 
 start();

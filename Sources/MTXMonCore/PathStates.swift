@@ -1,0 +1,131 @@
+/// What the history file knew of a path when this process started, so that a path seen before
+/// a restart of mtxmon is still known, and its first poll is judged against its last reading.
+public struct RememberedPath: Sendable, Equatable {
+    public var name: String
+    /// Time of the path's newest stored row.
+    public var ts: Int64
+    public var online: Bool
+    public var inboundBytes: Int64
+    public var outboundBytes: Int64
+    public var sourceType: String?
+    public var lastSeen: LastSeen?
+
+    public init(name: String, ts: Int64, online: Bool, inboundBytes: Int64, outboundBytes: Int64,
+                sourceType: String? = nil, lastSeen: LastSeen? = nil) {
+        self.name = name
+        self.ts = ts
+        self.online = online
+        self.inboundBytes = inboundBytes
+        self.outboundBytes = outboundBytes
+        self.sourceType = sourceType
+        self.lastSeen = lastSeen
+    }
+}
+
+/// Keeps every path mtxmon has seen and tells its state at each poll.
+///
+/// MediaMTX lists a dynamic path only while it has a publisher: a path whose publisher left is
+/// simply absent. Absent from an answered poll, a known path is `offline` from that poll on
+/// (with `since` and its last figures) until `forgetAfterMs` has passed since it was last
+/// listed. A poll MediaMTX did not answer makes every known path `unknown`: nothing was seen,
+/// so nothing changed state. Bitrates and the restart rule are `RateTracker`'s.
+public struct PathStates: Sendable {
+    struct Known: Sendable {
+        var state: PathState
+        var since: Int64
+        var lastSeen: LastSeen?
+        var listedTs: Int64
+        var inbound: Int64
+        var outbound: Int64
+        var sourceType: String?
+    }
+
+    private var rates: RateTracker
+    private var known: [String: Known] = [:]
+    private var unknownSince: Int64?
+    public let forgetAfterMs: Int64
+
+    public init(maxGapMs: Int64, forgetAfterMs: Int64 = 86_400_000) {
+        rates = RateTracker(maxGapMs: maxGapMs, forgetAfterMs: forgetAfterMs)
+        self.forgetAfterMs = forgetAfterMs
+    }
+
+    /// Paths known from the history file. A path whose newest row is offline has been offline
+    /// since at least that row.
+    public mutating func remember(_ paths: [RememberedPath]) {
+        for path in paths {
+            rates.remember(path.name, ts: path.ts, inbound: path.inboundBytes, outbound: path.outboundBytes)
+            known[path.name] = Known(state: path.online ? .online : .offline, since: path.ts, lastSeen: path.lastSeen,
+                                     listedTs: path.ts, inbound: path.inboundBytes, outbound: path.outboundBytes,
+                                     sourceType: path.sourceType)
+        }
+    }
+
+    /// The paths of an answered poll with bitrates, restarts and states, followed (in name
+    /// order) by the known paths MediaMTX did not list, as `offline` with `listed: false`.
+    public mutating func answered(_ samples: [PathSample], at ts: Int64, readAt: [String: Int64] = [:]) -> [PathSample] {
+        unknownSince = nil
+        var result = rates.derive(samples, at: ts, readAt: readAt)
+        var listed = Set<String>()
+        listed.reserveCapacity(result.count)
+        for index in result.indices {
+            var sample = result[index]
+            listed.insert(sample.name)
+            let state: PathState = sample.online ? .online : .offline
+            let previous = known[sample.name]
+            let since = previous?.state == state ? previous?.since ?? ts : ts
+            var lastSeen = previous?.lastSeen
+            if sample.online {
+                lastSeen = LastSeen(ts: ts, bitrateIn: sample.bitrateIn, bitrateOut: sample.bitrateOut, readers: sample.readers)
+            }
+            sample.state = state
+            sample.since = since
+            sample.lastSeen = lastSeen
+            known[sample.name] = Known(state: state, since: since, lastSeen: lastSeen, listedTs: ts,
+                                       inbound: sample.inboundBytes, outbound: sample.outboundBytes,
+                                       sourceType: sample.sourceType)
+            result[index] = sample
+        }
+        guard known.count > listed.count else { return result }
+        var absent: [PathSample] = []
+        for (name, path) in known where !listed.contains(name) {
+            guard ts - path.listedTs <= forgetAfterMs else {
+                known[name] = nil
+                continue
+            }
+            let since = path.state == .offline ? path.since : ts
+            known[name]?.state = .offline
+            known[name]?.since = since
+            var sample = PathSample(name: name, online: false, inboundBytes: path.inbound, outboundBytes: path.outbound)
+            sample.state = .offline
+            sample.since = since
+            sample.lastSeen = path.lastSeen
+            sample.listed = false
+            absent.append(sample)
+        }
+        return (result + absent).sorted { $0.name < $1.name }
+    }
+
+    /// Every known path as `unknown`, for a poll MediaMTX did not answer: the last figures stay
+    /// in `lastSeen`, none is current.
+    public mutating func unanswered(at ts: Int64) -> [PathSample] {
+        let since = unknownSince ?? ts
+        unknownSince = since
+        return known.sorted { $0.key < $1.key }.map { name, path in
+            var sample = PathSample(name: name, online: false, sourceType: path.sourceType,
+                                    inboundBytes: path.inbound, outboundBytes: path.outbound)
+            sample.state = .unknown
+            sample.since = since
+            sample.lastSeen = path.lastSeen
+            sample.listed = false
+            return sample
+        }
+    }
+
+    /// Whether a sample goes into the history file: every path MediaMTX listed, and once, at
+    /// the poll it vanished, a path it stopped listing, so that "when did it go offline" is a
+    /// row, told apart from a poll MediaMTX did not answer (that one has no rows at all).
+    public static func isStored(_ sample: PathSample, at ts: Int64) -> Bool {
+        sample.listed != false || (sample.state == .offline && sample.since == ts)
+    }
+}

@@ -1,0 +1,137 @@
+import Collector
+import HistoryStore
+import MTXMonCore
+
+/// What `/healthz` and `/readyz` say, worked out once from what this process knows.
+///
+/// Liveness and readiness are apart, as Prometheus has them (`/-/healthy`, `/-/ready`): mtxmon is
+/// alive while it can serve its history (a MediaMTX outage is being recorded as it should be, so
+/// restarting mtxmon would not help), and ready only while what it serves is current: a successful
+/// poll within 3 intervals, the snapshot cache answering, SQLite reading and writing.
+struct HealthReport: Sendable {
+    var problems: [String] = []
+    /// Reasons `/readyz` answers 503.
+    var notReady: [String] = []
+    /// The history file cannot be read: mtxmon itself does not work.
+    var broken = false
+    var lastPoll: PollRecord?
+    var lastSuccessTs: Int64?
+    var failure: FailureRun?
+    var serverVersion: String?
+    var serverVersionNote: String?
+    var cacheOK = true
+    var sqliteOK = true
+
+    static func assess(_ environment: APIEnvironment, startedAt: Int64) async -> HealthReport {
+        var report = HealthReport()
+        let now = environment.now()
+        let status = environment.collectorStatus?.values
+        var stored: (PollRecord?, Int64?, FailureRun?) = (nil, nil, nil)
+        do {
+            stored = try await environment.store.readOffThread { db in
+                try db.check()
+                return (try db.lastPoll(), try db.lastAnsweredPoll(), try db.failureRun())
+            }
+        } catch {
+            report.sqliteOK = false
+            report.broken = true
+            let problem = "the history file \(environment.store.path) cannot be read: \(error)"
+            report.problems.append(problem)
+            report.notReady.append(problem)
+        }
+        report.lastPoll = stored.0
+        // Under `run` the collector's own view is freshest; `serve` alone reads the history file.
+        if let status {
+            report.lastSuccessTs = status.lastSuccessTs
+            if status.mediaMTXDown, let since = status.failingSince {
+                report.failure = FailureRun(since: since, polls: status.failedPollsInRow, lastError: status.lastError,
+                                            lastReason: status.lastFailureReason)
+            }
+            report.serverVersion = status.serverVersion
+            report.serverVersionNote = status.serverVersionNote
+        } else {
+            report.lastSuccessTs = stored.1
+            report.failure = stored.2
+        }
+        report.cacheOK = await environment.cache.ping()
+        if status == nil, report.cacheOK, report.failure == nil, let latest = try? await environment.cache.latest() {
+            report.serverVersion = latest.serverVersion
+            report.serverVersionNote = latest.serverVersionNote
+        }
+
+        let url = environment.mediaMTXURL.isEmpty ? "MediaMTX" : "MediaMTX at \(environment.mediaMTXURL)"
+        if let failure = report.failure {
+            let problem = "\(url) \(Self.verb(failure.lastReason)) since \(Self.clock(failure.since)), "
+                + "\(failure.polls) poll\(failure.polls == 1 ? "" : "s") failed"
+                + (failure.lastError.map { ": \($0)" } ?? "")
+            report.problems.append(problem)
+        }
+        let limit = APIEnvironment.staleAfterIntervals * environment.intervalMs
+        if let success = report.lastSuccessTs {
+            if now - success > limit {
+                let reason = "no successful poll for \((now - success) / 1_000) s (the last at \(Self.clock(success)))"
+                    + (report.failure == nil && (status?.lastPollTs ?? report.lastPoll?.ts).map { now - $0 > limit } ?? true
+                        ? ": is the collector running?" : "")
+                report.notReady.append(reason)
+                if report.failure == nil { report.problems.append(reason) }
+            }
+        } else if report.sqliteOK {
+            let reason = now - startedAt > limit || report.failure != nil
+                ? "no successful poll recorded yet" + (report.failure == nil ? ": start the collector (mtxmon run or mtxmon collect)" : "")
+                : "no successful poll yet: mtxmon started \((now - startedAt) / 1_000) s ago"
+            report.notReady.append(reason)
+            if now - startedAt > limit, report.failure == nil { report.problems.append(reason) }
+        }
+        if !report.cacheOK {
+            let problem = "the snapshot cache (\(environment.cache.label)) does not answer: live views and the latest "
+                + "snapshot come from the history file; history is still written"
+            report.problems.append(problem)
+            report.notReady.append(problem)
+        }
+        if let status, status.pendingBatches > 0 {
+            let problem = "SQLite refuses writes: \(status.pendingBatches) poll\(status.pendingBatches == 1 ? "" : "s") "
+                + "held in memory, written once it accepts them again"
+            report.problems.append(problem)
+            report.notReady.append(problem)
+        }
+        for (list, reason) in (status?.failingConnectionLists ?? [:]).sorted(by: { $0.key < $1.key }) {
+            report.problems.append("the \(list) connection list fails: \(reason)")
+        }
+        return report
+    }
+
+    /// The failure as an operator says it, after "MediaMTX at URL".
+    static func verb(_ reason: String?) -> String {
+        switch reason.flatMap(FailureReason.init(rawValue:)) {
+        case .refused: "refuses connections"
+        case .dns: "cannot be resolved"
+        case .tls: "fails the TLS handshake"
+        case .network: "is unreachable"
+        case .timeout: "answers too slowly"
+        case .auth: "refuses mtxmon's credentials"
+        case .status: "answers with HTTP errors"
+        case .body: "answers with something that is not its API's JSON"
+        case nil: "fails"
+        }
+    }
+
+    /// `2026-12-02T12:04:31Z`: an instant an operator can compare with MediaMTX's own log.
+    static func clock(_ ms: Int64) -> String {
+        let seconds = ms / 1_000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Civil date from days (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):"
+            + "\(two(secondOfDay % 60))Z"
+    }
+}
