@@ -82,6 +82,10 @@ let package = Package(
             dependencies: [
                 "MTXMonCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -153,7 +157,13 @@ let package = Package(
         .testTarget(name: "MTXMonCoreTests", dependencies: ["MTXMonCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MediaMTXClientTests",
-            dependencies: ["MediaMTXClient", "MTXMonCore", "MediaMTXSimulator", "TestSupport"],
+            dependencies: [
+                "MediaMTXClient", "MTXMonCore", "MediaMTXSimulator", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "MTXMonCore", "TestSupport"],

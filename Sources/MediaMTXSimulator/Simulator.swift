@@ -13,6 +13,8 @@ public final class Simulator: Sendable {
         /// Connections not yet on a path: listed with `path: ""`, on no path's list.
         var idle: [SimConn] = []
         var credentials: (user: String, password: String)?
+        /// Closes the port for a while; set by whoever runs the listener (`PortListener.serve`).
+        var refuse: (@Sendable (Duration) -> Void)?
         var random: SeededRandom
         var startedMs: Int64
     }
@@ -82,6 +84,18 @@ public final class Simulator: Sendable {
             if parts.count >= 2, parts[0] == "v3", let fault = s.listFaults[String(parts[1])] { return fault }
             return s.fault
         }
+    }
+
+    /// Installs what `POST /sim/fault?mode=refuse` calls to close the port; nil removes it.
+    public func onRefuse(_ handler: (@Sendable (Duration) -> Void)?) {
+        state.withLock { $0.refuse = handler }
+    }
+
+    /// Asks the listener to refuse connections for `duration`; false when none can.
+    func refuse(for duration: Duration) -> Bool {
+        guard let refuse = state.withLock({ $0.refuse }) else { return false }
+        refuse(duration)
+        return true
     }
 
     /// Ids of the connections that have not yet said which path they want.
@@ -165,18 +179,6 @@ public final class Simulator: Sendable {
     public var options: SimulatorOptions { state.withLock { $0.options } }
 
     // MARK: Replies
-
-    /// A MediaMTX list reply: items sorted as MediaMTX sorts them, one page of them.
-    func page(_ items: [JSON], page: Int, itemsPerPage: Int) -> JSON {
-        let pageCount = items.isEmpty ? 0 : (items.count + itemsPerPage - 1) / itemsPerPage
-        let start = min(items.count, page * itemsPerPage)
-        let end = min(items.count, start + itemsPerPage)
-        return .object([
-            ("itemCount", .int(Int64(items.count))),
-            ("pageCount", .int(Int64(pageCount))),
-            ("items", .array(Array(items[start..<end]))),
-        ])
-    }
 
     func snapshotPaths() -> [SimPath] {
         state.withLock { $0.paths.filter(\.present) }

@@ -45,6 +45,7 @@ public enum SimulatorServer {
         // `?list=rtmpconns` (or `info`) confines the fault to that one endpoint.
         router.post("/sim/fault") { request, _ -> Response in
             let mode = request.uri.queryParameters.get("mode") ?? "none"
+            if mode == "refuse" { return refuse(request, simulator) }
             let fault: SimulatorFault
             switch mode {
             case "none": fault = .none
@@ -58,8 +59,8 @@ public enum SimulatorServer {
                 fault = .slow(.milliseconds(ms))
             default:
                 return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(
-                    string: "unknown mode '\(mode)': use none, 500, garbage, 401, 404, bad-item or slow "
-                        + "(with ms=5000)\n")))
+                    string: "unknown mode '\(mode)': use none, 500, garbage, 401, 404, bad-item, slow "
+                        + "(with ms=5000) or refuse (with ms=5000)\n")))
             }
             if let list = request.uri.queryParameters.get("list") {
                 let names = ["info", "paths"] + SimProtocol.allCases.map(\.listName)
@@ -104,20 +105,36 @@ public enum SimulatorServer {
         }
     }
 
+    /// The port closes for `ms` and then listens again: a stopped MediaMTX, which refuses
+    /// connections rather than answering them.
+    static func refuse(_ request: Request, _ simulator: Simulator) -> Response {
+        let query = request.uri.queryParameters
+        guard query.get("list") == nil else {
+            return text(.badRequest, "mode=refuse closes the whole port: drop list=\n")
+        }
+        let ms = query.get("ms").map { Int($0) } ?? 5_000
+        guard let ms, (1...3_600_000).contains(ms) else {
+            return text(.badRequest, "ms must be from 1 to 3600000, e.g. ms=5000\n")
+        }
+        guard simulator.refuse(for: .milliseconds(ms)) else {
+            return text(.notImplemented, "this server cannot stop listening: mode=refuse needs mtxmon simulate "
+                + "(or PortListener.serve in tests)\n")
+        }
+        return Response(status: .noContent)
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response(status: status, body: .init(byteBuffer: ByteBuffer(string: message)))
+    }
+
     static func list(_ request: Request, _ generation: APIGeneration, _ items: (Int64) -> [JSON]) throws -> Response {
         let query = request.uri.queryParameters
-        let page = query.get("page").map { Int($0) } ?? 0
-        let perPage = query.get("itemsPerPage").map { Int($0) } ?? 100
-        guard let page, page >= 0 else { return error(.badRequest, "invalid page", generation) }
-        guard let perPage, perPage >= 1 else { return error(.badRequest, "invalid items per page", generation) }
-        let all = items(WallClock.nowMs())
-        let pageCount = all.isEmpty ? 0 : (all.count + perPage - 1) / perPage
-        let start = min(all.count, page * perPage)
-        let end = min(all.count, start + perPage)
-        return json(.object([
-            ("itemCount", .int(Int64(all.count))), ("pageCount", .int(Int64(pageCount))),
-            ("items", .array(Array(all[start..<end]))),
-        ]))
+        switch Paging.parameters(page: query.get("page"), itemsPerPage: query.get("itemsPerPage")) {
+        case let .failure(failure):
+            return error(.badRequest, failure.message, generation)
+        case let .success((page, perPage)):
+            return json(Paging.page(items(WallClock.nowMs()), page: page, itemsPerPage: perPage))
+        }
     }
 
     static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {

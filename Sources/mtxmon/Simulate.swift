@@ -1,15 +1,25 @@
 import ArgumentParser
-import Hummingbird
+import Foundation
 import Logging
 import MediaMTXSimulator
+import ServiceLifecycle
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a simulated MediaMTX control API (both generations) for trials, tests and benchmarks.",
         discussion: """
-            Fault switches: POST /sim/fault?mode=500|garbage|slow&ms=5000|none, POST /sim/reset/<path> \
-            (publisher reconnects, counters from 0), POST /sim/remove/<path> (path vanishes), \
-            POST /sim/auth?user=U&pass=P (require basic auth).
+            Fault switches: POST /sim/fault?mode=500|garbage|slow&ms=5000|refuse&ms=5000|none, \
+            POST /sim/reset/<path> (publisher reconnects, counters from 0), POST /sim/remove/<path> \
+            (path vanishes), POST /sim/auth?user=U&pass=P (require basic auth). mode=refuse closes the \
+            port for ms milliseconds, so connections are refused as by a stopped MediaMTX, then listens again.
+
+            --replay DIR serves a capture of a real MediaMTX instead (a directory of <list>_list.jsonl \
+            files, one line per poll, e.g. Tests/Fixtures/mediamtx-v1.20.1-outages): from its first poll, \
+            one step per 2 s (--speed 10 goes ten times as fast), staying on the last step. Each step is a \
+            line of paths_list.jsonl; every other list answers its line nearest in time (within 1 s, else \
+            an empty list), re-paged as MediaMTX pages. Where the captured MediaMTX was down nothing \
+            listens, so connections are refused; each such stretch is logged as it begins. The simulated \
+            paths' flags and the /sim switches do not apply to a replay.
             """)
 
     @Option(help: "Listen address host:port.") var listen = "127.0.0.1:9997"
@@ -19,6 +29,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .customLong("srt-every"), help: "Every K-th path is an SRT publisher (0: none).") var srtEvery = 0
     @Option(name: .customLong("api-version"), help: "API generation: 1.12 or 1.20.") var apiVersion = "1.20"
     @Option(help: "Seed for ids and link figures.") var seed: UInt64 = 1
+    @Option(help: "Serve this recorded capture (a directory with paths_list.jsonl) instead of simulated paths.")
+    var replay: String?
+    @Option(help: "Replay this many times as fast as the capture was recorded (default 1).") var speed: Double?
 
     func validate() throws {
         guard APIGeneration(rawValue: apiVersion) != nil else {
@@ -29,6 +42,7 @@ struct Simulate: AsyncParsableCommand {
         guard srtEvery >= 0 else { throw ValidationError("--srt-every must be 0 or more, e.g. 10") }
         guard bitrate.isFinite, bitrate >= 0 else { throw ValidationError("--bitrate must be bit/s, e.g. 2000000") }
         guard parseListen() != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:9997") }
+        try validateReplay()
     }
 
     func parseListen() -> (String, Int)? {
@@ -38,16 +52,37 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let generation = APIGeneration(rawValue: apiVersion)!
-        let simulator = Simulator(options: SimulatorOptions(
-            paths: paths, bitrate: bitrate, readers: readers, srtEvery: srtEvery, generation: generation, seed: seed))
         let (host, port) = parseListen()!
-        var logger = Logger(label: "mtxmon.simulate")
-        logger.logLevel = .info
-        let app = Application(
-            router: SimulatorServer.router(simulator),
-            configuration: .init(address: .hostname(host, port: port), serverName: "mtxmon-simulator"),
-            logger: logger)
-        try await app.runService()
+        let logger = {
+            var logger = Logger(label: "mtxmon.simulate")
+            logger.logLevel = .info
+            return logger
+        }()
+        let work: @Sendable () async throws -> Void
+        if let replay {
+            let replay = try Replay(directory: URL(fileURLWithPath: replay))
+            let speed = speed ?? 1
+            work = { try await Self.play(replay, speed: speed, host: host, port: port, logger: logger) }
+        } else {
+            let simulator = Simulator(options: SimulatorOptions(
+                paths: paths, bitrate: bitrate, readers: readers, srtEvery: srtEvery,
+                generation: APIGeneration(rawValue: apiVersion)!, seed: seed))
+            let listener = PortListener(router: SimulatorServer.router(simulator), host: host, port: port, logger: logger)
+            work = { try await listener.serve(simulator, logger: logger) }
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [UntilShutdown(work: work)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Work that ends by cancellation, run so that SIGINT and SIGTERM cancel it and let it close its port.
+struct UntilShutdown: Service {
+    let work: @Sendable () async throws -> Void
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown(work)
+        } catch is CancellationError {}
     }
 }

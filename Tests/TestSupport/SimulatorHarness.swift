@@ -50,32 +50,6 @@ public struct TemporaryDirectory: Sendable {
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Replies captured from a real MediaMTX v1.20.1 with live streams, kept in `Tests/Fixtures`.
-public enum Fixtures {
-    public static var directory: URL {
-        let here = URL(fileURLWithPath: #filePath)
-        let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        if let override = ProcessInfo.processInfo.environment["MTXMON_FIXTURES"] {
-            return URL(fileURLWithPath: override)
-        }
-        return root.appendingPathComponent("Tests/Fixtures/mediamtx-v1.20.1-live")
-    }
-
-    /// One entry per line of `name.jsonl`: the capture time and the reply body as raw JSON.
-    public static func lines(_ name: String) throws -> [(t: Int64, body: Data)] {
-        let text = try String(contentsOf: directory.appendingPathComponent(name + ".jsonl"), encoding: .utf8)
-        return try text.split(separator: "\n").map { line in
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            let body = try JSONSerialization.data(withJSONObject: object["body"]!)
-            return ((object["t"] as! NSNumber).int64Value, body)
-        }
-    }
-
-    public static var available: Bool {
-        FileManager.default.fileExists(atPath: directory.appendingPathComponent("paths_list.jsonl").path)
-    }
-}
-
 /// The package root, for tests that read files from the checkout (migrations, the spec).
 public var packageRoot: URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
