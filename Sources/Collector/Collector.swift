@@ -78,7 +78,7 @@ public struct Collector: Service {
         var state = LoopState(paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
                               connectionRates: ConnectionTracker(maxGapMs: maxGap))
         do {
-            let since = WallClock.nowMs() - forgetMs
+            let since = client.clock() - forgetMs
             let remembered = try await store.readOffThread { try $0.rememberedPaths(since: since) }
             state.paths.remember(remembered)
         } catch {
@@ -122,7 +122,7 @@ public struct Collector: Service {
     /// One poll from request to stored snapshot. Never throws: every failure is counted and logged.
     func pollOnce(_ state: inout LoopState) async {
         let started = ContinuousClock.now
-        let startedMs = WallClock.nowMs()
+        let startedMs = client.clock()
         let outcome = await fetch(&state)
         let durationMs = started.duration(to: .now).milliseconds
         metrics.pollDuration.recordMilliseconds(durationMs)

@@ -101,10 +101,14 @@ public struct MediaMTXClient: Sendable {
     public let endpoint: MediaMTXEndpoint
     let http: HTTPClient
     let roundTrips = RoundTripFloor()
+    /// Unix ms now: the wall clock, or a capture's time when a recorded MediaMTX is replayed.
+    public let clock: @Sendable () -> Int64
 
-    public init(endpoint: MediaMTXEndpoint, http: HTTPClient = MediaMTXClient.http) {
+    public init(endpoint: MediaMTXEndpoint, http: HTTPClient = MediaMTXClient.http,
+                clock: @escaping @Sendable () -> Int64 = WallClock.nowMs) {
         self.endpoint = endpoint
         self.http = http
+        self.clock = clock
     }
 
     /// One HTTP client for the process, like `HTTPClient.shared`, but one that does not retry a
@@ -265,9 +269,9 @@ public struct MediaMTXClient: Sendable {
         let arrivedAt: Int64
         let body: ByteBuffer
         do {
-            let sentAt = WallClock.nowMs()
+            let sentAt = clock()
             response = try await http.execute(request, deadline: until)
-            arrivedAt = roundTrips.readingTime(sentAt: sentAt, answeredAt: WallClock.nowMs())
+            arrivedAt = roundTrips.readingTime(sentAt: sentAt, answeredAt: clock())
             body = try await response.body.collect(upTo: endpoint.maxBodyBytes)
         } catch is CancellationError {
             throw .timedOut(url: url)

@@ -1,0 +1,201 @@
+@testable import Collector
+import Foundation
+import HistoryStore
+import Logging
+import MediaMTXClient
+import MediaMTXSimulator
+import MTXMonCore
+import SnapshotCache
+import Testing
+import TestSupport
+
+/// The collector through replies captured from a real MediaMTX v1.20.1, poll by poll, on the
+/// capture's own clock: the figures asserted here are worked out by hand from the captures (see
+/// each fixture's README for the timeline).
+@Suite struct CaptureReplayTests {
+    /// What one replay left: every published snapshot by step, the live events, the history file.
+    struct Run: Sendable {
+        var snapshots: [Snapshot] = []
+        var events: [PathEvent] = []
+        var replay: Replay
+        var file: String
+        var store: HistoryStore
+
+        func t(_ step: Int) -> Int64 { replay.t(at: step) }
+
+        func rows(_ sql: String) throws -> [String] {
+            try sqlite3(file, sql).split(separator: "\n").map(String.init)
+        }
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "test.replay")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// Polls every step of the capture once, stamping each reading with the capture's time.
+    func replay(_ directory: URL, into dir: TemporaryDirectory) async throws -> Run {
+        let replay = try Replay(directory: directory)
+        let file = dir.file("replay.sqlite")
+        let store = try HistoryStore(path: file)
+        return try await withReplayServer(replay) { server, url in
+            let cache = InProcessSnapshotCache(ttl: .seconds(3_600))
+            let clock: @Sendable () -> Int64 = { replay.t(at: replay.step) }
+            let collector = Collector(
+                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(5)), clock: clock),
+                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2)), logger: Self.logger)
+            var state = await collector.initialState()
+            var run = Run(replay: replay, file: file, store: store)
+            var answered: Snapshot?
+            for step in 0..<replay.stepCount {
+                try await server.go(to: step)
+                await collector.pollOnce(&state)
+                let snapshot = try #require(try await cache.latest())
+                try #require(snapshot.ts == replay.t(at: step) || !snapshot.answered, "step \(step) was polled")
+                if snapshot.answered {
+                    run.events += PathEvent.between(answered, snapshot)
+                    answered = snapshot
+                }
+                run.snapshots.append(snapshot)
+            }
+            return run
+        }
+    }
+
+    func resets(_ run: Run, _ path: String) async throws -> [String: Int] {
+        let raw = try Int(sqlite3(run.file, "SELECT count(*) FROM history WHERE path = '\(path)' AND reset = 1"))
+        let minutes = try Int(sqlite3(run.file, "SELECT total(resets) FROM history_1m WHERE path = '\(path)'")
+            .replacingOccurrences(of: ".0", with: ""))
+        let hours = try Int(sqlite3(run.file, "SELECT total(resets) FROM history_1h WHERE path = '\(path)'")
+            .replacingOccurrences(of: ".0", with: ""))
+        let first = run.t(0), last = run.t(run.replay.stepCount - 1)
+        let (raws, rollups) = try await run.store.readOffThread { db -> (Int, Int) in
+            let id = try #require(try db.pathID(path))
+            // Under ten minutes the raw samples answer; from 1970 on, the rollups do.
+            return (try db.windowRates(pathID: id, from: first - 1, to: last, maxGapMs: 7_000).resets,
+                    try db.windowRates(pathID: id, from: 0, to: last + 60_000, maxGapMs: 7_000).resets)
+        }
+        let events = run.events.filter { $0.kind == .reset && $0.path == path }.count
+        return ["history": raw ?? -1, "history_1m": minutes ?? -1, "history_1h": hours ?? -1, "rates": raws,
+                "rates from rollups": rollups, "reset events": events]
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Fixtures.outagesDirectory.path)))
+    func outagesCaptureToldAsItHappened() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let run = try await replay(Fixtures.outagesDirectory, into: dir)
+
+        // One restart rule: srt1 restarted at 134 s (new publisher), rtmp1 at 296 s, and all three
+        // after MediaMTX's restart (cam1 in the first answered poll, the others a poll later).
+        for (path, count) in [("cam1", 1), ("srt1", 2), ("rtmp1", 2)] {
+            let told = try await resets(run, path)
+            #expect(Set(told.values) == [count], "\(path): \(told)")
+        }
+
+        // Offline: srt1 vanished at step 62 (124 s), rtmp1 at 132 (264 s); both were absent from the
+        // first poll answered after MediaMTX came back (step 192). One marker row each time.
+        #expect(try run.rows("SELECT ts_ms FROM history WHERE path = 'srt1' AND online = 0")
+            == ["\(run.t(62))", "\(run.t(192))"])
+        #expect(try run.rows("SELECT ts_ms FROM history WHERE path = 'rtmp1' AND online = 0")
+            == ["\(run.t(132))", "\(run.t(192))"])
+        #expect(try run.rows("SELECT count(*) FROM history WHERE path = 'cam1' AND online = 0") == ["0"])
+        let away = try #require(run.snapshots[64].path(named: "srt1"))
+        #expect(away.state == .offline && away.since == run.t(62) && away.listed == false)
+        #expect(away.lastSeen?.ts == run.t(61))
+        #expect(run.snapshots[64].path(named: "cam1")?.state == .online)
+        #expect(run.events.contains(PathEvent(.offline, path: "srt1", ts: run.t(62))))
+        #expect(run.events.contains(PathEvent(.online, path: "srt1", ts: run.t(67))))
+
+        // MediaMTX down, steps 182–191: refused polls, no samples, every path unknown.
+        #expect(try run.rows("""
+            SELECT count(*), group_concat(DISTINCT reason) FROM poll
+            WHERE ok = 0 AND ts_ms BETWEEN \(run.t(182)) AND \(run.t(191))
+            """) == ["10|refused"])
+        let refused = run.replay.refusedStretches.reduce(0) { $0 + $1.count }
+        #expect(try run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["\(refused)"], "and from 578 s on, for good")
+        for step in 182...191 {
+            let snapshot = run.snapshots[step]
+            #expect(!snapshot.answered)
+            #expect(snapshot.paths.map(\.state) == [.unknown, .unknown, .unknown], "step \(step)")
+            #expect(snapshot.paths.allSatisfy { $0.bitrateIn == nil && !$0.online })
+            #expect(snapshot.serverVersion == nil, "a version not read is unknown")
+            #expect(snapshot.paths.allSatisfy { $0.since == run.t(182) })
+        }
+        #expect(try run.rows("SELECT count(*) FROM sample WHERE ts_ms BETWEEN \(run.t(182)) AND \(run.t(191))") == ["0"])
+        #expect(run.snapshots[192].answered && run.snapshots[192].path(named: "cam1")?.state == .online)
+
+        // Bitrates on the capture's clock equal the counters' own: cam1 between steps 99 and 100.
+        let lines = try Fixtures.records("paths_list", in: Fixtures.outagesDirectory)
+        func inbound(_ step: Int) throws -> Int64 {
+            let data = try #require(lines[step].body)
+            let body = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let items = try #require(body["items"] as? [[String: Any]])
+            return try #require((items.first { $0["name"] as? String == "cam1" }?["inboundBytes"] as? NSNumber)?.int64Value)
+        }
+        let byHand = (Double(try inbound(100) - inbound(99)) * 8_000 / Double(run.t(100) - run.t(99))).rounded()
+        #expect(run.snapshots[100].path(named: "cam1")?.bitrateIn == byHand)
+        let steady = try #require(Double(try sqlite3(run.file, """
+            SELECT avg(bitrate_in_bps) FROM history WHERE path = 'cam1' AND ts_ms BETWEEN \(run.t(20)) AND \(run.t(100))
+            """)))
+        #expect(abs(steady - 2_151_000) / 2_151_000 < 0.005, "cam1 ≈ 2.151 Mbit/s, the README says: \(steady)")
+
+        // The SRT publisher that came back after MediaMTX's restart read idle with 0 bytes, then
+        // 1.67 MB as a publisher: that first interval has no bitrate, so no connection point is
+        // above what its path carried, beyond SRT's overhead (6–7 %).
+        let spikes = try run.rows("""
+            SELECT c.ts_ms, c.bitrate_in_bps, s.bitrate_in_bps FROM connection_history c
+            JOIN history s ON s.path = c.path AND s.ts_ms = c.ts_ms
+            WHERE c.path = 'srt1' AND c.role = 'publisher' AND c.bitrate_in_bps > s.bitrate_in_bps * 1.12
+            """)
+        #expect(spikes.isEmpty, "\(spikes)")
+        #expect(try run.rows("""
+            SELECT count(*) FROM connection_history WHERE path = 'srt1' AND role = 'publisher' AND bitrate_in_bps IS NOT NULL
+            """).first.flatMap { Int($0) } ?? 0 > 100)
+
+        // A connection created after the previous poll counts its counters as increases at its
+        // first poll; one already there at mtxmon's first poll has none.
+        let firstRows = try run.rows("""
+            SELECT c.id, c.first_ts_ms, s.lost IS NOT NULL FROM connection c
+            JOIN connection_sample s ON s.conn_key = c.key AND s.ts_ms = c.first_ts_ms
+            WHERE c.protocol = 'srt' ORDER BY c.first_ts_ms
+            """)
+        #expect(!firstRows.isEmpty)
+        for row in firstRows {
+            let fields = row.split(separator: "|")
+            #expect(fields[2] == (Int64(fields[1]) == run.t(0) ? "0" : "1"), "\(row)")
+        }
+
+        // An average over the window counts the outage; the average while online does not.
+        let first = run.t(0), last = run.t(run.replay.stepCount - 1)
+        let rates = try await run.store.readOffThread { db in
+            try db.windowRates(pathID: try #require(try db.pathID("cam1")), from: first, to: last, maxGapMs: 7_000)
+        }
+        let online = try #require(rates.bitrateIn.avgOnline)
+        #expect(online >= rates.bitrateIn.min ?? 0 && online <= rates.bitrateIn.max ?? 0)
+        #expect(abs(online - 2_151_000) / 2_151_000 < 0.01, "avgOnline \(online)")
+        #expect(rates.bitrateIn.avg ?? 0 < online)
+        #expect(rates.onlineMs > 0 && rates.onlineMs < rates.coveredMs)
+    }
+
+    @Test(.enabled(if: Fixtures.available))
+    func liveCaptureToldAsItHappened() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let run = try await replay(Fixtures.liveDirectory, into: dir)
+        // The SRT publisher stopped at 60 s and came back under a new id: one restart, counted once
+        // everywhere; the others never restarted.
+        let srt = try await resets(run, "srt1")
+        #expect(Set(srt.values) == [1], "\(srt)")
+        for path in ["cam1", "live1"] {
+            let told = try await resets(run, path)
+            #expect(Set(told.values) == [0], "\(path): \(told)")
+        }
+        // While it was away it was offline, with one marker row, not a gap like an outage.
+        #expect(try run.rows("SELECT count(*) FROM history WHERE path = 'srt1' AND online = 0") == ["1"])
+        #expect(try run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["0"])
+        // The configured path without a publisher is listed offline throughout, never a restart.
+        #expect(run.snapshots.last?.path(named: "idle")?.state == .offline)
+    }
+}
