@@ -142,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "mtxmon-bench",
             dependencies: [
-                "MTXMonCore", "HistoryStore", "MTXMonServer", "SnapshotCache", "CSQLite",
+                "MTXMonCore", "HistoryStore", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),

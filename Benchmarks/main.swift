@@ -6,6 +6,7 @@
 //   swift run -c release mtxmon-bench --year [--db FILE] [--runs N]
 //   swift run -c release mtxmon-bench --steady [--hours 30]
 //   swift run -c release mtxmon-bench --live [--clients 1000] [--paths 100] [--polls 30] [--interval-ms 1000]
+//   swift run -c release mtxmon-bench --outage [--runs 50]
 //
 // The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
 // With --prometheus (needs `prometheus` and `promtool` on PATH, Debian's package `prometheus`),
@@ -33,6 +34,10 @@ if arguments.contains("--year") {
 }
 if arguments.contains("--steady") {
     try SteadyBenchmark.run(hours: Int(option("--hours") ?? "") ?? 30)
+    exit(0)
+}
+if arguments.contains("--outage") {
+    try await OutageBenchmark.run(runs: Int(option("--runs") ?? "") ?? 50)
     exit(0)
 }
 if arguments.contains("--live") {

@@ -41,7 +41,8 @@ public enum TimeArgument {
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; `t`, `z` and a space for `T` are accepted as RFC 3339 allows.
-    static func rfc3339(_ text: String) -> Int64? {
+    /// Also how MediaMTX's `created` (nanoseconds, `Z`) is read.
+    public static func rfc3339(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20 else { return nil }
         func number(_ start: Int, _ count: Int) -> Int? {

@@ -1,4 +1,5 @@
 import Collector
+import Foundation
 import HistoryStore
 import MTXMonCore
 
@@ -117,21 +118,6 @@ struct HealthReport: Sendable {
 
     /// `2026-12-02T12:04:31Z`: an instant an operator can compare with MediaMTX's own log.
     static func clock(_ ms: Int64) -> String {
-        let seconds = ms / 1_000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):"
-            + "\(two(secondOfDay % 60))Z"
+        TimeArgument.rfc3339(milliseconds: ms - ((ms % 1_000) + 1_000) % 1_000).replacingOccurrences(of: ".000Z", with: "Z")
     }
 }
