@@ -82,18 +82,7 @@ public func freePort() throws -> Int {
 }
 
 /// True when something accepts TCP connections on 127.0.0.1:`port`.
-public func canConnect(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
-}
+public func canConnect(port: Int) -> Bool { connectErrno(port: port) == 0 }
 
 /// Waits until `condition` holds, checking every 20 ms; fails with `what` after `timeout`.
 /// This awaits a condition: a test never guesses how long something takes.
