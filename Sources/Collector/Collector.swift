@@ -136,7 +136,7 @@ public struct Collector: Service {
             snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion,
                                 connections: state.connectionRates.derive(connections, at: reply.ts, readAt: connectionReadAt,
                                                                           listsRead: Set(reply.readLists)),
-                                serverVersionNote: state.serverVersion == nil ? state.serverVersionNote : nil)
+                                serverVersionNote: state.serverVersionNote)
             state.pending.append(PollBatch(
                 poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count),
                 snapshot: snapshot))
@@ -156,7 +156,7 @@ public struct Collector: Service {
                 $0.failedPollsInRow = 0
                 $0.lastFailureReason = nil
                 $0.serverVersion = state.serverVersion
-                $0.serverVersionNote = state.serverVersion == nil ? state.serverVersionNote : nil
+                $0.serverVersionNote = state.serverVersionNote
             }
         case let .failure(failure):
             let reason = failure.description

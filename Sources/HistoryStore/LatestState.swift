@@ -60,11 +60,16 @@ extension ReadConnection {
     /// Each path's newest row since `since`, and its figures at the last poll it was online when
     /// that is the newest row or the one before it (the row before an offline marker).
     public func rememberedPaths(since: Int64) throws -> [RememberedPath] {
+        try remembered(since: since).map(\.path)
+    }
+
+    /// `rememberedPaths` with each path's id, for the lookups that follow.
+    func remembered(since: Int64) throws -> [(id: Int64, path: RememberedPath)] {
         let newest = try connection.cached("""
             SELECT ts_ms, online, inbound_bytes, outbound_bytes, source_type, bitrate_in_bps, bitrate_out_bps, readers
             FROM sample WHERE path_id = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC LIMIT 1
             """)
-        var result: [RememberedPath] = []
+        var result: [(id: Int64, path: RememberedPath)] = []
         for (id, name) in try allPaths() {
             func row(before: Int64) throws -> (RememberedPath, LastSeen?)? {
                 newest.bind(1, id)
@@ -82,7 +87,7 @@ extension ReadConnection {
             guard case var (path, seen)? = try row(before: .max), path.ts >= since else { continue }
             if seen == nil, case let (_, before)? = try row(before: path.ts - 1) { seen = before }
             path.lastSeen = seen
-            result.append(path)
+            result.append((id, path))
         }
         return result
     }
@@ -101,10 +106,8 @@ extension ReadConnection {
             FROM sample WHERE path_id = ? AND ts_ms = ?
             """)
         var samples: [PathSample] = []
-        let remembered = Dictionary(try rememberedPaths(since: ts - forgetAfterMs).map { ($0.name, $0) },
-                                    uniquingKeysWith: { first, _ in first })
-        for (id, name) in try allPaths() {
-            guard let known = remembered[name] else { continue }
+        for (id, known) in try remembered(since: ts - forgetAfterMs) {
+            let name = known.name
             statement.bind(1, id)
             statement.bind(2, ts)
             defer { statement.reset() }
@@ -136,18 +139,7 @@ extension ReadConnection {
             samples.append(sample)
         }
         guard let run = try failureRun() else { return Snapshot(ts: ts, paths: samples) }
-        let unknown = samples.map { path -> PathSample in
-            var path = path
-            path.online = false
-            path.state = .unknown
-            path.since = run.since
-            path.bitrateIn = nil
-            path.bitrateOut = nil
-            path.readers = 0
-            path.readersByType = [:]
-            path.listed = false
-            return path
-        }
+        let unknown = samples.map { $0.unknown(since: run.since, at: ts) }
         let last = try lastPoll()
         return Snapshot(ts: last?.ts ?? ts, paths: unknown, reachable: false, error: run.lastError)
     }

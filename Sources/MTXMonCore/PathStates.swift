@@ -114,11 +114,8 @@ public struct PathStates: Sendable {
         return known.sorted { $0.key < $1.key }.map { name, path in
             var sample = PathSample(name: name, online: false, sourceType: path.sourceType,
                                     inboundBytes: path.inbound, outboundBytes: path.outbound)
-            sample.state = .unknown
-            sample.since = since
             sample.lastSeen = path.lastSeen
-            sample.listed = false
-            return sample
+            return sample.unknown(since: since, at: ts)
         }
     }
 

@@ -43,8 +43,8 @@ public struct RateTracker: Sendable {
         return (Double(current - previous) * 8_000 / Double(elapsedMs)).rounded()
     }
 
-    /// The restart rule on its own, for every surface that needs it.
-    public static func restarted(previousSource: String?, source: String?, previousCounters: (Int64, Int64),
+    /// The restart rule on its own; every other surface counts the samples it flags.
+    static func restarted(previousSource: String?, source: String?, previousCounters: (Int64, Int64),
                                  counters: (Int64, Int64)) -> Bool {
         if let previousSource, let source, previousSource != source { return true }
         return counters.0 < previousCounters.0 || counters.1 < previousCounters.1

@@ -86,6 +86,7 @@ extension PathSample {
         path.readersByType = [:]
         path.srt = nil
         path.reset = false
+        path.listed = false
         return path
     }
 }

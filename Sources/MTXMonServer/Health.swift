@@ -28,10 +28,12 @@ struct HealthReport: Sendable {
         let now = environment.now()
         let status = environment.collectorStatus?.values
         var stored: (PollRecord?, Int64?, FailureRun?) = (nil, nil, nil)
+        // The in-process collector knows its outage; only `serve` alone reads it from the file.
+        let fromFile = status == nil
         do {
             stored = try await environment.store.readOffThread { db in
                 try db.check()
-                return (try db.lastPoll(), try db.lastAnsweredPoll(), try db.failureRun())
+                return (try db.lastPoll(), fromFile ? try db.lastAnsweredPoll() : nil, fromFile ? try db.failureRun() : nil)
             }
         } catch {
             report.sqliteOK = false
