@@ -208,7 +208,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "MediaMTXSimulator", "MTXMonCore", "CSQLite",
+                "MediaMTXSimulator", "MTXMonCore", "CSQLite", "HistoryStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -116,6 +116,13 @@ public struct Collector: Service {
             }
         }
         if !state.pending.isEmpty { await write(&state) }
+        // Recent rows are sealed on the way out, so a stopped recorder leaves its file compact.
+        do {
+            try await store.sealAllOffThread()
+        } catch {
+            logger.warning("recent rows not sealed at shutdown; they stay readable and are sealed at the next start",
+                           metadata: ["error": "\(error)"])
+        }
         logger.info("collector stopped", metadata: ["polls": "\(status.values.polls)"])
     }
 
@@ -324,6 +331,10 @@ public struct Collector: Service {
         do {
             let report = try await store.appendOffThread(batches)
             skipped(report, &state)
+            if let failure = report.sealFailure {
+                logger.warning("recent rows could not be sealed into chunks; they stay readable, retried shortly",
+                               metadata: ["error": "\(failure)"])
+            }
             let written = batches.reduce(0) { $0 + ($1.snapshot?.paths.count ?? 0) }
             state.pending.removeAll(keepingCapacity: true)
             metrics.samplesWritten.increment(by: written)

@@ -8,22 +8,28 @@ enum ConnectionRows {
     /// path only after its first polls (an RTMP publisher is `idle` with no path for its first
     /// seconds), so a path seen later is recorded then; a poll without one keeps the stored path.
     ///
-    /// The cache only saves the upsert and the lookup: an id it has forgotten is found again by
-    /// its `UNIQUE` id in the table, so it keeps its key and row.
+    /// A connection polled again with the same role and path costs nothing here: its
+    /// `last_ts_ms` is brought up to date when its rows are sealed. The cache only saves the
+    /// upsert and the lookup: an id it has forgotten is found again by its `UNIQUE` id in the
+    /// table, so it keeps its key and row.
     static func key(_ c: ConnectionSample, pathID: Int64?, ts: Int64, _ db: SQLiteConnection,
                     cache: inout ConnectionKeyCache) throws(SQLiteError) -> Int64 {
-        if let key = cache.key(for: c.id) {
+        if let known = cache.entry(for: c.id) {
+            if known.role == c.role.rawValue && (pathID == nil || pathID == known.pathID) { return known.key }
             let touch = try db.cached("""
                 UPDATE connection SET last_ts_ms = max(last_ts_ms, ?2), role = ?3, path_id = coalesce(?4, path_id)
                 WHERE key = ?1
                 """)
-            touch.bind(1, key)
+            touch.bind(1, known.key)
             touch.bind(2, ts)
             touch.bind(3, c.role.rawValue)
             touch.bind(4, pathID)
             try touch.run()
             // `mtxmon prune` may have deleted the row of a connection long gone that came back.
-            if db.changes == 1 { return key }
+            if db.changes == 1 {
+                cache.remember(.init(key: known.key, role: c.role.rawValue, pathID: pathID ?? known.pathID), for: c.id)
+                return known.key
+            }
             cache.forget(c.id)
         }
         let upsert = try db.cached("""
@@ -40,14 +46,14 @@ enum ConnectionRows {
         upsert.bind(6, c.userAgent)
         upsert.bind(7, ts)
         try upsert.run()
-        let select = try db.cached("SELECT key FROM connection WHERE id = ?")
+        let select = try db.cached("SELECT key, path_id FROM connection WHERE id = ?")
         select.bind(1, storedID(c.id))
         defer { select.reset() }
         guard try select.step() else {
             throw SQLiteError(code: SQLITE_INTERNAL, message: "connection row missing after insert", context: c.id)
         }
         let key = select.int64(0)
-        cache.remember(key, for: c.id)
+        cache.remember(.init(key: key, role: c.role.rawValue, pathID: select.optionalInt64(1)), for: c.id)
         return key
     }
 
@@ -56,115 +62,38 @@ enum ConnectionRows {
     static func storedID(_ id: String) -> String {
         id.unicodeScalars.count <= 256 ? id : String(String.UnicodeScalarView(id.unicodeScalars.prefix(256)))
     }
-
-    static func insert(_ c: ConnectionSample, key: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
-        let statement = try db.cached("""
-            INSERT INTO connection_sample (conn_key, ts_ms, role, inbound_bytes, outbound_bytes, bitrate_in_bps,
-                bitrate_out_bps, reset, rtt_ms, recv_rate_mbps, send_rate_mbps, link_capacity_mbps, latency_ms, jitter,
-                lost, retransmitted, dropped, deltas, counters)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (conn_key, ts_ms) DO NOTHING
-            """)
-        statement.bind(1, key)
-        statement.bind(2, ts)
-        statement.bind(3, c.role.rawValue)
-        statement.bind(4, max(0, c.inboundBytes))
-        statement.bind(5, max(0, c.outboundBytes))
-        statement.bind(6, c.bitrateIn)
-        statement.bind(7, c.bitrateOut)
-        statement.bind(8, c.reset)
-        statement.bind(9, c.rttMs)
-        statement.bind(10, c.recvRateMbps)
-        statement.bind(11, c.sendRateMbps)
-        statement.bind(12, c.linkCapacityMbps)
-        statement.bind(13, c.latencyMs)
-        statement.bind(14, c.jitter)
-        statement.bind(15, c.deltas?.lost(c.role))
-        statement.bind(16, c.deltas?.retransmitted(c.role))
-        statement.bind(17, c.deltas?.dropped(c.role))
-        statement.bind(18, c.deltas.flatMap(json))
-        statement.bind(19, json(c.counters))
-        try statement.run()
-        guard db.changes == 1 else { return }  // a retried write adds nothing to its minute
-        let minute = try db.cached("""
-            INSERT INTO connection_1m (conn_key, minute_ms, samples, last_ts_ms, role, inbound_bytes, outbound_bytes,
-                resets, bitrate_in_sum, bitrate_in_n, bitrate_in_min, bitrate_in_max, bitrate_out_sum, bitrate_out_n,
-                bitrate_out_min, bitrate_out_max, rtt_sum, rtt_n, rtt_min, rtt_max, latency_ms, lost, retransmitted,
-                dropped)
-            SELECT conn_key, ts_ms - ts_ms % 60000, 1, ts_ms, role, inbound_bytes, outbound_bytes, reset,
-                   bitrate_in_bps, bitrate_in_bps IS NOT NULL, bitrate_in_bps, bitrate_in_bps,
-                   bitrate_out_bps, bitrate_out_bps IS NOT NULL, bitrate_out_bps, bitrate_out_bps,
-                   rtt_ms, rtt_ms IS NOT NULL, rtt_ms, rtt_ms, latency_ms, lost, retransmitted, dropped
-            FROM connection_sample WHERE conn_key = ?1 AND ts_ms = ?2
-            ON CONFLICT (conn_key, minute_ms) DO UPDATE SET
-                samples = samples + 1,
-                role = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.role ELSE role END,
-                inbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.inbound_bytes ELSE inbound_bytes END,
-                outbound_bytes = CASE WHEN excluded.last_ts_ms >= last_ts_ms THEN excluded.outbound_bytes ELSE outbound_bytes END,
-                latency_ms = CASE WHEN excluded.last_ts_ms >= last_ts_ms AND excluded.latency_ms IS NOT NULL
-                                  THEN excluded.latency_ms ELSE latency_ms END,
-                last_ts_ms = max(last_ts_ms, excluded.last_ts_ms),
-                resets = resets + excluded.resets,
-                bitrate_in_sum = coalesce(bitrate_in_sum, 0) + coalesce(excluded.bitrate_in_sum, 0),
-                bitrate_in_n = bitrate_in_n + excluded.bitrate_in_n,
-                bitrate_in_min = min(coalesce(bitrate_in_min, excluded.bitrate_in_min), coalesce(excluded.bitrate_in_min, bitrate_in_min)),
-                bitrate_in_max = max(coalesce(bitrate_in_max, excluded.bitrate_in_max), coalesce(excluded.bitrate_in_max, bitrate_in_max)),
-                bitrate_out_sum = coalesce(bitrate_out_sum, 0) + coalesce(excluded.bitrate_out_sum, 0),
-                bitrate_out_n = bitrate_out_n + excluded.bitrate_out_n,
-                bitrate_out_min = min(coalesce(bitrate_out_min, excluded.bitrate_out_min), coalesce(excluded.bitrate_out_min, bitrate_out_min)),
-                bitrate_out_max = max(coalesce(bitrate_out_max, excluded.bitrate_out_max), coalesce(excluded.bitrate_out_max, bitrate_out_max)),
-                rtt_sum = coalesce(rtt_sum, 0) + coalesce(excluded.rtt_sum, 0),
-                rtt_n = rtt_n + excluded.rtt_n,
-                rtt_min = min(coalesce(rtt_min, excluded.rtt_min), coalesce(excluded.rtt_min, rtt_min)),
-                rtt_max = max(coalesce(rtt_max, excluded.rtt_max), coalesce(excluded.rtt_max, rtt_max)),
-                lost = CASE WHEN excluded.lost IS NULL THEN lost ELSE coalesce(lost, 0) + excluded.lost END,
-                retransmitted = CASE WHEN excluded.retransmitted IS NULL THEN retransmitted
-                                     ELSE coalesce(retransmitted, 0) + excluded.retransmitted END,
-                dropped = CASE WHEN excluded.dropped IS NULL THEN dropped ELSE coalesce(dropped, 0) + excluded.dropped END
-            """)
-        // The row just written, folded into its minute.
-        minute.bind(1, key)
-        minute.bind(2, ts)
-        try minute.run()
-    }
-
-    static func json(_ counters: ConnectionCounters) -> String? {
-        guard let data = try? encoder.encode(counters), data.count > 2 else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }()
 }
 
-/// The writer's memory of connection keys, so that a connection polled again costs one
-/// `UPDATE` rather than an upsert and a lookup.
+/// The writer's memory of connection keys, so that a connection polled again costs no SQL.
 ///
 /// Viewers come and go all day, each under a connection id of its own, so an id not seen for
 /// `forgetAfterPolls` to twice as many polls is forgotten: the memory holds the connections of
 /// the last polls, not every one since the writer opened. Two generations swapped every
 /// `forgetAfterPolls` polls do that without scanning the entries.
 struct ConnectionKeyCache {
+    struct Entry {
+        var key: Int64
+        var role: String
+        var pathID: Int64?
+    }
+
     /// A minute of polls at the default interval: a connection missing from a poll or two
     /// (a failed poll, a reader reconnecting) is still remembered.
     static let forgetAfterPolls = 30
 
-    private var recent: [String: Int64] = [:]
-    private var older: [String: Int64] = [:]
+    private var recent: [String: Entry] = [:]
+    private var older: [String: Entry] = [:]
     private var pollsSinceSwap = 0
 
-    mutating func key(for id: String) -> Int64? {
-        if let key = recent[id] { return key }
-        guard let key = older.removeValue(forKey: id) else { return nil }
-        recent[id] = key
-        return key
+    mutating func entry(for id: String) -> Entry? {
+        if let entry = recent[id] { return entry }
+        guard let entry = older.removeValue(forKey: id) else { return nil }
+        recent[id] = entry
+        return entry
     }
 
-    mutating func remember(_ key: Int64, for id: String) {
-        recent[id] = key
+    mutating func remember(_ entry: Entry, for id: String) {
+        recent[id] = entry
     }
 
     mutating func forget(_ id: String) {
@@ -256,38 +185,36 @@ extension ReadConnection {
 
     public func connection(id: String) throws -> ConnectionInfo? {
         let s = try connection.cached("""
-            SELECT c.key, c.id, c.protocol, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts_ms, c.last_ts_ms
+            SELECT c.key, c.id, c.protocol, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts_ms, c.last_ts_ms,
+                   c.path_id
             FROM connection AS c LEFT JOIN path AS p ON p.id = c.path_id WHERE c.id = ?
             """)
         s.bind(1, id)
         defer { s.reset() }
         guard try s.step() else { return nil }
-        return ConnectionInfo(key: s.int64(0), id: s.string(1) ?? id, proto: s.string(2) ?? "", role: s.string(3) ?? "",
-                              path: s.string(4), remoteAddr: s.string(5), userAgent: s.string(6), firstTs: s.int64(7),
-                              lastTs: s.int64(8))
+        var info = ConnectionInfo(key: s.int64(0), id: s.string(1) ?? id, proto: s.string(2) ?? "",
+                                  role: s.string(3) ?? "", path: s.string(4), remoteAddr: s.string(5),
+                                  userAgent: s.string(6), firstTs: s.int64(7), lastTs: s.int64(8))
+        let pathID = s.optionalInt64(9)
+        // `last_ts_ms` is brought up to date when rows are sealed; recent polls may be newer.
+        if let newest = try storedConnection(key: info.key, pathID: pathID, from: max(info.lastTs, try watermarks().sealedUntil),
+                                             to: .max).last {
+            info.lastTs = max(info.lastTs, newest.ts)
+        }
+        return info
+    }
+
+    /// The path a connection's rows are kept under.
+    func connectionPathID(key: Int64) throws -> Int64? {
+        let s = try connection.cached("SELECT path_id FROM connection WHERE key = ?")
+        s.bind(1, key)
+        defer { s.reset() }
+        return try s.step() ? s.optionalInt64(0) : nil
     }
 
     /// The stored polls of one connection in `[from, to]`, in time order.
     public func connectionPoints(key: Int64, from: Int64, to: Int64) throws -> [ConnectionPoint] {
-        let s = try connection.cached("""
-            SELECT ts_ms, role, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, reset, rtt_ms,
-                   recv_rate_mbps, send_rate_mbps, link_capacity_mbps, latency_ms, jitter, lost, retransmitted, dropped
-            FROM connection_sample WHERE conn_key = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
-            """)
-        s.bind(1, key)
-        s.bind(2, from)
-        s.bind(3, to)
-        defer { s.reset() }
-        var points: [ConnectionPoint] = []
-        while try s.step() {
-            points.append(ConnectionPoint(
-                t: s.int64(0), role: s.string(1) ?? "", inboundBytes: s.int64(2), outboundBytes: s.int64(3),
-                bitrateIn: s.optionalDouble(4), bitrateOut: s.optionalDouble(5), reset: s.int64(6) != 0,
-                rttMs: s.optionalDouble(7), recvRateMbps: s.optionalDouble(8), sendRateMbps: s.optionalDouble(9),
-                linkCapacityMbps: s.optionalDouble(10), latencyMs: s.optionalInt64(11), jitter: s.optionalDouble(12),
-                lost: s.optionalInt64(13), retransmitted: s.optionalInt64(14), dropped: s.optionalInt64(15)))
-        }
-        return points
+        try storedConnection(key: key, pathID: try connectionPathID(key: key), from: from, to: to).map(\.point)
     }
 
     /// One point per minute of a connection in `[from, to]`, from its rollups: averages of the
@@ -316,6 +243,8 @@ extension ReadConnection {
                                           min: s.optionalDouble(column + 2), max: s.optionalDouble(column + 3))
         }
         var minutes: [ConnectionMinute] = []
+        var unsettled: [Int64: ConnectionMinute] = [:]
+        let rolled = try watermarks().rolledUntil
         while try s.step() {
             let bitrateIn = gauge(10), bitrateOut = gauge(14), rtt = gauge(18)
             let point = ConnectionPoint(
@@ -323,10 +252,32 @@ extension ReadConnection {
                 bitrateIn: bitrateIn.mean, bitrateOut: bitrateOut.mean, reset: s.int64(4) > 0, rttMs: rtt.mean,
                 latencyMs: s.optionalInt64(5), lost: s.optionalInt64(6), retransmitted: s.optionalInt64(7),
                 dropped: s.optionalInt64(8))
-            minutes.append(ConnectionMinute(point: point, samples: Int(s.int64(9)), bitrateIn: bitrateIn,
-                                            bitrateOut: bitrateOut, rtt: rtt))
+            let minute = ConnectionMinute(point: point, samples: Int(s.int64(9)), bitrateIn: bitrateIn,
+                                          bitrateOut: bitrateOut, rtt: rtt)
+            // A minute from the last roll-up on may have more rows to come: read raw while they are there.
+            guard point.t < rolled else {
+                unsettled[point.t] = minute
+                continue
+            }
+            minutes.append(minute)
         }
-        return minutes
+        s.reset()
+        // Minutes after the last roll-up, folded from the raw rows as a roll-up would fold them.
+        let rawFrom = max(from - from % 60_000, rolled)
+        guard rawFrom <= to else { return minutes }
+        var folded: [ConnectionRollupRow] = []
+        for c in try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom, to: to) {
+            let minute = c.ts - c.ts % 60_000
+            if folded.last?.start != minute { folded.append(ConnectionRollupRow(start: minute)) }
+            folded[folded.count - 1].add(c)
+        }
+        for m in folded {
+            unsettled[m.start] = nil
+            minutes.append(m.minute)
+        }
+        // Minutes whose raw rows were pruned already: their rollups are all there is.
+        minutes += unsettled.values
+        return minutes.sorted { $0.point.t < $1.point.t }
     }
 
     /// The samples link health judges, for every connection in `ids`, over the minute before `now`,

@@ -56,6 +56,9 @@ public struct AppendReport: Sendable, Equatable {
     }
 
     public var skipped: [Skipped] = []
+    /// Why sealing recent rows into chunks failed after the write, when it did: the polls are
+    /// stored all the same, and the seal is tried again a few polls later.
+    public var sealFailure: String?
 
     public init() {}
 }
@@ -76,6 +79,9 @@ public final class HistoryStore: Sendable {
         let connection: SQLiteConnection
         var pathIDs: [String: Int64] = [:]
         var connectionKeys = ConnectionKeyCache()
+        /// Polls written to `recent` since the last seal.
+        var recentPolls = 0
+        var watermarks = Watermarks()
 
         /// After a rollback: rows the caches name may no longer exist.
         mutating func forgetCaches() {
@@ -90,10 +96,17 @@ public final class HistoryStore: Sendable {
     /// Readers are counted across gaps up to 3.5 poll intervals in the minute rollups.
     let readerGapMs: Int64
 
+    /// Polls kept as recent rows before they are sealed into chunks: Prometheus's chunk length,
+    /// four minutes at the default interval.
+    public static let defaultSealEvery = 120
+    let sealEvery: Int
+
     /// Opens (creating if needed) and migrates the file at `path`. `intervalMs` is the poll
     /// interval of the collector writing it.
-    public init(path: String, busyTimeoutMs: Int32 = 5_000, intervalMs: Int64 = 2_000) throws {
+    public init(path: String, busyTimeoutMs: Int32 = 5_000, intervalMs: Int64 = 2_000,
+                sealEvery: Int = HistoryStore.defaultSealEvery) throws {
         self.path = path
+        self.sealEvery = max(1, sealEvery)
         self.busyTimeoutMs = busyTimeoutMs
         self.readerGapMs = intervalMs * 7 / 2
         let connection = try SQLiteConnection(path: path)
@@ -101,7 +114,10 @@ public final class HistoryStore: Sendable {
         // WAL is a property of the file: set once by the writer, inherited by every reader.
         try connection.execute("PRAGMA journal_mode = WAL")
         _ = try connection.migrate(Migration.embedded, path: path)
-        writer = Mutex(WriterState(connection: connection))
+        var state = WriterState(connection: connection)
+        state.watermarks = try Watermarks.start(connection)
+        state.recentPolls = try Self.countRecentPolls(connection)
+        writer = Mutex(state)
         readers = Mutex([])
     }
 
@@ -117,42 +133,25 @@ public final class HistoryStore: Sendable {
 
     /// Writes every batch in one transaction: all of them or none, except rows the schema
     /// refuses, which are left out one by one and reported (see `AppendReport`). Idempotent: a
-    /// row that is already there (same path and time) is kept, so a retried write never
-    /// duplicates.
+    /// poll that is already there (same path and time, or already sealed) is kept, so a retried
+    /// write never duplicates.
+    ///
+    /// A poll costs one row per path in `recent` (its figures and its connections' in one
+    /// blob), appended at the end of a table clustered by time; every `sealEvery` polls the
+    /// recent rows are sealed into chunks and rollups (see `seal`), in a transaction of its own.
     @discardableResult
     public func append(_ batches: [PollBatch]) throws(SQLiteError) -> AppendReport {
-        try writer.withLock { state throws(SQLiteError) -> AppendReport in
+        let report = try writer.withLock { state throws(SQLiteError) -> AppendReport in
             let db = state.connection
             var report = AppendReport()
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 for batch in batches {
                     try Self.insert(poll: batch.poll, db)
-                    guard let snapshot = batch.snapshot else { continue }
-                    let ts = snapshot.ts
-                    let gap = readerGapMs
-                    let stored = snapshot.paths.filter { PathStates.isStored($0, at: ts) }
-                    try Self.insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report) {
-                        sample, state throws(SQLiteError) in
-                        let id = try Self.pathID(sample.name, db, cache: &state.pathIDs)
-                        try Self.insert(sample: sample, pathID: id, ts: ts, db)
-                        // Only a sample not already stored counts in its minute: a retried write adds nothing.
-                        if db.changes == 1 {
-                            try Rollups.add(sample, pathID: id, ts: ts, readerGapMs: gap, db)
-                        }
-                    }
-                    try Self.insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report) {
-                        connection, state throws(SQLiteError) in
-                        // A path name the schema would refuse costs the connection its path, not its row.
-                        let storable = connection.path.flatMap(Self.storablePathName)
-                        let pathID = try storable.map { name throws(SQLiteError) in
-                            try Self.pathID(name, db, cache: &state.pathIDs)
-                        }
-                        let key = try ConnectionRows.key(connection, pathID: pathID, ts: ts, db,
-                                                         cache: &state.connectionKeys)
-                        try ConnectionRows.insert(connection, key: key, ts: ts, db)
-                    }
+                    guard let snapshot = batch.snapshot, snapshot.ts > state.watermarks.sealedUntil else { continue }
+                    try Self.writeRecent(snapshot, &state, &report)
                     state.connectionKeys.endPoll()
+                    state.recentPolls += 1
                 }
                 try db.execute("COMMIT")
                 return report
@@ -161,6 +160,58 @@ public final class HistoryStore: Sendable {
                 state.forgetCaches()
                 throw error
             }
+        }
+        guard writer.withLock({ $0.recentPolls >= sealEvery }) else { return report }
+        var sealed = report
+        do {
+            try seal()
+        } catch {
+            // The polls are stored; they stay recent rows, read as such, until a seal succeeds.
+            writer.withLock { $0.recentPolls = sealEvery / 2 }
+            sealed.sealFailure = "\(error)"
+        }
+        return sealed
+    }
+
+    /// One poll's rows: each stored path with the connections that name it, and the
+    /// connections that name no path under path 0.
+    static func writeRecent(_ snapshot: Snapshot, _ state: inout WriterState,
+                            _ report: inout AppendReport) throws(SQLiteError) {
+        let ts = snapshot.ts
+        var rows: [Int64: StoredRow] = [:]
+        var order: [Int64] = []
+        let stored = snapshot.paths.filter { PathStates.isStored($0, at: ts) }
+        try insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report) { sample, state throws(SQLiteError) in
+            let id = try Self.pathID(sample.name, state.connection, cache: &state.pathIDs)
+            if rows[id] == nil { order.append(id) }
+            rows[id] = StoredRow(ts: ts, path: StoredPath(sample, ts: ts))
+        }
+        try insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report) {
+            connection, state throws(SQLiteError) in
+            // A path name the schema would refuse costs the connection its path, not its row.
+            let storable = connection.path.flatMap(Self.storablePathName)
+            let pathID = try storable.map { name throws(SQLiteError) in
+                try Self.pathID(name, state.connection, cache: &state.pathIDs)
+            }
+            let key = try ConnectionRows.key(connection, pathID: pathID, ts: ts, state.connection,
+                                             cache: &state.connectionKeys)
+            // A poll that names no path keeps the connection's rows with the path it named before.
+            let rowPath = pathID ?? state.connectionKeys.entry(for: connection.id)?.pathID ?? 0
+            if rows[rowPath] == nil {
+                order.append(rowPath)
+                rows[rowPath] = StoredRow(ts: ts, path: nil)
+            }
+            rows[rowPath]?.connections.append(StoredConnection(connection, key: key, ts: ts))
+        }
+        let insert = try state.connection.cached(
+            "INSERT INTO recent (ts_ms, path_id, data) VALUES (?, ?, ?) ON CONFLICT (ts_ms, path_id) DO NOTHING")
+        for id in order.sorted() {
+            guard let row = rows[id] else { continue }
+            insert.bind(1, ts)
+            insert.bind(2, id)
+            insert.bind(3, RowCodec.encode(row))
+            try insert.run()
+            insert.reset()
         }
     }
 
@@ -244,38 +295,6 @@ public final class HistoryStore: Sendable {
         statement.bind(4, poll.pathCount)
         statement.bind(5, poll.error)
         statement.bind(6, poll.reason)
-        try statement.run()
-    }
-
-    static func insert(sample: PathSample, pathID: Int64, ts: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
-        let statement = try db.cached("""
-            INSERT INTO sample (path_id, ts_ms, online, reset, source_type, inbound_bytes, outbound_bytes,
-                bitrate_in_bps, bitrate_out_bps, readers, readers_by_type, frames_in_error, rtt_ms, recv_rate_mbps,
-                link_capacity_mbps, tsbpd_delay_ms, srt_packets_received, srt_packets_lost, srt_packets_retrans,
-                srt_packets_dropped)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (path_id, ts_ms) DO NOTHING
-            """)
-        statement.bind(1, pathID)
-        statement.bind(2, ts)
-        statement.bind(3, sample.online)
-        statement.bind(4, sample.reset)
-        statement.bind(5, sample.sourceType)
-        statement.bind(6, max(0, sample.inboundBytes))
-        statement.bind(7, max(0, sample.outboundBytes))
-        statement.bind(8, sample.bitrateIn)
-        statement.bind(9, sample.bitrateOut)
-        statement.bind(10, sample.readers)
-        statement.bind(11, readersJSON(sample.readersByType))
-        statement.bind(12, sample.inboundFramesInError)
-        statement.bind(13, sample.srt?.rttMs)
-        statement.bind(14, sample.srt?.recvRateMbps)
-        statement.bind(15, sample.srt?.linkCapacityMbps)
-        statement.bind(16, sample.srt?.tsbpdDelayMs)
-        statement.bind(17, sample.srt?.packetsReceived)
-        statement.bind(18, sample.srt?.packetsReceivedLoss)
-        statement.bind(19, sample.srt?.packetsReceivedRetrans)
-        statement.bind(20, sample.srt?.packetsReceivedDrop)
         try statement.run()
     }
 

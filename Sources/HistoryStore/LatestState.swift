@@ -63,31 +63,20 @@ extension ReadConnection {
         try remembered(since: since).map(\.path)
     }
 
-    /// `rememberedPaths` with each path's id, for the lookups that follow.
-    func remembered(since: Int64) throws -> [(id: Int64, path: RememberedPath)] {
-        let newest = try connection.cached("""
-            SELECT ts_ms, online, inbound_bytes, outbound_bytes, source_type, bitrate_in_bps, bitrate_out_bps, readers
-            FROM sample WHERE path_id = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC LIMIT 1
-            """)
-        var result: [(id: Int64, path: RememberedPath)] = []
+    /// `rememberedPaths` with each path's id and newest row, for the lookups that follow.
+    func remembered(since: Int64) throws -> [(id: Int64, path: RememberedPath, row: StoredPath)] {
+        var result: [(id: Int64, path: RememberedPath, row: StoredPath)] = []
         for (id, name) in try allPaths() {
-            func row(before: Int64) throws -> (RememberedPath, LastSeen?)? {
-                newest.bind(1, id)
-                newest.bind(2, before)
-                defer { newest.reset() }
-                guard try newest.step() else { return nil }
-                let s = newest
-                let online = s.int64(1) != 0
-                let path = RememberedPath(name: name, ts: s.int64(0), online: online, inboundBytes: s.int64(2),
-                                          outboundBytes: s.int64(3), sourceType: s.string(4))
-                let seen = online ? LastSeen(ts: s.int64(0), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
-                                             readers: Int(s.int64(7))) : nil
-                return (path, seen)
+            guard let newest = try newestStoredPath(pathID: id, atOrBefore: .max), newest.ts >= since else { continue }
+            var path = RememberedPath(name: name, ts: newest.ts, online: newest.online, inboundBytes: newest.inboundBytes,
+                                      outboundBytes: newest.outboundBytes, sourceType: newest.sourceType)
+            var seen = newest.online ? newest : nil
+            if seen == nil, let before = try newestStoredPath(pathID: id, atOrBefore: newest.ts - 1), before.online {
+                seen = before
             }
-            guard case var (path, seen)? = try row(before: .max), path.ts >= since else { continue }
-            if seen == nil, case let (_, before)? = try row(before: path.ts - 1) { seen = before }
-            path.lastSeen = seen
-            result.append((id, path))
+            path.lastSeen = seen.map { LastSeen(ts: $0.ts, bitrateIn: $0.bitrateIn, bitrateOut: $0.bitrateOut,
+                                                readers: Int($0.readers)) }
+            result.append((id, path, newest))
         }
         return result
     }
@@ -98,20 +87,10 @@ extension ReadConnection {
     /// row); when polls failed after it, every path is `unknown`, as the collector says it.
     public func latestSnapshot(forgetAfterMs: Int64 = 86_400_000) throws -> Snapshot? {
         guard let ts = try lastAnsweredPoll() else { return nil }
-        // One primary-key lookup per path: `sample` is clustered by path, not by time.
-        let statement = try connection.cached("""
-            SELECT online, reset, source_type, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps,
-                   readers, readers_by_type, frames_in_error, rtt_ms, recv_rate_mbps, link_capacity_mbps,
-                   tsbpd_delay_ms, srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
-            FROM sample WHERE path_id = ? AND ts_ms = ?
-            """)
         var samples: [PathSample] = []
-        for (id, known) in try remembered(since: ts - forgetAfterMs) {
+        for (_, known, s) in try remembered(since: ts - forgetAfterMs) {
             let name = known.name
-            statement.bind(1, id)
-            statement.bind(2, ts)
-            defer { statement.reset() }
-            guard known.ts == ts, try statement.step() else {
+            guard known.ts == ts else {
                 // Not in the last answered poll: offline since its newest row if that row says so.
                 var sample = PathSample(name: name, online: false, inboundBytes: known.inboundBytes,
                                         outboundBytes: known.outboundBytes)
@@ -122,18 +101,16 @@ extension ReadConnection {
                 samples.append(sample)
                 continue
             }
-            let s = statement
-            let byType = s.string(8).flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
-            let srt = s.isNull(10) && s.isNull(11) && s.isNull(14) ? nil : SRTLink(
-                connectionID: "", rttMs: s.optionalDouble(10), recvRateMbps: s.optionalDouble(11),
-                linkCapacityMbps: s.optionalDouble(12), tsbpdDelayMs: s.optionalInt64(13),
-                packetsReceived: s.optionalInt64(14), packetsReceivedLoss: s.optionalInt64(15),
-                packetsReceivedRetrans: s.optionalInt64(16), packetsReceivedDrop: s.optionalInt64(17))
+            let byType = s.readersByType.flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
+            let srt = s.rttMs == nil && s.recvRateMbps == nil && s.srtPacketsReceived == nil ? nil : SRTLink(
+                connectionID: "", rttMs: s.rttMs, recvRateMbps: s.recvRateMbps, linkCapacityMbps: s.linkCapacityMbps,
+                tsbpdDelayMs: s.tsbpdDelayMs, packetsReceived: s.srtPacketsReceived, packetsReceivedLoss: s.srtPacketsLost,
+                packetsReceivedRetrans: s.srtPacketsRetransmitted, packetsReceivedDrop: s.srtPacketsDropped)
             var sample = PathSample(
-                name: name, online: s.int64(0) != 0, sourceType: s.string(2), inboundBytes: s.int64(3),
-                outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
-                readers: Int(s.int64(7)), readersByType: byType ?? [:], inboundFramesInError: s.optionalInt64(9),
-                reset: s.int64(1) != 0, srt: srt)
+                name: name, online: s.online, sourceType: s.sourceType, inboundBytes: s.inboundBytes,
+                outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
+                readers: Int(s.readers), readersByType: byType ?? [:], inboundFramesInError: s.framesInError,
+                reset: s.reset, srt: srt)
             sample.state = sample.online ? .online : .offline
             sample.lastSeen = known.lastSeen
             samples.append(sample)

@@ -16,6 +16,7 @@ public struct Migration: Sendable, Equatable {
             ("0005_connection_rollups.sql", PackageResources._005_connection_rollups_sql),
             ("0006_hour_rollups.sql", PackageResources._006_hour_rollups_sql),
             ("0007_poll_reason.sql", PackageResources._007_poll_reason_sql),
+            ("0008_chunks.sql", PackageResources._008_chunks_sql),
         ]
         return files.compactMap { name, bytes in Migration(fileName: name, sql: String(decoding: bytes, as: UTF8.self)) }
             .sorted { $0.version < $1.version }

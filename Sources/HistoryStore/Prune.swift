@@ -7,6 +7,8 @@ import MTXMonCore
 /// What a prune removed, or with `dryRun` would remove.
 public struct PruneReport: Sendable, Equatable {
     public var samples = 0
+    /// Sealed chunks removed, each a few minutes of one path and its connections.
+    public var chunks = 0
     public var rollups = 0
     public var hourRollups = 0
     public var polls = 0
@@ -31,6 +33,8 @@ extension HistoryStore {
                       dryRun: Bool = false) throws -> PruneReport {
         let minutesBefore = minutesBefore ?? rollupsBefore
         var report = PruneReport()
+        // Recent rows are sealed first, so that what is past the cut is in chunks a prune can remove.
+        if !dryRun { try sealAll() }
         let pathIDs = try read { db in try db.allPaths().map(\.id) }
         for id in pathIDs {
             report.samples += try pruneTable("sample", time: "ts_ms", scope: ("path_id", id), before: rawBefore,
@@ -41,6 +45,14 @@ extension HistoryStore {
             report.hourRollups += try pruneTable("sample_1h", time: "hour_ms", scope: ("path_id", id),
                                                  before: rollupsBefore - RollupTier.hour.ms + 1, batch: batch,
                                                  dryRun: dryRun)
+        }
+        // A chunk goes once all of it is past the cut, so the newest raw minutes before the cut
+        // may stay a little longer: never a hole at the edge of the retention.
+        for id in pathIDs + [0] {
+            var rows = 0
+            report.chunks += try pruneTable("chunk", time: "last_ts", scope: ("path_id", id), before: rawBefore,
+                                            batch: batch, dryRun: dryRun, rows: &rows)
+            report.samples += rows
         }
         report.polls = try pruneTable("poll", time: "ts_ms", scope: nil, before: rawBefore, batch: batch, dryRun: dryRun)
         // Connection samples are raw samples; a connection last seen before the cut goes with them.
@@ -58,6 +70,8 @@ extension HistoryStore {
         report.connections = try pruneTable("connection", time: "last_ts_ms", scope: nil,
                                             before: min(rawBefore, minutesBefore), batch: batch, dryRun: dryRun)
         try writer.withLock { state throws(SQLiteError) in
+            // Connection rows may be gone: keys remembered for them must be looked up again.
+            state.forgetCaches()
             let freelist = try state.connection.cached("PRAGMA freelist_count")
             defer { freelist.reset() }
             if try freelist.step() { report.freePages = Int(freelist.int64(0)) }
@@ -72,18 +86,35 @@ extension HistoryStore {
     /// `before`, a batch at a time: the oldest `batch` rows, bounded by the time of the row after them.
     private func pruneTable(_ table: String, time: String, scope key: (column: String, value: Int64)?, before: Int64,
                             batch: Int, dryRun: Bool) throws(SQLiteError) -> Int {
+        var ignored = 0
+        return try pruneTable(table, time: time, scope: key, before: before, batch: batch, dryRun: dryRun, rows: &ignored)
+    }
+
+    /// `rows` adds up the table's `rows` column over what goes (the samples of chunks).
+    private func pruneTable(_ table: String, time: String, scope key: (column: String, value: Int64)?, before: Int64,
+                            batch: Int, dryRun: Bool, rows: inout Int) throws(SQLiteError) -> Int {
+        let counted = table == "chunk"
         let scope = key.map { "\($0.column) = ?2 AND " } ?? ""
         let pathID = key?.value
         var removed = 0
         while true {
             let done = try writer.withLock { state throws(SQLiteError) -> Bool in
                 let db = state.connection
+                func countRows(before limit: Int64) throws(SQLiteError) {
+                    guard counted else { return }
+                    let sum = try db.cached("SELECT coalesce(sum(rows), 0) FROM \(table) WHERE \(scope)\(time) < ?1")
+                    defer { sum.reset() }
+                    sum.bind(1, limit)
+                    if let pathID { sum.bind(2, pathID) }
+                    if try sum.step() { rows += Int(sum.int64(0)) }
+                }
                 if dryRun {
                     let count = try db.cached("SELECT count(*) FROM \(table) WHERE \(scope)\(time) < ?1")
                     defer { count.reset() }
                     count.bind(1, before)
                     if let pathID { count.bind(2, pathID) }
                     if try count.step() { removed += Int(count.int64(0)) }
+                    try countRows(before: before)
                     return true
                 }
                 // The time of the first row past this batch; none means the rest fits in one batch.
@@ -96,6 +127,7 @@ extension HistoryStore {
                 bound.reset()
                 try db.execute("BEGIN IMMEDIATE")
                 do throws(SQLiteError) {
+                    try countRows(before: limit)
                     let delete = try db.cached("DELETE FROM \(table) WHERE \(scope)\(time) < ?1")
                     delete.bind(1, limit)
                     if let pathID { delete.bind(2, pathID) }

@@ -12,13 +12,6 @@ extension HistoryStore {
 }
 
 extension ReadConnection {
-    /// The column behind each point field, in the order `point(_:fields:)` reads them.
-    static let columns: [(PointFields, String)] = [
-        (.online, "online"), (.reset, "reset"), (.inboundBytes, "inbound_bytes"), (.outboundBytes, "outbound_bytes"),
-        (.bitrateIn, "bitrate_in_bps"), (.bitrateOut, "bitrate_out_bps"), (.readers, "readers"),
-        (.rttMs, "rtt_ms"), (.recvRateMbps, "recv_rate_mbps"), (.linkCapacityMbps, "link_capacity_mbps"),
-    ]
-
     /// The id of a path by exact name; `nil` when mtxmon never saw it.
     public func pathID(_ name: String) throws -> Int64? {
         let statement = try connection.cached("SELECT id FROM path WHERE name = ?")
@@ -49,64 +42,32 @@ extension ReadConnection {
         if rollups, let cut = try prunedUntil(pathID: pathID), cut > range.from {
             return try pointsAcrossPruning(pathID: pathID, range: range, fields: fields, cut: cut)
         }
-        let selected = Self.columns.filter { fields.contains($0.0) }.map(\.1)
-        let statement = try connection.cached("""
-            SELECT \((["ts_ms"] + selected).joined(separator: ", ")) FROM sample
-            WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
-            """)
-        statement.bind(1, pathID)
-        statement.bind(2, range.from)
-        statement.bind(3, range.to)
-        defer { statement.reset() }
-        var points: [HistoryPoint] = []
-        guard let step = range.step else {
-            while try statement.step() { points.append(Self.point(statement, fields)) }
-            return points
-        }
+        let rows = try storedPaths(pathID: pathID, from: range.from, to: range.to)
+        guard let step = range.step else { return rows.map { Self.point($0, fields) } }
         var folder = BucketFolder(step: step, aggregation: range.aggregation)
-        while try statement.step() { folder.add(Self.point(statement, fields)) }
+        for row in rows { folder.add(Self.point(row, fields)) }
         return folder.finish()
     }
 
-    /// Reads the columns `fields` selected; the others keep neutral values nobody will print.
-    static func point(_ s: Statement, _ fields: PointFields) -> HistoryPoint {
-        var p = HistoryPoint(t: s.int64(0), online: false, inboundBytes: 0, outboundBytes: 0)
-        var c: Int32 = 1
-        func next() -> Int32 { defer { c += 1 }; return c }
-        if fields.contains(.online) { p.online = s.int64(next()) != 0 }
-        if fields.contains(.reset) { p.reset = s.int64(next()) != 0 }
-        if fields.contains(.inboundBytes) { p.inboundBytes = s.int64(next()) }
-        if fields.contains(.outboundBytes) { p.outboundBytes = s.int64(next()) }
-        if fields.contains(.bitrateIn) { p.bitrateIn = s.optionalDouble(next()) }
-        if fields.contains(.bitrateOut) { p.bitrateOut = s.optionalDouble(next()) }
-        if fields.contains(.readers) { p.readers = s.double(next()) }
-        if fields.contains(.rttMs) { p.rttMs = s.optionalDouble(next()) }
-        if fields.contains(.recvRateMbps) { p.recvRateMbps = s.optionalDouble(next()) }
-        if fields.contains(.linkCapacityMbps) { p.linkCapacityMbps = s.optionalDouble(next()) }
+    /// The fields `fields` selected; the others keep neutral values nobody will print.
+    static func point(_ s: StoredPath, _ fields: PointFields) -> HistoryPoint {
+        var p = HistoryPoint(t: s.ts, online: false, inboundBytes: 0, outboundBytes: 0)
+        if fields.contains(.online) { p.online = s.online }
+        if fields.contains(.reset) { p.reset = s.reset }
+        if fields.contains(.inboundBytes) { p.inboundBytes = s.inboundBytes }
+        if fields.contains(.outboundBytes) { p.outboundBytes = s.outboundBytes }
+        if fields.contains(.bitrateIn) { p.bitrateIn = s.bitrateIn }
+        if fields.contains(.bitrateOut) { p.bitrateOut = s.bitrateOut }
+        if fields.contains(.readers) { p.readers = Double(s.readers) }
+        if fields.contains(.rttMs) { p.rttMs = s.rttMs }
+        if fields.contains(.recvRateMbps) { p.recvRateMbps = s.recvRateMbps }
+        if fields.contains(.linkCapacityMbps) { p.linkCapacityMbps = s.linkCapacityMbps }
         return p
     }
 
     /// The raw counters of one path in `[from, to]`, in time order, for rate maths.
     public func counterRows(pathID: Int64, from: Int64, to: Int64) throws -> [CounterRow] {
-        let statement = try connection.cached("""
-            SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
-                   srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
-            FROM sample WHERE path_id = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms
-            """)
-        statement.bind(1, pathID)
-        statement.bind(2, from)
-        statement.bind(3, to)
-        defer { statement.reset() }
-        var rows: [CounterRow] = []
-        while try statement.step() {
-            let s = statement
-            rows.append(CounterRow(
-                ts: s.int64(0), online: s.int64(1) != 0, reset: s.int64(2) != 0, inboundBytes: s.int64(3),
-                outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
-                readers: Int(s.int64(7)), srtPacketsReceived: s.optionalInt64(8), srtPacketsLost: s.optionalInt64(9),
-                srtPacketsRetransmitted: s.optionalInt64(10), srtPacketsDropped: s.optionalInt64(11)))
-        }
-        return rows
+        try storedPaths(pathID: pathID, from: from, to: to).map(\.counterRow)
     }
 
     /// Answers whether the file can be read now (for `/healthz`).
@@ -118,25 +79,81 @@ extension ReadConnection {
 }
 
 /// Folds time-ordered samples and rollup rows into a path's history points, by `aggregation`.
+///
+/// With a step of whole minutes, samples are folded minute by minute and the minutes merged
+/// into the bucket (hour by hour first, with a step of whole hours), exactly as the rollups are
+/// made: a bucket gives the same sums, to the bit, whether its minutes come from raw rows or from
+/// rollups, so a query answers the same before and after its rows are sealed.
 struct BucketFolder {
     let aggregation: Aggregation
     private var buckets: StepBuckets<Bucket>
+    private let byMinute: Bool
+    private let byHour: Bool
+    private var minute: Bucket?
+    private var hour: Bucket?
 
     init(step: Int64, aggregation: Aggregation) {
         self.aggregation = aggregation
         buckets = StepBuckets(step: step)
+        byMinute = step % RollupTier.minute.ms == 0
+        byHour = step % RollupTier.hour.ms == 0
     }
 
     mutating func add(_ point: HistoryPoint) {
-        buckets.add(at: point.t, opening: Bucket.init(start:)) { $0.add(point) }
+        guard byMinute else {
+            buckets.add(at: point.t, opening: Bucket.init(start:)) { $0.add(point) }
+            return
+        }
+        let start = point.t - point.t % RollupTier.minute.ms
+        if minute?.start != start {
+            flushMinute()
+            minute = Bucket(start: start)
+        }
+        minute?.add(point)
     }
 
-    mutating func add(_ row: MinuteRow) {
-        buckets.add(at: row.minute, opening: Bucket.init(start:)) { $0.add(row) }
+    mutating func add(_ row: MinuteRow, tier: RollupTier) {
+        flushMinute()
+        var bucket = Bucket(start: row.minute)
+        bucket.add(row)
+        if tier == .minute {
+            mergeMinute(bucket)
+        } else {
+            flushHour()
+            mergeIntoBucket(bucket)
+        }
+    }
+
+    private mutating func flushMinute() {
+        guard let done = minute else { return }
+        minute = nil
+        mergeMinute(done)
+    }
+
+    private mutating func mergeMinute(_ m: Bucket) {
+        guard byHour else { return mergeIntoBucket(m) }
+        let start = m.start - m.start % RollupTier.hour.ms
+        if hour?.start != start {
+            flushHour()
+            hour = Bucket(start: start)
+        }
+        hour?.merge(m)
+    }
+
+    private mutating func flushHour() {
+        guard let done = hour else { return }
+        hour = nil
+        mergeIntoBucket(done)
+    }
+
+    private mutating func mergeIntoBucket(_ b: Bucket) {
+        buckets.add(at: b.start, opening: Bucket.init(start:)) { $0.merge(b) }
     }
 
     mutating func finish() -> [HistoryPoint] {
-        buckets.finish().map { $0.point(aggregation) }
+        flushMinute()
+        flushHour()
+        return buckets.finish().map { $0.point(aggregation) }
     }
 }
 
@@ -183,6 +200,21 @@ struct Bucket {
         rtt.merge(row.figures[3])
         recvRate.merge(row.figures[4])
         linkCapacity.merge(row.figures[5])
+    }
+
+    mutating func merge(_ b: Bucket) {
+        guard b.count > 0 else { return }
+        count += b.count
+        online = online || b.online
+        reset = reset || b.reset
+        inbound = b.inbound
+        outbound = b.outbound
+        bitrateIn.merge(b.bitrateIn)
+        bitrateOut.merge(b.bitrateOut)
+        readers.merge(b.readers)
+        rtt.merge(b.rtt)
+        recvRate.merge(b.recvRate)
+        linkCapacity.merge(b.linkCapacity)
     }
 
     func point(_ aggregation: Aggregation) -> HistoryPoint {

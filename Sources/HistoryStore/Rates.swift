@@ -17,7 +17,8 @@ extension ReadConnection {
     public func windowRates(pathID: Int64, from: Int64, to: Int64, maxGapMs: Int64) throws -> WindowRates {
         let cut = try prunedUntil(pathID: pathID)
         let firstMinute = (from / 60_000 + 1) * 60_000
-        let lastMinute = to / 60_000 * 60_000
+        // Minutes after the last roll-up are read raw, with the tail.
+        let lastMinute = min(to / 60_000 * 60_000, try watermarks().rolledUntil)
         let reachesPruned = cut.map { from < $0 } ?? false
         guard to - from > Self.rawRatesLimitMs || reachesPruned, firstMinute < lastMinute else {
             return WindowRates.compute(try counterRows(pathID: pathID, from: from, to: to), from: from, to: to,
@@ -64,7 +65,7 @@ extension ReadConnection {
                    srt_received_inc, srt_lost_inc, srt_retrans_inc, srt_dropped_inc,
                    bitrate_in_min, bitrate_in_max, bitrate_in_last, bitrate_out_min, bitrate_out_max, bitrate_out_last,
                    inbound_bytes, outbound_bytes, readers_last,
-                   bitrate_in_sum, bitrate_in_n, bitrate_out_sum, bitrate_out_n
+                   bitrate_in_sum, bitrate_in_n, bitrate_out_sum, bitrate_out_n, online_ms
             FROM \(tier.table) WHERE path_id = ? AND \(tier.key) BETWEEN ? AND ? AND first_ts_ms IS NOT NULL
             ORDER BY \(tier.key)
             """)
@@ -89,6 +90,7 @@ extension ReadConnection {
             minute.bitrateInCount = Int(s.int64(22))
             minute.bitrateOutSum = s.optionalDouble(23) ?? 0
             minute.bitrateOutCount = Int(s.int64(24))
+            minute.onlineMs = s.optionalInt64(25)
             minutes.append(minute)
         }
         return minutes

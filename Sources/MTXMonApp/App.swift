@@ -47,7 +47,8 @@ public enum App {
     /// Opens (and migrates) the history file, with an error that says what to do.
     public static func openStore(_ settings: Settings) throws -> HistoryStore {
         do {
-            return try HistoryStore(path: settings.database, intervalMs: settings.interval.milliseconds)
+            return try HistoryStore(path: settings.database, intervalMs: settings.interval.milliseconds,
+                                    sealEvery: settings.sealEvery)
         } catch let error as MigrationError {
             throw SettingsError(message: "\(error)")
         } catch {

@@ -1,3 +1,4 @@
+import HistoryStore
 import MediaMTXClient
 import MTXMonCore
 import SnapshotCache
@@ -23,6 +24,9 @@ public struct Settings: Sendable {
     public var logLevel: String
     /// `MTXMON_FORGET_AFTER`: how long a path MediaMTX no longer lists stays known, as offline (default 24h).
     public var forgetAfter: Duration = .seconds(86_400)
+    /// `MTXMON_SEAL_EVERY`: polls kept as recent rows before they are sealed into chunks (default
+    /// 120: four minutes at 2 s). Fewer seal sooner and compress less.
+    public var sealEvery: Int = HistoryStore.defaultSealEvery
 
     /// How long the latest snapshot stays readable after the collector stops: five intervals.
     public var snapshotTTL: Duration { interval * 5 }
@@ -158,6 +162,14 @@ extension Settings {
                 problems.append("MTXMON_FORGET_AFTER=\(error)")
             }
         }
+        var sealEvery = HistoryStore.defaultSealEvery
+        if let text = value("MTXMON_SEAL_EVERY") {
+            if let n = Int(text.trimmingCharacters()), (2...10_000).contains(n) {
+                sealEvery = n
+            } else {
+                problems.append("MTXMON_SEAL_EVERY='\(text)' must be a number of polls from 2 to 10000, e.g. 120")
+            }
+        }
         let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
             .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
 
@@ -167,7 +179,8 @@ extension Settings {
         return Settings(
             mediaMTX: MediaMTXEndpoint(baseURL: url, credentials: credentials, pageSize: pageSize),
             interval: interval, redis: redis, database: database, listen: listen,
-            apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter)
+            apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
+            sealEvery: sealEvery)
     }
 }
 

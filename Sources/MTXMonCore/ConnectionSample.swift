@@ -76,7 +76,7 @@ public struct ConnectionCounters: Codable, Sendable, Equatable {
     public init() {}
 
     // Key paths are immutable values; the array is never written after it is made.
-    nonisolated(unsafe) static let all: [WritableKeyPath<ConnectionCounters, Int64?>] = [
+    nonisolated(unsafe) public static let all: [WritableKeyPath<ConnectionCounters, Int64?>] = [
         \.packetsReceived, \.packetsReceivedLoss, \.packetsReceivedRetrans, \.packetsReceivedDrop,
         \.packetsReceivedBelated, \.packetsReceivedUndecrypt, \.packetsSent, \.packetsSendLoss, \.packetsRetrans,
         \.packetsSendDrop, \.rtpPacketsReceived, \.rtpPacketsLost, \.rtpPacketsInError, \.rtcpPacketsReceived,

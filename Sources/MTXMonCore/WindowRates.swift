@@ -125,6 +125,8 @@ public struct WindowRates: Sendable, Equatable {
         var inStats = Accumulator()
         var outStats = Accumulator()
         var previous: CounterRow?
+        /// Reader time in whole ms, so raw rows and rollups add up to the very same figure.
+        var readerMs: Int64 = 0
 
         init(from: Int64, to: Int64, maxGapMs: Int64) {
             result = WindowRates(from: from, to: to)
@@ -145,7 +147,7 @@ public struct WindowRates: Sendable, Equatable {
                 result.bytesIn += increase(previous.inboundBytes, row.inboundBytes, reset: reset)
                 result.bytesOut += increase(previous.outboundBytes, row.outboundBytes, reset: reset)
                 let gap = row.ts - previous.ts
-                if gap <= maxGapMs { result.readerMinutes += Double(previous.readers) * Double(gap) / 60_000 }
+                if gap <= maxGapMs { readerMs += Int64(previous.readers) * gap }
                 if row.bitrateIn != nil { result.onlineMs += gap }
                 // SRT counters belong to one connection: they restart with a new one, independently of the path's.
                 srt.packetsReceived += srtIncrease(previous.srtPacketsReceived, row.srtPacketsReceived)
@@ -163,13 +165,15 @@ public struct WindowRates: Sendable, Equatable {
 
         mutating func add(_ minute: MinuteIncreases) {
             result.resets += minute.pairResets
-            if minute.bitrateInCount > 0 {
+            if let online = minute.onlineMs {
+                result.onlineMs += online
+            } else if minute.bitrateInCount > 0 {
                 let spacing = minute.samples > 1 ? (minute.lastTs - minute.firstTs) / Int64(minute.samples - 1) : maxGapMs * 2 / 7
                 result.onlineMs += Int64(minute.bitrateInCount) * spacing
             }
             result.bytesIn += minute.inIncrease
             result.bytesOut += minute.outIncrease
-            result.readerMinutes += Double(minute.readerMs) / 60_000
+            readerMs += minute.readerMs
             if let received = minute.srtReceived {
                 sawSRT = true
                 srt.packetsReceived += received
@@ -186,6 +190,7 @@ public struct WindowRates: Sendable, Equatable {
 
         func finish() -> WindowRates {
             var result = result
+            result.readerMinutes = Double(readerMs) / 60_000
             var srt = srt
             let seconds = Double(result.coveredMs) / 1_000
             result.bitrateIn = inStats.stats(average: seconds > 0 ? Double(result.bytesIn) * 8 / seconds : nil)
@@ -270,6 +275,8 @@ public struct MinuteIncreases: Sendable, Equatable {
     public var bitrateInCount = 0
     public var bitrateOutSum = 0.0
     public var bitrateOutCount = 0
+    /// Time online as rates count it from raw rows; `nil` in rollups made before it was kept.
+    public var onlineMs: Int64?
     /// The counters and readers at the minute's newest sample: the start of the next pair when
     /// the raw sample itself was pruned.
     public var end: CounterRow

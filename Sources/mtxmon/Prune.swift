@@ -69,7 +69,8 @@ struct Prune: AsyncParsableCommand {
         let report = try store.prune(rawBefore: raw, rollupsBefore: hours, minutesBefore: minutes, batch: batchRows,
                                      dryRun: dryRun)
         let verb = dryRun ? "would remove" : "removed"
-        print("\(path): \(verb) \(report.samples) samples, \(report.connectionSamples) connection samples "
+        print("\(path): \(verb) \(report.chunks) chunks, \(report.samples) unconverted samples, "
+            + "\(report.connectionSamples) unconverted connection samples "
             + "(\(report.connections) connections) and \(report.polls) poll rows older than "
             + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "
             + "\(TimeArgument.rfc3339(milliseconds: minutes)) and \(report.hourRollups) hour rollups older than "

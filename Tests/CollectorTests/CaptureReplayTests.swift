@@ -59,6 +59,8 @@ import TestSupport
                 }
                 run.snapshots.append(snapshot)
             }
+            // As the collector does when it stops: every row sealed and rolled up.
+            try await store.sealAllOffThread()
             return run
         }
     }
@@ -161,7 +163,7 @@ import TestSupport
         // first poll; one already there at mtxmon's first poll has none.
         let firstRows = try run.rows("""
             SELECT c.id, c.first_ts_ms, s.lost IS NOT NULL FROM connection c
-            JOIN connection_sample s ON s.conn_key = c.key AND s.ts_ms = c.first_ts_ms
+            JOIN connection_history s ON s.id = c.id AND s.ts_ms = c.first_ts_ms
             WHERE c.protocol = 'srt' ORDER BY c.first_ts_ms
             """)
         #expect(!firstRows.isEmpty)

@@ -192,6 +192,7 @@ import TestSupport
             }
             return events
         }
+        try store.sealAll()  // as the collector does when it stops
         #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0000' AND reset = 1") == "1")
         #expect(try sqlite3(file, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0000'") == "1")
         #expect(try sqlite3(file, "SELECT sum(resets) FROM history_1h WHERE path = 'sim/0000'") == "1")

@@ -25,7 +25,7 @@ import TestSupport
     @Test func storedReadBackAndPruned() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("c.sqlite"))
+        let store = try HistoryStore(path: dir.file("c.sqlite"), sealEvery: 10)
         var batches: [PollBatch] = []
         for i in 0..<20 {
             let ts = Self.base + Int64(i) * 2_000
@@ -68,7 +68,8 @@ import TestSupport
         }
 
         let report = try store.prune(rawBefore: Self.base + 20_000, rollupsBefore: Self.base + 20_000, batch: 3)
-        #expect(report.connectionSamples == 10 + 10)  // the old publisher's and the reader's first ten
+        // The first chunk: ten polls of the path, the old publisher's and the reader's first ten.
+        #expect(report.chunks == 1 && report.samples == 10)
         #expect(report.rollups == 1 + 3)              // the path's minute and the three connections'
         #expect(report.connections == 1)
         try store.read { db in

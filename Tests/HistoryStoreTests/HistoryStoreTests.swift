@@ -14,7 +14,7 @@ import TestSupport
         let store = try HistoryStore(path: file)
         #expect(try store.schemaVersion() == Migration.embedded.last?.version)
         #expect(try sqlite(file, "PRAGMA journal_mode") == "wal")
-        #expect(try sqlite(file, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7")
+        #expect(try sqlite(file, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8")
         // Opening again applies nothing twice.
         _ = try HistoryStore(path: file)
         #expect(try sqlite(file, "SELECT count(*) FROM schema_migrations") == "\(Migration.embedded.count)")
@@ -53,24 +53,32 @@ import TestSupport
         let batch = PollBatch(poll: PollRecord(ts: 1_000, ok: true, durationMs: 12, pathCount: 2), snapshot: snapshot)
         try store.append([batch])
         try store.append([batch])
-        #expect(try sqlite(file, "SELECT count(*) FROM sample") == "2")
+        #expect(try sqlite(file, "SELECT count(*) FROM history") == "2")
+        // Retried after its rows were sealed into chunks, the poll still counts once.
+        try store.sealAll()
+        try store.append([batch])
+        #expect(try sqlite(file, "SELECT count(*) FROM history") == "2")
         #expect(try sqlite(file, "SELECT count(*) FROM poll") == "1")
         let row = try sqlite(file, """
             SELECT path, ts_ms, online, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers, rtt_ms,
                    recv_rate_mbps, link_capacity_mbps FROM history WHERE path = 'a/b'
             """)
         #expect(row == "a/b|1000|1|500|1000|4000.0|8000.0|2|20.5|4.0|100.0")
-        #expect(try sqlite(file, "SELECT readers_by_type FROM sample WHERE readers = 2") == #"{"rtspSession":1,"srtConn":1}"#)
+        #expect(try sqlite(file, "SELECT readers_by_type FROM history WHERE readers = 2") == #"{"rtspSession":1,"srtConn":1}"#)
         #expect(try sqlite(file, "SELECT bitrate_in_bps IS NULL, rtt_ms IS NULL FROM history WHERE path = 'idle'") == "1|1")
     }
 
-    @Test func theHistoryViewHasTheDocumentedColumns() throws {
+    @Test func theViewsForSQLiteHaveTheDocumentedColumns() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
         _ = try HistoryStore(path: file)
-        let columns = try sqlite(file, "SELECT group_concat(name, ',') FROM pragma_table_info('history')")
-        #expect(columns.hasPrefix("path,ts_ms,online,inbound_bytes,outbound_bytes,bitrate_in_bps,bitrate_out_bps,readers,rtt_ms,recv_rate_mbps,link_capacity_mbps"))
+        func columns(_ view: String) throws -> String {
+            try sqlite(file, "SELECT group_concat(name, ',') FROM pragma_table_info('\(view)')")
+        }
+        #expect(try columns("history_chunks") == "path,first_ts_ms,last_ts_ms,rows,bytes")
+        #expect(try columns("history_1m").hasPrefix("path,minute_ms,samples,online,resets,bitrate_in_avg"))
+        #expect(try columns("history_1h").hasPrefix("path,hour_ms,samples,online,resets,bitrate_in_avg"))
     }
 
     @Test func failedPollsAreRecordedWithoutSamples() throws {
@@ -80,7 +88,7 @@ import TestSupport
         let store = try HistoryStore(path: file)
         try store.append([PollBatch(poll: PollRecord(ts: 5, ok: false, durationMs: 1_800, error: "MediaMTX is unreachable"), snapshot: nil)])
         #expect(try sqlite(file, "SELECT ok, duration_ms, error FROM poll") == "0|1800|MediaMTX is unreachable")
-        #expect(try sqlite(file, "SELECT count(*) FROM sample") == "0")
+        #expect(try sqlite(file, "SELECT count(*) FROM recent") == "0")
     }
 
     @Test func aWriteBlockedByAnotherWriterFailsWithoutLosingTheBatchAndSucceedsLater() throws {

@@ -10,7 +10,15 @@ import TestSupport
     /// Seven minutes at 2 s with bitrates that vary, a first sample without bitrate, a reset,
     /// two failed polls and an SRT link on every third poll.
     func store(_ dir: TemporaryDirectory) throws -> HistoryStore {
-        let store = try HistoryStore(path: dir.file("r.sqlite"))
+        // Chunks of 20 s, so that prunes in these tests cut close to where they are asked to.
+        let store = try HistoryStore(path: dir.file("r.sqlite"), sealEvery: 10)
+        let batches = Self.batches()
+        try store.append(batches)
+        try store.append(Array(batches.prefix(20)))  // a retried write must not count twice
+        return store
+    }
+
+    static func batches() -> [PollBatch] {
         var batches: [PollBatch] = []
         for i in 0..<210 where i != 100 && i != 101 {
             let ts = Self.base + Int64(i) * 2_000
@@ -26,9 +34,7 @@ import TestSupport
                                     readers: i % 4, reset: i == 150, srt: srt)
             batches.append(PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 5), snapshot: Snapshot(ts: ts, paths: [sample])))
         }
-        try store.append(batches)
-        try store.append(Array(batches.prefix(20)))  // a retried write must not count twice
-        return store
+        return batches
     }
 
     @Test(arguments: [60_000, 120_000, 300_000] as [Int64])
@@ -103,7 +109,7 @@ import TestSupport
             """)
         let fromSamples = try sqlite3(file, """
             SELECT group_concat(n || ':' || round(b, 3) || ':' || r, ' ') FROM (
-                SELECT count(*) AS n, avg(bitrate_in_bps) AS b, max(readers) AS r FROM sample
+                SELECT count(*) AS n, avg(bitrate_in_bps) AS b, max(readers) AS r FROM history
                 GROUP BY ts_ms / 60000 ORDER BY ts_ms / 60000)
             """)
         #expect(fromView == fromSamples)
@@ -114,29 +120,30 @@ import TestSupport
     @Test func migratingAnOlderFileBackfillsTheSameMinutes() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        _ = try store(dir)
-        let file = dir.file("r.sqlite")
-        let everything = "SELECT * FROM sample_1m ORDER BY path_id, minute_ms"
-        let written = try sqlite3(file, everything)
-        _ = try sqlite3(file, """
-            DROP VIEW history_1h; DROP TABLE sample_1h;
-            DROP VIEW history_1m; DROP TABLE sample_1m; DROP VIEW connection_history_1m; DROP TABLE connection_1m;
-            DROP VIEW connection_history; DROP TABLE connection_sample; DROP TABLE connection;
-            ALTER TABLE poll DROP COLUMN reason; DELETE FROM schema_migrations WHERE version >= 2;
-            """)
-        #expect(try sqlite3(file, "SELECT max(version) FROM schema_migrations") == "1")
-        _ = try HistoryStore(path: file)
-        let backfilled = try sqlite3(file, everything)
-        expectSameLines(backfilled, written)
+        let writer = try HistoryStore(path: dir.file("w.sqlite"))
+        try writer.append(Self.batches())
+        try writer.sealAll()
+        try LegacyFile.write(Self.batches(), to: dir.file("l.sqlite"), version: 1)
+        _ = try HistoryStore(path: dir.file("l.sqlite"))
+        // Every column but `online_ms`, which rollups made before chunks do not have.
+        let columns = try sqlite3(dir.file("w.sqlite"),
+                                  "SELECT group_concat(name) FROM pragma_table_info('sample_1m') WHERE name != 'online_ms'")
+        let everything = "SELECT \(columns) FROM sample_1m ORDER BY path_id, minute_ms"
+        let written = try sqlite3(dir.file("w.sqlite"), everything)
+        #expect(written.split(separator: "\n").count == 7)
+        expectSameLines(try sqlite3(dir.file("l.sqlite"), everything), written)
     }
 
     /// A file from before hour rollups gets them from its minutes, equal to what the writer
-    /// produces (sums to nine digits: the writer adds samples, the backfill adds minutes).
+    /// produces (sums to nine digits: the backfill adds the minutes in its own order).
     @Test func migratingAnOlderFileBackfillsTheSameHours() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let file = dir.file("h.sqlite")
-        try HistoryStore(path: file).append(RateRollupTests.batches())
+        let writer = try HistoryStore(path: dir.file("w.sqlite"))
+        try writer.append(RateRollupTests.batches())
+        try writer.sealAll()
+        try LegacyFile.write(RateRollupTests.batches(), to: dir.file("l.sqlite"), version: 5)
+        _ = try HistoryStore(path: dir.file("l.sqlite"))
         let figures = ["bitrate_in", "bitrate_out", "readers", "rtt", "recv_rate", "link_cap"]
         let sums = figures.map { "round(\($0)_sum, 3)" }.joined(separator: ", ")
         let others = figures.flatMap { ["\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }.joined(separator: ", ")
@@ -146,12 +153,9 @@ import TestSupport
                    srt_retrans_inc, srt_dropped_inc
             FROM sample_1h ORDER BY path_id, hour_ms
             """
-        let written = try sqlite3(file, everything)
+        let written = try sqlite3(dir.file("w.sqlite"), everything)
         #expect(written.split(separator: "\n").count == 4)
-        _ = try sqlite3(file, "DROP VIEW history_1h; DROP TABLE sample_1h; ALTER TABLE poll DROP COLUMN reason; "
-            + "DELETE FROM schema_migrations WHERE version >= 6;")
-        _ = try HistoryStore(path: file)
-        expectSameLines(try sqlite3(file, everything), written)
+        expectSameLines(try sqlite3(dir.file("l.sqlite"), everything), written)
     }
 
     func expectSameLines(_ backfilled: String, _ written: String) {

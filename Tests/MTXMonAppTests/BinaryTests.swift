@@ -33,8 +33,9 @@ import Glibc
         #expect(output.contains("collector stopped"))
         // Every poll that was recorded has all 120 paths: nothing half-written.
         #expect(try sqlite3(db, "SELECT DISTINCT path_count FROM poll WHERE ok = 1") == "120")
-        #expect(try sqlite3(db, "SELECT count(*) FROM sample")
+        #expect(try sqlite3(db, "SELECT count(*) FROM history")
             == String(120 * Int(sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1"))!))
+        #expect(try sqlite3(db, "SELECT count(*) FROM recent") == "0", "stopped, it sealed its recent rows")
     }
 
     @Test func aBadSettingStopsWithItsNameAndANonZeroStatus() async throws {
@@ -55,7 +56,7 @@ import Glibc
             try await eventually("migrate exits") { !process.isRunning }
             #expect(process.terminationStatus == 0)
         }
-        #expect(try sqlite3Shell(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7")
+        #expect(try sqlite3Shell(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8")
     }
 
     @Test func pruneCountsOnADryRunAndRefusesAnUnsafeRetention() async throws {
@@ -74,7 +75,7 @@ import Glibc
         try await eventually("the dry run exits") { !dry.isRunning }
         #expect(dry.terminationStatus == 0)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(text.contains("would remove 0 samples"))
+        #expect(text.contains("would remove 0 chunks"))
 
         let log = Pipe()
         let unsafe = try launchMTXMon(["prune", "--db", db, "--raw-retention", "10m"], stderr: log)
@@ -101,7 +102,7 @@ import Glibc
             try store.append((chunk..<chunk + 500).map { poll(old + Int64($0) * 2_000) })
         }
         try store.append((0..<10).map { poll(now - 600_000 + Int64($0) * 2_000) })
-        let oldRows = "SELECT count(*) FROM sample WHERE ts_ms < \(now - 86_400_000)"
+        let oldRows = "SELECT coalesce(sum(rows), 0) FROM chunk WHERE last_ts < \(now - 86_400_000)"
         #expect(try sqlite3(db, oldRows) == "120000")
 
         let first = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--force", "--batch-rows", "50"])
@@ -116,7 +117,7 @@ import Glibc
         try await eventually("the second prune exits") { !second.isRunning }
         #expect(second.terminationStatus == 0)
         #expect(try sqlite3(db, oldRows) == "0")
-        #expect(try sqlite3(db, "SELECT count(*) FROM sample") == "400", "the recent polls are all kept")
+        #expect(try sqlite3(db, "SELECT sum(rows) FROM chunk") == "400", "the recent polls are all kept")
         #expect(try sqlite3(db, "SELECT count(*) FROM sample_1m WHERE minute_ms < \(now - 86_400_000)") == "0")
     }
 }

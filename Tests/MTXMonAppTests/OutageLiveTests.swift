@@ -35,9 +35,10 @@ import Glibc
         }
         defer { kill(simulator.processIdentifier, SIGKILL) }
         let sim = "http://127.0.0.1:\(simPort)"
-        let (run, apiPort) = try await launchListening {
+        // Chunks of a few polls, so the minute rollups follow closely.
+        let (run, apiPort) = try await launchListening({
             ["run", "--mediamtx", sim, "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"]
-        }
+        }, environment: ["MTXMON_SEAL_EVERY": "4"])
         defer { kill(run.processIdentifier, SIGKILL) }
         let api = "http://127.0.0.1:\(apiPort)"
         try await eventually("ready") { try await request("\(api)/readyz").status == 200 }
@@ -58,7 +59,9 @@ import Glibc
         try await eventually("the restart is stored") {
             (try? sqlite3(db, "SELECT count(*) FROM history WHERE path = 'sim/0003' AND reset = 1")) == "1"
         }
-        #expect(try sqlite3(db, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0003'") == "1")
+        try await eventually("the restart is in the minute rollups") {
+            (try? sqlite3(db, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0003'")) == "1"
+        }
         #expect(try await request("\(api)/api/v1/rates/sim/0003?window=1h").body["resets"] as? Int == 1)
 
         // MediaMTX is killed: its port refuses connections.

@@ -339,7 +339,7 @@ private func points(_ body: [String: Any]) throws -> [[String: Any]] {
         let fixture = try ConnectionFixture()
         defer { fixture.remove() }
         let report = try fixture.store.prune(rawBefore: ConnectionFixture.now, rollupsBefore: ConnectionFixture.base)
-        #expect(report.connectionSamples == 2 * ConnectionFixture.polls)
+        #expect(report.samples == ConnectionFixture.polls, "every poll's chunk went")
         #expect(report.connections == 0)
         try await withAPI(fixture.environment()) { client in
             let raw = try await history(client, "from=\(ConnectionFixture.base / 1_000)")

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import HistoryStore
 
 /// Runs `sql` on `file` and returns what the `sqlite3` shell prints for it in its default list
 /// mode: rows on lines, columns joined by `|`, NULL as nothing.
@@ -17,6 +18,7 @@ public func sqlite3(_ file: String, _ sql: String) throws -> String {
     }
     defer { sqlite3_close(db) }
     sqlite3_busy_timeout(db, 5_000)
+    try materializeRawHistory(file, db, for: sql)
     var lines: [String] = []
     var rest = sql
     while !rest.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -56,4 +58,57 @@ public func sqlite3Shell(_ file: String, _ sql: String) throws -> String {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// Raw rows live in chunks that SQL cannot read, so a test's SQL over `history` or
+/// `connection_history` (the row-per-sample views files had before chunks) reads temporary
+/// tables of the same name and columns, filled through `mtxmon export`'s own code.
+func materializeRawHistory(_ file: String, _ db: OpaquePointer, for sql: String) throws {
+    let wantsPaths = sql.range(of: #"\bhistory\b(?!_)"#, options: .regularExpression) != nil
+    let wantsConnections = sql.range(of: #"\bconnection_history\b(?!_)"#, options: .regularExpression) != nil
+    guard wantsPaths || wantsConnections else { return }
+    let store = try HistoryStore(path: file)
+    func exec(_ text: String) throws {
+        guard sqlite3_exec(db, text, nil, nil, nil) == SQLITE_OK else {
+            throw TestSupportError("\(text.prefix(60)): \(String(cString: sqlite3_errmsg(db)))")
+        }
+    }
+    func insert(_ table: String, _ columns: [String], _ rows: [[ExportFormat.Value?]]) throws {
+        var statement: OpaquePointer?
+        let sql = "INSERT INTO temp.\(table) (\(columns.joined(separator: ","))) VALUES (\(columns.map { _ in "?" }.joined(separator: ",")))"
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw TestSupportError("\(sql): \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(statement) }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for row in rows {
+            sqlite3_reset(statement)
+            for (i, v) in row.enumerated() {
+                let c = Int32(i + 1)
+                switch v {
+                case nil: sqlite3_bind_null(statement, c)
+                case let .text(t)?: sqlite3_bind_text(statement, c, t, -1, transient)
+                case let .int(n)?: sqlite3_bind_int64(statement, c, n)
+                case let .real(d)?: sqlite3_bind_double(statement, c, d)
+                case let .bool(b)?: sqlite3_bind_int64(statement, c, b ? 1 : 0)
+                }
+            }
+            guard sqlite3_step(statement) == SQLITE_DONE else {
+                throw TestSupportError("\(sql): \(String(cString: sqlite3_errmsg(db)))")
+            }
+        }
+    }
+    if wantsPaths {
+        try exec("DROP TABLE IF EXISTS temp.history; CREATE TEMP TABLE history (\(ExportFormat.pathColumns.joined(separator: ",")))")
+        var rows: [[ExportFormat.Value?]] = []
+        try store.exportPaths(from: 0, to: .max) { rows.append(ExportFormat.values($0)) }
+        try insert("history", ExportFormat.pathColumns, rows)
+    }
+    if wantsConnections {
+        let columns = ExportFormat.connectionColumns
+        try exec("DROP TABLE IF EXISTS temp.connection_history; CREATE TEMP TABLE connection_history (\(columns.joined(separator: ",")))")
+        var rows: [[ExportFormat.Value?]] = []
+        try store.exportConnections(from: 0, to: .max) { rows.append(ExportFormat.values($0)) }
+        try insert("connection_history", columns, rows)
+    }
 }

@@ -1,0 +1,290 @@
+import MTXMonCore
+
+/// The binary form of a run of `StoredRow`s of one path: a chunk when sealed, a single row
+/// while recent.
+///
+/// Column by column, so each figure is encoded with its neighbours in time (see `Columns`).
+/// Bitrates are guessed from the counters and the time between rows, as the collector worked
+/// them out, and only the difference is kept; a counter's increase is guessed from the counter.
+/// Each connection's block is listed in a directory with its length, so one connection is read
+/// without decoding the others.
+enum ChunkCodec {
+    static let version: UInt8 = 1
+
+    static func encode(_ rows: [StoredRow]) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + rows.count * 16)
+        w.byte(version)
+        w.varint(rows.count)
+        let ts = rows.map(\.ts)
+        Columns.writeInts(ts, &w)
+        Columns.writePresence(rows.map { $0.path != nil }, &w)
+        let paths = rows.compactMap(\.path)
+        if !paths.isEmpty { writePaths(paths, &w) }
+        var series: [Int64: [Int]] = [:]
+        var keys: [Int64] = []
+        for (i, row) in rows.enumerated() {
+            for (j, c) in row.connections.enumerated() {
+                if series[c.key] == nil { keys.append(c.key) }
+                series[c.key, default: []].append(i << 16 | j)
+            }
+        }
+        w.varint(keys.count)
+        var blocks: [[UInt8]] = []
+        for key in keys {
+            let positions = series[key] ?? []
+            var present = [Bool](repeating: false, count: rows.count)
+            var samples: [StoredConnection] = []
+            for p in positions where !present[p >> 16] {
+                present[p >> 16] = true
+                samples.append(rows[p >> 16].connections[p & 0xffff])
+            }
+            var b = ByteWriter(capacity: 32 + samples.count * 8)
+            Columns.writePresence(present, &b)
+            writeConnections(samples, &b)
+            blocks.append(b.bytes)
+            w.varint(UInt64(bitPattern: key))
+            w.varint(b.bytes.count)
+        }
+        for block in blocks { w.append(block) }
+        return w.bytes
+    }
+
+    /// Every row with its path and connections.
+    static func decode(_ bytes: [UInt8]) throws(ChunkError) -> [StoredRow] {
+        var r = ByteReader(bytes)
+        let (ts, paths) = try readHead(&r)
+        var rows = zip(ts, paths).map { StoredRow(ts: $0, path: $1) }
+        for (key, range) in try readDirectory(&r) {
+            var block = ByteReader(bytes, offset: range.lowerBound)
+            for (i, c) in try readConnection(key: key, ts: ts, &block) { rows[i].connections.append(c) }
+        }
+        return rows
+    }
+
+    /// The path's own rows only, without reading its connections.
+    static func decodePaths(_ bytes: [UInt8]) throws(ChunkError) -> [StoredPath] {
+        var r = ByteReader(bytes)
+        return try readHead(&r).paths.compactMap { $0 }
+    }
+
+    /// The rows of one connection, or none when the chunk does not hold it.
+    static func decodeConnection(_ bytes: [UInt8], key: Int64) throws(ChunkError) -> [StoredConnection] {
+        var r = ByteReader(bytes)
+        let (ts, _) = try readHead(&r)
+        for (k, range) in try readDirectory(&r) where k == key {
+            var block = ByteReader(bytes, offset: range.lowerBound)
+            return try readConnection(key: key, ts: ts, &block).map(\.1)
+        }
+        return []
+    }
+
+    /// The keys of the connections the chunk holds.
+    static func connectionKeys(_ bytes: [UInt8]) throws(ChunkError) -> [Int64] {
+        var r = ByteReader(bytes)
+        _ = try readHead(&r)
+        return try readDirectory(&r).map(\.0)
+    }
+
+    // MARK: Head and directory
+
+    private static func readHead(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], paths: [StoredPath?]) {
+        let v = try r.byte()
+        guard v == version else { throw ChunkError(detail: "version \(v), this mtxmon reads \(version)") }
+        let n = try r.count(limit: 1 << 24)
+        let ts = try Columns.readInts(n, &r)
+        let present = try Columns.readPresence(n, &r)
+        let count = present.lazy.filter { $0 }.count
+        var paths = [StoredPath?](repeating: nil, count: n)
+        if count > 0 {
+            let rowTs = zip(ts, present).compactMap { $1 ? $0 : nil }
+            let decoded = try readPaths(rowTs, &r)
+            var k = 0
+            for i in 0..<n where present[i] {
+                paths[i] = decoded[k]
+                k += 1
+            }
+        }
+        return (ts, paths)
+    }
+
+    private static func readDirectory(_ r: inout ByteReader) throws(ChunkError) -> [(Int64, Range<Int>)] {
+        let count = try r.count(limit: r.bytes.count)
+        var entries: [(Int64, Int)] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = Int64(bitPattern: try r.varint())
+            entries.append((key, try r.count()))
+        }
+        var offset = r.offset
+        var result: [(Int64, Range<Int>)] = []
+        for (key, length) in entries {
+            guard length <= r.bytes.count - offset else { throw ChunkError(detail: "connection block past the end") }
+            result.append((key, offset..<offset + length))
+            offset += length
+        }
+        return result
+    }
+
+    // MARK: Paths
+
+    /// The collector's bitrate from two readings, as the decoder can work it out again.
+    @inline(__always)
+    static func guess(_ previous: Int64, _ current: Int64, _ previousTs: Int64, _ ts: Int64) -> Double? {
+        RateTracker.bitrate(previous: previous, current: current, elapsedMs: ts - previousTs)
+    }
+
+    static func guesses(_ ts: [Int64], _ bytes: [Int64]) -> [Double?] {
+        ts.indices.map { i in i == 0 ? nil : guess(bytes[i - 1], bytes[i], ts[i - 1], ts[i]) }
+    }
+
+    private static func writePaths(_ p: [StoredPath], _ w: inout ByteWriter) {
+        let ts = p.map(\.ts)
+        let inbound = p.map(\.inboundBytes), outbound = p.map(\.outboundBytes)
+        Columns.writeBools(p.map(\.online), &w)
+        Columns.writeBools(p.map(\.reset), &w)
+        Columns.writeStrings(p.map(\.sourceType), &w)
+        Columns.writeInts(inbound, &w)
+        Columns.writeInts(outbound, &w)
+        Columns.writeDoubles(p.map(\.bitrateIn), predicted: guesses(ts, inbound), &w)
+        Columns.writeDoubles(p.map(\.bitrateOut), predicted: guesses(ts, outbound), &w)
+        Columns.writeInts(p.map(\.readers), &w)
+        Columns.writeStrings(p.map(\.readersByType), &w)
+        Columns.writeOptionalInts(p.map(\.framesInError), &w)
+        Columns.writeDoubles(p.map(\.rttMs), &w)
+        Columns.writeDoubles(p.map(\.recvRateMbps), &w)
+        Columns.writeDoubles(p.map(\.linkCapacityMbps), &w)
+        Columns.writeOptionalInts(p.map(\.tsbpdDelayMs), &w)
+        Columns.writeOptionalInts(p.map(\.srtPacketsReceived), &w)
+        Columns.writeOptionalInts(p.map(\.srtPacketsLost), &w)
+        Columns.writeOptionalInts(p.map(\.srtPacketsRetransmitted), &w)
+        Columns.writeOptionalInts(p.map(\.srtPacketsDropped), &w)
+    }
+
+    private static func readPaths(_ ts: [Int64], _ r: inout ByteReader) throws(ChunkError) -> [StoredPath] {
+        let n = ts.count
+        let online = try Columns.readBools(n, &r)
+        let reset = try Columns.readBools(n, &r)
+        let sourceType = try Columns.readStrings(n, &r)
+        let inbound = try Columns.readInts(n, &r)
+        let outbound = try Columns.readInts(n, &r)
+        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
+        let bitrateOut = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
+        let readers = try Columns.readInts(n, &r)
+        let byType = try Columns.readStrings(n, &r)
+        let frames = try Columns.readOptionalInts(n, &r)
+        let rtt = try Columns.readDoubles(n, &r)
+        let recv = try Columns.readDoubles(n, &r)
+        let link = try Columns.readDoubles(n, &r)
+        let tsbpd = try Columns.readOptionalInts(n, &r)
+        let received = try Columns.readOptionalInts(n, &r)
+        let lost = try Columns.readOptionalInts(n, &r)
+        let retrans = try Columns.readOptionalInts(n, &r)
+        let dropped = try Columns.readOptionalInts(n, &r)
+        return (0..<n).map { i in
+            StoredPath(ts: ts[i], online: online[i], reset: reset[i], sourceType: sourceType[i],
+                       inboundBytes: inbound[i], outboundBytes: outbound[i], bitrateIn: bitrateIn[i],
+                       bitrateOut: bitrateOut[i], readers: readers[i], readersByType: byType[i],
+                       framesInError: frames[i], rttMs: rtt[i], recvRateMbps: recv[i], linkCapacityMbps: link[i],
+                       tsbpdDelayMs: tsbpd[i], srtPacketsReceived: received[i], srtPacketsLost: lost[i],
+                       srtPacketsRetransmitted: retrans[i], srtPacketsDropped: dropped[i])
+        }
+    }
+
+    // MARK: Connections
+
+    static var counterKeys: [WritableKeyPath<ConnectionCounters, Int64?>] { ConnectionCounters.all }
+
+    /// A counter's increase as the collector works it out from two readings.
+    @inline(__always)
+    static func increase(_ previous: Int64?, _ current: Int64?) -> Int64? {
+        guard let current, let previous else { return nil }
+        let (difference, overflow) = current.subtractingReportingOverflow(previous)
+        return current >= previous && !overflow ? difference : max(0, current)
+    }
+
+    private static func writeConnections(_ c: [StoredConnection], _ w: inout ByteWriter) {
+        let ts = c.map(\.ts)
+        let inbound = c.map(\.inboundBytes), outbound = c.map(\.outboundBytes)
+        Columns.writeStrings(c.map(\.role), &w)
+        Columns.writeInts(inbound, &w)
+        Columns.writeInts(outbound, &w)
+        Columns.writeDoubles(c.map(\.bitrateIn), predicted: guesses(ts, inbound), &w)
+        Columns.writeDoubles(c.map(\.bitrateOut), predicted: guesses(ts, outbound), &w)
+        Columns.writeBools(c.map(\.reset), &w)
+        Columns.writeDoubles(c.map(\.rttMs), &w)
+        Columns.writeDoubles(c.map(\.recvRateMbps), &w)
+        Columns.writeDoubles(c.map(\.sendRateMbps), &w)
+        Columns.writeDoubles(c.map(\.linkCapacityMbps), &w)
+        Columns.writeOptionalInts(c.map(\.latencyMs), &w)
+        Columns.writeDoubles(c.map(\.jitter), &w)
+        w.varint(counterKeys.count)
+        for key in counterKeys { Columns.writeOptionalInts(c.map { $0.counters[keyPath: key] }, &w) }
+        Columns.writePresence(c.map { $0.deltas != nil }, &w)
+        let withDeltas = c.indices.filter { c[$0].deltas != nil }
+        guard !withDeltas.isEmpty else { return }
+        for key in counterKeys {
+            let residuals: [Int64?] = withDeltas.map { i in
+                guard let d = c[i].deltas?[keyPath: key] else { return nil }
+                let g = i == 0 ? nil : increase(c[i - 1].counters[keyPath: key], c[i].counters[keyPath: key])
+                return d &- (g ?? 0)
+            }
+            Columns.writeOptionalInts(residuals, &w)
+        }
+    }
+
+    private static func readConnection(key: Int64, ts rowTs: [Int64],
+                                       _ r: inout ByteReader) throws(ChunkError) -> [(Int, StoredConnection)] {
+        let present = try Columns.readPresence(rowTs.count, &r)
+        let rows = rowTs.indices.filter { present[$0] }
+        let n = rows.count
+        let ts = rows.map { rowTs[$0] }
+        let role = try Columns.readStrings(n, &r)
+        let inbound = try Columns.readInts(n, &r)
+        let outbound = try Columns.readInts(n, &r)
+        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
+        let bitrateOut = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
+        let reset = try Columns.readBools(n, &r)
+        let rtt = try Columns.readDoubles(n, &r)
+        let recv = try Columns.readDoubles(n, &r)
+        let send = try Columns.readDoubles(n, &r)
+        let link = try Columns.readDoubles(n, &r)
+        let latency = try Columns.readOptionalInts(n, &r)
+        let jitter = try Columns.readDoubles(n, &r)
+        let counterCount = try r.count(limit: 4_096)
+        var counters = [ConnectionCounters](repeating: ConnectionCounters(), count: n)
+        var columns: [[Int64?]] = []
+        for k in 0..<counterCount {
+            let column = try Columns.readOptionalInts(n, &r)
+            columns.append(column)
+            // Counters a later mtxmon adds are read past, not misread.
+            guard k < counterKeys.count else { continue }
+            for i in 0..<n { counters[i][keyPath: counterKeys[k]] = column[i] }
+        }
+        let hasDeltas = try Columns.readPresence(n, &r)
+        var deltas = [ConnectionCounters?](repeating: nil, count: n)
+        let withDeltas = (0..<n).filter { hasDeltas[$0] }
+        if !withDeltas.isEmpty {
+            for i in withDeltas { deltas[i] = ConnectionCounters() }
+            for k in 0..<counterCount {
+                let residuals = try Columns.readOptionalInts(withDeltas.count, &r)
+                guard k < counterKeys.count else { continue }
+                for (j, i) in withDeltas.enumerated() {
+                    guard let residual = residuals[j] else { continue }
+                    let g = i == 0 ? nil : increase(columns[k][i - 1], columns[k][i])
+                    deltas[i]?[keyPath: counterKeys[k]] = residual &+ (g ?? 0)
+                }
+            }
+        }
+        return (0..<n).map { i in
+            (rows[i], StoredConnection(
+                key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
+                bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
+                recvRateMbps: recv[i], sendRateMbps: send[i], linkCapacityMbps: link[i], latencyMs: latency[i],
+                jitter: jitter[i], counters: counters[i], deltas: deltas[i]))
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import CSQLite
+import MTXMonCore
+import NIOPosix
+
+/// What one seal did, for logs and benchmarks.
+public struct SealReport: Sendable, Equatable {
+    public var rows = 0
+    public var chunks = 0
+    public var minutes = 0
+}
+
+extension HistoryStore {
+    /// Seals every recent row into chunks and rolls up the minutes that are complete, in one
+    /// transaction: a kill at any moment leaves the rows either recent or sealed, never both,
+    /// never neither. The collector calls it every `sealEvery` polls and when it stops.
+    @discardableResult
+    public func sealAll() throws(SQLiteError) -> SealReport { try seal() }
+
+    /// `sealAll` on a thread made for blocking work, as `appendOffThread`.
+    @discardableResult
+    public func sealAllOffThread() async throws -> SealReport {
+        try await Task.detached {
+            try await NIOThreadPool.singleton.runIfActive { try self.seal() }
+        }.value
+    }
+
+    @discardableResult
+    func seal() throws(SQLiteError) -> SealReport {
+        try writer.withLock { state throws(SQLiteError) -> SealReport in
+            let db = state.connection
+            try db.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                var marks = try Watermarks.read(db)
+                let report = try Self.seal(db, &marks, readerGapMs: readerGapMs, chunkRows: sealEvery)
+                try marks.write(db)
+                try db.execute("COMMIT")
+                state.watermarks = marks
+                state.recentPolls = 0
+                return report
+            } catch {
+                try? db.execute("ROLLBACK")
+                state.forgetCaches()
+                throw error
+            }
+        }
+    }
+
+    static func seal(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
+                     chunkRows: Int) throws(SQLiteError) -> SealReport {
+        var report = SealReport()
+        var byPath: [Int64: [StoredRow]] = [:]
+        let all = try db.cached("SELECT ts_ms, path_id, data FROM recent ORDER BY ts_ms, path_id")
+        var newest = marks.sealedUntil
+        do {
+            while try all.step() {
+                byPath[all.int64(1), default: []].append(try RowCodec.decode(all.blob(2)))
+                newest = max(newest, all.int64(0))
+                report.rows += 1
+            }
+        } catch let error as SQLiteError {
+            all.reset()
+            throw error
+        } catch {
+            all.reset()
+            throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "sealing recent rows")
+        }
+        all.reset()
+        guard report.rows > 0 else { return report }
+        let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
+        var lastSeen: [Int64: Int64] = [:]
+        for (pathID, all) in byPath.sorted(by: { $0.key < $1.key }) {
+            // Many polls written at once (an import, a writer that was stopped a long time) still
+            // make chunks of a few minutes: a query reads only the chunks its range touches.
+            for start in stride(from: 0, to: all.count, by: chunkRows) {
+                let rows = Array(all[start..<min(all.count, start + chunkRows)])
+                guard let first = rows.first, let last = rows.last else { continue }
+                insert.bind(1, pathID)
+                insert.bind(2, first.ts)
+                insert.bind(3, last.ts)
+                insert.bind(4, rows.count)
+                insert.bind(5, ChunkCodec.encode(rows))
+                try insert.run()
+                insert.reset()
+                report.chunks += 1
+            }
+            for row in all { for c in row.connections { lastSeen[c.key] = max(lastSeen[c.key] ?? .min, c.ts) } }
+        }
+        let touch = try db.cached("UPDATE connection SET last_ts_ms = max(last_ts_ms, ?) WHERE key = ?")
+        for (key, ts) in lastSeen {
+            touch.bind(1, ts)
+            touch.bind(2, key)
+            try touch.run()
+            touch.reset()
+        }
+        try db.execute("DELETE FROM recent")
+        marks.sealedUntil = newest
+        // Readers of this transaction (the roll-up below) must know the rows are sealed.
+        try marks.write(db)
+        report.minutes = try rollUp(db, &marks, readerGapMs: readerGapMs)
+        return report
+    }
+
+    /// Rolls up the minutes from `rolledUntil` through the newest sealed row. The newest minute
+    /// may not be over: its row is written all the same (so `history_1m` is current as of the
+    /// seal, also after a shutdown), but `rolledUntil` stops before it, so queries read it raw
+    /// and the next seal makes it again from all its rows.
+    static func rollUp(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64) throws(SQLiteError) -> Int {
+        guard marks.sealedUntil > .min, marks.sealedUntil >= marks.rolledUntil else { return 0 }
+        let complete = (marks.sealedUntil + 1) / 60_000 * 60_000
+        let end = marks.sealedUntil + 1
+        let from = marks.rolledUntil
+        let paths = try db.cached("SELECT DISTINCT path_id FROM chunk WHERE last_ts >= ?")
+        paths.bind(1, from)
+        var ids: [Int64] = []
+        while try paths.step() { ids.append(paths.int64(0)) }
+        paths.reset()
+        if !marks.legacyDone {
+            let legacy = try db.cached("SELECT id FROM path WHERE EXISTS (SELECT 1 FROM sample WHERE path_id = id AND ts_ms >= ?)")
+            legacy.bind(1, from)
+            while try legacy.step() { ids.append(legacy.int64(0)) }
+            legacy.reset()
+        }
+        let reader = ReadConnection(connection: db)
+        var minutes = 0
+        for pathID in Set(ids).sorted() {
+            do {
+                minutes += try rollUp(pathID: pathID, from: from, end: end, reader, readerGapMs: readerGapMs)
+            } catch let error as SQLiteError {
+                throw error
+            } catch {
+                throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "rolling up path \(pathID)")
+            }
+        }
+        marks.rolledUntil = max(marks.rolledUntil, complete)
+        return minutes
+    }
+
+    private static func rollUp(pathID: Int64, from: Int64, end: Int64, _ reader: ReadConnection,
+                               readerGapMs: Int64) throws -> Int {
+        let db = reader.connection
+        let rows = try reader.storedRows(pathID: pathID, from: from, to: end - 1)
+        var previous = from == .min ? nil : try reader.newestStoredPath(pathID: pathID, atOrBefore: from - 1)
+        var pathMinutes: [RollupRow] = []
+        var connectionMinutes: [Int64: [ConnectionRollupRow]] = [:]
+        for row in rows {
+            let minute = row.ts - row.ts % 60_000
+            if let p = row.path {
+                let pair = previous.map { PairIncreases($0.counterRow, p.counterRow, readerGapMs: readerGapMs) }
+                    ?? PairIncreases()
+                if pathMinutes.last?.start != minute { pathMinutes.append(RollupRow(start: minute)) }
+                pathMinutes[pathMinutes.count - 1].add(p, pair: pair, previousTs: previous?.ts)
+                previous = p
+            }
+            for c in row.connections {
+                var list = connectionMinutes[c.key] ?? []
+                if list.last?.start != minute { list.append(ConnectionRollupRow(start: minute)) }
+                list[list.count - 1].add(c)
+                connectionMinutes[c.key] = list
+            }
+        }
+        for m in pathMinutes { try m.write(pathID: pathID, tier: .minute, db) }
+        for (key, list) in connectionMinutes { for m in list { try m.write(key: key, db) } }
+        // Each hour touched is folded again from all its minutes, in order.
+        var hours = Set<Int64>()
+        for m in pathMinutes { hours.insert(m.start - m.start % RollupTier.hour.ms) }
+        for hour in hours.sorted() {
+            var folded = RollupRow(start: hour)
+            for m in try RollupRow.read(pathID: pathID, tier: .minute, from: hour, endBefore: hour + RollupTier.hour.ms, db) {
+                folded.merge(m)
+            }
+            guard folded.samples > 0 else { continue }
+            try folded.write(pathID: pathID, tier: .hour, db)
+        }
+        return pathMinutes.count
+    }
+
+    /// Polls in `recent`, for a writer that opens a file with rows not yet sealed.
+    static func countRecentPolls(_ db: SQLiteConnection) throws(SQLiteError) -> Int {
+        let s = try db.cached("SELECT count(DISTINCT ts_ms) FROM recent")
+        defer { s.reset() }
+        return try s.step() ? Int(s.int64(0)) : 0
+    }
+}
