@@ -67,6 +67,9 @@ public struct Collector: Service {
         /// Why `serverVersion` is unknown, when that is known.
         var serverVersionNote: String?
         var infoDue = ContinuousClock.now
+        /// Rows of a file from before chunks are left to move; `nil` until looked at.
+        var legacyLeft: Bool?
+        var legacyLogged = ContinuousClock.now
     }
 
     /// The loop's state at start: paths the history file knows, so that one seen before a restart
@@ -118,7 +121,7 @@ public struct Collector: Service {
         if !state.pending.isEmpty { await write(&state) }
         // Recent rows are sealed on the way out, so a stopped recorder leaves its file compact.
         do {
-            try await store.sealAllOffThread()
+            try await store.finishOffThread()
         } catch {
             logger.warning("recent rows not sealed at shutdown; they stay readable and are sealed at the next start",
                            metadata: ["error": "\(error)"])
@@ -202,6 +205,31 @@ public struct Collector: Service {
         }
         await write(&state)
         if let snapshot { await publish(snapshot, &state) }
+        await convertSome(&state)
+    }
+
+    /// Moves some rows of a file from before chunks into chunks after each poll, a few thousand
+    /// at a time, until none is left (`mtxmon migrate` does it all at once).
+    func convertSome(_ state: inout LoopState) async {
+        guard state.legacyLeft != false else { return }
+        do {
+            let progress = try await store.convertLegacyOffThread(maxChunks: 40)
+            if progress.done {
+                if state.legacyLeft == true || progress.rowsMoved > 0 {
+                    logger.notice("every row from before chunks is in chunks now")
+                }
+                state.legacyLeft = false
+                return
+            }
+            if state.legacyLeft == nil || ContinuousClock.now - state.legacyLogged > .seconds(60) {
+                logger.info("moving rows from before chunks into chunks, a few thousand after each poll (mtxmon migrate moves them all at once)")
+                state.legacyLogged = .now
+            }
+            state.legacyLeft = true
+        } catch {
+            logger.warning("rows from before chunks could not be moved; they stay readable where they are, retried next poll",
+                           metadata: ["error": "\(error)"])
+        }
     }
 
     enum PollFailure: Error, CustomStringConvertible {

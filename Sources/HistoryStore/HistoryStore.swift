@@ -111,6 +111,9 @@ public final class HistoryStore: Sendable {
         self.readerGapMs = intervalMs * 7 / 2
         let connection = try SQLiteConnection(path: path)
         try Self.configure(connection, busyTimeoutMs: busyTimeoutMs)
+        // A new file can give pages back: `finish` returns the space recent rows used once they
+        // are sealed, so a stopped recorder leaves a compact file. (Only before its first table.)
+        if try connection.pageCount() == 0 { try connection.execute("PRAGMA auto_vacuum = INCREMENTAL") }
         // WAL is a property of the file: set once by the writer, inherited by every reader.
         try connection.execute("PRAGMA journal_mode = WAL")
         _ = try connection.migrate(Migration.embedded, path: path)

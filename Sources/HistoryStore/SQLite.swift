@@ -81,6 +81,12 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func pageCount() throws(SQLiteError) -> Int64 {
+        let s = try cached("PRAGMA page_count")
+        defer { s.reset() }
+        return try s.step() ? s.int64(0) : 0
+    }
 }
 
 /// A prepared statement: bind by 1-based index, step, read columns by 0-based index.

@@ -15,7 +15,8 @@ struct MTXMon: AsyncParsableCommand {
             Settings come from flags, then the environment (MEDIA_MTX_API_URL, REDIS_HOST, MTXMON_DB, …; \
             see the README), then defaults.
             """,
-        subcommands: [Run.self, Collect.self, Serve.self, Prune.self, Migrate.self, Simulate.self, HealthcheckCommand.self],
+        subcommands: [Run.self, Collect.self, Serve.self, Prune.self, Migrate.self, Export.self, Simulate.self,
+                      HealthcheckCommand.self],
         defaultSubcommand: nil
     )
 }

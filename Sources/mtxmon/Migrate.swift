@@ -1,10 +1,12 @@
 import ArgumentParser
+import Foundation
 import HistoryStore
 import MTXMonApp
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create or upgrade the SQLite history file to this version's schema, then exit.")
+        abstract: "Create or upgrade the SQLite history file to this version's schema, move rows written by older "
+            + "versions into compact chunks (resumable: safe to stop and run again), then exit.")
 
     @OptionGroup var options: CommonOptions
 
@@ -13,5 +15,18 @@ struct Migrate: AsyncParsableCommand {
         let store = try App.openStore(settings)
         let version = try store.schemaVersion()
         print("\(settings.database): schema version \(version) (this mtxmon knows \(Migration.embedded.count) migration(s))")
+        var last = Date.distantPast
+        let report = try store.convertLegacy { progress in
+            // A line every few seconds: a year of old rows takes minutes.
+            guard progress.done || Date().timeIntervalSince(last) >= 5 else { return }
+            last = Date()
+            print("moved \(progress.rowsMoved) old rows into \(progress.chunks) chunks, \(progress.rowsLeft) left")
+        }
+        if report.rowsMoved == 0 {
+            print("no rows from before chunks: nothing to move")
+        } else {
+            try store.sealAll()
+            print("done: \(report.rowsMoved) rows moved into \(report.chunks) chunks")
+        }
     }
 }

@@ -1,9 +1,11 @@
 import CSQLite
 import MTXMonCore
+import NIOPosix
 
 /// How far moving a file's old rows into chunks has come.
 public struct ConversionProgress: Sendable, Equatable {
-    /// Rows of `sample` and `connection_sample` still to move.
+    /// Rows of `sample` and `connection_sample` still to move; -1 when not counted (counting
+    /// reads both tables whole).
     public var rowsLeft: Int
     /// Rows moved by this run.
     public var rowsMoved: Int
@@ -19,9 +21,10 @@ extension HistoryStore {
     ///
     /// Stops after `maxChunks` (to share the writer with a running collector) and reports.
     @discardableResult
-    public func convertLegacy(maxChunks: Int = .max,
+    public func convertLegacy(maxChunks: Int = .max, counting: Bool = true,
                               progress: (ConversionProgress) -> Void = { _ in }) throws -> ConversionProgress {
-        var report = ConversionProgress(rowsLeft: try legacyRowCount(), rowsMoved: 0, chunks: 0, done: false)
+        var report = ConversionProgress(rowsLeft: counting ? try legacyRowCount() : -1, rowsMoved: 0, chunks: 0,
+                                        done: false)
         while report.chunks < maxChunks {
             let moved = try writer.withLock { state throws -> Int? in
                 let db = state.connection
@@ -48,11 +51,21 @@ extension HistoryStore {
                 return report
             }
             report.rowsMoved += moved
-            report.rowsLeft = max(0, report.rowsLeft - moved)
+            if counting { report.rowsLeft = max(0, report.rowsLeft - moved) }
             report.chunks += 1
             progress(report)
         }
         return report
+    }
+
+    /// `convertLegacy` on a thread made for blocking work.
+    public func convertLegacyOffThread(maxChunks: Int) async throws -> ConversionProgress {
+        if writer.withLock({ $0.watermarks.legacyDone }) {
+            return ConversionProgress(rowsLeft: 0, rowsMoved: 0, chunks: 0, done: true)
+        }
+        return try await Task.detached {
+            try await NIOThreadPool.singleton.runIfActive { try self.convertLegacy(maxChunks: maxChunks, counting: false) }
+        }.value
     }
 
     func legacyRowCount() throws -> Int {

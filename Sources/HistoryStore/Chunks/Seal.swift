@@ -16,6 +16,24 @@ extension HistoryStore {
     @discardableResult
     public func sealAll() throws(SQLiteError) -> SealReport { try seal() }
 
+    /// What a writer does when it stops: seals every recent row, gives the pages they used back
+    /// to the file system (files created since chunks), and folds the write-ahead log into the
+    /// file, so what is left on disk is the history and little else.
+    public func finish() throws(SQLiteError) {
+        try seal()
+        try writer.withLock { state throws(SQLiteError) in
+            try state.connection.execute("PRAGMA incremental_vacuum")
+            try state.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
+    /// `finish` on a thread made for blocking work.
+    public func finishOffThread() async throws {
+        try await Task.detached {
+            try await NIOThreadPool.singleton.runIfActive { try self.finish() }
+        }.value
+    }
+
     /// `sealAll` on a thread made for blocking work, as `appendOffThread`.
     @discardableResult
     public func sealAllOffThread() async throws -> SealReport {
@@ -48,27 +66,37 @@ extension HistoryStore {
     static func seal(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
                      chunkRows: Int) throws(SQLiteError) -> SealReport {
         var report = SealReport()
-        var byPath: [Int64: [StoredRow]] = [:]
-        let all = try db.cached("SELECT ts_ms, path_id, data FROM recent ORDER BY ts_ms, path_id")
-        var newest = marks.sealedUntil
-        do {
-            while try all.step() {
-                byPath[all.int64(1), default: []].append(try RowCodec.decode(all.blob(2)))
-                newest = max(newest, all.int64(0))
-                report.rows += 1
-            }
-        } catch let error as SQLiteError {
-            all.reset()
-            throw error
-        } catch {
-            all.reset()
-            throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "sealing recent rows")
-        }
-        all.reset()
-        guard report.rows > 0 else { return report }
+        let span = try db.cached("SELECT max(ts_ms) FROM recent")
+        let newest = try span.step() ? span.optionalInt64(0) : nil
+        span.reset()
+        guard let newest else { return report }
+        let distinct = try db.cached("SELECT DISTINCT path_id FROM recent")
+        var ids: [Int64] = []
+        while try distinct.step() { ids.append(distinct.int64(0)) }
+        distinct.reset()
+        // One path at a time, a lookup per poll (the table is clustered by time): memory holds one
+        // path's rows, however many paths a poll has.
+        let rowsOfPath = try db.cached("""
+            SELECT r.data FROM poll AS p JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id = ?1
+            WHERE p.ts_ms > ?2 ORDER BY p.ts_ms
+            """)
         let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
         var lastSeen: [Int64: Int64] = [:]
-        for (pathID, all) in byPath.sorted(by: { $0.key < $1.key }) {
+        for pathID in ids.sorted() {
+            var all: [StoredRow] = []
+            rowsOfPath.bind(1, pathID)
+            rowsOfPath.bind(2, marks.sealedUntil)
+            do {
+                while try rowsOfPath.step() { all.append(try RowCodec.decode(rowsOfPath.blob(0))) }
+            } catch let error as SQLiteError {
+                rowsOfPath.reset()
+                throw error
+            } catch {
+                rowsOfPath.reset()
+                throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "sealing the recent rows of path \(pathID)")
+            }
+            rowsOfPath.reset()
+            report.rows += all.count
             // Many polls written at once (an import, a writer that was stopped a long time) still
             // make chunks of a few minutes: a query reads only the chunks its range touches.
             for start in stride(from: 0, to: all.count, by: chunkRows) {
@@ -92,7 +120,11 @@ extension HistoryStore {
             try touch.run()
             touch.reset()
         }
-        try db.execute("DELETE FROM recent")
+        // Exactly the rows read above: those of an answered poll.
+        let delete = try db.cached("DELETE FROM recent WHERE ts_ms IN (SELECT ts_ms FROM poll WHERE ts_ms > ?)")
+        delete.bind(1, marks.sealedUntil)
+        try delete.run()
+        delete.reset()
         marks.sealedUntil = newest
         // Readers of this transaction (the roll-up below) must know the rows are sealed.
         try marks.write(db)

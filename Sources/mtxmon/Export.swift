@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import HistoryStore
+import MTXMonCore
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write stored history at full detail (every poll, every figure) as CSV or JSON lines to "
+            + "standard output: a path's rows, one connection's, or every path's.")
+
+    @Option(name: .customLong("db"), help: "SQLite history file (MTXMON_DB).")
+    var database: String?
+
+    @Option(help: "Start: unix seconds or ms, RFC 3339, or now-1h (default: the beginning).")
+    var from: String?
+
+    @Option(help: "End, as --from (default: now).")
+    var to: String?
+
+    @Option(help: "Only this path's rows.")
+    var path: String?
+
+    @Option(help: "Only this connection's rows (its MediaMTX id); without it, path rows are written.")
+    var connection: String?
+
+    @Option(help: "csv or jsonl.")
+    var format = "csv"
+
+    func run() async throws {
+        guard let format = ExportFormat(rawValue: format) else {
+            throw ValidationError("--format \(format) is not a format: use csv or jsonl")
+        }
+        let now = WallClock.nowMs()
+        func time(_ text: String?, _ name: String, _ fallback: Int64) throws -> Int64 {
+            guard let text else { return fallback }
+            do { return try TimeArgument.milliseconds(text, parameter: name, now: now) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        let fromMs = try time(from, "--from", 0), toMs = try time(to, "--to", now)
+        guard fromMs <= toMs else { throw ValidationError("--from is after --to: swap them") }
+        if path != nil && connection != nil {
+            throw ValidationError("--path and --connection name different rows: give one of them")
+        }
+        let file = database ?? ProcessInfo.processInfo.environment["MTXMON_DB"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "./mtxmon.sqlite"
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw ValidationError("\(file) does not exist: point --db or MTXMON_DB at the history file")
+        }
+        let store: HistoryStore
+        do { store = try HistoryStore(path: file) } catch {
+            throw ValidationError("cannot open \(file): \(error)")
+        }
+        var out = Output()
+        if let connection {
+            guard try store.read({ db in try db.connection(id: connection) }) != nil else {
+                throw ValidationError("no connection '\(connection)' in \(file): ids are MediaMTX's, as listed by "
+                    + "GET /api/v1/paths/{name}/connections")
+            }
+            if let header = format.header(ExportFormat.connectionColumns) { out.line(header) }
+            try store.exportConnections(from: fromMs, to: toMs, id: connection) {
+                out.line(format.line(ExportFormat.connectionColumns, ExportFormat.values($0)))
+            }
+        } else {
+            if let path, try store.read({ db in try db.pathID(path) }) == nil {
+                throw ValidationError("no path '\(path)' in \(file): names are as MediaMTX lists them, e.g. live/cam1")
+            }
+            if let header = format.header(ExportFormat.pathColumns) { out.line(header) }
+            try store.exportPaths(from: fromMs, to: toMs, path: path) {
+                out.line(format.line(ExportFormat.pathColumns, ExportFormat.values($0)))
+            }
+        }
+        out.flush()
+    }
+
+    /// Buffered standard output: a day of a hundred paths is millions of lines.
+    struct Output {
+        var buffer: [UInt8] = []
+
+        mutating func line(_ text: String) {
+            buffer.append(contentsOf: text.utf8)
+            buffer.append(10)
+            if buffer.count >= 1 << 16 { flush() }
+        }
+
+        mutating func flush() {
+            FileHandle.standardOutput.write(Data(buffer))
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+}
