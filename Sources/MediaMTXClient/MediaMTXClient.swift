@@ -238,6 +238,11 @@ public struct MediaMTXClient: Sendable {
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, url: String) throws(MediaMTXError) -> T {
+        do throws(WireReader.Failure) {
+            if let value = try WireReader.decode(type, body) { return value }
+        } catch {
+            throw .badJSON(url: url, detail: error.description)
+        }
         do {
             return try JSONDecoder().decode(type, from: Data(body.readableBytesView))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {

@@ -1,0 +1,431 @@
+import NIOCore
+
+/// Reads MediaMTX's JSON replies straight into the wire types, in one pass over the bytes.
+///
+/// A poll of a thousand paths and two thousand connections is some 3 MB of JSON every two
+/// seconds; Foundation's `JSONDecoder` spent over 50 ms of CPU on it, most of it in Codable's
+/// generic machinery rather than in reading bytes. This reader knows the few shapes mtxmon
+/// reads, skips every other field (MediaMTX adds some in every release) and treats `null` as
+/// absent, as the `Decodable` conformances do. Every read is bounds-checked: bad input is an
+/// error naming the field and the byte, never a crash.
+struct WireReader {
+    let bytes: UnsafeRawBufferPointer
+    var i = 0
+    /// Where the reader is, for errors: the field and the item being read.
+    var field = ""
+    var item: Int?
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func failure(_ what: String) -> Failure {
+        var place = field.isEmpty ? "" : " for '\(field)'"
+        if let item { place += " of item \(item)" }
+        return Failure(description: "\(what)\(place) at byte \(i)")
+    }
+
+    mutating func skipSpace() {
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0a, 0x0d: i += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func peek() throws(Failure) -> UInt8 {
+        skipSpace()
+        guard i < bytes.count else { throw failure("the reply ends early") }
+        return bytes[i]
+    }
+
+    mutating func expect(_ byte: UInt8, _ name: String) throws(Failure) {
+        guard try peek() == byte else { throw failure("expected \(name)") }
+        i += 1
+    }
+
+    /// `null` (consumed) or not.
+    mutating func null() throws(Failure) -> Bool {
+        guard try peek() == UInt8(ascii: "n") else { return false }
+        try literal("null")
+        return true
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Failure) {
+        let count = word.utf8CodeUnitCount
+        guard bytes.count - i >= count else { throw failure("the reply ends early") }
+        for k in 0..<count where bytes[i + k] != word.utf8Start[k] { throw failure("expected \(word)") }
+        i += count
+    }
+
+    // MARK: Objects and arrays
+
+    /// Calls `body` with each key of an object, positioned at its value.
+    mutating func object(_ body: (inout WireReader, String) throws(Failure) -> Void) throws(Failure) {
+        try expect(UInt8(ascii: "{"), "an object")
+        if try peek() == UInt8(ascii: "}") { i += 1; return }
+        while true {
+            let key = try string()
+            try expect(UInt8(ascii: ":"), "':' after a key")
+            let outer = field
+            field = key
+            try body(&self, key)
+            field = outer
+            switch try peek() {
+            case UInt8(ascii: ","): i += 1
+            case UInt8(ascii: "}"): i += 1; return
+            default: throw failure("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    /// Calls `body` for each element of an array, positioned at it, with its index.
+    mutating func array(_ body: (inout WireReader, Int) throws(Failure) -> Void) throws(Failure) {
+        try expect(UInt8(ascii: "["), "an array")
+        if try peek() == UInt8(ascii: "]") { i += 1; return }
+        var index = 0
+        while true {
+            try body(&self, index)
+            index += 1
+            switch try peek() {
+            case UInt8(ascii: ","): i += 1
+            case UInt8(ascii: "]"): i += 1; return
+            default: throw failure("expected ',' or ']' in an array")
+            }
+        }
+    }
+
+    /// Skips any value, nested ones included, to a depth that no reply of MediaMTX comes near.
+    mutating func skip(depth: Int = 0) throws(Failure) {
+        guard depth < 64 else { throw failure("nested too deep") }
+        switch try peek() {
+        case UInt8(ascii: "{"): try object { r, _ throws(Failure) in try r.skip(depth: depth + 1) }
+        case UInt8(ascii: "["): try array { r, _ throws(Failure) in try r.skip(depth: depth + 1) }
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try numberText()
+        }
+    }
+
+    /// Nothing but white space may follow the value.
+    mutating func end() throws(Failure) {
+        skipSpace()
+        guard i == bytes.count else { throw failure("unexpected bytes after the reply") }
+    }
+
+    // MARK: Values
+
+    mutating func optionalString() throws(Failure) -> String? { try null() ? nil : try string() }
+
+    mutating func string() throws(Failure) -> String {
+        try expect(UInt8(ascii: "\""), "a string")
+        let start = i
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                defer { i += 1 }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+            }
+            if b == UInt8(ascii: "\\") { return try escapedString(from: start) }
+            if b < 0x20 { throw failure("a control character in a string") }
+            i += 1
+        }
+        throw failure("a string that does not end")
+    }
+
+    /// The rare string with escapes, decoded by hand from its start.
+    private mutating func escapedString(from start: Int) throws(Failure) -> String {
+        var scalars = String.UnicodeScalarView()
+        var utf8: [UInt8] = Array(bytes[start..<i])
+        func flush() {
+            scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
+            utf8.removeAll()
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            i += 1
+            switch b {
+            case UInt8(ascii: "\""):
+                flush()
+                return String(scalars)
+            case UInt8(ascii: "\\"):
+                guard i < bytes.count else { throw failure("a string that does not end") }
+                let e = bytes[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(e)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0c)
+                case UInt8(ascii: "n"): utf8.append(0x0a)
+                case UInt8(ascii: "r"): utf8.append(0x0d)
+                case UInt8(ascii: "t"): utf8.append(0x09)
+                case UInt8(ascii: "u"):
+                    flush()
+                    var code = try hex4()
+                    if (0xD800..<0xDC00).contains(code) {
+                        // A high surrogate must be followed by its low one.
+                        guard bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                            throw failure("a lone surrogate in a string")
+                        }
+                        i += 2
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw failure("a lone surrogate in a string") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw failure("a lone surrogate in a string") }
+                    scalars.append(scalar)
+                default: throw failure("a bad escape in a string")
+                }
+            default:
+                if b < 0x20 { throw failure("a control character in a string") }
+                utf8.append(b)
+            }
+        }
+        throw failure("a string that does not end")
+    }
+
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard bytes.count - i >= 4 else { throw failure("a string that does not end") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[i]
+            i += 1
+            let digit: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: throw failure("a bad \\u escape in a string")
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
+    }
+
+    mutating func bool() throws(Failure) -> Bool? {
+        switch try peek() {
+        case UInt8(ascii: "t"): try literal("true"); return true
+        case UInt8(ascii: "f"): try literal("false"); return false
+        case UInt8(ascii: "n"): try literal("null"); return nil
+        default: throw failure("expected true or false")
+        }
+    }
+
+    /// The bytes of a number, checked against JSON's grammar.
+    private mutating func numberText() throws(Failure) -> (range: Range<Int>, integer: Bool) {
+        skipSpace()
+        let start = i
+        var integer = true
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        func digits(_ r: inout WireReader) -> Int {
+            let from = r.i
+            while r.i < r.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(r.bytes[r.i]) { r.i += 1 }
+            return r.i - from
+        }
+        guard digits(&self) > 0 else { throw failure("expected a number") }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            integer = false
+            guard digits(&self) > 0 else { throw failure("expected digits after '.'") }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            integer = false
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits(&self) > 0 else { throw failure("expected digits in an exponent") }
+        }
+        return (start..<i, integer)
+    }
+
+    mutating func int() throws(Failure) -> Int64? {
+        if try null() { return nil }
+        guard try peek() != UInt8(ascii: "\"") else { throw failure("expected a number, not a string") }
+        let (range, integer) = try numberText()
+        guard integer else { throw failure("expected a whole number") }
+        var k = range.lowerBound
+        let negative = bytes[k] == UInt8(ascii: "-")
+        if negative { k += 1 }
+        var value: Int64 = 0
+        while k < range.upperBound {
+            let digit = Int64(bytes[k] - UInt8(ascii: "0"))
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
+            guard !o1 && !o2 else { throw failure("a number too large for a 64-bit integer") }
+            value = sum
+            k += 1
+        }
+        return value
+    }
+
+    mutating func double() throws(Failure) -> Double? {
+        if try null() { return nil }
+        guard try peek() != UInt8(ascii: "\"") else { throw failure("expected a number, not a string") }
+        let (range, _) = try numberText()
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else { throw failure("a number out of range") }
+        return value
+    }
+}
+
+/// A wire type the reader can fill.
+protocol WireReadable {
+    static func read(_ r: inout WireReader) throws(WireReader.Failure) -> Self
+}
+
+extension WireReader {
+    /// One reply: a page of a list, or `/v3/info`.
+    static func decode<T>(_ type: T.Type, _ buffer: ByteBuffer) throws(Failure) -> T? {
+        guard let readable = type as? any WireReadable.Type else { return nil }
+        do {
+            return try buffer.withUnsafeReadableBytes { raw throws(Failure) -> T? in
+                var r = WireReader(raw)
+                let value = try readable.read(&r)
+                try r.end()
+                return value as? T
+            }
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+    }
+}
+
+extension ListPage: WireReadable where Item: WireReadable {
+    static func read(_ r: inout WireReader) throws(WireReader.Failure) -> ListPage<Item> {
+        var page = ListPage<Item>()
+        try r.object { r, key throws(WireReader.Failure) in
+            switch key {
+            case "pageCount": page.pageCount = try r.int().map(Int.init)
+            case "itemCount": page.itemCount = try r.int().map(Int.init)
+            case "items":
+                if try r.null() { return }
+                var items: [Item] = []
+                try r.array { r, index throws(WireReader.Failure) in
+                    r.item = index
+                    items.append(try Item.read(&r))
+                    r.item = nil
+                }
+                page.items = items
+            default: try r.skip()
+            }
+        }
+        return page
+    }
+}
+
+extension WirePath.Ref: WireReadable {
+    static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WirePath.Ref {
+        var ref = WirePath.Ref()
+        try r.object { r, key throws(WireReader.Failure) in
+            switch key {
+            case "type": ref.type = try r.optionalString()
+            case "id": ref.id = try r.optionalString()
+            default: try r.skip()
+            }
+        }
+        return ref
+    }
+}
+
+extension WirePath: WireReadable {
+    static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WirePath {
+        var p = WirePath()
+        try r.object { r, key throws(WireReader.Failure) in
+            switch key {
+            case "name": p.name = try r.optionalString()
+            case "ready": p.ready = try r.bool()
+            case "online": p.online = try r.bool()
+            case "available": p.available = try r.bool()
+            case "source": p.source = try r.null() ? nil : try WirePath.Ref.read(&r)
+            case "readers":
+                if try r.null() { return }
+                var readers: [WirePath.Ref] = []
+                try r.array { r, _ throws(WireReader.Failure) in readers.append(try WirePath.Ref.read(&r)) }
+                p.readers = readers
+            case "bytesReceived": p.bytesReceived = try r.int()
+            case "bytesSent": p.bytesSent = try r.int()
+            case "inboundBytes": p.inboundBytes = try r.int()
+            case "outboundBytes": p.outboundBytes = try r.int()
+            case "inboundFramesInError": p.inboundFramesInError = try r.int()
+            default: try r.skip()
+            }
+        }
+        return p
+    }
+}
+
+extension WireInfo: WireReadable {
+    static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WireInfo {
+        var info = WireInfo()
+        try r.object { r, key throws(WireReader.Failure) in
+            switch key {
+            case "version": info.version = try r.optionalString()
+            case "started": info.started = try r.optionalString()
+            default: try r.skip()
+            }
+        }
+        return info
+    }
+}
+
+extension WireConnection: WireReadable {
+    static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WireConnection {
+        var c = WireConnection()
+        try r.object { r, key throws(WireReader.Failure) in
+            switch key {
+            case "id": c.id = try r.optionalString()
+            case "created": c.created = try r.optionalString()
+            case "state": c.state = try r.optionalString()
+            case "path": c.path = try r.optionalString()
+            case "remoteAddr": c.remoteAddr = try r.optionalString()
+            case "userAgent": c.userAgent = try r.optionalString()
+            case "inboundBytes": c.inboundBytes = try r.int()
+            case "outboundBytes": c.outboundBytes = try r.int()
+            case "bytesReceived": c.bytesReceived = try r.int()
+            case "bytesSent": c.bytesSent = try r.int()
+            case "msRTT": c.msRTT = try r.double()
+            case "mbpsReceiveRate": c.mbpsReceiveRate = try r.double()
+            case "mbpsSendRate": c.mbpsSendRate = try r.double()
+            case "mbpsLinkCapacity": c.mbpsLinkCapacity = try r.double()
+            case "msReceiveTsbPdDelay": c.msReceiveTsbPdDelay = try r.int()
+            case "msSendTsbPdDelay": c.msSendTsbPdDelay = try r.int()
+            case "packetsReceived": c.packetsReceived = try r.int()
+            case "packetsReceivedLoss": c.packetsReceivedLoss = try r.int()
+            case "packetsReceivedRetrans": c.packetsReceivedRetrans = try r.int()
+            case "packetsReceivedDrop": c.packetsReceivedDrop = try r.int()
+            case "packetsReceivedBelated": c.packetsReceivedBelated = try r.int()
+            case "packetsReceivedUndecrypt": c.packetsReceivedUndecrypt = try r.int()
+            case "packetsSent": c.packetsSent = try r.int()
+            case "packetsSendLoss": c.packetsSendLoss = try r.int()
+            case "packetsRetrans": c.packetsRetrans = try r.int()
+            case "packetsSendDrop": c.packetsSendDrop = try r.int()
+            case "inboundRTPPackets": c.inboundRTPPackets = try r.int()
+            case "inboundRTPPacketsLost": c.inboundRTPPacketsLost = try r.int()
+            case "inboundRTPPacketsInError": c.inboundRTPPacketsInError = try r.int()
+            case "inboundRTPPacketsJitter": c.inboundRTPPacketsJitter = try r.double()
+            case "inboundRTCPPackets": c.inboundRTCPPackets = try r.int()
+            case "inboundRTCPPacketsInError": c.inboundRTCPPacketsInError = try r.int()
+            case "outboundRTPPackets": c.outboundRTPPackets = try r.int()
+            case "outboundRTPPacketsReportedLost": c.outboundRTPPacketsReportedLost = try r.int()
+            case "outboundRTPPacketsDiscarded": c.outboundRTPPacketsDiscarded = try r.int()
+            case "rtpPacketsReceived": c.rtpPacketsReceived = try r.int()
+            case "rtpPacketsLost": c.rtpPacketsLost = try r.int()
+            case "rtpPacketsInError": c.rtpPacketsInError = try r.int()
+            case "rtpPacketsJitter": c.rtpPacketsJitter = try r.double()
+            case "rtcpPacketsReceived": c.rtcpPacketsReceived = try r.int()
+            case "rtcpPacketsInError": c.rtcpPacketsInError = try r.int()
+            case "rtpPacketsSent": c.rtpPacketsSent = try r.int()
+            case "outboundFramesDiscarded": c.outboundFramesDiscarded = try r.int()
+            case "isCDN": c.isCDN = try r.bool()
+            default: try r.skip()
+            }
+        }
+        return c
+    }
+}
