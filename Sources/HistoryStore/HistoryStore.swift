@@ -82,11 +82,13 @@ public final class HistoryStore: Sendable {
         /// Polls written to `recent` since the last seal.
         var recentPolls = 0
         var watermarks = Watermarks()
+        var tails = RollTails()
 
         /// After a rollback: rows the caches name may no longer exist.
         mutating func forgetCaches() {
             pathIDs.removeAll()
             connectionKeys.removeAll()
+            tails.removeAll()
         }
     }
 

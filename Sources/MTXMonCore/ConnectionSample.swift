@@ -83,24 +83,43 @@ public struct ConnectionCounters: Codable, Sendable, Equatable {
         \.rtcpPacketsInError, \.rtpPacketsSent, \.rtpPacketsReportedLost, \.rtpPacketsDiscarded, \.framesDiscarded,
     ]
 
+    /// The counters in the order of `all`, read field by field: a key path costs a lookup in the
+    /// runtime each time, and thousands of connections are read every poll.
+    public var values: [Int64?] {
+        [packetsReceived, packetsReceivedLoss, packetsReceivedRetrans, packetsReceivedDrop, packetsReceivedBelated,
+         packetsReceivedUndecrypt, packetsSent, packetsSendLoss, packetsRetrans, packetsSendDrop, rtpPacketsReceived,
+         rtpPacketsLost, rtpPacketsInError, rtcpPacketsReceived, rtcpPacketsInError, rtpPacketsSent,
+         rtpPacketsReportedLost, rtpPacketsDiscarded, framesDiscarded]
+    }
+
+    /// Counters from `values` in the order of `all`; missing ones are absent, extra ones ignored.
+    public init(values v: [Int64?]) {
+        func at(_ i: Int) -> Int64? { i < v.count ? v[i] : nil }
+        packetsReceived = at(0); packetsReceivedLoss = at(1); packetsReceivedRetrans = at(2)
+        packetsReceivedDrop = at(3); packetsReceivedBelated = at(4); packetsReceivedUndecrypt = at(5)
+        packetsSent = at(6); packetsSendLoss = at(7); packetsRetrans = at(8); packetsSendDrop = at(9)
+        rtpPacketsReceived = at(10); rtpPacketsLost = at(11); rtpPacketsInError = at(12)
+        rtcpPacketsReceived = at(13); rtcpPacketsInError = at(14); rtpPacketsSent = at(15)
+        rtpPacketsReportedLost = at(16); rtpPacketsDiscarded = at(17); framesDiscarded = at(18)
+    }
+
     /// The increase from `previous` to `self`, counter by counter: the difference, or the new
     /// value where a counter went down (the connection's own counters restarted).
     public func delta(since previous: ConnectionCounters) -> ConnectionCounters {
-        var result = ConnectionCounters()
-        for key in Self.all {
-            guard let current = self[keyPath: key], let before = previous[keyPath: key] else { continue }
+        let now = values, before = previous.values
+        var result = [Int64?](repeating: nil, count: now.count)
+        for i in now.indices {
+            guard let current = now[i], let earlier = before[i] else { continue }
             // Overflow is only possible with a negative counter, which MediaMTX never reports.
-            let (difference, overflow) = current.subtractingReportingOverflow(before)
-            result[keyPath: key] = current >= before && !overflow ? difference : max(0, current)
+            let (difference, overflow) = current.subtractingReportingOverflow(earlier)
+            result[i] = current >= earlier && !overflow ? difference : max(0, current)
         }
-        return result
+        return ConnectionCounters(values: result)
     }
 
     /// The counters of a connection created since the previous poll: all of each is its increase.
     public var sinceCreation: ConnectionCounters {
-        var result = ConnectionCounters()
-        for key in Self.all { result[keyPath: key] = self[keyPath: key].map { max(0, $0) } }
-        return result
+        ConnectionCounters(values: values.map { $0.map { max(0, $0) } })
     }
 
     /// Packets the link lost (recovered by retransmission or not), for the connection's role.

@@ -18,6 +18,9 @@ public actor LiveHub: Service {
     private var clients: [UInt64: LiveClient] = [:]
     private var nextID: UInt64 = 0
     private var current: EncodedSnapshot?
+    /// The newest snapshot while no client listens: encoded only once one connects, so a
+    /// recorder nobody watches live does not encode a thousand paths every poll.
+    private var unencoded: (snapshot: Snapshot, source: PathRoutes.Source, sequence: Int64)?
     /// Snapshots taken so far: each one's place in the order clients see them in.
     private var taken: Int64 = 0
     /// The newest snapshot of a poll MediaMTX answered: events compare with it, so an outage
@@ -69,14 +72,20 @@ public actor LiveHub: Service {
     /// Takes a snapshot from the feed, or one read for the first client (see `Arrival`).
     func receive(_ snapshot: Snapshot, source: PathRoutes.Source = .cache, via arrival: Arrival) {
         switch arrival {
-        case .feed: if let current, current.ts == snapshot.ts { return }
-        case .read: if current != nil { return }
+        case .feed: if let ts = current?.ts ?? unencoded?.snapshot.ts, ts == snapshot.ts { return }
+        case .read: if current != nil || unencoded != nil { return }
         }
         snapshotsHeard.increment()
         let events = snapshot.answered ? PathEvent.between(previous, snapshot) : []
         taken += 1
-        let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
         if snapshot.answered { previous = snapshot }
+        guard !clients.isEmpty else {
+            unencoded = (snapshot, source, taken)
+            current = nil
+            return
+        }
+        unencoded = nil
+        let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
         current = encoded
         let asSnapshot = missed
         missed = false
@@ -91,10 +100,11 @@ public actor LiveHub: Service {
 
     /// Registers a client and queues the newest snapshot for it (the hub's, or `fallback`).
     func connect(fallback: @Sendable () async -> (Snapshot?, PathRoutes.Source)) async -> LiveClient {
-        if current == nil {
+        if current == nil && unencoded == nil {
             let (snapshot, source) = await fallback()
             if let snapshot { receive(snapshot, source: source, via: .read) }
         }
+        encodePending()
         nextID += 1
         let client = LiveClient(id: nextID, slowLimitMs: slowLimitMs)
         clients[client.id] = client
@@ -114,7 +124,16 @@ public actor LiveHub: Service {
         clientsGauge.record(clients.count)
     }
 
-    var latest: EncodedSnapshot? { current }
+    var latest: EncodedSnapshot? {
+        encodePending()
+        return current
+    }
+
+    private func encodePending() {
+        guard let (snapshot, source, sequence) = unencoded else { return }
+        unencoded = nil
+        current = EncodedSnapshot(snapshot, source: source, sequence: sequence)
+    }
 
     /// Whether the feed listens now (for tests and `/healthz`).
     public var isListening: Bool { feedUp }

@@ -375,57 +375,56 @@ extension WireInfo: WireReadable {
 }
 
 extension WireConnection: WireReadable {
+    static let fields = FieldTable<WireConnection>([
+        ("id", { v, r throws(WireReader.Failure) in v.id = try r.optionalString() }),
+        ("created", { v, r throws(WireReader.Failure) in v.created = try r.optionalString() }),
+        ("state", { v, r throws(WireReader.Failure) in v.state = try r.optionalString() }),
+        ("path", { v, r throws(WireReader.Failure) in v.path = try r.optionalString() }),
+        ("remoteAddr", { v, r throws(WireReader.Failure) in v.remoteAddr = try r.optionalString() }),
+        ("userAgent", { v, r throws(WireReader.Failure) in v.userAgent = try r.optionalString() }),
+        ("inboundBytes", { v, r throws(WireReader.Failure) in v.inboundBytes = try r.int() }),
+        ("outboundBytes", { v, r throws(WireReader.Failure) in v.outboundBytes = try r.int() }),
+        ("bytesReceived", { v, r throws(WireReader.Failure) in v.bytesReceived = try r.int() }),
+        ("bytesSent", { v, r throws(WireReader.Failure) in v.bytesSent = try r.int() }),
+        ("msRTT", { v, r throws(WireReader.Failure) in v.msRTT = try r.double() }),
+        ("mbpsReceiveRate", { v, r throws(WireReader.Failure) in v.mbpsReceiveRate = try r.double() }),
+        ("mbpsSendRate", { v, r throws(WireReader.Failure) in v.mbpsSendRate = try r.double() }),
+        ("mbpsLinkCapacity", { v, r throws(WireReader.Failure) in v.mbpsLinkCapacity = try r.double() }),
+        ("msReceiveTsbPdDelay", { v, r throws(WireReader.Failure) in v.msReceiveTsbPdDelay = try r.int() }),
+        ("msSendTsbPdDelay", { v, r throws(WireReader.Failure) in v.msSendTsbPdDelay = try r.int() }),
+        ("packetsReceived", { v, r throws(WireReader.Failure) in v.packetsReceived = try r.int() }),
+        ("packetsReceivedLoss", { v, r throws(WireReader.Failure) in v.packetsReceivedLoss = try r.int() }),
+        ("packetsReceivedRetrans", { v, r throws(WireReader.Failure) in v.packetsReceivedRetrans = try r.int() }),
+        ("packetsReceivedDrop", { v, r throws(WireReader.Failure) in v.packetsReceivedDrop = try r.int() }),
+        ("packetsReceivedBelated", { v, r throws(WireReader.Failure) in v.packetsReceivedBelated = try r.int() }),
+        ("packetsReceivedUndecrypt", { v, r throws(WireReader.Failure) in v.packetsReceivedUndecrypt = try r.int() }),
+        ("packetsSent", { v, r throws(WireReader.Failure) in v.packetsSent = try r.int() }),
+        ("packetsSendLoss", { v, r throws(WireReader.Failure) in v.packetsSendLoss = try r.int() }),
+        ("packetsRetrans", { v, r throws(WireReader.Failure) in v.packetsRetrans = try r.int() }),
+        ("packetsSendDrop", { v, r throws(WireReader.Failure) in v.packetsSendDrop = try r.int() }),
+        ("inboundRTPPackets", { v, r throws(WireReader.Failure) in v.inboundRTPPackets = try r.int() }),
+        ("inboundRTPPacketsLost", { v, r throws(WireReader.Failure) in v.inboundRTPPacketsLost = try r.int() }),
+        ("inboundRTPPacketsInError", { v, r throws(WireReader.Failure) in v.inboundRTPPacketsInError = try r.int() }),
+        ("inboundRTPPacketsJitter", { v, r throws(WireReader.Failure) in v.inboundRTPPacketsJitter = try r.double() }),
+        ("inboundRTCPPackets", { v, r throws(WireReader.Failure) in v.inboundRTCPPackets = try r.int() }),
+        ("inboundRTCPPacketsInError", { v, r throws(WireReader.Failure) in v.inboundRTCPPacketsInError = try r.int() }),
+        ("outboundRTPPackets", { v, r throws(WireReader.Failure) in v.outboundRTPPackets = try r.int() }),
+        ("outboundRTPPacketsReportedLost", { v, r throws(WireReader.Failure) in v.outboundRTPPacketsReportedLost = try r.int() }),
+        ("outboundRTPPacketsDiscarded", { v, r throws(WireReader.Failure) in v.outboundRTPPacketsDiscarded = try r.int() }),
+        ("rtpPacketsReceived", { v, r throws(WireReader.Failure) in v.rtpPacketsReceived = try r.int() }),
+        ("rtpPacketsLost", { v, r throws(WireReader.Failure) in v.rtpPacketsLost = try r.int() }),
+        ("rtpPacketsInError", { v, r throws(WireReader.Failure) in v.rtpPacketsInError = try r.int() }),
+        ("rtpPacketsJitter", { v, r throws(WireReader.Failure) in v.rtpPacketsJitter = try r.double() }),
+        ("rtcpPacketsReceived", { v, r throws(WireReader.Failure) in v.rtcpPacketsReceived = try r.int() }),
+        ("rtcpPacketsInError", { v, r throws(WireReader.Failure) in v.rtcpPacketsInError = try r.int() }),
+        ("rtpPacketsSent", { v, r throws(WireReader.Failure) in v.rtpPacketsSent = try r.int() }),
+        ("outboundFramesDiscarded", { v, r throws(WireReader.Failure) in v.outboundFramesDiscarded = try r.int() }),
+        ("isCDN", { v, r throws(WireReader.Failure) in v.isCDN = try r.bool() }),
+    ])
+
     static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WireConnection {
-        var c = WireConnection()
-        try r.object { r, key throws(WireReader.Failure) in
-            switch key {
-            case "id": c.id = try r.optionalString()
-            case "created": c.created = try r.optionalString()
-            case "state": c.state = try r.optionalString()
-            case "path": c.path = try r.optionalString()
-            case "remoteAddr": c.remoteAddr = try r.optionalString()
-            case "userAgent": c.userAgent = try r.optionalString()
-            case "inboundBytes": c.inboundBytes = try r.int()
-            case "outboundBytes": c.outboundBytes = try r.int()
-            case "bytesReceived": c.bytesReceived = try r.int()
-            case "bytesSent": c.bytesSent = try r.int()
-            case "msRTT": c.msRTT = try r.double()
-            case "mbpsReceiveRate": c.mbpsReceiveRate = try r.double()
-            case "mbpsSendRate": c.mbpsSendRate = try r.double()
-            case "mbpsLinkCapacity": c.mbpsLinkCapacity = try r.double()
-            case "msReceiveTsbPdDelay": c.msReceiveTsbPdDelay = try r.int()
-            case "msSendTsbPdDelay": c.msSendTsbPdDelay = try r.int()
-            case "packetsReceived": c.packetsReceived = try r.int()
-            case "packetsReceivedLoss": c.packetsReceivedLoss = try r.int()
-            case "packetsReceivedRetrans": c.packetsReceivedRetrans = try r.int()
-            case "packetsReceivedDrop": c.packetsReceivedDrop = try r.int()
-            case "packetsReceivedBelated": c.packetsReceivedBelated = try r.int()
-            case "packetsReceivedUndecrypt": c.packetsReceivedUndecrypt = try r.int()
-            case "packetsSent": c.packetsSent = try r.int()
-            case "packetsSendLoss": c.packetsSendLoss = try r.int()
-            case "packetsRetrans": c.packetsRetrans = try r.int()
-            case "packetsSendDrop": c.packetsSendDrop = try r.int()
-            case "inboundRTPPackets": c.inboundRTPPackets = try r.int()
-            case "inboundRTPPacketsLost": c.inboundRTPPacketsLost = try r.int()
-            case "inboundRTPPacketsInError": c.inboundRTPPacketsInError = try r.int()
-            case "inboundRTPPacketsJitter": c.inboundRTPPacketsJitter = try r.double()
-            case "inboundRTCPPackets": c.inboundRTCPPackets = try r.int()
-            case "inboundRTCPPacketsInError": c.inboundRTCPPacketsInError = try r.int()
-            case "outboundRTPPackets": c.outboundRTPPackets = try r.int()
-            case "outboundRTPPacketsReportedLost": c.outboundRTPPacketsReportedLost = try r.int()
-            case "outboundRTPPacketsDiscarded": c.outboundRTPPacketsDiscarded = try r.int()
-            case "rtpPacketsReceived": c.rtpPacketsReceived = try r.int()
-            case "rtpPacketsLost": c.rtpPacketsLost = try r.int()
-            case "rtpPacketsInError": c.rtpPacketsInError = try r.int()
-            case "rtpPacketsJitter": c.rtpPacketsJitter = try r.double()
-            case "rtcpPacketsReceived": c.rtcpPacketsReceived = try r.int()
-            case "rtcpPacketsInError": c.rtcpPacketsInError = try r.int()
-            case "rtpPacketsSent": c.rtpPacketsSent = try r.int()
-            case "outboundFramesDiscarded": c.outboundFramesDiscarded = try r.int()
-            case "isCDN": c.isCDN = try r.bool()
-            default: try r.skip()
-            }
-        }
-        return c
+        var value = WireConnection()
+        try r.object(into: &value, fields)
+        return value
     }
 }

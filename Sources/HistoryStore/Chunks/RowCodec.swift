@@ -170,11 +170,11 @@ enum RowCodec {
         f.real(c.jitter)
         f.write(&w)
         var counters = Fields()
-        for key in ChunkCodec.counterKeys { counters.int(c.counters[keyPath: key]) }
+        for value in c.counters.values { counters.int(value) }
         counters.write(&w)
         guard let deltas = c.deltas else { return }
         var increases = Fields()
-        for key in ChunkCodec.counterKeys { increases.int(deltas[keyPath: key]) }
+        for value in deltas.values { increases.int(value) }
         increases.write(&w)
     }
 
@@ -188,15 +188,16 @@ enum RowCodec {
         let rtt = try f.real(&r), recv = try f.real(&r), send = try f.real(&r), link = try f.real(&r)
         let latency = try f.int(&r)
         let jitter = try f.real(&r)
-        var counters = ConnectionCounters()
+        let counterCount = ConnectionCounters.all.count
+        var values = [Int64?](repeating: nil, count: counterCount)
         var c = Reading(mask: try r.varint())
-        for k in ChunkCodec.counterKeys { counters[keyPath: k] = try c.int(&r) }
+        for k in 0..<counterCount { values[k] = try c.int(&r) }
+        let counters = ConnectionCounters(values: values)
         var deltas: ConnectionCounters?
         if hasDeltas {
             var d = Reading(mask: try r.varint())
-            var values = ConnectionCounters()
-            for k in ChunkCodec.counterKeys { values[keyPath: k] = try d.int(&r) }
-            deltas = values
+            for k in 0..<counterCount { values[k] = try d.int(&r) }
+            deltas = ConnectionCounters(values: values)
         }
         return StoredConnection(key: key, ts: ts, role: role, inboundBytes: inbound, outboundBytes: outbound,
                                 bitrateIn: bitrateIn, bitrateOut: bitrateOut, reset: reset, rttMs: rtt,

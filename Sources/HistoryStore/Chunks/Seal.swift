@@ -14,13 +14,13 @@ extension HistoryStore {
     /// transaction: a kill at any moment leaves the rows either recent or sealed, never both,
     /// never neither. The collector calls it every `sealEvery` polls and when it stops.
     @discardableResult
-    public func sealAll() throws(SQLiteError) -> SealReport { try seal() }
+    public func sealAll() throws(SQLiteError) -> SealReport { try seal(hoursThroughEnd: true) }
 
     /// What a writer does when it stops: seals every recent row, gives the pages they used back
     /// to the file system (files created since chunks), and folds the write-ahead log into the
     /// file, so what is left on disk is the history and little else.
     public func finish() throws(SQLiteError) {
-        try seal()
+        try seal(hoursThroughEnd: true)
         try writer.withLock { state throws(SQLiteError) in
             try state.connection.execute("PRAGMA incremental_vacuum")
             try state.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -38,18 +38,21 @@ extension HistoryStore {
     @discardableResult
     public func sealAllOffThread() async throws -> SealReport {
         try await Task.detached {
-            try await NIOThreadPool.singleton.runIfActive { try self.seal() }
+            try await NIOThreadPool.singleton.runIfActive { try self.seal(hoursThroughEnd: true) }
         }.value
     }
 
     @discardableResult
-    func seal() throws(SQLiteError) -> SealReport {
+    /// `hoursThroughEnd`: the hour rollups take the newest minute too, though it is not over
+    /// (a writer that stops, a prune): the next seal folds that hour again from its minutes.
+    func seal(hoursThroughEnd: Bool = false) throws(SQLiteError) -> SealReport {
         try writer.withLock { state throws(SQLiteError) -> SealReport in
             let db = state.connection
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 var marks = try Watermarks.read(db)
-                let report = try Self.seal(db, &marks, readerGapMs: readerGapMs, chunkRows: sealEvery)
+                let report = try Self.seal(db, &marks, readerGapMs: readerGapMs, chunkRows: sealEvery,
+                                           tails: &state.tails, hoursThroughEnd: hoursThroughEnd)
                 try marks.write(db)
                 try db.execute("COMMIT")
                 state.watermarks = marks
@@ -64,12 +67,18 @@ extension HistoryStore {
     }
 
     static func seal(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
-                     chunkRows: Int) throws(SQLiteError) -> SealReport {
+                     chunkRows: Int, tails: inout RollTails, hoursThroughEnd: Bool = false) throws(SQLiteError) -> SealReport {
         var report = SealReport()
         let span = try db.cached("SELECT max(ts_ms) FROM recent")
         let newest = try span.step() ? span.optionalInt64(0) : nil
         span.reset()
-        guard let newest else { return report }
+        guard let newest else {
+            // Nothing new, but the hours may still lack the newest minute.
+            if hoursThroughEnd {
+                report.minutes = try rollUp(db, &marks, readerGapMs: readerGapMs, tails: &tails, hoursThroughEnd: true)
+            }
+            return report
+        }
         let distinct = try db.cached("SELECT DISTINCT path_id FROM recent")
         var ids: [Int64] = []
         while try distinct.step() { ids.append(distinct.int64(0)) }
@@ -82,6 +91,11 @@ extension HistoryStore {
             """)
         let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
         var lastSeen: [Int64: Int64] = [:]
+        // Rolled up path by path while its rows are in memory; `rolledUntil` moves once all are.
+        let roll = Roll(from: marks.rolledUntil, end: newest + 1, complete: (newest + 1) / 60_000 * 60_000,
+                        readerGapMs: readerGapMs, hoursThroughEnd: hoursThroughEnd)
+        var rolled = Set<Int64>()
+        let reader = ReadConnection(connection: db)
         for pathID in ids.sorted() {
             var all: [StoredRow] = []
             rowsOfPath.bind(1, pathID)
@@ -112,6 +126,14 @@ extension HistoryStore {
                 report.chunks += 1
             }
             for row in all { for c in row.connections { lastSeen[c.key] = max(lastSeen[c.key] ?? .min, c.ts) } }
+            do {
+                report.minutes += try roll.path(pathID, new: all, reader, &tails)
+            } catch let error as SQLiteError {
+                throw error
+            } catch {
+                throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "rolling up path \(pathID)")
+            }
+            rolled.insert(pathID)
         }
         let touch = try db.cached("UPDATE connection SET last_ts_ms = max(last_ts_ms, ?) WHERE key = ?")
         for (key, ts) in lastSeen {
@@ -128,7 +150,8 @@ extension HistoryStore {
         marks.sealedUntil = newest
         // Readers of this transaction (the roll-up below) must know the rows are sealed.
         try marks.write(db)
-        report.minutes = try rollUp(db, &marks, readerGapMs: readerGapMs)
+        report.minutes += try rollUp(db, &marks, readerGapMs: readerGapMs, skipping: rolled, tails: &tails,
+                                     hoursThroughEnd: hoursThroughEnd)
         return report
     }
 
@@ -136,11 +159,18 @@ extension HistoryStore {
     /// may not be over: its row is written all the same (so `history_1m` is current as of the
     /// seal, also after a shutdown), but `rolledUntil` stops before it, so queries read it raw
     /// and the next seal makes it again from all its rows.
-    static func rollUp(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64) throws(SQLiteError) -> Int {
-        guard marks.sealedUntil > .min, marks.sealedUntil >= marks.rolledUntil else { return 0 }
+    static func rollUp(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
+                       skipping done: Set<Int64> = [], tails: inout RollTails,
+                       hoursThroughEnd: Bool = false) throws(SQLiteError) -> Int {
+        guard marks.sealedUntil > .min, marks.sealedUntil >= marks.rolledUntil else {
+            tails.removeAll()
+            return 0
+        }
         let complete = (marks.sealedUntil + 1) / 60_000 * 60_000
         let end = marks.sealedUntil + 1
         let from = marks.rolledUntil
+        let roll = Roll(from: from, end: end, complete: complete, readerGapMs: readerGapMs,
+                        hoursThroughEnd: hoursThroughEnd)
         let paths = try db.cached("SELECT DISTINCT path_id FROM chunk WHERE last_ts >= ?")
         paths.bind(1, from)
         var ids: [Int64] = []
@@ -154,9 +184,9 @@ extension HistoryStore {
         }
         let reader = ReadConnection(connection: db)
         var minutes = 0
-        for pathID in Set(ids).sorted() {
+        for pathID in Set(ids).subtracting(done).sorted() {
             do {
-                minutes += try rollUp(pathID: pathID, from: from, end: end, reader, readerGapMs: readerGapMs)
+                minutes += try roll.path(pathID, new: [], reader, &tails)
             } catch let error as SQLiteError {
                 throw error
             } catch {
@@ -164,24 +194,67 @@ extension HistoryStore {
             }
         }
         marks.rolledUntil = max(marks.rolledUntil, complete)
+        tails.from = marks.rolledUntil
         return minutes
     }
 
-    private static func rollUp(pathID: Int64, from: Int64, end: Int64, _ reader: ReadConnection,
-                               readerGapMs: Int64) throws -> Int {
+    /// Polls in `recent`, for a writer that opens a file with rows not yet sealed.
+    static func countRecentPolls(_ db: SQLiteConnection) throws(SQLiteError) -> Int {
+        let s = try db.cached("SELECT count(DISTINCT ts_ms) FROM recent")
+        defer { s.reset() }
+        return try s.step() ? Int(s.int64(0)) : 0
+    }
+}
+
+/// The rows since the last roll-up of each path (the newest minute, not over yet), kept by the
+/// writer between seals so that a seal rolls up from memory what it has just sealed, rather
+/// than reading back the chunks it wrote.
+struct RollTails {
+    /// The `rolledUntil` these rows start at; tails for another are not used.
+    var from: Int64 = .min
+    var byPath: [Int64: (previous: StoredPath?, rows: [StoredRow])] = [:]
+
+    mutating func removeAll() {
+        from = .min
+        byPath.removeAll()
+    }
+}
+
+/// One roll-up: the minutes of `[from, end)`, of which those before `complete` are over.
+struct Roll {
+    let from: Int64
+    let end: Int64
+    let complete: Int64
+    let readerGapMs: Int64
+    let hoursThroughEnd: Bool
+
+    /// Rolls up one path from its rows since `from` (`new`: those just sealed, in memory).
+    func path(_ pathID: Int64, new: [StoredRow], _ reader: ReadConnection, _ tails: inout RollTails) throws -> Int {
         let db = reader.connection
-        let rows = try reader.storedRows(pathID: pathID, from: from, to: end - 1)
-        var previous = from == .min ? nil : try reader.newestStoredPath(pathID: pathID, atOrBefore: from - 1)
+        var rows: [StoredRow]
+        var previous: StoredPath?
+        if tails.from == from, from > .min, let tail = tails.byPath[pathID] {
+            rows = tail.rows + new
+            previous = tail.previous
+        } else {
+            let firstNew = new.first?.ts ?? end
+            rows = try reader.storedRows(pathID: pathID, from: from, to: firstNew - 1) + new
+            previous = from == .min ? nil : try reader.newestStoredPath(pathID: pathID, atOrBefore: from - 1)
+        }
         var pathMinutes: [RollupRow] = []
         var connectionMinutes: [Int64: [ConnectionRollupRow]] = [:]
+        var tailRows: [StoredRow] = []
+        var tailPrevious = previous
         for row in rows {
             let minute = row.ts - row.ts % 60_000
+            if row.ts >= complete { tailRows.append(row) }
             if let p = row.path {
                 let pair = previous.map { PairIncreases($0.counterRow, p.counterRow, readerGapMs: readerGapMs) }
                     ?? PairIncreases()
                 if pathMinutes.last?.start != minute { pathMinutes.append(RollupRow(start: minute)) }
                 pathMinutes[pathMinutes.count - 1].add(p, pair: pair, previousTs: previous?.ts)
                 previous = p
+                if row.ts < complete { tailPrevious = p }
             }
             for c in row.connections {
                 var list = connectionMinutes[c.key] ?? []
@@ -190,26 +263,26 @@ extension HistoryStore {
                 connectionMinutes[c.key] = list
             }
         }
+        tails.byPath[pathID] = tailRows.isEmpty && tailPrevious == nil ? nil : (tailPrevious, tailRows)
         for m in pathMinutes { try m.write(pathID: pathID, tier: .minute, db) }
         for (key, list) in connectionMinutes { for m in list { try m.write(key: key, db) } }
-        // Each hour touched is folded again from all its minutes, in order.
-        var hours = Set<Int64>()
-        for m in pathMinutes { hours.insert(m.start - m.start % RollupTier.hour.ms) }
-        for hour in hours.sorted() {
-            var folded = RollupRow(start: hour)
-            for m in try RollupRow.read(pathID: pathID, tier: .minute, from: hour, endBefore: hour + RollupTier.hour.ms, db) {
+        // Hours take the minutes that are over, in order, each once.
+        for m in pathMinutes where m.start < complete || hoursThroughEnd {
+            let hour = m.start - m.start % RollupTier.hour.ms
+            var folded = try RollupRow.read(pathID: pathID, tier: .hour, from: hour, endBefore: hour + 1, db).first
+                ?? RollupRow(start: hour)
+            if folded.samples > 0 && m.start <= folded.lastTs {
+                // The hour already holds part of this minute (rolled up by an older mtxmon as its
+                // samples came): fold it again from its minutes.
+                folded = RollupRow(start: hour)
+                for minute in try RollupRow.read(pathID: pathID, tier: .minute, from: hour, endBefore: m.start + 1, db) {
+                    folded.merge(minute)
+                }
+            } else {
                 folded.merge(m)
             }
-            guard folded.samples > 0 else { continue }
             try folded.write(pathID: pathID, tier: .hour, db)
         }
         return pathMinutes.count
-    }
-
-    /// Polls in `recent`, for a writer that opens a file with rows not yet sealed.
-    static func countRecentPolls(_ db: SQLiteConnection) throws(SQLiteError) -> Int {
-        let s = try db.cached("SELECT count(DISTINCT ts_ms) FROM recent")
-        defer { s.reset() }
-        return try s.step() ? Int(s.int64(0)) : 0
     }
 }
