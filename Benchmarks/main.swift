@@ -7,6 +7,7 @@
 //   swift run -c release mtxmon-bench --steady [--hours 30]
 //   swift run -c release mtxmon-bench --live [--clients 1000] [--paths 100] [--polls 30] [--interval-ms 1000]
 //   swift run -c release mtxmon-bench --outage [--runs 50]
+//   swift run -c release mtxmon-bench --storage [--hours 24] [--dir DIR]   (needs promtool)
 //
 // The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
 // With --prometheus (needs `prometheus` and `promtool` on PATH, Debian's package `prometheus`),
@@ -34,6 +35,11 @@ if arguments.contains("--year") {
 }
 if arguments.contains("--steady") {
     try SteadyBenchmark.run(hours: Int(option("--hours") ?? "") ?? 30)
+    exit(0)
+}
+if arguments.contains("--storage") {
+    try StorageBenchmark.run(hours: Int(option("--hours") ?? "") ?? 24,
+                             directory: option("--dir") ?? NSTemporaryDirectory() + "mtxmon-bench-storage")
     exit(0)
 }
 if arguments.contains("--outage") {

@@ -194,7 +194,6 @@ enum ChunkCodec {
 
     // MARK: Connections
 
-    static var counterKeys: [WritableKeyPath<ConnectionCounters, Int64?>] { ConnectionCounters.all }
 
     /// A counter's increase as the collector works it out from two readings.
     @inline(__always)
@@ -219,15 +218,18 @@ enum ChunkCodec {
         Columns.writeDoubles(c.map(\.linkCapacityMbps), &w)
         Columns.writeOptionalInts(c.map(\.latencyMs), &w)
         Columns.writeDoubles(c.map(\.jitter), &w)
-        w.varint(counterKeys.count)
-        for key in counterKeys { Columns.writeOptionalInts(c.map { $0.counters[keyPath: key] }, &w) }
+        let counters = c.map(\.counters.values)
+        let width = ConnectionCounters.all.count
+        w.varint(width)
+        for k in 0..<width { Columns.writeOptionalInts(counters.map { $0[k] }, &w) }
         Columns.writePresence(c.map { $0.deltas != nil }, &w)
         let withDeltas = c.indices.filter { c[$0].deltas != nil }
         guard !withDeltas.isEmpty else { return }
-        for key in counterKeys {
-            let residuals: [Int64?] = withDeltas.map { i in
-                guard let d = c[i].deltas?[keyPath: key] else { return nil }
-                let g = i == 0 ? nil : increase(c[i - 1].counters[keyPath: key], c[i].counters[keyPath: key])
+        let deltas = withDeltas.map { c[$0].deltas?.values ?? [] }
+        for k in 0..<width {
+            let residuals: [Int64?] = withDeltas.enumerated().map { j, i in
+                guard let d = deltas[j][k] else { return nil }
+                let g = i == 0 ? nil : increase(counters[i - 1][k], counters[i][k])
                 return d &- (g ?? 0)
             }
             Columns.writeOptionalInts(residuals, &w)
@@ -255,30 +257,27 @@ enum ChunkCodec {
         let latency = try Columns.readOptionalInts(n, &r)
         let jitter = try Columns.readDoubles(n, &r)
         let counterCount = try r.count(limit: 4_096)
-        var counters = [ConnectionCounters](repeating: ConnectionCounters(), count: n)
+        let known = ConnectionCounters.all.count
         var columns: [[Int64?]] = []
-        for k in 0..<counterCount {
-            let column = try Columns.readOptionalInts(n, &r)
-            columns.append(column)
-            // Counters a later mtxmon adds are read past, not misread.
-            guard k < counterKeys.count else { continue }
-            for i in 0..<n { counters[i][keyPath: counterKeys[k]] = column[i] }
-        }
+        for _ in 0..<counterCount { columns.append(try Columns.readOptionalInts(n, &r)) }
+        // Counters a later mtxmon adds are read past, not misread.
+        let counters = (0..<n).map { i in ConnectionCounters(values: (0..<min(known, counterCount)).map { columns[$0][i] }) }
         let hasDeltas = try Columns.readPresence(n, &r)
-        var deltas = [ConnectionCounters?](repeating: nil, count: n)
+        var deltaValues = [[Int64?]?](repeating: nil, count: n)
         let withDeltas = (0..<n).filter { hasDeltas[$0] }
         if !withDeltas.isEmpty {
-            for i in withDeltas { deltas[i] = ConnectionCounters() }
+            for i in withDeltas { deltaValues[i] = [Int64?](repeating: nil, count: min(known, counterCount)) }
             for k in 0..<counterCount {
                 let residuals = try Columns.readOptionalInts(withDeltas.count, &r)
-                guard k < counterKeys.count else { continue }
+                guard k < known else { continue }
                 for (j, i) in withDeltas.enumerated() {
                     guard let residual = residuals[j] else { continue }
                     let g = i == 0 ? nil : increase(columns[k][i - 1], columns[k][i])
-                    deltas[i]?[keyPath: counterKeys[k]] = residual &+ (g ?? 0)
+                    deltaValues[i]?[k] = residual &+ (g ?? 0)
                 }
             }
         }
+        let deltas = deltaValues.map { $0.map(ConnectionCounters.init(values:)) }
         return (0..<n).map { i in
             (rows[i], StoredConnection(
                 key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
