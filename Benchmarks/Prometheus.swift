@@ -1,5 +1,5 @@
-import CSQLite
 import Foundation
+import HistoryStore
 
 /// Prometheus holding the same counters, for the question operators ask: would Grafana on
 /// MediaMTX's `/metrics` answer faster? The series are MediaMTX's own names and labels,
@@ -25,24 +25,25 @@ struct PrometheusReference {
         print("writing \(text) and backfilling Prometheus with promtool …")
         FileManager.default.createFile(atPath: text, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: text))
-        var db: OpaquePointer?
-        sqlite3_open_v2(sqlitePath, &db, SQLITE_OPEN_READONLY, nil)
-        defer { sqlite3_close(db) }
-        var statement: OpaquePointer?
-        sqlite3_prepare_v2(db, """
-            SELECT p.name, s.ts_ms, s.inbound_bytes FROM sample AS s JOIN path AS p ON p.id = s.path_id
-            ORDER BY p.name, s.ts_ms
-            """, -1, &statement, nil)
-        defer { sqlite3_finalize(statement) }
+        // Read through mtxmon's own reader, path by path, a few hours at a time.
+        let store = try HistoryStore(path: sqlitePath)
+        let paths = try store.read { db in try db.allPaths() }
+        let first = try store.read { db in try db.firstPoll() } ?? 0
+        let last = try store.read { db in try db.lastPoll()?.ts } ?? 0
         var chunk = "# TYPE paths_inbound_bytes gauge\n"
-        while sqlite3_step(statement) == SQLITE_ROW {
-            let name = String(cString: sqlite3_column_text(statement, 0))
-            let ts = sqlite3_column_int64(statement, 1)
-            let bytes = sqlite3_column_int64(statement, 2)
-            chunk += "paths_inbound_bytes{name=\"\(name)\",state=\"ready\"} \(bytes) \(ts / 1_000).\(String(format: "%03d", ts % 1_000))\n"
-            if chunk.utf8.count > 1 << 20 {
-                handle.write(Data(chunk.utf8))
-                chunk = ""
+        for (id, name) in paths {
+            var from = first
+            while from <= last {
+                let to = min(last, from + 6 * 3_600_000 - 1)
+                for row in try store.read({ db in try db.counterRows(pathID: id, from: from, to: to) }) {
+                    let ts = row.ts
+                    chunk += "paths_inbound_bytes{name=\"\(name)\",state=\"ready\"} \(row.inboundBytes) \(ts / 1_000).\(String(format: "%03d", ts % 1_000))\n"
+                }
+                if chunk.utf8.count > 1 << 20 {
+                    handle.write(Data(chunk.utf8))
+                    chunk = ""
+                }
+                from = to + 1
             }
         }
         chunk += "# EOF\n"

@@ -95,6 +95,7 @@ func generate() throws {
         ts += interval
     }
     try store.append(batch)
+    try store.finish()
 }
 
 /// A bare SQLite connection: the reference every HTTP figure is divided by.
@@ -142,20 +143,17 @@ final class Bare {
     }
 }
 
+/// Raw answers come from the chunks a range touches: the bare reference reads those rows, without
+/// decoding them.
 let rawSQL = """
-    SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
-           rtt_ms, recv_rate_mbps, link_capacity_mbps
-    FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms
+    SELECT first_ts, last_ts, rows, data FROM chunk WHERE path_id = ?1 AND last_ts >= ?2 AND first_ts <= ?3
+    ORDER BY first_ts
     """
 /// Stepped answers come from the minute rollups: the bare reference reads the same minute rows.
 let stepSQL = """
     SELECT * FROM sample_1m WHERE path_id = ?1 AND minute_ms BETWEEN ?2 AND ?3 ORDER BY minute_ms
     """
-let countersSQL = """
-    SELECT ts_ms, online, reset, inbound_bytes, outbound_bytes, bitrate_in_bps, bitrate_out_bps, readers,
-           srt_packets_received, srt_packets_lost, srt_packets_retrans, srt_packets_dropped
-    FROM sample WHERE path_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms
-    """
+let countersSQL = rawSQL
 
 struct Query {
     let label: String
