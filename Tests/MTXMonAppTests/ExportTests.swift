@@ -1,0 +1,66 @@
+import Foundation
+import HistoryStore
+import MTXMonCore
+import Testing
+import TestSupport
+
+/// `mtxmon export` writes every stored figure of a range, as CSV or JSON lines, and says what
+/// is wrong with a bad request.
+@Suite struct ExportTests {
+    func export(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = mtxmonBinary
+        process.arguments = ["export"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read while it runs: a large export fills the pipe.
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        try await eventually("export exits") { !process.isRunning }
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self),
+                String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func everyRowOfARangeAsCSVAndJSONLines() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("e.sqlite")
+        let store = try HistoryStore(path: db, sealEvery: 7)
+        let base: Int64 = 1_700_000_000_000
+        for i in 0..<20 {
+            let ts = base + Int64(i) * 2_000
+            var reader = ConnectionSample(id: "r,1", proto: .rtsp, role: .reader, path: "cam 1", outboundBytes: Int64(i) * 100)
+            reader.jitter = 0.1 + Double(i) / 3
+            let paths = [PathSample(name: "cam 1", online: true, inboundBytes: Int64(i) * 1_000,
+                                    bitrateIn: i == 0 ? nil : 4_000.5),
+                         PathSample(name: "b", online: i % 2 == 0)]
+            try store.append([PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 1),
+                                        snapshot: Snapshot(ts: ts, paths: paths, connections: [reader]))])
+        }
+        let csv = try await export(["--db", db, "--from", "\(base / 1_000)", "--to", "\(base / 1_000 + 60)"])
+        #expect(csv.status == 0, "\(csv.err)")
+        let lines = csv.out.split(separator: "\n")
+        #expect(lines.first == Substring(ExportFormat.pathColumns.joined(separator: ",")))
+        #expect(lines.count == 1 + 40, "a header and both paths' 20 polls, recent and sealed alike")
+        #expect(lines.contains { $0.hasPrefix("cam 1,\(base + 2_000),1,0,,1000,0,4000.5,") })
+
+        let one = try await export(["--db", db, "--from", "\(base / 1_000)", "--path", "cam 1", "--format", "jsonl"])
+        let objects = one.out.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == 20 && objects.allSatisfy { $0?["path"] as? String == "cam 1" })
+        #expect(objects.first??["bitrate_in_bps"] is NSNull, "no bitrate on the first sample: null, not 0")
+
+        let connection = try await export(["--db", db, "--from", "\(base / 1_000)", "--connection", "r,1"])
+        let rows = connection.out.split(separator: "\n")
+        #expect(rows.count == 21)
+        #expect(rows.dropFirst().allSatisfy { $0.hasPrefix("\"r,1\",rtsp,cam 1,") })
+        #expect(rows.last?.contains(",\(0.1 + Double(19) / 3),") == true, "a double to its last bit: \(rows.last ?? "")")
+
+        let bad = try await export(["--db", db, "--format", "xml"])
+        #expect(bad.status != 0 && bad.err.contains("use csv or jsonl"))
+        let missing = try await export(["--db", db, "--path", "nope"])
+        #expect(missing.status != 0 && missing.err.contains("no path 'nope'"))
+        let nofile = try await export(["--db", dir.file("none.sqlite")])
+        #expect(nofile.status != 0 && nofile.err.contains("does not exist"))
+    }
+}
