@@ -306,10 +306,21 @@ public final class HistoryStore: Sendable {
     /// A small JSON object written by hand: keys are MediaMTX's reader type names, escaped anyway.
     static func readersJSON(_ counts: [String: Int]) -> String? {
         guard !counts.isEmpty else { return nil }
-        let body = counts.sorted { $0.key < $1.key }.map { key, value in
-            "\"\(key.unicodeScalars.map(escape).joined())\":\(value)"
+        // Written by hand: it runs for every path of every poll.
+        var out = "{"
+        out.reserveCapacity(16 * counts.count + 2)
+        for (i, key) in counts.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            if key.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c }) {
+                out += key
+            } else {
+                for scalar in key.unicodeScalars { out += escape(scalar) }
+            }
+            out += "\":"
+            out += String(counts[key] ?? 0)
         }
-        return "{" + body.joined(separator: ",") + "}"
+        return out + "}"
     }
 
     private static func escape(_ scalar: Unicode.Scalar) -> String {

@@ -103,10 +103,12 @@ extension Settings {
         } else if value("MEDIA_MTX_API_PASS") != nil {
             problems.append("MEDIA_MTX_API_PASS is set without MEDIA_MTX_API_USER: set both, e.g. MEDIA_MTX_API_USER=mtxmon")
         }
-        var pageSize = 100
+        // MediaMTX's own default is 100; a thousand items a page is a tenth of the requests for a
+        // big server (each costs both sides more than its items do), and MediaMTX sets no limit.
+        var pageSize = 1_000
         if let text = value("MTXMON_PAGE_SIZE") {
             if let n = Int(text), (1...10_000).contains(n) { pageSize = n } else {
-                problems.append("MTXMON_PAGE_SIZE='\(text)' must be a whole number from 1 to 10000, e.g. 100")
+                problems.append("MTXMON_PAGE_SIZE='\(text)' must be a whole number from 1 to 10000, e.g. 1000")
             }
         }
 

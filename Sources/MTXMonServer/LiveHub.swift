@@ -76,14 +76,16 @@ public actor LiveHub: Service {
         case .read: if current != nil || unencoded != nil { return }
         }
         snapshotsHeard.increment()
-        let events = snapshot.answered ? PathEvent.between(previous, snapshot) : []
         taken += 1
-        if snapshot.answered { previous = snapshot }
         guard !clients.isEmpty else {
+            // Nobody to tell: the events are not worked out, but the next ones compare with this.
+            if snapshot.answered { previous = snapshot }
             unencoded = (snapshot, source, taken)
             current = nil
             return
         }
+        let events = snapshot.answered ? PathEvent.between(previous, snapshot) : []
+        if snapshot.answered { previous = snapshot }
         unencoded = nil
         let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
         current = encoded

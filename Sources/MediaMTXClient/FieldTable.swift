@@ -45,15 +45,15 @@ extension WireReader {
         if try peek() == UInt8(ascii: "}") { i += 1; return }
         while true {
             let setter: FieldTable<Value>.Setter?
-            let name: String
+            let name: FieldName
             if let raw = try plainKey() {
-                let key = UnsafeRawBufferPointer(rebasing: bytes[raw])
-                setter = fields.setter(key)
-                name = setter == nil ? "" : String(decoding: key, as: UTF8.self)
+                setter = fields.setter(UnsafeRawBufferPointer(rebasing: bytes[raw]))
+                name = .bytes(raw)
             } else {
                 // A key with escapes, which MediaMTX does not write: read it whole.
-                name = try string()
-                setter = Array(name.utf8).withUnsafeBytes { fields.setter($0) }
+                let text = try string()
+                setter = Array(text.utf8).withUnsafeBytes { fields.setter($0) }
+                name = .text(text)
             }
             try expect(UInt8(ascii: ":"), "':' after a key")
             if let setter {

@@ -12,8 +12,16 @@ struct WireReader {
     let bytes: UnsafeRawBufferPointer
     var i = 0
     /// Where the reader is, for errors: the field and the item being read.
-    var field = ""
+    var field = FieldName.none
     var item: Int?
+
+    /// A field's name, kept as where its key lies until an error needs it as text: most
+    /// replies have no error and some sixty thousand keys.
+    enum FieldName {
+        case none
+        case bytes(Range<Int>)
+        case text(String)
+    }
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -22,7 +30,12 @@ struct WireReader {
     }
 
     func failure(_ what: String) -> Failure {
-        var place = field.isEmpty ? "" : " for '\(field)'"
+        let name: String = switch field {
+        case .none: ""
+        case let .bytes(range): String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case let .text(text): text
+        }
+        var place = name.isEmpty ? "" : " for '\(name)'"
         if let item { place += " of item \(item)" }
         return Failure(description: "\(what)\(place) at byte \(i)")
     }
@@ -71,7 +84,7 @@ struct WireReader {
             let key = try string()
             try expect(UInt8(ascii: ":"), "':' after a key")
             let outer = field
-            field = key
+            field = .text(key)
             try body(&self, key)
             field = outer
             switch try peek() {
@@ -102,9 +115,23 @@ struct WireReader {
     mutating func skip(depth: Int = 0) throws(Failure) {
         guard depth < 64 else { throw failure("nested too deep") }
         switch try peek() {
-        case UInt8(ascii: "{"): try object { r, _ throws(Failure) in try r.skip(depth: depth + 1) }
+        case UInt8(ascii: "{"):
+            // Keys are passed over, not made into strings: skipped objects are most of a reply.
+            i += 1
+            if try peek() == UInt8(ascii: "}") { i += 1; return }
+            while true {
+                guard try peek() == UInt8(ascii: "\"") else { throw failure("expected a key") }
+                try skipString()
+                try expect(UInt8(ascii: ":"), "':' after a key")
+                try skip(depth: depth + 1)
+                switch try peek() {
+                case UInt8(ascii: ","): i += 1
+                case UInt8(ascii: "}"): i += 1; return
+                default: throw failure("expected ',' or '}' in an object")
+                }
+            }
         case UInt8(ascii: "["): try array { r, _ throws(Failure) in try r.skip(depth: depth + 1) }
-        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
@@ -134,6 +161,24 @@ struct WireReader {
             if b == UInt8(ascii: "\\") { return try escapedString(from: start) }
             if b < 0x20 { throw failure("a control character in a string") }
             i += 1
+        }
+        throw failure("a string that does not end")
+    }
+
+    /// Passes over a string, escapes and all, making nothing of it.
+    mutating func skipString() throws(Failure) {
+        try expect(UInt8(ascii: "\""), "a string")
+        while i < bytes.count {
+            let b = bytes[i]
+            i += 1
+            if b == UInt8(ascii: "\"") { return }
+            if b == UInt8(ascii: "\\") {
+                guard i < bytes.count else { break }
+                i += 1
+            } else if b < 0x20 {
+                i -= 1
+                throw failure("a control character in a string")
+            }
         }
         throw failure("a string that does not end")
     }

@@ -30,6 +30,10 @@ struct ByteWriter {
         bytes.append(contentsOf: utf8)
     }
 
+    /// The bytes `varint` writes for `value`.
+    @inline(__always)
+    static func size(_ value: UInt64) -> Int { value < 0x80 ? 1 : (70 - value.leadingZeroBitCount) / 7 }
+
     static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
     static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
 }

@@ -52,20 +52,70 @@ enum Columns {
 
     // MARK: Integers
 
-    /// Writes `values` as the shortest of order 0 (values), 1 (deltas) or 2 (deltas of deltas).
+    /// Writes `values` as the shortest of order 0 (values), 1 (deltas) or 2 (deltas of deltas):
+    /// the three sizes are counted in one pass and only the shortest is written, so sealing a
+    /// column allocates nothing.
     static func writeInts(_ values: [Int64], _ w: inout ByteWriter) {
-        var best: [UInt8] = []
-        var bestOrder: UInt8 = 0
-        for order: UInt8 in 0...2 {
-            var candidate = ByteWriter(capacity: values.count * 2)
-            writeZeroRuns(differences(values, order: order), &candidate)
-            if order == 0 || candidate.bytes.count < best.count {
-                best = candidate.bytes
-                bestOrder = order
-            }
+        var costs = (RunCost(), RunCost(), RunCost())
+        var previous: Int64 = 0, previousDelta: Int64 = 0
+        for (i, v) in values.enumerated() {
+            let d1 = i == 0 ? v : v &- previous
+            let d2 = i == 0 ? v : d1 &- previousDelta
+            costs.0.add(v)
+            costs.1.add(d1)
+            costs.2.add(d2)
+            previous = v
+            previousDelta = d1
         }
-        w.byte(bestOrder)
-        w.append(best)
+        let sizes = [costs.0.total, costs.1.total, costs.2.total]
+        var order = 0
+        for k in 1...2 where sizes[k] < sizes[order] { order = k }
+        w.byte(UInt8(order))
+        var runs = ZeroRuns()
+        previous = 0
+        previousDelta = 0
+        for (i, v) in values.enumerated() {
+            let d1 = i == 0 ? v : v &- previous
+            let d2 = i == 0 ? v : d1 &- previousDelta
+            runs.add(order == 0 ? v : order == 1 ? d1 : d2, &w)
+            previous = v
+            previousDelta = d1
+        }
+        runs.flush(&w)
+    }
+
+    /// The bytes `ZeroRuns` would write for the values added so far.
+    private struct RunCost {
+        var bytes = 0
+        var zeros = 0
+
+        @inline(__always)
+        mutating func add(_ value: Int64) {
+            if value == 0 { zeros += 1; return }
+            if zeros > 0 { bytes += 1 + ByteWriter.size(UInt64(zeros - 1)); zeros = 0 }
+            bytes += ByteWriter.size(ByteWriter.zigzag(value))
+        }
+
+        var total: Int { zeros > 0 ? bytes + 1 + ByteWriter.size(UInt64(zeros - 1)) : bytes }
+    }
+
+    /// Zigzag varints, with a run of zeros as a 0 byte and the run's length less one.
+    private struct ZeroRuns {
+        var zeros = 0
+
+        @inline(__always)
+        mutating func add(_ value: Int64, _ w: inout ByteWriter) {
+            if value == 0 { zeros += 1; return }
+            flush(&w)
+            w.signed(value)
+        }
+
+        mutating func flush(_ w: inout ByteWriter) {
+            guard zeros > 0 else { return }
+            w.byte(0)
+            w.varint(zeros - 1)
+            zeros = 0
+        }
     }
 
     static func readInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64] {
@@ -76,35 +126,6 @@ enum Columns {
             for i in values.indices.dropFirst() { values[i] = values[i] &+ values[i - 1] }
         }
         return values
-    }
-
-    private static func differences(_ values: [Int64], order: UInt8) -> [Int64] {
-        var v = values
-        for _ in 0..<order {
-            var i = v.count - 1
-            while i > 0 {
-                v[i] = v[i] &- v[i - 1]
-                i -= 1
-            }
-        }
-        return v
-    }
-
-    /// Zigzag varints, with a run of zeros as a 0 byte and the run's length less one.
-    private static func writeZeroRuns(_ values: [Int64], _ w: inout ByteWriter) {
-        var i = 0
-        while i < values.count {
-            if values[i] == 0 {
-                var j = i + 1
-                while j < values.count && values[j] == 0 { j += 1 }
-                w.byte(0)
-                w.varint(j - i - 1)
-                i = j
-            } else {
-                w.signed(values[i])
-                i += 1
-            }
-        }
     }
 
     private static func readZeroRuns(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64] {
@@ -124,9 +145,18 @@ enum Columns {
     }
 
     static func writeOptionalInts(_ values: [Int64?], _ w: inout ByteWriter) {
+        guard !values.isEmpty else { w.byte(0); return }
+        var missing = 0
+        for v in values where v == nil { missing += 1 }
+        // The common columns (a counter this protocol lacks, one every row has) without copies.
+        if missing == values.count { w.byte(1); return }
+        if missing == 0 {
+            w.byte(0)
+            writeInts(values.map { $0 ?? 0 }, &w)
+            return
+        }
         writePresence(values.map { $0 != nil }, &w)
-        let present = values.compactMap { $0 }
-        if !present.isEmpty { writeInts(present, &w) }
+        writeInts(values.compactMap { $0 }, &w)
     }
 
     static func readOptionalInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64?] {
@@ -159,6 +189,7 @@ enum Columns {
     /// the counters, say) that the decoder can make as well: whole numbers are stored as their
     /// difference from it.
     static func writeDoubles(_ values: [Double?], predicted: [Double?]? = nil, _ w: inout ByteWriter) {
+        if !values.isEmpty, !values.contains(where: { $0 != nil }) { w.byte(1); return }
         writePresence(values.map { $0 != nil }, &w)
         var present: [Double] = []
         var guesses: [Int64] = []

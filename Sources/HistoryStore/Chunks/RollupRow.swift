@@ -74,11 +74,22 @@ struct RollupRow: Equatable {
                          "srt_lost_inc", "srt_retrans_inc", "srt_dropped_inc", "online_ms"]).joined(separator: ", ")
     }
 
+    // Made once: the statement cache is keyed by the text, and a seal writes thousands of rows.
+    static let writeMinute = writeSQL(.minute), writeHour = writeSQL(.hour)
+    static let readMinutes = readSQL(.minute), readHours = readSQL(.hour)
+
+    static func writeSQL(_ tier: RollupTier) -> String {
+        "INSERT OR REPLACE INTO \(tier.table) (\(columns(tier))) VALUES ("
+            + Array(repeating: "?", count: 8 + 30 + 10).joined(separator: ", ") + ")"
+    }
+
+    static func readSQL(_ tier: RollupTier) -> String {
+        "SELECT \(columns(tier)) FROM \(tier.table) WHERE path_id = ? AND \(tier.key) >= ? AND \(tier.key) < ? "
+            + "ORDER BY \(tier.key)"
+    }
+
     func write(pathID: Int64, tier: RollupTier, _ db: SQLiteConnection) throws(SQLiteError) {
-        let s = try db.cached("""
-            INSERT OR REPLACE INTO \(tier.table) (\(Self.columns(tier)))
-            VALUES (\(Array(repeating: "?", count: 8 + 30 + 10).joined(separator: ", ")))
-            """)
+        let s = try db.cached(tier == .minute ? Self.writeMinute : Self.writeHour)
         s.bind(1, pathID)
         s.bind(2, start)
         s.bind(3, samples)
@@ -109,10 +120,7 @@ struct RollupRow: Equatable {
     /// The stored rows of `tier` for a path in `[from, endBefore)`, in order.
     static func read(pathID: Int64, tier: RollupTier, from: Int64, endBefore: Int64,
                      _ db: SQLiteConnection) throws(SQLiteError) -> [RollupRow] {
-        let s = try db.cached("""
-            SELECT \(columns(tier)) FROM \(tier.table) WHERE path_id = ? AND \(tier.key) >= ? AND \(tier.key) < ?
-            ORDER BY \(tier.key)
-            """)
+        let s = try db.cached(tier == .minute ? readMinutes : readHours)
         s.bind(1, pathID)
         s.bind(2, from)
         s.bind(3, endBefore)

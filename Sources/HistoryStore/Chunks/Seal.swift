@@ -66,6 +66,9 @@ extension HistoryStore {
         }
     }
 
+    /// Paths whose recent rows a seal reads together.
+    static let sealGroup = 64
+
     static func seal(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
                      chunkRows: Int, tails: inout RollTails, hoursThroughEnd: Bool = false) throws(SQLiteError) -> SealReport {
         var report = SealReport()
@@ -79,15 +82,16 @@ extension HistoryStore {
             }
             return report
         }
-        let distinct = try db.cached("SELECT DISTINCT path_id FROM recent")
-        var ids: [Int64] = []
-        while try distinct.step() { ids.append(distinct.int64(0)) }
-        distinct.reset()
-        // One path at a time, a lookup per poll (the table is clustered by time): memory holds one
-        // path's rows, however many paths a poll has.
-        let rowsOfPath = try db.cached("""
-            SELECT r.data FROM poll AS p JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id = ?1
-            WHERE p.ts_ms > ?2 ORDER BY p.ts_ms
+        // Paths in groups of consecutive ids, each group's rows in one pass per poll: the table is
+        // clustered by time, then path, so a group's rows of one poll share a page or two, read
+        // once, rather than once per path. Memory holds one group's blobs, not the whole table.
+        let known = try db.cached("SELECT id FROM path ORDER BY id")
+        var ids: [Int64] = [0]
+        while try known.step() { ids.append(known.int64(0)) }
+        known.reset()
+        let rowsOfGroup = try db.cached("""
+            SELECT r.path_id, r.data FROM poll AS p JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id BETWEEN ?1 AND ?2
+            WHERE p.ts_ms > ?3 ORDER BY p.ts_ms, r.path_id
             """)
         let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
         var lastSeen: [Int64: Int64] = [:]
@@ -96,44 +100,55 @@ extension HistoryStore {
                         readerGapMs: readerGapMs, hoursThroughEnd: hoursThroughEnd)
         var rolled = Set<Int64>()
         let reader = ReadConnection(connection: db)
-        for pathID in ids.sorted() {
-            var all: [StoredRow] = []
-            rowsOfPath.bind(1, pathID)
-            rowsOfPath.bind(2, marks.sealedUntil)
-            do {
-                while try rowsOfPath.step() { all.append(try RowCodec.decode(rowsOfPath.blob(0))) }
-            } catch let error as SQLiteError {
-                rowsOfPath.reset()
-                throw error
+        for group in stride(from: 0, to: ids.count, by: Self.sealGroup) {
+            // The ranges cover every id, so a row of a path the table does not list is sealed too.
+            let low = group == 0 ? Int64.min : ids[group]
+            let high = group + Self.sealGroup < ids.count ? ids[group + Self.sealGroup] - 1 : Int64.max
+            var blobs: [Int64: [[UInt8]]] = [:]
+            rowsOfGroup.bind(1, low)
+            rowsOfGroup.bind(2, high)
+            rowsOfGroup.bind(3, marks.sealedUntil)
+            do throws(SQLiteError) {
+                while try rowsOfGroup.step() { blobs[rowsOfGroup.int64(0), default: []].append(rowsOfGroup.blob(1)) }
             } catch {
-                rowsOfPath.reset()
-                throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "sealing the recent rows of path \(pathID)")
-            }
-            rowsOfPath.reset()
-            report.rows += all.count
-            // Many polls written at once (an import, a writer that was stopped a long time) still
-            // make chunks of a few minutes: a query reads only the chunks its range touches.
-            for start in stride(from: 0, to: all.count, by: chunkRows) {
-                let rows = Array(all[start..<min(all.count, start + chunkRows)])
-                guard let first = rows.first, let last = rows.last else { continue }
-                insert.bind(1, pathID)
-                insert.bind(2, first.ts)
-                insert.bind(3, last.ts)
-                insert.bind(4, rows.count)
-                insert.bind(5, ChunkCodec.encode(rows))
-                try insert.run()
-                insert.reset()
-                report.chunks += 1
-            }
-            for row in all { for c in row.connections { lastSeen[c.key] = max(lastSeen[c.key] ?? .min, c.ts) } }
-            do {
-                report.minutes += try roll.path(pathID, new: all, reader, &tails)
-            } catch let error as SQLiteError {
+                rowsOfGroup.reset()
                 throw error
-            } catch {
-                throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "rolling up path \(pathID)")
             }
-            rolled.insert(pathID)
+            rowsOfGroup.reset()
+            for pathID in blobs.keys.sorted() {
+                let rowBlobs = blobs.removeValue(forKey: pathID) ?? []
+                var all: [StoredRow] = []
+                all.reserveCapacity(rowBlobs.count)
+                do {
+                    for blob in rowBlobs { all.append(try RowCodec.decode(blob)) }
+                } catch {
+                    throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "sealing the recent rows of path \(pathID)")
+                }
+                report.rows += all.count
+                // Many polls written at once (an import, a writer that was stopped a long time) still
+                // make chunks of a few minutes: a query reads only the chunks its range touches.
+                for start in stride(from: 0, to: all.count, by: chunkRows) {
+                    let rows = Array(all[start..<min(all.count, start + chunkRows)])
+                    guard let first = rows.first, let last = rows.last else { continue }
+                    insert.bind(1, pathID)
+                    insert.bind(2, first.ts)
+                    insert.bind(3, last.ts)
+                    insert.bind(4, rows.count)
+                    insert.bind(5, ChunkCodec.encode(rows))
+                    try insert.run()
+                    insert.reset()
+                    report.chunks += 1
+                }
+                for row in all { for c in row.connections { lastSeen[c.key] = max(lastSeen[c.key] ?? .min, c.ts) } }
+                do {
+                    report.minutes += try roll.path(pathID, new: all, reader, &tails)
+                } catch let error as SQLiteError {
+                    throw error
+                } catch {
+                    throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "rolling up path \(pathID)")
+                }
+                rolled.insert(pathID)
+            }
         }
         let touch = try db.cached("UPDATE connection SET last_ts_ms = max(last_ts_ms, ?) WHERE key = ?")
         for (key, ts) in lastSeen {
@@ -206,13 +221,22 @@ extension HistoryStore {
     }
 }
 
-/// The rows since the last roll-up of each path (the newest minute, not over yet), kept by the
-/// writer between seals so that a seal rolls up from memory what it has just sealed, rather
-/// than reading back the chunks it wrote.
+/// Where each path's roll-up stopped (the newest minute, not over yet), kept by the writer
+/// between seals so that a seal goes on from memory with what it has just sealed, rather than
+/// reading back the chunks it wrote. The minute's sums so far are kept, not its rows: a
+/// thousand paths cost a few hundred kilobytes, not a minute of rows with their connections.
 struct RollTails {
-    /// The `rolledUntil` these rows start at; tails for another are not used.
+    /// The `rolledUntil` these sums start at; tails for another are not used.
     var from: Int64 = .min
-    var byPath: [Int64: (previous: StoredPath?, rows: [StoredRow])] = [:]
+    var byPath: [Int64: Tail] = [:]
+
+    struct Tail {
+        /// The newest row folded: the next row's increases are counted from it.
+        var previous: StoredPath?
+        /// The minute that was not over, as far as it was folded.
+        var minute: RollupRow?
+        var connections: [Int64: ConnectionRollupRow] = [:]
+    }
 
     mutating func removeAll() {
         from = .min
@@ -233,37 +257,41 @@ struct Roll {
         let db = reader.connection
         var rows: [StoredRow]
         var previous: StoredPath?
+        var pathMinutes: [RollupRow] = []
+        var connectionMinutes: [Int64: [ConnectionRollupRow]] = [:]
         if tails.from == from, from > .min, let tail = tails.byPath[pathID] {
-            rows = tail.rows + new
+            // Folds are sequential: going on from the sums gives what folding every row would.
+            rows = new
             previous = tail.previous
+            if let minute = tail.minute { pathMinutes = [minute] }
+            connectionMinutes = tail.connections.mapValues { [$0] }
         } else {
             let firstNew = new.first?.ts ?? end
             rows = try reader.storedRows(pathID: pathID, from: from, to: firstNew - 1) + new
             previous = from == .min ? nil : try reader.newestStoredPath(pathID: pathID, atOrBefore: from - 1)
         }
-        var pathMinutes: [RollupRow] = []
-        var connectionMinutes: [Int64: [ConnectionRollupRow]] = [:]
-        var tailRows: [StoredRow] = []
-        var tailPrevious = previous
         for row in rows {
             let minute = row.ts - row.ts % 60_000
-            if row.ts >= complete { tailRows.append(row) }
             if let p = row.path {
                 let pair = previous.map { PairIncreases($0.counterRow, p.counterRow, readerGapMs: readerGapMs) }
                     ?? PairIncreases()
                 if pathMinutes.last?.start != minute { pathMinutes.append(RollupRow(start: minute)) }
                 pathMinutes[pathMinutes.count - 1].add(p, pair: pair, previousTs: previous?.ts)
                 previous = p
-                if row.ts < complete { tailPrevious = p }
             }
             for c in row.connections {
-                var list = connectionMinutes[c.key] ?? []
+                var list = connectionMinutes.removeValue(forKey: c.key) ?? []
                 if list.last?.start != minute { list.append(ConnectionRollupRow(start: minute)) }
                 list[list.count - 1].add(c)
                 connectionMinutes[c.key] = list
             }
         }
-        tails.byPath[pathID] = tailRows.isEmpty && tailPrevious == nil ? nil : (tailPrevious, tailRows)
+        var tail = RollTails.Tail(previous: previous)
+        if let last = pathMinutes.last, last.start >= complete { tail.minute = last }
+        for (key, list) in connectionMinutes {
+            if let last = list.last, last.start >= complete { tail.connections[key] = last }
+        }
+        tails.byPath[pathID] = previous == nil && tail.minute == nil && tail.connections.isEmpty ? nil : tail
         for m in pathMinutes { try m.write(pathID: pathID, tier: .minute, db) }
         for (key, list) in connectionMinutes { for m in list { try m.write(key: key, db) } }
         // Hours take the minutes that are over, in order, each once.
