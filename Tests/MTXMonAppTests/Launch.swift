@@ -20,17 +20,20 @@ func launchMTXMon(_ arguments: [String], environment: [String: String] = [:], st
 }
 
 /// Starts an `mtxmon` that listens on a free port and waits until it accepts connections. A
-/// port found free can be taken by another test's outgoing connection before `mtxmon` binds it;
-/// then `mtxmon` exits at once, and another port is tried.
+/// port found free can be taken by another test's process or outgoing connection before `mtxmon`
+/// binds it; then `mtxmon` exits at once, and another port is tried.
 func launchListening(_ arguments: (Int) -> [String], environment: [String: String] = [:]) async throws -> (Process, Int) {
     for _ in 0..<5 {
         let port = try freePort()
         let process = try launchMTXMon(arguments(port), environment: environment)
         let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline, process.isRunning, !canConnect(port: port) {
+        let pid = process.processIdentifier
+        // Its own listening socket, not whatever answers on the port: another test's process may
+        // have taken it, and this one exited.
+        while ContinuousClock.now < deadline, process.isRunning, !listens(pid: pid, port: port) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning, canConnect(port: port) { return (process, port) }
+        if process.isRunning, listens(pid: pid, port: port), canConnect(port: port) { return (process, port) }
         if process.isRunning { process.terminate() }
     }
     throw TestSupportError("mtxmon \(arguments(0).first ?? "") did not start listening on any of 5 free ports")

@@ -35,18 +35,17 @@ import Glibc
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("h.sqlite")
-        let simPort = try freePort()
-        let apiPort = try freePort()
-        let sim = "http://127.0.0.1:\(simPort)"
-        let api = "http://127.0.0.1:\(apiPort)"
-        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "20",
-                                          "--readers", "1", "--bitrate", "\(Int(Self.bitrate))"])
+        let (simulator, simPort) = try await launchListening {
+            ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "20", "--readers", "1", "--bitrate", "\(Int(Self.bitrate))"]
+        }
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        try await eventually("the simulator listens") { canConnect(port: simPort) }
+        let sim = "http://127.0.0.1:\(simPort)"
         let started = Int64(Date().timeIntervalSince1970 * 1_000)
-        let run = try launchMTXMon(["run", "--mediamtx", sim, "--db", db, "--interval", "500ms",
-                                    "--listen", "127.0.0.1:\(apiPort)"])
+        let (run, apiPort) = try await launchListening {
+            ["run", "--mediamtx", sim, "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"]
+        }
         defer { kill(run.processIdentifier, SIGKILL) }
+        let api = "http://127.0.0.1:\(apiPort)"
 
         try await eventually("six polls") { okPolls(db) >= 6 }
         let paths = try await json("\(api)/api/v1/paths")
@@ -114,22 +113,19 @@ import Glibc
         defer { dir.remove() }
         let db = dir.file("h.sqlite")
         let redis = try await RedisServer()
-        let simPort = try freePort()
-        let apiPort = try freePort()
-        let api = "http://127.0.0.1:\(apiPort)"
         let environment = ["REDIS_HOST": "127.0.0.1", "REDIS_PORT": "\(redis.port)"]
-        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "15",
-                                          "--srt-every", "5"])
+        let (simulator, simPort) = try await launchListening {
+            ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "15", "--srt-every", "5"]
+        }
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        try await eventually("the simulator listens") { canConnect(port: simPort) }
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", db,
                                           "--interval", "500ms"], environment: environment)
         defer { kill(collector.processIdentifier, SIGKILL) }
         try await eventually("two polls") { okPolls(db) >= 2 }
-        let server = try launchMTXMon(["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\(apiPort)"],
-                                      environment: environment)
+        let (server, apiPort) = try await launchListening(
+            { ["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"] }, environment: environment)
         defer { kill(server.processIdentifier, SIGKILL) }
-        try await eventually("serve listens") { canConnect(port: apiPort) }
+        let api = "http://127.0.0.1:\(apiPort)"
 
         let paths = try await json("\(api)/api/v1/paths")
         #expect(paths["source"] as? String == "cache")

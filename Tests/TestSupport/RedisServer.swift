@@ -5,14 +5,30 @@ import Glibc
 
 /// A real `redis-server` on a free loopback port, owned by one test.
 public final class RedisServer: @unchecked Sendable {
-    public let port: Int
+    public private(set) var port: Int
     private var process: Process?
     private let lock = NSLock()
 
-    /// Starts redis-server and waits until it accepts connections.
+    /// Starts redis-server and waits until it accepts connections. A port found free can be
+    /// taken (by another test's outgoing connection, say) before redis binds it; redis then exits
+    /// at once, and another port is tried.
     public init(port: Int? = nil) async throws {
         self.port = try port ?? freePort()
-        try await start()
+        for attempt in 1...5 {
+            do {
+                try await start()
+                return
+            } catch let error as PortTaken where port == nil && attempt < 5 {
+                _ = error
+                self.port = try freePort()
+            }
+        }
+    }
+
+    /// redis-server exited before it listened: its port was taken.
+    struct PortTaken: Error, CustomStringConvertible {
+        let port: Int
+        var description: String { "redis-server exited before listening: port \(port) is taken by another process" }
     }
 
     public func start() async throws {
@@ -26,7 +42,11 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock { self.process = process }
         let port = self.port
         try await eventually("redis-server accepts connections on \(port)", timeout: .seconds(20)) {
-            canConnect(port: port)
+            listens(pid: process.processIdentifier, port: port) || !process.isRunning
+        }
+        guard process.isRunning else {
+            lock.withLock { self.process = nil }
+            throw PortTaken(port: port)
         }
     }
 
@@ -83,6 +103,32 @@ public func freePort() throws -> Int {
 
 /// True when something accepts TCP connections on 127.0.0.1:`port`.
 public func canConnect(port: Int) -> Bool { connectErrno(port: port) == 0 }
+
+/// True when process `pid` itself listens on TCP `port`: its listening socket is found in
+/// `/proc/net/tcp` and among its own descriptors. Under a parallel suite a port found free can be
+/// taken by another test's process, which `canConnect` cannot tell from the one started.
+public func listens(pid: Int32, port: Int) -> Bool {
+    var inodes = Set<String>()
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+            guard fields.count > 9, fields[3] == "0A", let local = fields[1].split(separator: ":").last,
+                  Int(local, radix: 16) == port else { continue }
+            inodes.insert(String(fields[9]))
+        }
+    }
+    guard !inodes.isEmpty, let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else {
+        return false
+    }
+    return fds.contains { fd in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)") else {
+            return false
+        }
+        return target.hasPrefix("socket:[") && inodes.contains(String(target.dropFirst(8).dropLast()))
+    }
+}
 
 /// Waits until `condition` holds, checking every 20 ms; fails with `what` after `timeout`.
 /// This awaits a condition: a test never guesses how long something takes.

@@ -157,11 +157,10 @@ extension HistoryStore {
             try touch.run()
             touch.reset()
         }
-        // Exactly the rows read above: those of an answered poll.
-        let delete = try db.cached("DELETE FROM recent WHERE ts_ms IN (SELECT ts_ms FROM poll WHERE ts_ms > ?)")
-        delete.bind(1, marks.sealedUntil)
-        try delete.run()
-        delete.reset()
+        // Every row was read above: a row is written with its poll, after `sealedUntil`, in one
+        // transaction. Emptied whole, the table's pages go to the free list as they are, rather
+        // than each being rewritten row by row into the log (a megabyte a poll at 1,000 paths).
+        try db.execute("DELETE FROM recent")
         marks.sealedUntil = newest
         // Readers of this transaction (the roll-up below) must know the rows are sealed.
         try marks.write(db)

@@ -41,21 +41,36 @@ struct Watermarks: Sendable, Equatable {
     /// where they are, and the rollups they already made are complete but for the minute of the
     /// newest one, which the first seal makes again with the rows that follow it.
     static func start(_ db: SQLiteConnection) throws(SQLiteError) -> Watermarks {
+        // Under the write lock from the start: two processes opening a new file together (a
+        // `collect` and a `serve`) must not both find it unmarked, and a read that turns into a
+        // write cannot wait for the other's lock, it fails at once.
+        try db.execute("BEGIN IMMEDIATE")
+        do throws(SQLiteError) {
+            let marks = try startLocked(db)
+            try db.execute("COMMIT")
+            return marks
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private static func startLocked(_ db: SQLiteConnection) throws(SQLiteError) -> Watermarks {
         let s = try db.cached("SELECT count(*) FROM store_state")
-        defer { s.reset() }
-        if try s.step(), s.int64(0) > 0 { return try read(db) }
+        let marked = try s.step() && s.int64(0) > 0
         s.reset()
+        if marked { return try read(db) }
         var marks = Watermarks()
         let newest = try db.cached("""
             SELECT (SELECT max(ts_ms) FROM poll), (SELECT EXISTS (SELECT 1 FROM sample)),
                    (SELECT EXISTS (SELECT 1 FROM connection_sample))
             """)
-        defer { newest.reset() }
         if try newest.step() {
             marks.legacyDone = newest.int64(1) == 0 && newest.int64(2) == 0
             // The newest poll's minute (the rows written so far were rolled up as they came).
             if !marks.legacyDone, let last = newest.optionalInt64(0) { marks.rolledUntil = last - last % 60_000 }
         }
+        newest.reset()
         try marks.write(db)
         return marks
     }
