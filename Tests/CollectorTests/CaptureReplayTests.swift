@@ -44,10 +44,7 @@ import TestSupport
             let clock: @Sendable () -> Int64 = { replay.t(at: replay.step) }
             let collector = Collector(
                 client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(5)), clock: clock),
-                // Steps are driven one by one, not by the clock: a poll slowed by a loaded machine
-                // must not be abandoned and told as an outage the capture does not hold.
-                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2), pollDeadline: .seconds(60)),
-                logger: Self.logger)
+                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2)), logger: Self.logger)
             var state = await collector.initialState()
             var run = Run(replay: replay, file: file, store: store)
             var answered: Snapshot?

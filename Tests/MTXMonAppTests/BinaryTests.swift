@@ -13,8 +13,10 @@ import Glibc
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("h.sqlite")
-        let (simulator, port) = try await launchListening { ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "120"] }
+        let port = try freePort()
+        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(port)", "--paths", "120"])
         defer { kill(simulator.processIdentifier, SIGKILL) }
+        try await eventually("the simulator listens") { canConnect(port: port) }
 
         let log = Pipe()
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(port)", "--db", db,

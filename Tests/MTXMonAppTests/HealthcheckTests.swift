@@ -30,9 +30,11 @@ import Glibc
     @Test func exitsZeroWhenHealthzAnswers200AndOneWhenNothingListens() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let (simulator, simPort) = try await launchListening { ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "5"] }
-        defer { kill(simulator.processIdentifier, SIGKILL) }
+        let simPort = try freePort()
         let port = try freePort()
+        let simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "5"])
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        try await eventually("the simulator listens") { canConnect(port: simPort) }
 
         let down = try await healthcheck(["MTXMON_LISTEN": "0.0.0.0:\(port)"])
         #expect(down.status == 1, "\(down.output)")

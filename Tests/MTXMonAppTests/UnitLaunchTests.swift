@@ -111,9 +111,10 @@ final class UnitHost: @unchecked Sendable {
 
     init() async throws {
         dir = try TemporaryDirectory()
-        let (process, port) = try await launchListening { ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "20"] }
-        simulator = process
+        let port = try freePort()
+        simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(port)", "--paths", "20"])
         mediaMTX = "http://127.0.0.1:\(port)"
+        try await eventually("the simulator listens") { canConnect(port: port) }
     }
 
     /// Where `StateDirectory=mtxmon` (/var/lib/mtxmon) lands here.

@@ -81,43 +81,24 @@ public struct TestSupportError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A TCP port nobody uses right now, never handed out twice in this test process, and below
-/// the kernel's ephemeral range (32768 and up on Linux): a port the kernel picked is the kind it
-/// also gives to outgoing connections, and one freed is soon picked again, so under a parallel
-/// suite another test's process or connection could take it before the test's own server binds it.
+/// A TCP port nobody listens on right now, picked by the kernel.
 public func freePort() throws -> Int {
-    for _ in 0..<1_000 {
-        let port = Int.random(in: 20_000..<32_000)
-        guard PortBook.shared.claim(port) else { continue }
-        if canBind(port: port) { return port }
-    }
-    throw TestSupportError("no free TCP port found between 20000 and 32000")
-}
-
-/// The ports `freePort` has handed out.
-final class PortBook: @unchecked Sendable {
-    static let shared = PortBook()
-    private var taken = Set<Int>()
-    private let lock = NSLock()
-
-    func claim(_ port: Int) -> Bool { lock.withLock { taken.insert(port).inserted } }
-}
-
-/// Whether a socket can bind 127.0.0.1:`port` now (with SO_REUSEADDR, as servers bind).
-func canBind(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
+    guard fd >= 0 else { throw TestSupportError("socket() failed") }
     defer { close(fd) }
-    var one: Int32 = 1
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    return bound == 0
+    guard bound == 0 else { throw TestSupportError("bind() failed") }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// True when something accepts TCP connections on 127.0.0.1:`port`.
