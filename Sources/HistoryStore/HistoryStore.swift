@@ -183,13 +183,24 @@ public final class HistoryStore: Sendable {
     static func writeRecent(_ snapshot: Snapshot, _ state: inout WriterState,
                             _ report: inout AppendReport) throws(SQLiteError) {
         let ts = snapshot.ts
-        var rows: [Int64: StoredRow] = [:]
-        var order: [Int64] = []
+        // Rows live in an array and the dictionary holds their places: a row changed through
+        // a dictionary's subscript is moved out and back for every connection appended to it.
+        var rows: [StoredRow] = []
+        var place: [Int64: Int] = [:]
+        var ids: [Int64] = []
+        rows.reserveCapacity(snapshot.paths.count + 1)
+        place.reserveCapacity(snapshot.paths.count + 1)
+        func row(_ id: Int64) -> Int {
+            if let at = place[id] { return at }
+            place[id] = rows.count
+            rows.append(StoredRow(ts: ts, path: nil))
+            ids.append(id)
+            return rows.count - 1
+        }
         let stored = snapshot.paths.filter { PathStates.isStored($0, at: ts) }
         try insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report) { sample, state throws(SQLiteError) in
             let id = try Self.pathID(sample.name, state.connection, cache: &state.pathIDs)
-            if rows[id] == nil { order.append(id) }
-            rows[id] = StoredRow(ts: ts, path: StoredPath(sample, ts: ts))
+            rows[row(id)].path = StoredPath(sample, ts: ts)
         }
         try insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report) {
             connection, state throws(SQLiteError) in
@@ -202,19 +213,16 @@ public final class HistoryStore: Sendable {
                                              cache: &state.connectionKeys)
             // A poll that names no path keeps the connection's rows with the path it named before.
             let rowPath = pathID ?? state.connectionKeys.entry(for: connection.id)?.pathID ?? 0
-            if rows[rowPath] == nil {
-                order.append(rowPath)
-                rows[rowPath] = StoredRow(ts: ts, path: nil)
-            }
-            rows[rowPath]?.connections.append(StoredConnection(connection, key: key, ts: ts))
+            rows[row(rowPath)].connections.append(StoredConnection(connection, key: key, ts: ts))
         }
         let insert = try state.connection.cached(
             "INSERT INTO recent (ts_ms, path_id, data) VALUES (?, ?, ?) ON CONFLICT (ts_ms, path_id) DO NOTHING")
-        for id in order.sorted() {
-            guard let row = rows[id] else { continue }
+        var encoded: [UInt8] = []
+        for at in ids.indices.sorted(by: { ids[$0] < ids[$1] }) {
+            RowCodec.encode(rows[at], into: &encoded)
             insert.bind(1, ts)
-            insert.bind(2, id)
-            insert.bind(3, RowCodec.encode(row))
+            insert.bind(2, ids[at])
+            insert.bind(3, encoded)
             try insert.run()
             insert.reset()
         }

@@ -48,32 +48,97 @@ public enum ConnectionRole: String, Codable, Sendable {
 /// Counters of one connection as MediaMTX reports them, cumulative for the connection; or, in
 /// `ConnectionSample.deltas`, their increase since the previous poll. Absent where the protocol
 /// has no such figure.
-public struct ConnectionCounters: Codable, Sendable, Equatable {
-    // SRT, receiving side (publishers).
-    public var packetsReceived: Int64?
-    public var packetsReceivedLoss: Int64?
-    public var packetsReceivedRetrans: Int64?
-    public var packetsReceivedDrop: Int64?
-    public var packetsReceivedBelated: Int64?
-    public var packetsReceivedUndecrypt: Int64?
-    // SRT, sending side (readers).
-    public var packetsSent: Int64?
-    public var packetsSendLoss: Int64?
-    public var packetsRetrans: Int64?
-    public var packetsSendDrop: Int64?
-    // RTP over RTSP and WebRTC.
-    public var rtpPacketsReceived: Int64?
-    public var rtpPacketsLost: Int64?
-    public var rtpPacketsInError: Int64?
-    public var rtcpPacketsReceived: Int64?
-    public var rtcpPacketsInError: Int64?
-    public var rtpPacketsSent: Int64?
-    public var rtpPacketsReportedLost: Int64?
-    public var rtpPacketsDiscarded: Int64?
-    /// Frames a reader could not be sent in time (RTMP, WebRTC, SRT readers).
-    public var framesDiscarded: Int64?
+///
+/// Held as nineteen integers and a bit per counter saying whether it is present: half the bytes
+/// of nineteen optionals, and thousands of these are made, compared and copied every poll.
+public struct ConnectionCounters: Sendable, Equatable, Codable {
+    /// How many counters there are; `self[i]` reads the `i`th in the order of `all`.
+    public static let count = 19
+    @usableFromInline var slots = InlineArray<19, Int64>(repeating: 0)
+    @usableFromInline var present: UInt32 = 0
 
-    public init() {}
+    @inlinable public init() {}
+
+    /// The `i`th counter in the order of `all`; an absent one's slot is kept 0, so equal
+    /// counters are equal slot for slot.
+    @inlinable public subscript(_ i: Int) -> Int64? {
+        get { present & (1 << UInt32(i)) == 0 ? nil : slots[i] }
+        set {
+            if let newValue {
+                slots[i] = newValue
+                present |= 1 << UInt32(i)
+            } else {
+                slots[i] = 0
+                present &= ~(1 << UInt32(i))
+            }
+        }
+    }
+
+    /// No counter present.
+    public var isEmpty: Bool { present == 0 }
+
+    // SRT, receiving side (publishers).
+    @inlinable public var packetsReceived: Int64? { get { self[0] } set { self[0] = newValue } }
+    @inlinable public var packetsReceivedLoss: Int64? { get { self[1] } set { self[1] = newValue } }
+    @inlinable public var packetsReceivedRetrans: Int64? { get { self[2] } set { self[2] = newValue } }
+    @inlinable public var packetsReceivedDrop: Int64? { get { self[3] } set { self[3] = newValue } }
+    @inlinable public var packetsReceivedBelated: Int64? { get { self[4] } set { self[4] = newValue } }
+    @inlinable public var packetsReceivedUndecrypt: Int64? { get { self[5] } set { self[5] = newValue } }
+    // SRT, sending side (readers).
+    @inlinable public var packetsSent: Int64? { get { self[6] } set { self[6] = newValue } }
+    @inlinable public var packetsSendLoss: Int64? { get { self[7] } set { self[7] = newValue } }
+    @inlinable public var packetsRetrans: Int64? { get { self[8] } set { self[8] = newValue } }
+    @inlinable public var packetsSendDrop: Int64? { get { self[9] } set { self[9] = newValue } }
+    // RTP over RTSP and WebRTC.
+    @inlinable public var rtpPacketsReceived: Int64? { get { self[10] } set { self[10] = newValue } }
+    @inlinable public var rtpPacketsLost: Int64? { get { self[11] } set { self[11] = newValue } }
+    @inlinable public var rtpPacketsInError: Int64? { get { self[12] } set { self[12] = newValue } }
+    @inlinable public var rtcpPacketsReceived: Int64? { get { self[13] } set { self[13] = newValue } }
+    @inlinable public var rtcpPacketsInError: Int64? { get { self[14] } set { self[14] = newValue } }
+    @inlinable public var rtpPacketsSent: Int64? { get { self[15] } set { self[15] = newValue } }
+    @inlinable public var rtpPacketsReportedLost: Int64? { get { self[16] } set { self[16] = newValue } }
+    @inlinable public var rtpPacketsDiscarded: Int64? { get { self[17] } set { self[17] = newValue } }
+    /// Frames a reader could not be sent in time (RTMP, WebRTC, SRT readers).
+    @inlinable public var framesDiscarded: Int64? { get { self[18] } set { self[18] = newValue } }
+
+    public static func == (a: ConnectionCounters, b: ConnectionCounters) -> Bool {
+        guard a.present == b.present else { return false }
+        for i in 0..<count where a.slots[i] != b.slots[i] { return false }
+        return true
+    }
+
+    /// The names the synthesised form used, so stored and sent JSON keeps its keys.
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case packetsReceived
+        case packetsReceivedLoss
+        case packetsReceivedRetrans
+        case packetsReceivedDrop
+        case packetsReceivedBelated
+        case packetsReceivedUndecrypt
+        case packetsSent
+        case packetsSendLoss
+        case packetsRetrans
+        case packetsSendDrop
+        case rtpPacketsReceived
+        case rtpPacketsLost
+        case rtpPacketsInError
+        case rtcpPacketsReceived
+        case rtcpPacketsInError
+        case rtpPacketsSent
+        case rtpPacketsReportedLost
+        case rtpPacketsDiscarded
+        case framesDiscarded
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        for (i, key) in CodingKeys.allCases.enumerated() { self[i] = try c.decodeIfPresent(Int64.self, forKey: key) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        for (i, key) in CodingKeys.allCases.enumerated() { try c.encodeIfPresent(self[i], forKey: key) }
+    }
 
     // Key paths are immutable values; the array is never written after it is made.
     nonisolated(unsafe) public static let all: [WritableKeyPath<ConnectionCounters, Int64?>] = [
@@ -83,43 +148,34 @@ public struct ConnectionCounters: Codable, Sendable, Equatable {
         \.rtcpPacketsInError, \.rtpPacketsSent, \.rtpPacketsReportedLost, \.rtpPacketsDiscarded, \.framesDiscarded,
     ]
 
-    /// The counters in the order of `all`, read field by field: a key path costs a lookup in the
-    /// runtime each time, and thousands of connections are read every poll.
-    public var values: [Int64?] {
-        [packetsReceived, packetsReceivedLoss, packetsReceivedRetrans, packetsReceivedDrop, packetsReceivedBelated,
-         packetsReceivedUndecrypt, packetsSent, packetsSendLoss, packetsRetrans, packetsSendDrop, rtpPacketsReceived,
-         rtpPacketsLost, rtpPacketsInError, rtcpPacketsReceived, rtcpPacketsInError, rtpPacketsSent,
-         rtpPacketsReportedLost, rtpPacketsDiscarded, framesDiscarded]
-    }
+    /// The counters in the order of `all`.
+    public var values: [Int64?] { (0..<Self.count).map { self[$0] } }
 
     /// Counters from `values` in the order of `all`; missing ones are absent, extra ones ignored.
     public init(values v: [Int64?]) {
-        func at(_ i: Int) -> Int64? { i < v.count ? v[i] : nil }
-        packetsReceived = at(0); packetsReceivedLoss = at(1); packetsReceivedRetrans = at(2)
-        packetsReceivedDrop = at(3); packetsReceivedBelated = at(4); packetsReceivedUndecrypt = at(5)
-        packetsSent = at(6); packetsSendLoss = at(7); packetsRetrans = at(8); packetsSendDrop = at(9)
-        rtpPacketsReceived = at(10); rtpPacketsLost = at(11); rtpPacketsInError = at(12)
-        rtcpPacketsReceived = at(13); rtcpPacketsInError = at(14); rtpPacketsSent = at(15)
-        rtpPacketsReportedLost = at(16); rtpPacketsDiscarded = at(17); framesDiscarded = at(18)
+        for i in 0..<min(v.count, Self.count) { self[i] = v[i] }
     }
 
     /// The increase from `previous` to `self`, counter by counter: the difference, or the new
     /// value where a counter went down (the connection's own counters restarted).
     public func delta(since previous: ConnectionCounters) -> ConnectionCounters {
-        let now = values, before = previous.values
-        var result = [Int64?](repeating: nil, count: now.count)
-        for i in now.indices {
-            guard let current = now[i], let earlier = before[i] else { continue }
+        var result = ConnectionCounters()
+        let both = present & previous.present
+        guard both != 0 else { return result }
+        for i in 0..<Self.count where both & (1 << UInt32(i)) != 0 {
+            let current = slots[i], earlier = previous.slots[i]
             // Overflow is only possible with a negative counter, which MediaMTX never reports.
             let (difference, overflow) = current.subtractingReportingOverflow(earlier)
             result[i] = current >= earlier && !overflow ? difference : max(0, current)
         }
-        return ConnectionCounters(values: result)
+        return result
     }
 
     /// The counters of a connection created since the previous poll: all of each is its increase.
     public var sinceCreation: ConnectionCounters {
-        ConnectionCounters(values: values.map { $0.map { max(0, $0) } })
+        var result = self
+        for i in 0..<Self.count where present & (1 << UInt32(i)) != 0 { result.slots[i] = max(0, slots[i]) }
+        return result
     }
 
     /// Packets the link lost (recovered by retransmission or not), for the connection's role.

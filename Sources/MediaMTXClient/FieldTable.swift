@@ -1,65 +1,94 @@
 /// The fields of one wire type by the bytes of their JSON keys, found without making a String
 /// of each key and comparing it with forty others: a reply of two thousand connections has
 /// some sixty thousand keys.
-struct FieldTable<Value>: Sendable {
-    typealias Setter = @Sendable (inout Value, inout WireReader) throws(WireReader.Failure) -> Void
-
-    private let slots: [(key: [UInt8], set: Setter)?]
+///
+/// A lookup gives the field's position in the list it was made from; the caller switches on
+/// it. Keys sit in one byte array and slots are plain integers, so a lookup touches no
+/// reference count and calls no closure.
+struct FieldTable: Sendable {
+    /// Per slot: the field's position + 1 (0: empty), and where its key lies in `keys`.
+    private let slots: [(field: Int32, start: Int32, count: Int32)]
+    private let keys: [UInt8]
     private let mask: Int
 
-    init(_ fields: [(String, Setter)]) {
+    init(_ names: [String]) {
         var size = 16
-        while size < fields.count * 4 { size *= 2 }
-        var slots = [(key: [UInt8], set: Setter)?](repeating: nil, count: size)
-        for (name, set) in fields {
+        while size < names.count * 4 { size *= 2 }
+        var slots = [(field: Int32, start: Int32, count: Int32)](repeating: (0, 0, 0), count: size)
+        var keys: [UInt8] = []
+        for (position, name) in names.enumerated() {
             let key = Array(name.utf8)
             var i = Self.hash(key.withUnsafeBytes { $0 }) & (size - 1)
-            while slots[i] != nil { i = (i + 1) & (size - 1) }
-            slots[i] = (key, set)
+            while slots[i].field != 0 { i = (i + 1) & (size - 1) }
+            slots[i] = (Int32(position + 1), Int32(keys.count), Int32(key.count))
+            keys += key
         }
         self.slots = slots
+        self.keys = keys
         mask = size - 1
     }
 
     /// FNV-1a: a few instructions a byte, and the keys of one type spread well.
+    @inline(__always)
     static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 
-    func setter(_ key: UnsafeRawBufferPointer) -> Setter? {
-        var i = Self.hash(key) & mask
-        while let slot = slots[i] {
-            if slot.key.count == key.count && slot.key.withUnsafeBytes({ $0.elementsEqual(key) }) { return slot.set }
-            i = (i + 1) & mask
+    /// The position of the field named by `key`, or `nil` for a key the type does not read.
+    func field(_ key: UnsafeRawBufferPointer) -> Int? {
+        slots.withUnsafeBufferPointer { slots in
+            keys.withUnsafeBytes { keys in
+                var i = Self.hash(key) & mask
+                while true {
+                    let slot = slots[i]
+                    if slot.field == 0 { return nil }
+                    if Int(slot.count) == key.count,
+                       memcmpEqual(keys.baseAddress! + Int(slot.start), key.baseAddress, key.count) {
+                        return Int(slot.field) - 1
+                    }
+                    i = (i + 1) & mask
+                }
+            }
         }
-        return nil
+    }
+
+    @inline(__always)
+    private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer?, _ count: Int) -> Bool {
+        guard let b else { return count == 0 }
+        for k in 0..<count where a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 }
 
 extension WireReader {
-    /// Reads an object into `value`, each key through `fields`; unknown keys are skipped.
-    mutating func object<Value>(into value: inout Value, _ fields: FieldTable<Value>) throws(Failure) {
+    /// Reads an object, calling `set` with the position in `fields` of each key it knows and
+    /// the reader at its value; unknown keys are skipped.
+    @inline(__always)
+    mutating func object(_ fields: FieldTable,
+                         _ set: (Int, inout WireReader) throws(Failure) -> Void) throws(Failure) {
         try expect(UInt8(ascii: "{"), "an object")
         if try peek() == UInt8(ascii: "}") { i += 1; return }
         while true {
-            let setter: FieldTable<Value>.Setter?
+            let position: Int?
             let name: FieldName
             if let raw = try plainKey() {
-                setter = fields.setter(UnsafeRawBufferPointer(rebasing: bytes[raw]))
+                position = fields.field(UnsafeRawBufferPointer(rebasing: bytes[raw]))
                 name = .bytes(raw)
             } else {
                 // A key with escapes, which MediaMTX does not write: read it whole.
                 let text = try string()
-                setter = Array(text.utf8).withUnsafeBytes { fields.setter($0) }
+                position = Array(text.utf8).withUnsafeBytes { fields.field($0) }
                 name = .text(text)
             }
             try expect(UInt8(ascii: ":"), "':' after a key")
-            if let setter {
+            if let position {
                 let outer = field
                 field = name
-                try setter(&value, &self)
+                try set(position, &self)
                 field = outer
             } else {
                 try skip()

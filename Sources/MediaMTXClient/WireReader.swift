@@ -320,6 +320,14 @@ struct WireReader {
 /// A wire type the reader can fill.
 protocol WireReadable {
     static func read(_ r: inout WireReader) throws(WireReader.Failure) -> Self
+    /// Reads one more item onto the end of `items`.
+    static func append(_ r: inout WireReader, to items: inout [Self]) throws(WireReader.Failure)
+}
+
+extension WireReadable {
+    static func append(_ r: inout WireReader, to items: inout [Self]) throws(WireReader.Failure) {
+        items.append(try read(&r))
+    }
 }
 
 extension WireReader {
@@ -351,9 +359,11 @@ extension ListPage: WireReadable where Item: WireReadable {
             case "items":
                 if try r.null() { return }
                 var items: [Item] = []
+                // MediaMTX writes the count before the items; a page holds at most that many.
+                items.reserveCapacity(min(max(0, page.itemCount ?? 0), 4_096))
                 try r.array { r, index throws(WireReader.Failure) in
                     r.item = index
-                    items.append(try Item.read(&r))
+                    try Item.append(&r, to: &items)
                     r.item = nil
                 }
                 page.items = items
@@ -365,12 +375,14 @@ extension ListPage: WireReadable where Item: WireReadable {
 }
 
 extension WirePath.Ref: WireReadable {
+    static let fields = FieldTable(["type", "id"])
+
     static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WirePath.Ref {
         var ref = WirePath.Ref()
-        try r.object { r, key throws(WireReader.Failure) in
-            switch key {
-            case "type": ref.type = try r.optionalString()
-            case "id": ref.id = try r.optionalString()
+        try r.object(fields) { field, r throws(WireReader.Failure) in
+            switch field {
+            case 0: ref.type = try r.optionalString()
+            case 1: ref.id = try r.optionalString()
             default: try r.skip()
             }
         }
@@ -379,25 +391,31 @@ extension WirePath.Ref: WireReadable {
 }
 
 extension WirePath: WireReadable {
+    /// The keys read, in the order of the cases in `read`.
+    static let fields = FieldTable([
+        "name", "ready", "online", "available", "source", "readers", "bytesReceived", "bytesSent", "inboundBytes",
+        "outboundBytes", "inboundFramesInError",
+    ])
+
     static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WirePath {
         var p = WirePath()
-        try r.object { r, key throws(WireReader.Failure) in
-            switch key {
-            case "name": p.name = try r.optionalString()
-            case "ready": p.ready = try r.bool()
-            case "online": p.online = try r.bool()
-            case "available": p.available = try r.bool()
-            case "source": p.source = try r.null() ? nil : try WirePath.Ref.read(&r)
-            case "readers":
+        try r.object(fields) { field, r throws(WireReader.Failure) in
+            switch field {
+            case 0: p.name = try r.optionalString()
+            case 1: p.ready = try r.bool()
+            case 2: p.online = try r.bool()
+            case 3: p.available = try r.bool()
+            case 4: p.source = try r.null() ? nil : try WirePath.Ref.read(&r)
+            case 5:
                 if try r.null() { return }
                 var readers: [WirePath.Ref] = []
                 try r.array { r, _ throws(WireReader.Failure) in readers.append(try WirePath.Ref.read(&r)) }
                 p.readers = readers
-            case "bytesReceived": p.bytesReceived = try r.int()
-            case "bytesSent": p.bytesSent = try r.int()
-            case "inboundBytes": p.inboundBytes = try r.int()
-            case "outboundBytes": p.outboundBytes = try r.int()
-            case "inboundFramesInError": p.inboundFramesInError = try r.int()
+            case 6: p.bytesReceived = try r.int()
+            case 7: p.bytesSent = try r.int()
+            case 8: p.inboundBytes = try r.int()
+            case 9: p.outboundBytes = try r.int()
+            case 10: p.inboundFramesInError = try r.int()
             default: try r.skip()
             }
         }
@@ -420,56 +438,81 @@ extension WireInfo: WireReadable {
 }
 
 extension WireConnection: WireReadable {
-    static let fields = FieldTable<WireConnection>([
-        ("id", { v, r throws(WireReader.Failure) in v.id = try r.optionalString() }),
-        ("created", { v, r throws(WireReader.Failure) in v.created = try r.optionalString() }),
-        ("state", { v, r throws(WireReader.Failure) in v.state = try r.optionalString() }),
-        ("path", { v, r throws(WireReader.Failure) in v.path = try r.optionalString() }),
-        ("remoteAddr", { v, r throws(WireReader.Failure) in v.remoteAddr = try r.optionalString() }),
-        ("userAgent", { v, r throws(WireReader.Failure) in v.userAgent = try r.optionalString() }),
-        ("inboundBytes", { v, r throws(WireReader.Failure) in v.inboundBytes = try r.int() }),
-        ("outboundBytes", { v, r throws(WireReader.Failure) in v.outboundBytes = try r.int() }),
-        ("bytesReceived", { v, r throws(WireReader.Failure) in v.bytesReceived = try r.int() }),
-        ("bytesSent", { v, r throws(WireReader.Failure) in v.bytesSent = try r.int() }),
-        ("msRTT", { v, r throws(WireReader.Failure) in v.msRTT = try r.double() }),
-        ("mbpsReceiveRate", { v, r throws(WireReader.Failure) in v.mbpsReceiveRate = try r.double() }),
-        ("mbpsSendRate", { v, r throws(WireReader.Failure) in v.mbpsSendRate = try r.double() }),
-        ("mbpsLinkCapacity", { v, r throws(WireReader.Failure) in v.mbpsLinkCapacity = try r.double() }),
-        ("msReceiveTsbPdDelay", { v, r throws(WireReader.Failure) in v.msReceiveTsbPdDelay = try r.int() }),
-        ("msSendTsbPdDelay", { v, r throws(WireReader.Failure) in v.msSendTsbPdDelay = try r.int() }),
-        ("packetsReceived", { v, r throws(WireReader.Failure) in v.packetsReceived = try r.int() }),
-        ("packetsReceivedLoss", { v, r throws(WireReader.Failure) in v.packetsReceivedLoss = try r.int() }),
-        ("packetsReceivedRetrans", { v, r throws(WireReader.Failure) in v.packetsReceivedRetrans = try r.int() }),
-        ("packetsReceivedDrop", { v, r throws(WireReader.Failure) in v.packetsReceivedDrop = try r.int() }),
-        ("packetsReceivedBelated", { v, r throws(WireReader.Failure) in v.packetsReceivedBelated = try r.int() }),
-        ("packetsReceivedUndecrypt", { v, r throws(WireReader.Failure) in v.packetsReceivedUndecrypt = try r.int() }),
-        ("packetsSent", { v, r throws(WireReader.Failure) in v.packetsSent = try r.int() }),
-        ("packetsSendLoss", { v, r throws(WireReader.Failure) in v.packetsSendLoss = try r.int() }),
-        ("packetsRetrans", { v, r throws(WireReader.Failure) in v.packetsRetrans = try r.int() }),
-        ("packetsSendDrop", { v, r throws(WireReader.Failure) in v.packetsSendDrop = try r.int() }),
-        ("inboundRTPPackets", { v, r throws(WireReader.Failure) in v.inboundRTPPackets = try r.int() }),
-        ("inboundRTPPacketsLost", { v, r throws(WireReader.Failure) in v.inboundRTPPacketsLost = try r.int() }),
-        ("inboundRTPPacketsInError", { v, r throws(WireReader.Failure) in v.inboundRTPPacketsInError = try r.int() }),
-        ("inboundRTPPacketsJitter", { v, r throws(WireReader.Failure) in v.inboundRTPPacketsJitter = try r.double() }),
-        ("inboundRTCPPackets", { v, r throws(WireReader.Failure) in v.inboundRTCPPackets = try r.int() }),
-        ("inboundRTCPPacketsInError", { v, r throws(WireReader.Failure) in v.inboundRTCPPacketsInError = try r.int() }),
-        ("outboundRTPPackets", { v, r throws(WireReader.Failure) in v.outboundRTPPackets = try r.int() }),
-        ("outboundRTPPacketsReportedLost", { v, r throws(WireReader.Failure) in v.outboundRTPPacketsReportedLost = try r.int() }),
-        ("outboundRTPPacketsDiscarded", { v, r throws(WireReader.Failure) in v.outboundRTPPacketsDiscarded = try r.int() }),
-        ("rtpPacketsReceived", { v, r throws(WireReader.Failure) in v.rtpPacketsReceived = try r.int() }),
-        ("rtpPacketsLost", { v, r throws(WireReader.Failure) in v.rtpPacketsLost = try r.int() }),
-        ("rtpPacketsInError", { v, r throws(WireReader.Failure) in v.rtpPacketsInError = try r.int() }),
-        ("rtpPacketsJitter", { v, r throws(WireReader.Failure) in v.rtpPacketsJitter = try r.double() }),
-        ("rtcpPacketsReceived", { v, r throws(WireReader.Failure) in v.rtcpPacketsReceived = try r.int() }),
-        ("rtcpPacketsInError", { v, r throws(WireReader.Failure) in v.rtcpPacketsInError = try r.int() }),
-        ("rtpPacketsSent", { v, r throws(WireReader.Failure) in v.rtpPacketsSent = try r.int() }),
-        ("outboundFramesDiscarded", { v, r throws(WireReader.Failure) in v.outboundFramesDiscarded = try r.int() }),
-        ("isCDN", { v, r throws(WireReader.Failure) in v.isCDN = try r.bool() }),
+    /// The keys read, in the order of the cases in `read(into:)`.
+    static let fields = FieldTable([
+        "id", "created", "state", "path", "remoteAddr", "userAgent", "inboundBytes", "outboundBytes",
+        "bytesReceived", "bytesSent", "msRTT", "mbpsReceiveRate", "mbpsSendRate", "mbpsLinkCapacity",
+        "msReceiveTsbPdDelay", "msSendTsbPdDelay", "packetsReceived", "packetsReceivedLoss",
+        "packetsReceivedRetrans", "packetsReceivedDrop", "packetsReceivedBelated", "packetsReceivedUndecrypt",
+        "packetsSent", "packetsSendLoss", "packetsRetrans", "packetsSendDrop", "inboundRTPPackets",
+        "inboundRTPPacketsLost", "inboundRTPPacketsInError", "inboundRTPPacketsJitter", "inboundRTCPPackets",
+        "inboundRTCPPacketsInError", "outboundRTPPackets", "outboundRTPPacketsReportedLost",
+        "outboundRTPPacketsDiscarded", "rtpPacketsReceived", "rtpPacketsLost", "rtpPacketsInError",
+        "rtpPacketsJitter", "rtcpPacketsReceived", "rtcpPacketsInError", "rtpPacketsSent",
+        "outboundFramesDiscarded", "isCDN",
     ])
 
     static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WireConnection {
         var value = WireConnection()
-        try r.object(into: &value, fields)
+        try read(into: &value, &r)
         return value
+    }
+
+    /// Filled where it lies in the array: a connection is some seven hundred bytes of fields.
+    static func append(_ r: inout WireReader, to items: inout [WireConnection]) throws(WireReader.Failure) {
+        items.append(WireConnection())
+        try read(into: &items[items.count - 1], &r)
+    }
+
+    static func read(into v: inout WireConnection, _ r: inout WireReader) throws(WireReader.Failure) {
+        try r.object(fields) { field, r throws(WireReader.Failure) in
+            switch field {
+            case 0: v.id = try r.optionalString()
+            case 1: v.created = try r.optionalString()
+            case 2: v.state = try r.optionalString()
+            case 3: v.path = try r.optionalString()
+            case 4: v.remoteAddr = try r.optionalString()
+            case 5: v.userAgent = try r.optionalString()
+            case 6: v.inboundBytes = try r.int()
+            case 7: v.outboundBytes = try r.int()
+            case 8: v.bytesReceived = try r.int()
+            case 9: v.bytesSent = try r.int()
+            case 10: v.msRTT = try r.double()
+            case 11: v.mbpsReceiveRate = try r.double()
+            case 12: v.mbpsSendRate = try r.double()
+            case 13: v.mbpsLinkCapacity = try r.double()
+            case 14: v.msReceiveTsbPdDelay = try r.int()
+            case 15: v.msSendTsbPdDelay = try r.int()
+            case 16: v.packetsReceived = try r.int()
+            case 17: v.packetsReceivedLoss = try r.int()
+            case 18: v.packetsReceivedRetrans = try r.int()
+            case 19: v.packetsReceivedDrop = try r.int()
+            case 20: v.packetsReceivedBelated = try r.int()
+            case 21: v.packetsReceivedUndecrypt = try r.int()
+            case 22: v.packetsSent = try r.int()
+            case 23: v.packetsSendLoss = try r.int()
+            case 24: v.packetsRetrans = try r.int()
+            case 25: v.packetsSendDrop = try r.int()
+            case 26: v.inboundRTPPackets = try r.int()
+            case 27: v.inboundRTPPacketsLost = try r.int()
+            case 28: v.inboundRTPPacketsInError = try r.int()
+            case 29: v.inboundRTPPacketsJitter = try r.double()
+            case 30: v.inboundRTCPPackets = try r.int()
+            case 31: v.inboundRTCPPacketsInError = try r.int()
+            case 32: v.outboundRTPPackets = try r.int()
+            case 33: v.outboundRTPPacketsReportedLost = try r.int()
+            case 34: v.outboundRTPPacketsDiscarded = try r.int()
+            case 35: v.rtpPacketsReceived = try r.int()
+            case 36: v.rtpPacketsLost = try r.int()
+            case 37: v.rtpPacketsInError = try r.int()
+            case 38: v.rtpPacketsJitter = try r.double()
+            case 39: v.rtcpPacketsReceived = try r.int()
+            case 40: v.rtcpPacketsInError = try r.int()
+            case 41: v.rtpPacketsSent = try r.int()
+            case 42: v.outboundFramesDiscarded = try r.int()
+            case 43: v.isCDN = try r.bool()
+            default: try r.skip()
+            }
+        }
     }
 }

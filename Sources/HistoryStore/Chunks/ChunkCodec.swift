@@ -218,18 +218,16 @@ enum ChunkCodec {
         Columns.writeDoubles(c.map(\.linkCapacityMbps), &w)
         Columns.writeOptionalInts(c.map(\.latencyMs), &w)
         Columns.writeDoubles(c.map(\.jitter), &w)
-        let counters = c.map(\.counters.values)
-        let width = ConnectionCounters.all.count
+        let width = ConnectionCounters.count
         w.varint(width)
-        for k in 0..<width { Columns.writeOptionalInts(counters.map { $0[k] }, &w) }
+        for k in 0..<width { Columns.writeOptionalInts(c.map { $0.counters[k] }, &w) }
         Columns.writePresence(c.map { $0.deltas != nil }, &w)
         let withDeltas = c.indices.filter { c[$0].deltas != nil }
         guard !withDeltas.isEmpty else { return }
-        let deltas = withDeltas.map { c[$0].deltas?.values ?? [] }
         for k in 0..<width {
-            let residuals: [Int64?] = withDeltas.enumerated().map { j, i in
-                guard let d = deltas[j][k] else { return nil }
-                let g = i == 0 ? nil : increase(counters[i - 1][k], counters[i][k])
+            let residuals: [Int64?] = withDeltas.map { i in
+                guard let d = c[i].deltas?[k] else { return nil }
+                let g = i == 0 ? nil : increase(c[i - 1].counters[k], c[i].counters[k])
                 return d &- (g ?? 0)
             }
             Columns.writeOptionalInts(residuals, &w)
@@ -257,27 +255,30 @@ enum ChunkCodec {
         let latency = try Columns.readOptionalInts(n, &r)
         let jitter = try Columns.readDoubles(n, &r)
         let counterCount = try r.count(limit: 4_096)
-        let known = ConnectionCounters.all.count
+        let known = ConnectionCounters.count
         var columns: [[Int64?]] = []
         for _ in 0..<counterCount { columns.append(try Columns.readOptionalInts(n, &r)) }
         // Counters a later mtxmon adds are read past, not misread.
-        let counters = (0..<n).map { i in ConnectionCounters(values: (0..<min(known, counterCount)).map { columns[$0][i] }) }
+        var counters = [ConnectionCounters](repeating: ConnectionCounters(), count: n)
+        for k in 0..<min(known, counterCount) {
+            let column = columns[k]
+            for i in 0..<n { counters[i][k] = column[i] }
+        }
         let hasDeltas = try Columns.readPresence(n, &r)
-        var deltaValues = [[Int64?]?](repeating: nil, count: n)
+        var deltas = [ConnectionCounters?](repeating: nil, count: n)
         let withDeltas = (0..<n).filter { hasDeltas[$0] }
         if !withDeltas.isEmpty {
-            for i in withDeltas { deltaValues[i] = [Int64?](repeating: nil, count: min(known, counterCount)) }
+            for i in withDeltas { deltas[i] = ConnectionCounters() }
             for k in 0..<counterCount {
                 let residuals = try Columns.readOptionalInts(withDeltas.count, &r)
                 guard k < known else { continue }
                 for (j, i) in withDeltas.enumerated() {
                     guard let residual = residuals[j] else { continue }
                     let g = i == 0 ? nil : increase(columns[k][i - 1], columns[k][i])
-                    deltaValues[i]?[k] = residual &+ (g ?? 0)
+                    deltas[i]?[k] = residual &+ (g ?? 0)
                 }
             }
         }
-        let deltas = deltaValues.map { $0.map(ConnectionCounters.init(values:)) }
         return (0..<n).map { i in
             (rows[i], StoredConnection(
                 key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],

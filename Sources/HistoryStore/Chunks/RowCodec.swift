@@ -10,7 +10,17 @@ enum RowCodec {
     static let version: UInt8 = 0x81
 
     static func encode(_ row: StoredRow) -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + row.connections.count * 64)
+        var bytes: [UInt8] = []
+        encode(row, into: &bytes)
+        return bytes
+    }
+
+    /// Encodes `row` over `buffer`'s bytes, keeping its memory: a poll encodes a thousand rows.
+    static func encode(_ row: StoredRow, into buffer: inout [UInt8]) {
+        var w = ByteWriter()
+        buffer.removeAll(keepingCapacity: true)
+        swap(&w.bytes, &buffer)
+        defer { swap(&w.bytes, &buffer) }
         w.byte(version)
         w.signed(row.ts)
         if let p = row.path {
@@ -21,7 +31,6 @@ enum RowCodec {
         }
         w.varint(row.connections.count)
         for c in row.connections { writeConnection(c, &w) }
-        return w.bytes
     }
 
     static func decode(_ bytes: [UInt8]) throws(ChunkError) -> StoredRow {
@@ -170,11 +179,11 @@ enum RowCodec {
         f.real(c.jitter)
         f.write(&w)
         var counters = Fields()
-        for value in c.counters.values { counters.int(value) }
+        for k in 0..<ConnectionCounters.count { counters.int(c.counters[k]) }
         counters.write(&w)
         guard let deltas = c.deltas else { return }
         var increases = Fields()
-        for value in deltas.values { increases.int(value) }
+        for k in 0..<ConnectionCounters.count { increases.int(deltas[k]) }
         increases.write(&w)
     }
 
@@ -188,16 +197,15 @@ enum RowCodec {
         let rtt = try f.real(&r), recv = try f.real(&r), send = try f.real(&r), link = try f.real(&r)
         let latency = try f.int(&r)
         let jitter = try f.real(&r)
-        let counterCount = ConnectionCounters.all.count
-        var values = [Int64?](repeating: nil, count: counterCount)
+        var counters = ConnectionCounters()
         var c = Reading(mask: try r.varint())
-        for k in 0..<counterCount { values[k] = try c.int(&r) }
-        let counters = ConnectionCounters(values: values)
+        for k in 0..<ConnectionCounters.count { counters[k] = try c.int(&r) }
         var deltas: ConnectionCounters?
         if hasDeltas {
+            var increases = ConnectionCounters()
             var d = Reading(mask: try r.varint())
-            for k in 0..<counterCount { values[k] = try d.int(&r) }
-            deltas = ConnectionCounters(values: values)
+            for k in 0..<ConnectionCounters.count { increases[k] = try d.int(&r) }
+            deltas = increases
         }
         return StoredConnection(key: key, ts: ts, role: role, inboundBytes: inbound, outboundBytes: outbound,
                                 bitrateIn: bitrateIn, bitrateOut: bitrateOut, reset: reset, rttMs: rtt,
