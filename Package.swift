@@ -143,6 +143,7 @@ let package = Package(
             name: "mtxmon-bench",
             dependencies: [
                 "MTXMonCore", "HistoryStore", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),

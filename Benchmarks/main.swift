@@ -12,6 +12,7 @@
 // The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
 // With --prometheus (needs `prometheus` and `promtool` on PATH, Debian's package `prometheus`),
 // the same counters are backfilled into Prometheus and the equivalent PromQL is timed as well.
+import ArgumentParser
 import AsyncHTTPClient
 import CSQLite
 import Foundation
@@ -24,35 +25,80 @@ import NIOCore
 import ServiceLifecycle
 import SnapshotCache
 
-let arguments = CommandLine.arguments
-func option(_ name: String) -> String? {
-    arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+/// The benchmark's modes and options; `--help` lists them and runs nothing.
+struct BenchOptions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mtxmon-bench",
+        abstract: "mtxmon's benchmarks, each against a reference measured in the same run (see BENCHMARKS.md).",
+        discussion: """
+            Without a mode: history queries over the HTTP API against bare SQLite (and Prometheus with \
+            --prometheus) on a generated file of 100 paths × 24 h.
+            """)
+
+    @Flag(help: "A year of 100 paths at the default retention: file size by table, prune under a writing collector (--db, --runs).")
+    var year = false
+    @Flag(help: "Whether a file under a never-stopping collector and hourly prunes stays flat (--hours).")
+    var steady = false
+    @Flag(help: "Bytes per path-poll against Prometheus on the same data (--hours, --dir; needs promtool).")
+    var storage = false
+    @Flag(help: "How long a poll of a MediaMTX that is down takes to fail, against a bare connect() (--runs).")
+    var outage = false
+    @Flag(help: "WebSocket clients of one mtxmon serve against a bare Redis subscriber (--clients, --paths, --polls, --interval-ms).")
+    var live = false
+    @Flag(help: "Also time the same questions on Prometheus (needs prometheus and promtool on PATH).")
+    var prometheus = false
+
+    @Option(help: "The generated history file (kept between runs).")
+    var db: String?
+    @Option(help: "Timed runs per question (default 15; --year 9; --outage 50).")
+    var runs: Int?
+    @Option(help: "Hours of polls to generate (--steady 30, --storage 24).")
+    var hours: Int?
+    @Option(help: "Working folder for --storage.")
+    var dir: String?
+    @Option(help: "WebSocket clients for --live.")
+    var clients = 1_000
+    @Option(help: "Paths for --live.")
+    var paths = 100
+    @Option(help: "Polls for --live.")
+    var polls = 30
+    @Option(name: .customLong("interval-ms"), help: "Poll interval for --live, in milliseconds.")
+    var intervalMs = 1_000
+
+    func validate() throws {
+        let modes = [year, steady, storage, outage, live].filter { $0 }.count
+        guard modes <= 1 else { throw ValidationError("choose one of --year, --steady, --storage, --outage, --live") }
+        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
+        if let hours, hours < 1 { throw ValidationError("--hours must be at least 1") }
+    }
 }
-if arguments.contains("--year") {
-    try await YearBenchmark.run(dbPath: option("--db") ?? NSTemporaryDirectory() + "mtxmon-bench-year.sqlite",
-                                runs: Int(option("--runs") ?? "") ?? 9)
+
+let options = BenchOptions.parseOrExit()
+if options.year {
+    try await YearBenchmark.run(dbPath: options.db ?? NSTemporaryDirectory() + "mtxmon-bench-year.sqlite",
+                                runs: options.runs ?? 9)
     exit(0)
 }
-if arguments.contains("--steady") {
-    try SteadyBenchmark.run(hours: Int(option("--hours") ?? "") ?? 30)
+if options.steady {
+    try SteadyBenchmark.run(hours: options.hours ?? 30)
     exit(0)
 }
-if arguments.contains("--storage") {
-    try StorageBenchmark.run(hours: Int(option("--hours") ?? "") ?? 24,
-                             directory: option("--dir") ?? NSTemporaryDirectory() + "mtxmon-bench-storage")
+if options.storage {
+    try StorageBenchmark.run(hours: options.hours ?? 24,
+                             directory: options.dir ?? NSTemporaryDirectory() + "mtxmon-bench-storage")
     exit(0)
 }
-if arguments.contains("--outage") {
-    try await OutageBenchmark.run(runs: Int(option("--runs") ?? "") ?? 50)
+if options.outage {
+    try await OutageBenchmark.run(runs: options.runs ?? 50)
     exit(0)
 }
-if arguments.contains("--live") {
-    try await LiveBenchmark.run(clients: Int(option("--clients") ?? "") ?? 1_000, paths: Int(option("--paths") ?? "") ?? 100,
-                                polls: Int(option("--polls") ?? "") ?? 30, intervalMs: Int(option("--interval-ms") ?? "") ?? 1_000)
+if options.live {
+    try await LiveBenchmark.run(clients: options.clients, paths: options.paths, polls: options.polls,
+                                intervalMs: options.intervalMs)
     exit(0)
 }
-let dbPath = option("--db") ?? NSTemporaryDirectory() + "mtxmon-bench-100x24h.sqlite"
-let runs = Int(option("--runs") ?? "") ?? 15
+let dbPath = options.db ?? NSTemporaryDirectory() + "mtxmon-bench-100x24h.sqlite"
+let runs = options.runs ?? 15
 let pathCount = 100
 let interval: Int64 = 2_000
 let day: Int64 = 86_400_000
@@ -199,7 +245,7 @@ let server = try await BenchServer.start(store: store, intervalMs: interval, now
 func fetch(_ uri: String, port: Int? = nil) async throws -> Int { try await server.fetch(uri, port: port) }
 
 var prometheus: (reference: PrometheusReference, process: Process)?
-if arguments.contains("--prometheus") {
+if options.prometheus {
     guard PrometheusReference.available() else {
         print("--prometheus needs prometheus and promtool on PATH: apt-get install prometheus")
         exit(2)

@@ -41,7 +41,9 @@ public enum App {
     }
 
     public static func makeHub(_ settings: Settings, feed: any SnapshotFeed, logger: Logger) -> LiveHub {
-        LiveHub(feed: feed, intervalMs: settings.interval.milliseconds, logger: logger)
+        LiveHub(feed: feed, intervalMs: settings.interval.milliseconds,
+                gauges: settings.metricsMaxSeries > 0 ? StreamGauges(maxSeries: settings.metricsMaxSeries) : nil,
+                logger: logger)
     }
 
     /// Opens (and migrates) the history file, with an error that says what to do.

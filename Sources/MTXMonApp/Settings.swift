@@ -27,6 +27,10 @@ public struct Settings: Sendable {
     /// `MTXMON_SEAL_EVERY`: polls kept as recent rows before they are sealed into chunks (default
     /// 120: four minutes at 2 s). Fewer seal sooner and compress less.
     public var sealEvery: Int = HistoryStore.defaultSealEvery
+    /// `MTXMON_METRICS_MAX_SERIES`: most stream series (per-path gauges) one `/metrics` scrape
+    /// writes (default 20,000: every figure of some 2,500 paths); 0 writes none.
+    public var metricsMaxSeries: Int = Settings.defaultMetricsMaxSeries
+    public static let defaultMetricsMaxSeries = 20_000
 
     /// How long the latest snapshot stays readable after the collector stops: five intervals.
     public var snapshotTTL: Duration { interval * 5 }
@@ -172,6 +176,15 @@ extension Settings {
                 problems.append("MTXMON_SEAL_EVERY='\(text)' must be a number of polls from 2 to 10000, e.g. 120")
             }
         }
+        var metricsMaxSeries = Settings.defaultMetricsMaxSeries
+        if let text = value("MTXMON_METRICS_MAX_SERIES") {
+            if let n = Int(text.trimmingCharacters()), (0...1_000_000).contains(n) {
+                metricsMaxSeries = n
+            } else {
+                problems.append("MTXMON_METRICS_MAX_SERIES='\(text)' must be a number of series from 0 (no stream "
+                    + "gauges) to 1000000, e.g. 20000")
+            }
+        }
         let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
             .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
 
@@ -182,7 +195,7 @@ extension Settings {
             mediaMTX: MediaMTXEndpoint(baseURL: url, credentials: credentials, pageSize: pageSize),
             interval: interval, redis: redis, database: database, listen: listen,
             apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
-            sealEvery: sealEvery)
+            sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries)
     }
 }
 

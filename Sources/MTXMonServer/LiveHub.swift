@@ -14,6 +14,8 @@ public actor LiveHub: Service {
     nonisolated let intervalMs: Int64
     /// A client that reads nothing for this long is closed (it may reconnect).
     nonisolated let slowLimitMs: Int64
+    /// The stream gauges of `/metrics`, fed with every snapshot heard.
+    public nonisolated let gauges: StreamGauges?
     let logger: Logger
     private var clients: [UInt64: LiveClient] = [:]
     private var nextID: UInt64 = 0
@@ -34,8 +36,10 @@ public actor LiveHub: Service {
     private let slowClosed = Counter(label: "mtxmon_ws_clients_closed_slow_total")
     private let snapshotsHeard = Counter(label: "mtxmon_ws_snapshots_received_total")
 
-    public init(feed: any SnapshotFeed, intervalMs: Int64, slowLimitMs: Int64? = nil, logger: Logger) {
+    public init(feed: any SnapshotFeed, intervalMs: Int64, slowLimitMs: Int64? = nil, gauges: StreamGauges? = nil,
+                logger: Logger) {
         self.feed = feed
+        self.gauges = gauges
         self.intervalMs = intervalMs
         // Long enough for a phone switching networks; short enough that a stuck client is let go.
         self.slowLimitMs = slowLimitMs ?? max(30_000, 10 * intervalMs)
@@ -76,6 +80,7 @@ public actor LiveHub: Service {
         case .read: if current != nil || unencoded != nil { return }
         }
         snapshotsHeard.increment()
+        gauges?.record(snapshot)
         taken += 1
         guard !clients.isEmpty else {
             // Nobody to tell: the events are not worked out, but the next ones compare with this.

@@ -16,6 +16,13 @@ struct ServiceRoutes: Sendable {
             }
             var bytes: [UInt8] = []
             registry.emit(into: &bytes)
+            bytes = MetricHelp.complete(bytes)
+            if let gauges = environment.live?.gauges {
+                // Before the feed's first snapshot, the cache's (memory or Redis, never the file).
+                let fallback = gauges.isEmpty ? try? await environment.cache.latest() : nil
+                if bytes.last != UInt8(ascii: "\n"), !bytes.isEmpty { bytes.append(UInt8(ascii: "\n")) }
+                bytes += gauges.render(fallback: fallback).utf8
+            }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: .init(bytes: bytes)))
         }
@@ -44,6 +51,8 @@ struct ServiceRoutes: Sendable {
         for problem in report.problems { w.string(problem) }
         w.endArray()
         w.key("uptimeS"); w.int((now - startedAt) / 1_000)
+        w.key("version"); w.string(BuildInfo.version)
+        w.key("build"); w.string(BuildInfo.build)
         w.key("collector"); w.string(environment.collectorStatus == nil ? "separate" : "in-process")
         w.key("lastPoll")
         w.beginObject()

@@ -259,6 +259,7 @@ public struct MediaMTXClient: Sendable {
     func get(_ url: String, deadline: NIODeadline? = nil) async throws(MediaMTXError) -> (ByteBuffer, Int64) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
         switch endpoint.credentials {
         case let .basic(user, password):
             let token = Data("\(user):\(password)".utf8).base64EncodedString()

@@ -13,6 +13,8 @@ public final class Simulator: Sendable {
         /// Connections not yet on a path: listed with `path: ""`, on no path's list.
         var idle: [SimConn] = []
         var credentials: (user: String, password: String)?
+        /// Each `User-Agent` that asked the API, so a test sees who the client said it was.
+        var userAgents: Set<String> = []
         /// Closes the port for a while; set by whoever runs the listener (`PortListener.serve`).
         var refuse: (@Sendable (Duration) -> Void)?
         var random: SeededRandom
@@ -61,6 +63,13 @@ public final class Simulator: Sendable {
 
     static func address(_ random: inout SeededRandom) -> String {
         "10.\(random.next() % 256).\(random.next() % 256).\(random.next() % 254 + 1):\(random.next() % 50_000 + 10_000)"
+    }
+
+    /// The `User-Agent` headers of the API requests served so far (`-` for none).
+    public var userAgents: Set<String> { state.withLock { $0.userAgents } }
+
+    func heard(userAgent: String?) {
+        state.withLock { _ = $0.userAgents.insert(userAgent ?? "-") }
     }
 
     // MARK: Switches

@@ -161,6 +161,7 @@ struct FaultMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/v3/") else { return try await next(request, context) }
+        simulator.heard(userAgent: request.headers[.userAgent])
         if let (user, password) = simulator.credentials {
             let expected = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
             guard request.headers[.authorization] == expected else {

@@ -4,6 +4,7 @@ import HistoryStore
 import Logging
 import Metrics
 import MTXMonApp
+import MTXMonCore
 import Prometheus
 
 @main
@@ -15,6 +16,7 @@ struct MTXMon: AsyncParsableCommand {
             Settings come from flags, then the environment (MEDIA_MTX_API_URL, REDIS_HOST, MTXMON_DB, …; \
             see the README), then defaults.
             """,
+        version: "mtxmon \(BuildInfo.description)",
         subcommands: [Run.self, Collect.self, Serve.self, Prune.self, Migrate.self, Export.self, Simulate.self,
                       HealthcheckCommand.self],
         defaultSubcommand: nil
@@ -57,8 +59,27 @@ func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollec
     let style = PlainLogHandler.Style.detect(environment: ProcessInfo.processInfo.environment)
     LoggingSystem.bootstrap { PlainLogHandler(label: $0, level: level, style: style) }
     let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-    return (Logger(label: label), registry)
+    var factory = PrometheusMetricsFactory(registry: registry)
+    // Hummingbird's counters lack the `_total` suffix and its histogram the unit that Prometheus's
+    // naming asks for (`promtool check metrics`); the names the exposition uses follow it.
+    factory.nameAndLabelSanitizer = { name, labels in
+        let renamed = switch name {
+        case "hb.requests": "http_server_requests_total"
+        case "hb.request.errors": "http_server_request_errors_total"
+        case "http.server.request.duration": "http_server_request_duration_seconds"
+        default: name
+        }
+        return (renamed, labels)
+    }
+    MetricsSystem.bootstrap(factory)
+    registry.makeGauge(
+        descriptor: MetricNameDescriptor(metricName: "mtxmon_build_info", unitName: "",
+                                         helpText: "Always 1: the version and build of this mtxmon, as --version prints them."),
+        labels: [("version", BuildInfo.version), ("build", BuildInfo.build)]
+    ).set(to: 1.0)
+    let logger = Logger(label: label)
+    logger.info("mtxmon \(BuildInfo.description) starting", metadata: ["command": "\(label)"])
+    return (logger, registry)
 }
 
 extension CommonOptions {

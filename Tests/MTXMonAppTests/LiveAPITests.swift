@@ -100,7 +100,7 @@ import Glibc
         let metrics = String(decoding: try await request("\(api)/metrics").body, as: UTF8.self)
         #expect(metrics.contains("mtxmon_polls_total"))
         #expect(metrics.contains("mtxmon_poll_failures_total 3") || metrics.contains("mtxmon_poll_failures_total"))
-        #expect(metrics.contains("http_server_request_duration"))
+        #expect(metrics.contains("http_server_request_duration_seconds"))
 
         kill(run.processIdentifier, SIGTERM)
         try await eventually("mtxmon run exits") { !run.isRunning }

@@ -25,6 +25,17 @@ import TestSupport
         }
     }
 
+    /// MediaMTX's logs and any proxy in front of it can tell mtxmon's requests by their User-Agent.
+    @Test func everyRequestNamesMTXMonAndItsVersion() async throws {
+        let simulator = Simulator(options: .init(paths: 3, readers: 1, srtEvery: 2), nowMs: WallClock.nowMs())
+        try await withSimulator(simulator) { url in
+            let client = MediaMTXClient(endpoint: .init(baseURL: url))
+            _ = try await client.poll()
+            _ = try await client.info()
+        }
+        #expect(simulator.userAgents == ["mtxmon/\(BuildInfo.version)"])
+    }
+
     @Test func bothGenerationsGiveTheSameSamples() async throws {
         let now = WallClock.nowMs()
         var results: [[PathSample]] = []

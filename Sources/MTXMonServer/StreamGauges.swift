@@ -1,0 +1,156 @@
+import MTXMonCore
+import Synchronization
+
+/// The stream figures mtxmon works out, as Prometheus gauges on `/metrics`, so a Grafana that
+/// already scrapes the host can chart them beside everything else.
+///
+/// Fed by the live hub with every snapshot this process hears of, and kept in memory with the
+/// past minute of each SRT connection's link samples: a scrape renders from memory and never
+/// waits on the history file. The minute restarts with the process, so an SRT link's margin
+/// and loss verdicts are `unknown` (left out) until it has been watched long enough, as the
+/// API's are for a new connection.
+public final class StreamGauges: Sendable {
+    /// At most this many series are written per scrape; whole paths are left out (by name, last
+    /// first) beyond it, and counted.
+    public let maxSeries: Int
+    private let state = Mutex(State())
+
+    struct State {
+        var snapshot: Snapshot?
+        var links: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
+        var omittedTotal = 0
+    }
+
+    public init(maxSeries: Int) {
+        self.maxSeries = maxSeries
+    }
+
+    /// Whether a snapshot has been heard yet.
+    public var isEmpty: Bool { state.withLock { $0.snapshot == nil } }
+
+    /// Takes a snapshot: the newest wins, and each SRT connection's minute of samples grows.
+    public func record(_ snapshot: Snapshot) {
+        state.withLock { state in
+            if let current = state.snapshot, current.ts >= snapshot.ts { return }
+            state.snapshot = snapshot
+            guard snapshot.answered else { return }
+            var links: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
+            for c in snapshot.connections where c.proto == .srt {
+                var link = state.links[c.id] ?? (snapshot.ts, [])
+                link.samples.removeAll { $0.ts <= snapshot.ts - 60_000 }
+                link.samples.append(LinkSample(ts: snapshot.ts, rttMs: c.rttMs, latencyMs: c.latencyMs,
+                                               lost: c.deltas?.lost(c.role), retransmitted: c.deltas?.retransmitted(c.role),
+                                               dropped: c.deltas?.dropped(c.role)))
+                links[c.id] = link
+            }
+            state.links = links
+        }
+    }
+
+    /// A verdict as a number for alert rules: `unknown` has none and is left out.
+    static func number(_ level: LinkHealth.Level) -> Int? {
+        switch level {
+        case .ok: 0
+        case .recent: 1
+        case .warn: 2
+        case .critical: 3
+        case .unknown: nil
+        }
+    }
+
+    struct Family {
+        let name: String
+        let help: String
+        var lines: [String] = []
+    }
+
+    /// The exposition text of every stream gauge, `fallback` standing in before the first snapshot.
+    public func render(fallback: Snapshot? = nil) -> String {
+        let (snapshot, links) = state.withLock { ($0.snapshot ?? fallback, $0.links) }
+        var families = [
+            Family(name: "mtxmon_path_online", help: "1 while the path has a ready publisher, else 0."),
+            Family(name: "mtxmon_path_inbound_bytes_per_second",
+                   help: "Bytes a second into MediaMTX over the last poll interval (the bitrate / 8)."),
+            Family(name: "mtxmon_path_outbound_bytes_per_second",
+                   help: "Bytes a second out to all readers over the last poll interval (the bitrate / 8)."),
+            Family(name: "mtxmon_path_readers", help: "Readers of the path at the last poll."),
+            Family(name: "mtxmon_path_srt_rtt_seconds", help: "Round-trip time of the path's SRT publisher at the last poll."),
+            Family(name: "mtxmon_path_srt_margin_ratio",
+                   help: "SRT latency divided by the 95th percentile RTT of the past 10 s (60 s when 10 s had none)."),
+            Family(name: "mtxmon_path_srt_margin_verdict",
+                   help: "The margin verdict of the path's SRT publisher: 0 ok, 2 warn, 3 critical; absent while unknown."),
+            Family(name: "mtxmon_path_srt_loss_verdict",
+                   help: "The loss verdict of the path's SRT publisher: 0 ok, 1 recent, 2 warn, 3 critical; absent while unknown."),
+        ]
+        var written = 0
+        var omitted = 0
+        var full = false
+        if let snapshot {
+            let publishers = Dictionary(
+                snapshot.connections.filter { $0.proto == .srt && $0.role == .publisher && $0.path != nil }
+                    .map { ($0.path!, $0) }, uniquingKeysWith: { first, _ in first })
+            for path in snapshot.paths.sorted(by: { $0.name < $1.name }) {
+                var values: [(Int, Double)] = [(0, path.currentState == .online ? 1 : 0)]
+                // Prometheus names base units: bytes. Grafana shows bits with `* 8` or its unit.
+                if let v = path.bitrateIn { values.append((1, v / 8)) }
+                if let v = path.bitrateOut { values.append((2, v / 8)) }
+                values.append((3, Double(path.readers)))
+                if let c = publishers[path.name] {
+                    if let rtt = c.rttMs { values.append((4, rtt / 1_000)) }
+                    if let link = links[c.id] {
+                        let health = LinkHealth.evaluate(link.samples, now: snapshot.ts, connectedAt: link.firstTs)
+                        if let margin = health.margin { values.append((5, margin)) }
+                        if let n = Self.number(health.marginVerdict.level) { values.append((6, Double(n))) }
+                        if let n = Self.number(health.lossVerdict.level) { values.append((7, Double(n))) }
+                    }
+                }
+                guard !full, written + values.count <= maxSeries else {
+                    full = true
+                    omitted += values.count
+                    continue
+                }
+                written += values.count
+                let label = "{path=\"\(Self.escape(path.name))\"}"
+                for (family, value) in values where value.isFinite {
+                    families[family].lines.append("\(families[family].name)\(label) \(Self.format(value))")
+                }
+            }
+        }
+        let total = state.withLock { state in
+            state.omittedTotal += omitted
+            return state.omittedTotal
+        }
+        var text = ""
+        for family in families where !family.lines.isEmpty {
+            text += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) gauge\n"
+            for line in family.lines { text += line + "\n" }
+        }
+        text += "# HELP mtxmon_stream_series Stream series written at this scrape (at most the cap).\n"
+        text += "# TYPE mtxmon_stream_series gauge\nmtxmon_stream_series \(written)\n"
+        text += "# HELP mtxmon_stream_series_cap Most stream series one scrape writes (MTXMON_METRICS_MAX_SERIES).\n"
+        text += "# TYPE mtxmon_stream_series_cap gauge\nmtxmon_stream_series_cap \(maxSeries)\n"
+        text += "# HELP mtxmon_stream_series_omitted Stream series left out of this scrape by the cap.\n"
+        text += "# TYPE mtxmon_stream_series_omitted gauge\nmtxmon_stream_series_omitted \(omitted)\n"
+        text += "# HELP mtxmon_stream_series_omitted_total Stream series left out by the cap, over all scrapes.\n"
+        text += "# TYPE mtxmon_stream_series_omitted_total counter\nmtxmon_stream_series_omitted_total \(total)\n"
+        return text
+    }
+
+    /// A label value as the text format wants it: backslash, quote and newline escaped.
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for ch in value.unicodeScalars {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+}

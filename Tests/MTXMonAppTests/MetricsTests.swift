@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+import MTXMonCore
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an operator's Prometheus and a packaging script see of mtxmon: `--version`, and
+/// `/metrics` with the stream gauges, checked by Prometheus's own `promtool`.
+@Suite struct MetricsTests {
+    /// Runs the built `mtxmon` to its end and gives its exit status and standard output.
+    func output(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = mtxmonBinary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func get(_ url: String) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        #expect(response.status == .ok, "\(url)")
+        return String(buffer: body)
+    }
+
+    /// `promtool check metrics` on `text`: its exit status and what it said.
+    func promtool(_ text: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["promtool", "check", "metrics"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let said = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: said, as: UTF8.self))
+    }
+
+    /// The series lines (not comments) of the families whose names start with `prefix`.
+    func series(_ text: String, _ prefix: String) -> [Substring] {
+        text.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+    }
+
+    @Test func versionPrintsTheReleaseAndTheBuild() throws {
+        let (status, text) = try output(["--version"])
+        #expect(status == 0)
+        #expect(text == "mtxmon \(BuildInfo.version) (build \(BuildInfo.build))\n")
+    }
+
+    @Test func everySimulatedPathHasItsStreamGaugesAndPromtoolAcceptsTheWholePage() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (simulator, simPort) = try await launchListening {
+            ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "12", "--srt-every", "4"]
+        }
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        let (run, port) = try await launchListening {
+            ["run", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", dir.file("h.sqlite"), "--interval", "500ms",
+             "--listen", "127.0.0.1:\($0)"]
+        }
+        defer { kill(run.processIdentifier, SIGKILL) }
+        let names = (0..<12).map { "sim/\(String(format: "%04d", $0))" }
+        var text = ""
+        try await eventually("a bitrate series for every path") {
+            text = try await get("http://127.0.0.1:\(port)/metrics")
+            return names.allSatisfy { text.contains("mtxmon_path_inbound_bytes_per_second{path=\"\($0)\"} ") }
+        }
+        let (status, said) = try promtool(text)
+        #expect(status == 0, "promtool check metrics: \(said)")
+        #expect(text.contains("mtxmon_build_info{version=\"\(BuildInfo.version)\",build=\"\(BuildInfo.build)\"} 1"))
+        for name in names {
+            #expect(text.contains("mtxmon_path_online{path=\"\(name)\"} 1"), "\(name) online")
+            #expect(text.contains("mtxmon_path_readers{path=\"\(name)\"} "), "\(name) readers")
+        }
+        // Every 4th path is published over SRT: its link figures are there, the others have none.
+        let rtt = series(text, "mtxmon_path_srt_rtt_seconds{")
+        #expect(rtt.count == 3, "\(rtt)")
+        #expect(rtt.allSatisfy { line in ["sim/0000", "sim/0004", "sim/0008"].contains { line.contains("\"\($0)\"") } })
+        #expect(text.contains("mtxmon_stream_series_omitted 0"))
+
+        let health = try await get("http://127.0.0.1:\(port)/healthz")
+        #expect(health.contains("\"version\":\"\(BuildInfo.version)\""))
+        #expect(health.contains("\"build\":\"\(BuildInfo.build)\""))
+    }
+
+    @Test func theSeriesCapLeavesOutWholePathsAndCountsThem() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (simulator, simPort) = try await launchListening {
+            ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "20"]
+        }
+        defer { kill(simulator.processIdentifier, SIGKILL) }
+        let (run, port) = try await launchListening({
+            ["run", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", dir.file("h.sqlite"), "--interval", "500ms",
+             "--listen", "127.0.0.1:\($0)"]
+        }, environment: ["MTXMON_METRICS_MAX_SERIES": "10"])
+        defer { kill(run.processIdentifier, SIGKILL) }
+        var text = ""
+        try await eventually("bitrates known, so each path has four series") {
+            text = try await get("http://127.0.0.1:\(port)/metrics")
+            return text.contains("mtxmon_path_inbound_bytes_per_second{path=\"sim/0000\"}")
+        }
+        let written = series(text, "mtxmon_path_")
+        #expect(written.count <= 10, "\(written)")
+        // Whole paths: sim/0000 and sim/0001 with their four series each, nothing of sim/0002 on.
+        #expect(Set(written.compactMap { $0.split(separator: "\"").dropFirst().first }) == ["sim/0000", "sim/0001"])
+        #expect(text.contains("mtxmon_stream_series \(written.count)\n"))
+        #expect(text.contains("mtxmon_stream_series_omitted 72\n"))
+        #expect(!text.contains("mtxmon_stream_series_omitted_total 0\n"))
+        #expect(try promtool(text).0 == 0)
+    }
+}
