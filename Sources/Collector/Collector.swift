@@ -144,7 +144,7 @@ public struct Collector: Service {
             let derived = state.paths.answered(samples, at: reply.ts, readAt: reply.readAtByName)
             let (connections, connectionReadAt) = Normalise.connections(reply)
             snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion,
-                                connections: state.connectionRates.derive(connections, at: reply.ts, readAt: connectionReadAt,
+                                connections: state.connectionRates.derive(consume connections, at: reply.ts, readAt: connectionReadAt,
                                                                           listsRead: Set(reply.readLists)),
                                 serverVersionNote: state.serverVersionNote)
             state.pending.append(PollBatch(

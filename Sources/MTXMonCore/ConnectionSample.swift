@@ -284,42 +284,44 @@ public struct ConnectionTracker: Sendable {
 
     /// `readAt` gives, by connection id, when its counters were read (its page's time);
     /// `listsRead` the protocols whose lists this poll read whole.
-    public mutating func derive(_ samples: [ConnectionSample], at ts: Int64, readAt: [String: Int64] = [:],
+    public mutating func derive(_ samples: consuming [ConnectionSample], at ts: Int64, readAt: [String: Int64] = [:],
                                 listsRead: Set<ConnectionProtocol>? = nil) -> [ConnectionSample] {
         var next: [String: Reading] = [:]
         next.reserveCapacity(samples.count)
         let previousPoll = previousPollTs
-        let derived = samples.map { sample -> ConnectionSample in
-            var sample = sample
+        // Changed where they lie: a connection sample is some five hundred bytes, thousands a poll.
+        for i in samples.indices {
+            let id = samples[i].id
             // Negative byte counts (never sent by MediaMTX) would make the differences overflow.
-            let reading = Reading(ts: readAt[sample.id] ?? ts, inbound: max(0, sample.inboundBytes),
-                                  outbound: max(0, sample.outboundBytes), counters: sample.counters,
-                                  state: sample.state, role: sample.role)
-            next[sample.id] = reading
-            guard let previous = last[sample.id] else {
-                if let previousPoll, isNew(sample, previousPoll: previousPoll) {
-                    sample.deltas = sample.counters.sinceCreation
+            let reading = Reading(ts: readAt[id] ?? ts, inbound: max(0, samples[i].inboundBytes),
+                                  outbound: max(0, samples[i].outboundBytes), counters: samples[i].counters,
+                                  state: samples[i].state, role: samples[i].role)
+            next[id] = reading
+            guard let previous = last[id] else {
+                if let previousPoll, isNew(samples[i], previousPoll: previousPoll) {
+                    samples[i].deltas = samples[i].counters.sinceCreation
                 }
-                return sample
+                continue
             }
-            sample.deltas = sample.counters.delta(since: previous.counters)
-            sample.reset = reading.inbound < previous.inbound || reading.outbound < previous.outbound
+            samples[i].deltas = reading.counters.delta(since: previous.counters)
+            let reset = reading.inbound < previous.inbound || reading.outbound < previous.outbound
+            samples[i].reset = reset
             let elapsed = reading.ts - previous.ts
             let changed = previous.state != reading.state || previous.role != reading.role
-            guard elapsed <= maxGapMs, !sample.reset, !changed else { return sample }
-            sample.bitrateIn = RateTracker.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
-            sample.bitrateOut = RateTracker.bitrate(previous: previous.outbound, current: reading.outbound, elapsedMs: elapsed)
-            return sample
+            guard elapsed <= maxGapMs, !reset, !changed else { continue }
+            samples[i].bitrateIn = RateTracker.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
+            samples[i].bitrateOut = RateTracker.bitrate(previous: previous.outbound, current: reading.outbound,
+                                                        elapsedMs: elapsed)
         }
         last = next
         previousPollTs = ts
-        previousListsRead = listsRead ?? Set(samples.map(\.proto))
-        return derived
+        previousListsRead = listsRead ?? Set(samples.lazy.map { $0.proto })
+        return samples
     }
 
     /// Created after the previous poll: absent from a list that poll read whole, or so dated by
     /// MediaMTX (its clock, so only trusted when the list gives no answer).
-    func isNew(_ sample: ConnectionSample, previousPoll: Int64) -> Bool {
+    func isNew(_ sample: borrowing ConnectionSample, previousPoll: Int64) -> Bool {
         if previousListsRead.contains(sample.proto) { return true }
         if let created = sample.createdMs { return created > previousPoll }
         return false

@@ -43,7 +43,12 @@ public enum TimeArgument {
     /// `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; `t`, `z` and a space for `T` are accepted as RFC 3339 allows.
     /// Also how MediaMTX's `created` (nanoseconds, `Z`) is read.
     public static func rfc3339(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
+        var text = text
+        // Read where the string keeps its bytes: every connection's `created` goes through here.
+        return text.withUTF8 { rfc3339(bytes: $0) }
+    }
+
+    static func rfc3339(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard bytes.count >= 20 else { return nil }
         func number(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }
@@ -55,7 +60,7 @@ public enum TimeArgument {
             return value
         }
         guard let year = number(0, 4), bytes[4] == 45, let month = number(5, 2), bytes[7] == 45,
-              let day = number(8, 2), [84, 116, 32].contains(bytes[10]),
+              let day = number(8, 2), bytes[10] == 84 || bytes[10] == 116 || bytes[10] == 32,
               let hour = number(11, 2), bytes[13] == 58, let minute = number(14, 2), bytes[16] == 58,
               let second = number(17, 2),
               (1...12).contains(month), (1...daysIn(month, year)).contains(day),

@@ -35,7 +35,10 @@ public final class StreamGauges: Sendable {
             state.snapshot = snapshot
             guard snapshot.answered else { return }
             var links: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
-            for c in snapshot.connections where c.proto == .srt {
+            // By index: copying out each of thousands of connections to look at its protocol
+            // costs more than the SRT ones' work.
+            for i in snapshot.connections.indices where snapshot.connections[i].proto == .srt {
+                let c = snapshot.connections[i]
                 var link = state.links[c.id] ?? (snapshot.ts, [])
                 link.samples.removeAll { $0.ts <= snapshot.ts - 60_000 }
                 link.samples.append(LinkSample(ts: snapshot.ts, rttMs: c.rttMs, latencyMs: c.latencyMs,

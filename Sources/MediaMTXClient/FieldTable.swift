@@ -9,22 +9,30 @@ struct FieldTable: Sendable {
     /// Per slot: the field's position + 1 (0: empty), and where its key lies in `keys`.
     private let slots: [(field: Int32, start: Int32, count: Int32)]
     private let keys: [UInt8]
+    /// Where each field's key lies in `keys`, by position.
+    private let spans: [(start: Int32, count: Int32)]
     private let mask: Int
+    /// Which of the reader's key orders this table's objects use (see `WireReader.orders`).
+    let order: Int
 
-    init(_ names: [String]) {
+    init(order: Int, _ names: [String]) {
+        self.order = order
         var size = 16
         while size < names.count * 4 { size *= 2 }
         var slots = [(field: Int32, start: Int32, count: Int32)](repeating: (0, 0, 0), count: size)
         var keys: [UInt8] = []
+        var spans: [(start: Int32, count: Int32)] = []
         for (position, name) in names.enumerated() {
             let key = Array(name.utf8)
             var i = Self.hash(key.withUnsafeBytes { $0 }) & (size - 1)
             while slots[i].field != 0 { i = (i + 1) & (size - 1) }
             slots[i] = (Int32(position + 1), Int32(keys.count), Int32(key.count))
+            spans.append((Int32(keys.count), Int32(key.count)))
             keys += key
         }
         self.slots = slots
         self.keys = keys
+        self.spans = spans
         mask = size - 1
     }
 
@@ -54,6 +62,17 @@ struct FieldTable: Sendable {
         }
     }
 
+    /// Whether the key of field `position`, then a closing quote, starts at `bytes[at]`.
+    @inline(__always)
+    func isKey(_ position: Int, at: Int, in bytes: UnsafeRawBufferPointer) -> Int? {
+        let span = spans[position]
+        let count = Int(span.count)
+        guard at + count < bytes.count, bytes[at + count] == UInt8(ascii: "\"") else { return nil }
+        return keys.withUnsafeBytes { keys in
+            memcmpEqual(keys.baseAddress! + Int(span.start), bytes.baseAddress! + at, count) ? count : nil
+        }
+    }
+
     @inline(__always)
     private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer?, _ count: Int) -> Bool {
         guard let b else { return count == 0 }
@@ -72,18 +91,28 @@ extension WireReader {
                          _ set: (Int, inout WireReader) throws(Failure) -> Void) throws(Failure) {
         try expect(UInt8(ascii: "{"), "an object")
         if try peek() == UInt8(ascii: "}") { i += 1; return }
+        var index = 0
         while true {
-            let position: Int?
+            var position: Int?
             let name: FieldName
-            if let raw = try plainKey() {
+            // MediaMTX writes a type's keys in the same order in every item: the key the previous
+            // object had at this place is tried first, by its bytes, without hashing or scanning.
+            let guess = index < orders[fields.order].count ? Int(orders[fields.order][index]) : -1
+            if guess >= 0, try peek() == UInt8(ascii: "\""), let count = fields.isKey(guess, at: i + 1, in: bytes) {
+                position = guess
+                name = .bytes((i + 1)..<(i + 1 + count))
+                i += count + 2
+            } else if let raw = try plainKey() {
                 position = fields.field(UnsafeRawBufferPointer(rebasing: bytes[raw]))
                 name = .bytes(raw)
+                remember(position, at: index, in: fields.order)
             } else {
                 // A key with escapes, which MediaMTX does not write: read it whole.
                 let text = try string()
                 position = Array(text.utf8).withUnsafeBytes { fields.field($0) }
                 name = .text(text)
             }
+            index += 1
             try expect(UInt8(ascii: ":"), "':' after a key")
             if let position {
                 let outer = field
@@ -98,6 +127,15 @@ extension WireReader {
             case UInt8(ascii: "}"): i += 1; return
             default: throw failure("expected ',' or '}' in an object")
             }
+        }
+    }
+
+    /// Notes the field at place `index` of an object of key order `order`; -1 for an unknown key.
+    private mutating func remember(_ position: Int?, at index: Int, in order: Int) {
+        while orders.count <= order { orders.append([]) }
+        let value = Int32(position ?? -1)
+        if index < orders[order].count { orders[order][index] = value } else if index == orders[order].count {
+            orders[order].append(value)
         }
     }
 

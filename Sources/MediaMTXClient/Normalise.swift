@@ -11,7 +11,7 @@ public enum Normalise {
             guard let path = conn.path, !path.isEmpty, publishers[path] == nil else { continue }
             publishers[path] = conn
         }
-        var seen = Set<String>()
+        var seen = Set<String>(minimumCapacity: paths.count)
         var result: [PathSample] = []
         result.reserveCapacity(paths.count)
         for item in paths {
@@ -42,9 +42,12 @@ public enum Normalise {
     public static func connections(_ reply: PollReply) -> (samples: [ConnectionSample], readAt: [String: Int64]) {
         var lists = reply.lists
         lists.insert(ConnectionList(proto: .srt, items: reply.srtConns, readAt: reply.srtReadAt), at: 0)
-        var seen = Set<String>()
+        let total = lists.reduce(0) { $0 + $1.items.count }
+        var seen = Set<String>(minimumCapacity: total)
         var samples: [ConnectionSample] = []
+        samples.reserveCapacity(total)
         var readAt: [String: Int64] = [:]
+        readAt.reserveCapacity(total)
         for list in lists {
             for (index, item) in list.items.enumerated() {
                 guard let id = item.id, !id.isEmpty, seen.insert(id).inserted else { continue }

@@ -14,6 +14,8 @@ struct WireReader {
     /// Where the reader is, for errors: the field and the item being read.
     var field = FieldName.none
     var item: Int?
+    /// Per `FieldTable.order`: the field at each place of the last object read with that table.
+    var orders: [[Int32]] = [[], [], []]
 
     /// A field's name, kept as where its key lies until an error needs it as text: most
     /// replies have no error and some sixty thousand keys.
@@ -290,9 +292,25 @@ struct WireReader {
     mutating func int() throws(Failure) -> Int64? {
         if try null() { return nil }
         guard try peek() != UInt8(ascii: "\"") else { throw failure("expected a number, not a string") }
+        // The common case in one pass: up to 18 digits cannot overflow, and a byte after them
+        // that could continue a number sends it the careful way below.
+        var k = i
+        var fast: Int64 = 0
+        while k < bytes.count, k - i < 18, bytes[k] &- UInt8(ascii: "0") < 10 {
+            fast = fast &* 10 &+ Int64(bytes[k] &- UInt8(ascii: "0"))
+            k += 1
+        }
+        if k > i, k < bytes.count {
+            switch bytes[k] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): break
+            default:
+                i = k
+                return fast
+            }
+        }
         let (range, integer) = try numberText()
         guard integer else { throw failure("expected a whole number") }
-        var k = range.lowerBound
+        k = range.lowerBound
         let negative = bytes[k] == UInt8(ascii: "-")
         if negative { k += 1 }
         var value: Int64 = 0
@@ -375,7 +393,7 @@ extension ListPage: WireReadable where Item: WireReadable {
 }
 
 extension WirePath.Ref: WireReadable {
-    static let fields = FieldTable(["type", "id"])
+    static let fields = FieldTable(order: 0, ["type", "id"])
 
     static func read(_ r: inout WireReader) throws(WireReader.Failure) -> WirePath.Ref {
         var ref = WirePath.Ref()
@@ -392,7 +410,7 @@ extension WirePath.Ref: WireReadable {
 
 extension WirePath: WireReadable {
     /// The keys read, in the order of the cases in `read`.
-    static let fields = FieldTable([
+    static let fields = FieldTable(order: 1, [
         "name", "ready", "online", "available", "source", "readers", "bytesReceived", "bytesSent", "inboundBytes",
         "outboundBytes", "inboundFramesInError",
     ])
@@ -439,7 +457,7 @@ extension WireInfo: WireReadable {
 
 extension WireConnection: WireReadable {
     /// The keys read, in the order of the cases in `read(into:)`.
-    static let fields = FieldTable([
+    static let fields = FieldTable(order: 2, [
         "id", "created", "state", "path", "remoteAddr", "userAgent", "inboundBytes", "outboundBytes",
         "bytesReceived", "bytesSent", "msRTT", "mbpsReceiveRate", "mbpsSendRate", "mbpsLinkCapacity",
         "msReceiveTsbPdDelay", "msSendTsbPdDelay", "packetsReceived", "packetsReceivedLoss",

@@ -11,14 +11,17 @@ import MTXMonCore
 enum ChunkCodec {
     static let version: UInt8 = 1
 
-    static func encode(_ rows: [StoredRow]) -> [UInt8] {
+    static func encode(_ rows: [StoredRow]) -> [UInt8] { encode(rows[...]) }
+
+    static func encode(_ rows: ArraySlice<StoredRow>) -> [UInt8] {
+        let rows = RowsFromZero(base: rows)
         var w = ByteWriter(capacity: 64 + rows.count * 16)
         w.byte(version)
         w.varint(rows.count)
-        let ts = rows.map(\.ts)
+        let ts = rows.map { $0.ts }
         Columns.writeInts(ts, &w)
         Columns.writePresence(rows.map { $0.path != nil }, &w)
-        let paths = rows.compactMap(\.path)
+        let paths = rows.compactMap { $0.path }
         if !paths.isEmpty { writePaths(paths, &w) }
         var series: [Int64: [Int]] = [:]
         var keys: [Int64] = []
@@ -34,6 +37,7 @@ enum ChunkCodec {
             let positions = series[key] ?? []
             var present = [Bool](repeating: false, count: rows.count)
             var samples: [StoredConnection] = []
+            samples.reserveCapacity(positions.count)
             for p in positions where !present[p >> 16] {
                 present[p >> 16] = true
                 samples.append(rows[p >> 16].connections[p & 0xffff])
@@ -47,6 +51,17 @@ enum ChunkCodec {
         }
         for block in blocks { w.append(block) }
         return w.bytes
+    }
+
+    /// A slice seen with indices from 0, so a seal's rows of one chunk are encoded where they lie.
+    struct RowsFromZero: RandomAccessCollection {
+        let base: ArraySlice<StoredRow>
+        var startIndex: Int { 0 }
+        var endIndex: Int { base.count }
+        subscript(i: Int) -> StoredRow {
+            // Lent, not copied: a row holds a path's figures inline.
+            _read { yield base[base.startIndex + i] }
+        }
     }
 
     /// Every row with its path and connections.
@@ -138,26 +153,26 @@ enum ChunkCodec {
     }
 
     private static func writePaths(_ p: [StoredPath], _ w: inout ByteWriter) {
-        let ts = p.map(\.ts)
-        let inbound = p.map(\.inboundBytes), outbound = p.map(\.outboundBytes)
-        Columns.writeBools(p.map(\.online), &w)
-        Columns.writeBools(p.map(\.reset), &w)
-        Columns.writeStrings(p.map(\.sourceType), &w)
+        let ts = p.map { $0.ts }
+        let inbound = p.map { $0.inboundBytes }, outbound = p.map { $0.outboundBytes }
+        Columns.writeBools(p.map { $0.online }, &w)
+        Columns.writeBools(p.map { $0.reset }, &w)
+        Columns.writeStrings(p.map { $0.sourceType }, &w)
         Columns.writeInts(inbound, &w)
         Columns.writeInts(outbound, &w)
-        Columns.writeDoubles(p.map(\.bitrateIn), predicted: guesses(ts, inbound), &w)
-        Columns.writeDoubles(p.map(\.bitrateOut), predicted: guesses(ts, outbound), &w)
-        Columns.writeInts(p.map(\.readers), &w)
-        Columns.writeStrings(p.map(\.readersByType), &w)
-        Columns.writeOptionalInts(p.map(\.framesInError), &w)
-        Columns.writeDoubles(p.map(\.rttMs), &w)
-        Columns.writeDoubles(p.map(\.recvRateMbps), &w)
-        Columns.writeDoubles(p.map(\.linkCapacityMbps), &w)
-        Columns.writeOptionalInts(p.map(\.tsbpdDelayMs), &w)
-        Columns.writeOptionalInts(p.map(\.srtPacketsReceived), &w)
-        Columns.writeOptionalInts(p.map(\.srtPacketsLost), &w)
-        Columns.writeOptionalInts(p.map(\.srtPacketsRetransmitted), &w)
-        Columns.writeOptionalInts(p.map(\.srtPacketsDropped), &w)
+        Columns.writeDoubles(p.map { $0.bitrateIn }, predicted: guesses(ts, inbound), &w)
+        Columns.writeDoubles(p.map { $0.bitrateOut }, predicted: guesses(ts, outbound), &w)
+        Columns.writeInts(p.map { $0.readers }, &w)
+        Columns.writeStrings(p.map { $0.readersByType }, &w)
+        Columns.writeOptionalInts(p.map { $0.framesInError }, &w)
+        Columns.writeDoubles(p.map { $0.rttMs }, &w)
+        Columns.writeDoubles(p.map { $0.recvRateMbps }, &w)
+        Columns.writeDoubles(p.map { $0.linkCapacityMbps }, &w)
+        Columns.writeOptionalInts(p.map { $0.tsbpdDelayMs }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsReceived }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsLost }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsRetransmitted }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsDropped }, &w)
     }
 
     private static func readPaths(_ ts: [Int64], _ r: inout ByteReader) throws(ChunkError) -> [StoredPath] {
@@ -204,20 +219,20 @@ enum ChunkCodec {
     }
 
     private static func writeConnections(_ c: [StoredConnection], _ w: inout ByteWriter) {
-        let ts = c.map(\.ts)
-        let inbound = c.map(\.inboundBytes), outbound = c.map(\.outboundBytes)
-        Columns.writeStrings(c.map(\.role), &w)
+        let ts = c.map { $0.ts }
+        let inbound = c.map { $0.inboundBytes }, outbound = c.map { $0.outboundBytes }
+        Columns.writeStrings(c.map { $0.role }, &w)
         Columns.writeInts(inbound, &w)
         Columns.writeInts(outbound, &w)
-        Columns.writeDoubles(c.map(\.bitrateIn), predicted: guesses(ts, inbound), &w)
-        Columns.writeDoubles(c.map(\.bitrateOut), predicted: guesses(ts, outbound), &w)
-        Columns.writeBools(c.map(\.reset), &w)
-        Columns.writeDoubles(c.map(\.rttMs), &w)
-        Columns.writeDoubles(c.map(\.recvRateMbps), &w)
-        Columns.writeDoubles(c.map(\.sendRateMbps), &w)
-        Columns.writeDoubles(c.map(\.linkCapacityMbps), &w)
-        Columns.writeOptionalInts(c.map(\.latencyMs), &w)
-        Columns.writeDoubles(c.map(\.jitter), &w)
+        Columns.writeDoubles(c.map { $0.bitrateIn }, predicted: guesses(ts, inbound), &w)
+        Columns.writeDoubles(c.map { $0.bitrateOut }, predicted: guesses(ts, outbound), &w)
+        Columns.writeBools(c.map { $0.reset }, &w)
+        Columns.writeDoubles(c.map { $0.rttMs }, &w)
+        Columns.writeDoubles(c.map { $0.recvRateMbps }, &w)
+        Columns.writeDoubles(c.map { $0.sendRateMbps }, &w)
+        Columns.writeDoubles(c.map { $0.linkCapacityMbps }, &w)
+        Columns.writeOptionalInts(c.map { $0.latencyMs }, &w)
+        Columns.writeDoubles(c.map { $0.jitter }, &w)
         let width = ConnectionCounters.count
         w.varint(width)
         for k in 0..<width { Columns.writeOptionalInts(c.map { $0.counters[k] }, &w) }

@@ -128,7 +128,7 @@ extension HistoryStore {
                 // Many polls written at once (an import, a writer that was stopped a long time) still
                 // make chunks of a few minutes: a query reads only the chunks its range touches.
                 for start in stride(from: 0, to: all.count, by: chunkRows) {
-                    let rows = Array(all[start..<min(all.count, start + chunkRows)])
+                    let rows = all[start..<min(all.count, start + chunkRows)]
                     guard let first = rows.first, let last = rows.last else { continue }
                     insert.bind(1, pathID)
                     insert.bind(2, first.ts)
@@ -251,6 +251,11 @@ struct Roll {
     let readerGapMs: Int64
     let hoursThroughEnd: Bool
 
+    private static func fold(_ c: StoredConnection, minute: Int64, into list: inout [ConnectionRollupRow]) {
+        if list.last?.start != minute { list.append(ConnectionRollupRow(start: minute)) }
+        list[list.count - 1].add(c)
+    }
+
     /// Rolls up one path from its rows since `from` (`new`: those just sealed, in memory).
     func path(_ pathID: Int64, new: [StoredRow], _ reader: ReadConnection, _ tails: inout RollTails) throws -> Int {
         let db = reader.connection
@@ -279,10 +284,8 @@ struct Roll {
                 previous = p
             }
             for c in row.connections {
-                var list = connectionMinutes.removeValue(forKey: c.key) ?? []
-                if list.last?.start != minute { list.append(ConnectionRollupRow(start: minute)) }
-                list[list.count - 1].add(c)
-                connectionMinutes[c.key] = list
+                // Changed where it lies in the dictionary: one lookup, no copy of the list.
+                Self.fold(c, minute: minute, into: &connectionMinutes[c.key, default: []])
             }
         }
         var tail = RollTails.Tail(previous: previous)
