@@ -315,6 +315,11 @@ public final class HistoryStore: Sendable {
     static func readersJSON(_ counts: [String: Int]) -> String? {
         guard !counts.isEmpty else { return nil }
         // Written by hand: it runs for every path of every poll.
+        if counts.count == 1, let (key, n) = counts.first,
+           key.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c }) {
+            // Most paths' readers are all of one kind.
+            return "{\"\(key)\":\(n)}"
+        }
         var out = "{"
         out.reserveCapacity(16 * counts.count + 2)
         for (i, key) in counts.keys.sorted().enumerated() {

@@ -48,7 +48,7 @@ public enum TimeArgument {
         return text.withUTF8 { rfc3339(bytes: $0) }
     }
 
-    static func rfc3339(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+    public static func rfc3339(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard bytes.count >= 20 else { return nil }
         func number(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }

@@ -83,6 +83,23 @@ struct FieldTable: Sendable {
     }
 }
 
+/// What the previous object of a type had at a place: a field's position (0 or more), a key
+/// the reader skips (where that key lies in the reply, so the next one is matched by its bytes),
+/// or nothing known.
+enum KeyGuess {
+    static let none: Int64 = -1
+
+    static func unknown(_ key: Range<Int>) -> Int64 {
+        -2 - (Int64(key.lowerBound) << 16 | Int64(min(key.count, 0xffff)))
+    }
+
+    static func unknownKey(_ guess: Int64) -> Range<Int> {
+        let packed = -2 - guess
+        let start = Int(packed >> 16)
+        return start..<(start + Int(packed & 0xffff))
+    }
+}
+
 extension WireReader {
     /// Reads an object, calling `set` with the position in `fields` of each key it knows and
     /// the reader at its value; unknown keys are skipped.
@@ -97,15 +114,21 @@ extension WireReader {
             let name: FieldName
             // MediaMTX writes a type's keys in the same order in every item: the key the previous
             // object had at this place is tried first, by its bytes, without hashing or scanning.
-            let guess = index < orders[fields.order].count ? Int(orders[fields.order][index]) : -1
-            if guess >= 0, try peek() == UInt8(ascii: "\""), let count = fields.isKey(guess, at: i + 1, in: bytes) {
-                position = guess
+            let guess = index < orders[fields.order].count ? orders[fields.order][index] : KeyGuess.none
+            if guess >= 0, try peek() == UInt8(ascii: "\""), let count = fields.isKey(Int(guess), at: i + 1, in: bytes) {
+                position = Int(guess)
                 name = .bytes((i + 1)..<(i + 1 + count))
                 i += count + 2
+            } else if guess < KeyGuess.none, try peek() == UInt8(ascii: "\""),
+                      let range = sameKey(as: KeyGuess.unknownKey(guess), at: i + 1) {
+                // A key this reader skips, as the previous object had it here.
+                position = nil
+                name = .bytes(range)
+                i = range.upperBound + 1
             } else if let raw = try plainKey() {
                 position = fields.field(UnsafeRawBufferPointer(rebasing: bytes[raw]))
                 name = .bytes(raw)
-                remember(position, at: index, in: fields.order)
+                remember(position.map(Int64.init) ?? KeyGuess.unknown(raw), at: index, in: fields.order)
             } else {
                 // A key with escapes, which MediaMTX does not write: read it whole.
                 let text = try string()
@@ -130,13 +153,20 @@ extension WireReader {
         }
     }
 
-    /// Notes the field at place `index` of an object of key order `order`; -1 for an unknown key.
-    private mutating func remember(_ position: Int?, at index: Int, in order: Int) {
+    /// Notes the key at place `index` of an object of key order `order` (see `KeyGuess`).
+    private mutating func remember(_ value: Int64, at index: Int, in order: Int) {
         while orders.count <= order { orders.append([]) }
-        let value = Int32(position ?? -1)
         if index < orders[order].count { orders[order][index] = value } else if index == orders[order].count {
             orders[order].append(value)
         }
+    }
+
+    /// The range of a key at `at` with the same bytes as the key at `known`, closing quote after it.
+    private func sameKey(as known: Range<Int>, at: Int) -> Range<Int>? {
+        let count = known.count
+        guard at + count < bytes.count, bytes[at + count] == UInt8(ascii: "\"") else { return nil }
+        for k in 0..<count where bytes[known.lowerBound + k] != bytes[at + k] { return nil }
+        return at..<(at + count)
     }
 
     /// The bytes of a key without escapes, consumed; `nil` (nothing consumed) if it has some.

@@ -99,7 +99,7 @@ public enum Normalise {
         sample.latencyMs = role == .reader ? c.msSendTsbPdDelay : c.msReceiveTsbPdDelay
         sample.jitter = c.inboundRTPPacketsJitter ?? c.rtpPacketsJitter
         sample.isCDN = c.isCDN
-        sample.createdMs = c.created.flatMap(TimeArgument.rfc3339)
+        sample.createdMs = c.created?.ms
         return sample
     }
 

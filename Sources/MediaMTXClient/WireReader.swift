@@ -1,3 +1,4 @@
+import MTXMonCore
 import NIOCore
 
 /// Reads MediaMTX's JSON replies straight into the wire types, in one pass over the bytes.
@@ -14,8 +15,8 @@ struct WireReader {
     /// Where the reader is, for errors: the field and the item being read.
     var field = FieldName.none
     var item: Int?
-    /// Per `FieldTable.order`: the field at each place of the last object read with that table.
-    var orders: [[Int32]] = [[], [], []]
+    /// Per `FieldTable.order`: the key at each place of the last object read with that table.
+    var orders: [[Int64]] = [[], [], []]
 
     /// A field's name, kept as where its key lies until an error needs it as text: most
     /// replies have no error and some sixty thousand keys.
@@ -325,6 +326,22 @@ struct WireReader {
         return value
     }
 
+    /// An RFC 3339 string as a `WireTime`, read from the reply's bytes without making a String;
+    /// `nil` for `null`.
+    mutating func time() throws(Failure) -> WireTime? {
+        if try null() { return nil }
+        try expect(UInt8(ascii: "\""), "a string")
+        let start = i
+        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] >= 0x20 { i += 1 }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
+            // Escapes or worse: the careful reader says what is wrong, if anything.
+            i = start - 1
+            return WireTime(ms: TimeArgument.rfc3339(try string()))
+        }
+        defer { i += 1 }
+        return WireTime(ms: TimeArgument.rfc3339(bytes: UnsafeBufferPointer(rebasing: bytes.bindMemory(to: UInt8.self)[start..<i])))
+    }
+
     mutating func double() throws(Failure) -> Double? {
         if try null() { return nil }
         guard try peek() != UInt8(ascii: "\"") else { throw failure("expected a number, not a string") }
@@ -486,7 +503,7 @@ extension WireConnection: WireReadable {
         try r.object(fields) { field, r throws(WireReader.Failure) in
             switch field {
             case 0: v.id = try r.optionalString()
-            case 1: v.created = try r.optionalString()
+            case 1: v.created = try r.time()
             case 2: v.state = try r.optionalString()
             case 3: v.path = try r.optionalString()
             case 4: v.remoteAddr = try r.optionalString()

@@ -1,3 +1,5 @@
+import MTXMonCore
+
 /// The parts of MediaMTX's list replies that mtxmon reads, tolerant of both API generations.
 ///
 /// Every field is optional: v1.17 renamed `bytesReceived`/`bytesSent`/`ready` to
@@ -41,7 +43,7 @@ public struct WireInfo: Decodable, Sendable {
 public struct WireConnection: Decodable, Sendable {
     public var id: String?
     /// RFC 3339 with nanoseconds, MediaMTX's clock.
-    public var created: String?
+    public var created: WireTime?
     public var state: String?
     public var path: String?
     public var remoteAddr: String?
@@ -87,4 +89,17 @@ public struct WireConnection: Decodable, Sendable {
     public var outboundFramesDiscarded: Int64?
     // HLS
     public var isCDN: Bool?
+}
+
+/// An RFC 3339 time of MediaMTX's, kept as the unix milliseconds it names: read straight from
+/// the reply's bytes, without a String for every connection of every poll. `ms` is `nil` for
+/// text that is not such a time (MediaMTX's clock is only a hint, never a reason to fail).
+public struct WireTime: Decodable, Sendable, Equatable {
+    public var ms: Int64?
+
+    public init(ms: Int64?) { self.ms = ms }
+
+    public init(from decoder: any Decoder) throws {
+        ms = TimeArgument.rfc3339(try decoder.singleValueContainer().decode(String.self))
+    }
 }
