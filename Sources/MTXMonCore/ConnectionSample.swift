@@ -54,21 +54,75 @@ public enum ConnectionRole: String, Codable, Sendable {
 public struct ConnectionCounters: Sendable, Equatable, Codable {
     /// How many counters there are; `self[i]` reads the `i`th in the order of `all`.
     public static let count = 19
-    @usableFromInline var slots = InlineArray<19, Int64>(repeating: 0)
+    // Nineteen plain fields rather than an `InlineArray`: reading one element of that copied
+    // the whole array first, and counters are read millions of times a seal.
+    @usableFromInline var s0: Int64 = 0, s1: Int64 = 0, s2: Int64 = 0, s3: Int64 = 0, s4: Int64 = 0
+    @usableFromInline var s5: Int64 = 0, s6: Int64 = 0, s7: Int64 = 0, s8: Int64 = 0, s9: Int64 = 0
+    @usableFromInline var s10: Int64 = 0, s11: Int64 = 0, s12: Int64 = 0, s13: Int64 = 0, s14: Int64 = 0
+    @usableFromInline var s15: Int64 = 0, s16: Int64 = 0, s17: Int64 = 0, s18: Int64 = 0
     @usableFromInline var present: UInt32 = 0
 
     @inlinable public init() {}
 
+    /// The `i`th slot, present or not (an absent one is kept 0).
+    @inlinable func slot(_ i: Int) -> Int64 {
+        switch i {
+        case 0: s0
+        case 1: s1
+        case 2: s2
+        case 3: s3
+        case 4: s4
+        case 5: s5
+        case 6: s6
+        case 7: s7
+        case 8: s8
+        case 9: s9
+        case 10: s10
+        case 11: s11
+        case 12: s12
+        case 13: s13
+        case 14: s14
+        case 15: s15
+        case 16: s16
+        case 17: s17
+        default: s18
+        }
+    }
+
+    @inlinable mutating func setSlot(_ i: Int, _ value: Int64) {
+        switch i {
+        case 0: s0 = value
+        case 1: s1 = value
+        case 2: s2 = value
+        case 3: s3 = value
+        case 4: s4 = value
+        case 5: s5 = value
+        case 6: s6 = value
+        case 7: s7 = value
+        case 8: s8 = value
+        case 9: s9 = value
+        case 10: s10 = value
+        case 11: s11 = value
+        case 12: s12 = value
+        case 13: s13 = value
+        case 14: s14 = value
+        case 15: s15 = value
+        case 16: s16 = value
+        case 17: s17 = value
+        default: s18 = value
+        }
+    }
+
     /// The `i`th counter in the order of `all`; an absent one's slot is kept 0, so equal
     /// counters are equal slot for slot.
     @inlinable public subscript(_ i: Int) -> Int64? {
-        get { present & (1 << UInt32(i)) == 0 ? nil : slots[i] }
+        get { present & (1 << UInt32(i)) == 0 ? nil : slot(i) }
         set {
             if let newValue {
-                slots[i] = newValue
+                setSlot(i, newValue)
                 present |= 1 << UInt32(i)
             } else {
-                slots[i] = 0
+                setSlot(i, 0)
                 present &= ~(1 << UInt32(i))
             }
         }
@@ -103,7 +157,7 @@ public struct ConnectionCounters: Sendable, Equatable, Codable {
 
     public static func == (a: ConnectionCounters, b: ConnectionCounters) -> Bool {
         guard a.present == b.present else { return false }
-        for i in 0..<count where a.slots[i] != b.slots[i] { return false }
+        for i in 0..<count where a.slot(i) != b.slot(i) { return false }
         return true
     }
 
@@ -163,7 +217,7 @@ public struct ConnectionCounters: Sendable, Equatable, Codable {
         let both = present & previous.present
         guard both != 0 else { return result }
         for i in 0..<Self.count where both & (1 << UInt32(i)) != 0 {
-            let current = slots[i], earlier = previous.slots[i]
+            let current = slot(i), earlier = previous.slot(i)
             // Overflow is only possible with a negative counter, which MediaMTX never reports.
             let (difference, overflow) = current.subtractingReportingOverflow(earlier)
             result[i] = current >= earlier && !overflow ? difference : max(0, current)
@@ -174,7 +228,7 @@ public struct ConnectionCounters: Sendable, Equatable, Codable {
     /// The counters of a connection created since the previous poll: all of each is its increase.
     public var sinceCreation: ConnectionCounters {
         var result = self
-        for i in 0..<Self.count where present & (1 << UInt32(i)) != 0 { result.slots[i] = max(0, slots[i]) }
+        for i in 0..<Self.count where present & (1 << UInt32(i)) != 0 { result.setSlot(i, max(0, slot(i))) }
         return result
     }
 

@@ -186,10 +186,12 @@ struct ConnectionRollupRow {
         bitrateIn.add(c.bitrateIn)
         bitrateOut.add(c.bitrateOut)
         rtt.add(c.rttMs)
-        let point = c.point
-        if let l = point.lost { lost = (lost ?? 0) + l }
-        if let r = point.retransmitted { retransmitted = (retransmitted ?? 0) + r }
-        if let d = point.dropped { dropped = (dropped ?? 0) + d }
+        // The same figures as `c.point` gives, without building the whole point.
+        guard let deltas = c.deltas else { return }
+        let role = c.connectionRole
+        if let l = deltas.lost(role) { lost = (lost ?? 0) + l }
+        if let r = deltas.retransmitted(role) { retransmitted = (retransmitted ?? 0) + r }
+        if let d = deltas.dropped(role) { dropped = (dropped ?? 0) + d }
     }
 
     /// The minute as `connectionMinuteRows` reads it back from `connection_1m`.
