@@ -43,6 +43,7 @@ struct WireReader {
         return Failure(description: "\(what)\(place) at byte \(i)")
     }
 
+    @inline(__always)
     mutating func skipSpace() {
         while i < bytes.count {
             switch bytes[i] {
@@ -52,18 +53,21 @@ struct WireReader {
         }
     }
 
+    @inline(__always)
     mutating func peek() throws(Failure) -> UInt8 {
         skipSpace()
         guard i < bytes.count else { throw failure("the reply ends early") }
         return bytes[i]
     }
 
+    @inline(__always)
     mutating func expect(_ byte: UInt8, _ name: String) throws(Failure) {
         guard try peek() == byte else { throw failure("expected \(name)") }
         i += 1
     }
 
     /// `null` (consumed) or not.
+    @inline(__always)
     mutating func null() throws(Failure) -> Bool {
         guard try peek() == UInt8(ascii: "n") else { return false }
         try literal("null")

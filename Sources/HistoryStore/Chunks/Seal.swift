@@ -139,7 +139,13 @@ extension HistoryStore {
                     insert.reset()
                     report.chunks += 1
                 }
-                for row in all { for c in row.connections { lastSeen[c.key] = max(lastSeen[c.key] ?? .min, c.ts) } }
+                // By index: a `for` over the rows would copy every connection sample out.
+                for i in all.indices {
+                    for j in all[i].connections.indices {
+                        let key = all[i].connections[j].key, ts = all[i].connections[j].ts
+                        lastSeen[key] = max(lastSeen[key] ?? .min, ts)
+                    }
+                }
                 do {
                     report.minutes += try roll.path(pathID, new: all, reader, &tails)
                 } catch let error as SQLiteError {
@@ -274,18 +280,19 @@ struct Roll {
             rows = try reader.storedRows(pathID: pathID, from: from, to: firstNew - 1) + new
             previous = from == .min ? nil : try reader.newestStoredPath(pathID: pathID, atOrBefore: from - 1)
         }
-        for row in rows {
-            let minute = row.ts - row.ts % 60_000
-            if let p = row.path {
+        for i in rows.indices {
+            let minute = rows[i].ts - rows[i].ts % 60_000
+            if let p = rows[i].path {
                 let pair = previous.map { PairIncreases($0.counterRow, p.counterRow, readerGapMs: readerGapMs) }
                     ?? PairIncreases()
                 if pathMinutes.last?.start != minute { pathMinutes.append(RollupRow(start: minute)) }
                 pathMinutes[pathMinutes.count - 1].add(p, pair: pair, previousTs: previous?.ts)
                 previous = p
             }
-            for c in row.connections {
+            for j in rows[i].connections.indices {
                 // Changed where it lies in the dictionary: one lookup, no copy of the list.
-                Self.fold(c, minute: minute, into: &connectionMinutes[c.key, default: []])
+                let key = rows[i].connections[j].key
+                Self.fold(rows[i].connections[j], minute: minute, into: &connectionMinutes[key, default: []])
             }
         }
         var tail = RollTails.Tail(previous: previous)
