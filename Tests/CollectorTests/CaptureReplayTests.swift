@@ -23,8 +23,8 @@ import TestSupport
 
         func t(_ step: Int) -> Int64 { replay.t(at: step) }
 
-        func rows(_ sql: String) throws -> [String] {
-            try sqlite3(file, sql).split(separator: "\n").map(String.init)
+        func rows(_ sql: String) async throws -> [String] {
+            try await sqlite3(file, sql).split(separator: "\n").map(String.init)
         }
     }
 
@@ -43,8 +43,11 @@ import TestSupport
             let cache = InProcessSnapshotCache(ttl: .seconds(3_600))
             let clock: @Sendable () -> Int64 = { replay.t(at: replay.step) }
             let collector = Collector(
-                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(5)), clock: clock),
-                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2)), logger: Self.logger)
+                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30)), clock: clock),
+                // The capture's 2 s interval sets the runs; the deadline is long so that a loaded
+                // machine serving the replay slowly adds no failed poll the capture did not have.
+                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2), pollDeadline: .seconds(60)),
+                logger: Self.logger)
             var state = await collector.initialState()
             var run = Run(replay: replay, file: file, store: store)
             var answered: Snapshot?
@@ -66,10 +69,10 @@ import TestSupport
     }
 
     func resets(_ run: Run, _ path: String) async throws -> [String: Int] {
-        let raw = try Int(sqlite3(run.file, "SELECT count(*) FROM history WHERE path = '\(path)' AND reset = 1"))
-        let minutes = try Int(sqlite3(run.file, "SELECT total(resets) FROM history_1m WHERE path = '\(path)'")
+        let raw = try Int(await sqlite3(run.file, "SELECT count(*) FROM history WHERE path = '\(path)' AND reset = 1"))
+        let minutes = try Int(await sqlite3(run.file, "SELECT total(resets) FROM history_1m WHERE path = '\(path)'")
             .replacingOccurrences(of: ".0", with: ""))
-        let hours = try Int(sqlite3(run.file, "SELECT total(resets) FROM history_1h WHERE path = '\(path)'")
+        let hours = try Int(await sqlite3(run.file, "SELECT total(resets) FROM history_1h WHERE path = '\(path)'")
             .replacingOccurrences(of: ".0", with: ""))
         let first = run.t(0), last = run.t(run.replay.stepCount - 1)
         let (raws, rollups) = try await run.store.readOffThread { db -> (Int, Int) in
@@ -98,11 +101,11 @@ import TestSupport
 
         // Offline: srt1 vanished at step 62 (124 s), rtmp1 at 132 (264 s); both were absent from the
         // first poll answered after MediaMTX came back (step 192). One marker row each time.
-        #expect(try run.rows("SELECT ts_ms FROM history WHERE path = 'srt1' AND online = 0")
+        #expect(try await run.rows("SELECT ts_ms FROM history WHERE path = 'srt1' AND online = 0")
             == ["\(run.t(62))", "\(run.t(192))"])
-        #expect(try run.rows("SELECT ts_ms FROM history WHERE path = 'rtmp1' AND online = 0")
+        #expect(try await run.rows("SELECT ts_ms FROM history WHERE path = 'rtmp1' AND online = 0")
             == ["\(run.t(132))", "\(run.t(192))"])
-        #expect(try run.rows("SELECT count(*) FROM history WHERE path = 'cam1' AND online = 0") == ["0"])
+        #expect(try await run.rows("SELECT count(*) FROM history WHERE path = 'cam1' AND online = 0") == ["0"])
         let away = try #require(run.snapshots[64].path(named: "srt1"))
         #expect(away.state == .offline && away.since == run.t(62) && away.listed == false)
         #expect(away.lastSeen?.ts == run.t(61))
@@ -112,14 +115,14 @@ import TestSupport
 
         // MediaMTX down, steps 182–191: refused polls, no samples, every path unknown.
         // The first may find the pooled connection to the stopped server closed under it (`network`).
-        #expect(try run.rows("""
+        #expect(try await run.rows("""
             SELECT count(*) FROM poll WHERE ok = 0 AND ts_ms BETWEEN \(run.t(182)) AND \(run.t(191))
             """) == ["10"])
-        #expect(try run.rows("""
+        #expect(try await run.rows("""
             SELECT count(*) FROM poll WHERE ok = 0 AND reason = 'refused' AND ts_ms BETWEEN \(run.t(183)) AND \(run.t(191))
             """) == ["9"])
         let refused = run.replay.refusedStretches.reduce(0) { $0 + $1.count }
-        #expect(try run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["\(refused)"], "and from 578 s on, for good")
+        #expect(try await run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["\(refused)"], "and from 578 s on, for good")
         for step in 182...191 {
             let snapshot = run.snapshots[step]
             #expect(!snapshot.answered)
@@ -128,7 +131,7 @@ import TestSupport
             #expect(snapshot.serverVersion == nil, "a version not read is unknown")
             #expect(snapshot.paths.allSatisfy { $0.since == run.t(182) })
         }
-        #expect(try run.rows("SELECT count(*) FROM sample WHERE ts_ms BETWEEN \(run.t(182)) AND \(run.t(191))") == ["0"])
+        #expect(try await run.rows("SELECT count(*) FROM sample WHERE ts_ms BETWEEN \(run.t(182)) AND \(run.t(191))") == ["0"])
         #expect(run.snapshots[192].answered && run.snapshots[192].path(named: "cam1")?.state == .online)
 
         // Bitrates on the capture's clock equal the counters' own: cam1 between steps 99 and 100.
@@ -141,7 +144,7 @@ import TestSupport
         }
         let byHand = (Double(try inbound(100) - inbound(99)) * 8_000 / Double(run.t(100) - run.t(99))).rounded()
         #expect(run.snapshots[100].path(named: "cam1")?.bitrateIn == byHand)
-        let steady = try #require(Double(try sqlite3(run.file, """
+        let steady = try #require(Double(try await sqlite3(run.file, """
             SELECT avg(bitrate_in_bps) FROM history WHERE path = 'cam1' AND ts_ms BETWEEN \(run.t(20)) AND \(run.t(100))
             """)))
         #expect(abs(steady - 2_151_000) / 2_151_000 < 0.005, "cam1 ≈ 2.151 Mbit/s, the README says: \(steady)")
@@ -149,19 +152,19 @@ import TestSupport
         // The SRT publisher that came back after MediaMTX's restart read idle with 0 bytes, then
         // 1.67 MB as a publisher: that first interval has no bitrate, so no connection point is
         // above what its path carried, beyond SRT's overhead (6–7 %).
-        let spikes = try run.rows("""
+        let spikes = try await run.rows("""
             SELECT c.ts_ms, c.bitrate_in_bps, s.bitrate_in_bps FROM connection_history c
             JOIN history s ON s.path = c.path AND s.ts_ms = c.ts_ms
             WHERE c.path = 'srt1' AND c.role = 'publisher' AND c.bitrate_in_bps > s.bitrate_in_bps * 1.12
             """)
         #expect(spikes.isEmpty, "\(spikes)")
-        #expect(try run.rows("""
+        #expect(try await run.rows("""
             SELECT count(*) FROM connection_history WHERE path = 'srt1' AND role = 'publisher' AND bitrate_in_bps IS NOT NULL
             """).first.flatMap { Int($0) } ?? 0 > 100)
 
         // A connection created after the previous poll counts its counters as increases at its
         // first poll; one already there at mtxmon's first poll has none.
-        let firstRows = try run.rows("""
+        let firstRows = try await run.rows("""
             SELECT c.id, c.first_ts_ms, s.lost IS NOT NULL FROM connection c
             JOIN connection_history s ON s.id = c.id AND s.ts_ms = c.first_ts_ms
             WHERE c.protocol = 'srt' ORDER BY c.first_ts_ms
@@ -198,8 +201,8 @@ import TestSupport
             #expect(Set(told.values) == [0], "\(path): \(told)")
         }
         // While it was away it was offline, with one marker row, not a gap like an outage.
-        #expect(try run.rows("SELECT count(*) FROM history WHERE path = 'srt1' AND online = 0") == ["1"])
-        #expect(try run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["0"])
+        #expect(try await run.rows("SELECT count(*) FROM history WHERE path = 'srt1' AND online = 0") == ["1"])
+        #expect(try await run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["0"])
         // The configured path without a publisher is listed offline throughout, never a restart.
         #expect(run.snapshots.last?.path(named: "idle")?.state == .offline)
     }

@@ -41,7 +41,7 @@ import TestSupport
     /// transaction to a real history file. Poll 3 holds the RTMP publisher that is still idle
     /// with `path: ""`; its path appears from poll 4 under the same id.
     @Test(.enabled(if: Fixtures.available, "needs ../shared/fixtures"))
-    func theCapturedConnectionsAreStoredWithEveryPollsPaths() throws {
+    func theCapturedConnectionsAreStoredWithEveryPollsPaths() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
@@ -70,27 +70,27 @@ import TestSupport
                 snapshot: Snapshot(ts: reply.ts, paths: samples, connections: connections))])
             #expect(report.skipped.isEmpty, "poll \(index + 1): \(report.skipped)")
         }
-        #expect(try sqlite3(file, "SELECT count(*) FROM poll") == "90")
-        #expect(try sqlite3(file, "SELECT count(*) FROM history") == "\(pathRows)")
+        #expect(try await sqlite3(file, "SELECT count(*) FROM poll") == "90")
+        #expect(try await sqlite3(file, "SELECT count(*) FROM history") == "\(pathRows)")
         // Poll 3 (path list answered at t = 1795563607957): its paths, and the idle publisher.
-        #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE ts_ms = 1795563607957") != "0")
-        let idle = try sqlite3(file, """
+        #expect(try await sqlite3(file, "SELECT count(*) FROM history WHERE ts_ms = 1795563607957") != "0")
+        let idle = try await sqlite3(file, """
             SELECT role, inbound_bytes FROM connection_history
             WHERE id = '212af1b6-9784-443b-9b86-e4a1a5d2855e' AND ts_ms = 1795563607957
             """)
         #expect(idle == "idle|269664")
         // Once it names its path, the connection is that path's, the idle poll included.
-        #expect(try sqlite3(file, """
+        #expect(try await sqlite3(file, """
             SELECT p.name FROM connection AS c JOIN path AS p ON p.id = c.path_id
             WHERE c.id = '212af1b6-9784-443b-9b86-e4a1a5d2855e'
             """) == "live1")
-        #expect(try sqlite3(file, "SELECT count(*) FROM path WHERE name = ''") == "0")
+        #expect(try await sqlite3(file, "SELECT count(*) FROM path WHERE name = ''") == "0")
     }
 
     /// A row the schema refuses (here a path name of 1,025 characters, which the `path` table's
     /// CHECK forbids) is left out alone and reported; the poll's other rows are stored, and so is
     /// the next poll, so the collector's queue never jams on it.
-    @Test func aRefusedRowIsLeftOutAndTheRestOfThePollIsStored() throws {
+    @Test func aRefusedRowIsLeftOutAndTheRestOfThePollIsStored() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
@@ -109,9 +109,9 @@ import TestSupport
         #expect(first.skipped.first?.reason.contains("CHECK") == true, "\(first.skipped)")
         #expect("\(first.skipped[0])".contains("the rest of the poll is stored"))
         try store.append([batch(3_000)])
-        #expect(try sqlite3(file, "SELECT path, count(*) FROM history GROUP BY path") == "ok|2")
+        #expect(try await sqlite3(file, "SELECT path, count(*) FROM history GROUP BY path") == "ok|2")
         // The connection whose path cannot be stored keeps its row, without a path.
-        #expect(try sqlite3(file, "SELECT id, path IS NULL, count(*) FROM connection_history GROUP BY id ORDER BY id")
+        #expect(try await sqlite3(file, "SELECT id, path IS NULL, count(*) FROM connection_history GROUP BY id ORDER BY id")
             == "a|1|2\nb|0|2")
     }
 
@@ -128,26 +128,26 @@ import TestSupport
         let status = CollectorStatus()
         try await withSimulator(simulator) { url in
             try await collect(url, store: store, status: status, until: "three polls with the idle connection") { _ in
-                let rows = try? sqlite3(file, "SELECT count(*) FROM connection_history WHERE id = '\(id)'")
+                let rows = try? await sqlite3(file, "SELECT count(*) FROM connection_history WHERE id = '\(id)'")
                 return (rows.flatMap { Int($0) } ?? 0) >= 3
             }
             #expect(simulator.publishIdle(id, path: "late/0"))
             try await collect(url, store: store, status: status, until: "the connection publishes late/0") { _ in
-                (try? sqlite3(file, """
+                (try? await sqlite3(file, """
                     SELECT count(*) FROM connection_history WHERE id = '\(id)' AND role = 'publisher'
                     """)).flatMap { Int($0) } ?? 0 >= 2
             }
         }
         #expect(status.values.sqliteErrors == 0 && status.values.pendingBatches == 0 && status.values.rowsSkipped == 0)
-        let okPolls = try sqlite3(file, "SELECT count(*) FROM poll WHERE ok = 1")
-        #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0000'") == okPolls)
-        #expect(try sqlite3(file, "SELECT count(*) FROM path WHERE name = ''") == "0")
-        let idlePolls = try Int(sqlite3(file, """
+        let okPolls = try await sqlite3(file, "SELECT count(*) FROM poll WHERE ok = 1")
+        #expect(try await sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0000'") == okPolls)
+        #expect(try await sqlite3(file, "SELECT count(*) FROM path WHERE name = ''") == "0")
+        let idlePolls = try Int(await sqlite3(file, """
             SELECT count(*) FROM connection_history WHERE id = '\(id)' AND role = 'idle'
             """))!
         #expect(idlePolls >= 3)
         // The path seen later is the connection's, for all its history.
-        #expect(try sqlite3(file, "SELECT DISTINCT path FROM connection_history WHERE id = '\(id)'") == "late/0")
+        #expect(try await sqlite3(file, "SELECT DISTINCT path FROM connection_history WHERE id = '\(id)'") == "late/0")
     }
 
     /// A connection list that fails (here RTMP, answering 500) costs only its connections: the
@@ -175,16 +175,16 @@ import TestSupport
             #expect(values.failingConnectionLists["rtmp"]?.contains("HTTP 500") == true)
             #expect(metrics.value("mtxmon_connection_list_failures_total", ("list", "rtmp")) >= 3)
             #expect(metrics.value("mtxmon_connection_list_failures_total", ("list", "rtsp")) == 0)
-            #expect(try sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'") == "0")
+            #expect(try await sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'") == "0")
             simulator.setFault(.none, list: "rtmpconns")
             try await collect(url, store: store, status: status, metrics: metrics, interval: interval,
                               until: "RTMP connections again") { _ in
-                (try? sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'")) != "0"
+                (try? await sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'")) != "0"
             }
         }
         #expect(status.values.failingConnectionLists.isEmpty)
-        let okPolls = try sqlite3(file, "SELECT count(*) FROM poll WHERE ok = 1")
-        #expect(try sqlite3(file, "SELECT DISTINCT count(*) FROM history GROUP BY path") == okPolls)
+        let okPolls = try await sqlite3(file, "SELECT count(*) FROM poll WHERE ok = 1")
+        #expect(try await sqlite3(file, "SELECT DISTINCT count(*) FROM history GROUP BY path") == okPolls)
     }
 
     /// `/v3/info` that fails is asked again on the next poll, not a minute later; one that

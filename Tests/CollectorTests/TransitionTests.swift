@@ -18,18 +18,20 @@ import TestSupport
         return logger
     }()
 
-    /// A collector whose polls the test drives one by one.
+    /// A collector whose polls the test drives one by one. Its interval is long by default: the
+    /// deadline (nine tenths of it) and the gap that ends a run (three and a half) then hold however
+    /// slowly a loaded machine runs the test between two polls.
     struct Driven {
         let collector: Collector
         var state: Collector.LoopState
         let cache: InProcessSnapshotCache
         let store: HistoryStore
 
-        init(_ url: String, store: HistoryStore, interval: Duration = .seconds(2)) async {
+        init(_ url: String, store: HistoryStore, interval: Duration = .seconds(60)) async {
             cache = InProcessSnapshotCache(ttl: .seconds(60))
             self.store = store
             collector = Collector(
-                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(5))),
+                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30))),
                 cache: cache, store: store, settings: CollectorSettings(interval: interval), logger: TransitionTests.logger)
             state = await collector.initialState()
         }
@@ -52,34 +54,34 @@ import TestSupport
         defer { dir.remove() }
         let store = try HistoryStore(path: dir.file("f.sqlite"))
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
-        let failure: @Sendable (String) async throws -> PollRecord = { url in
-            var driven = await Driven(url, store: store)
+        let failure: @Sendable (String, Duration) async throws -> PollRecord = { url, interval in
+            var driven = await Driven(url, store: store, interval: interval)
             _ = try await driven.poll()
             return try #require(try await store.readOffThread { try $0.lastPoll() })
         }
         // Nothing listens: refused.
-        let refused = try await failure("http://127.0.0.1:\(try freePort())")
+        let refused = try await failure("http://127.0.0.1:\(try freePort())", .seconds(60))
         #expect(refused.reason == "refused")
         #expect(refused.error?.contains("refuses connections") == true)
         // A name that does not resolve.
-        let dns = try await failure("http://mtxmon-test.invalid:9997")
+        let dns = try await failure("http://mtxmon-test.invalid:9997", .seconds(60))
         #expect(dns.reason == "dns", "\(dns.error ?? "")")
         try await withSimulator(simulator) { url in
             // TLS spoken to a plain HTTP server.
-            let tls = try await failure(url.replacingOccurrences(of: "http://", with: "https://"))
+            let tls = try await failure(url.replacingOccurrences(of: "http://", with: "https://"), .seconds(60))
             #expect(tls.reason == "tls", "\(tls.error ?? "")")
             // An HTTP error status, with MediaMTX's own message.
             simulator.fault = .serverError
-            let status = try await failure(url)
+            let status = try await failure(url, .seconds(60))
             #expect(status.reason == "status")
             #expect(status.error?.contains("HTTP 500: simulated failure") == true, "\(status.error ?? "")")
             simulator.fault = .unauthorized
-            #expect(try await failure(url).reason == "auth")
+            #expect(try await failure(url, .seconds(60)).reason == "auth")
             simulator.fault = .garbage
-            #expect(try await failure(url).reason == "body")
+            #expect(try await failure(url, .seconds(60)).reason == "body")
             // A real timeout: the only one that takes the deadline.
             simulator.fault = .slow(.seconds(3))
-            let slow = try await failure(url)
+            let slow = try await failure(url, .seconds(2))
             #expect(slow.reason == "timeout")
             #expect(slow.error?.contains("abandoned") == true)
             simulator.fault = .none
@@ -132,7 +134,7 @@ import TestSupport
             return d
         }
         // One marker row at the poll it vanished, none after: told apart from an outage.
-        #expect(try sqlite3(file, "SELECT group_concat(online) FROM history WHERE path = 'sim/0001' ORDER BY ts_ms")
+        #expect(try await sqlite3(file, "SELECT group_concat(online) FROM history WHERE path = 'sim/0001' ORDER BY ts_ms")
             == "1,1,0")
         // The simulator is gone: every path unknown, none online, no bitrate, the last figures kept.
         var down = try await d.poll()
@@ -147,7 +149,7 @@ import TestSupport
         #expect(down.paths.allSatisfy { !$0.online && $0.bitrateIn == nil })
         #expect(down.path(named: "sim/0000")?.lastSeen != nil)
         #expect(down.serverVersion == nil, "a version not read during the outage is unknown")
-        #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE ts_ms = \(down.ts)") == "0")
+        #expect(try await sqlite3(file, "SELECT count(*) FROM history WHERE ts_ms = \(down.ts)") == "0")
     }
 
     /// A path mtxmon saw before it restarted is still known: absent at the first poll, it is
@@ -170,7 +172,7 @@ import TestSupport
             var third = await Driven(url, store: store)
             #expect(try await third.poll().path(named: "sim/0001")?.state == .offline)
         }
-        #expect(try sqlite3(file, "SELECT group_concat(online) FROM history WHERE path = 'sim/0001' ORDER BY ts_ms")
+        #expect(try await sqlite3(file, "SELECT group_concat(online) FROM history WHERE path = 'sim/0001' ORDER BY ts_ms")
             == "1,1,0")
     }
 
@@ -198,9 +200,9 @@ import TestSupport
             return events
         }
         try store.sealAll()  // as the collector does when it stops
-        #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0000' AND reset = 1") == "1")
-        #expect(try sqlite3(file, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0000'") == "1")
-        #expect(try sqlite3(file, "SELECT sum(resets) FROM history_1h WHERE path = 'sim/0000'") == "1")
+        #expect(try await sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0000' AND reset = 1") == "1")
+        #expect(try await sqlite3(file, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0000'") == "1")
+        #expect(try await sqlite3(file, "SELECT sum(resets) FROM history_1h WHERE path = 'sim/0000'") == "1")
         let now = WallClock.nowMs()
         for from in [now - 60_000, 0] {
             // The last minute from raw samples; everything since 1970 through the rollups.

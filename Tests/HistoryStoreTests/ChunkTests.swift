@@ -105,11 +105,11 @@ import TestSupport
         defer { dir.remove() }
         let store = try HistoryStore(path: dir.file("s.sqlite"), sealEvery: 1_000_000)
         try store.append(Self.batches())
-        #expect(try sqlite3(dir.file("s.sqlite"), "SELECT count(*) FROM chunk") == "0")
+        #expect(try sqlite3Blocking(dir.file("s.sqlite"), "SELECT count(*) FROM chunk") == "0")
         let recent = try Self.answers(store)
         let report = try store.sealAll()
         #expect(report.rows > 700 && report.chunks >= 2)
-        #expect(try sqlite3(dir.file("s.sqlite"), "SELECT count(*) FROM recent") == "0")
+        #expect(try sqlite3Blocking(dir.file("s.sqlite"), "SELECT count(*) FROM recent") == "0")
         let sealed = try Self.answers(store)
         #expect(sealed.count == recent.count)
         for (a, b) in zip(recent, sealed) where a != b { Issue.record("recent:\n\(a)\nsealed:\n\(b)") }
@@ -136,7 +136,7 @@ import TestSupport
         defer { dir.remove() }
         let file = dir.file("old.sqlite")
         try LegacyFile.write(Self.batches(), to: file, version: 7)
-        let rows = try sqlite3(file, "SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM connection_sample)")
+        let rows = try sqlite3Blocking(file, "SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM connection_sample)")
         let before = try Self.answers(try HistoryStore(path: file))
         let first = try HistoryStore(path: file).convertLegacy(maxChunks: 5)
         #expect(first.chunks == 5 && !first.done && first.rowsLeft > 0)
@@ -147,10 +147,10 @@ import TestSupport
         #expect(rest.done && rest.rowsLeft == 0)
         #expect(first.rowsMoved + rest.rowsMoved == Int(rows))
         #expect(seen.map(\.rowsLeft) == seen.map(\.rowsLeft).sorted(by: >), "progress only goes forward")
-        #expect(try sqlite3(file, "SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM connection_sample)") == "0")
+        #expect(try sqlite3Blocking(file, "SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM connection_sample)") == "0")
         let after = try Self.answers(try HistoryStore(path: file))
         for (a, b) in zip(before, after) where a != b { Issue.record("before:\n\(a)\nconverted:\n\(b)") }
-        #expect(try sqlite3(file, "SELECT count(*) FROM history") == "735", "745 answered polls, 10 without the path")
+        #expect(try sqlite3Blocking(file, "SELECT count(*) FROM history") == "735", "745 answered polls, 10 without the path")
     }
 
     @Test func aChunkDecodesToTheBitsWritten() throws {

@@ -52,10 +52,10 @@ import TestSupport
             #expect(links["new"]?.samples.count == 10)
             #expect(links["new"]?.samples.compactMap(\.lost).reduce(0, +) == 9)
         }
-        #expect(try sqlite3(dir.file("c.sqlite"), "SELECT count(*) FROM connection_history") == "40")
+        #expect(try sqlite3Blocking(dir.file("c.sqlite"), "SELECT count(*) FROM connection_history") == "40")
 
         // The minute rollups: one per connection, the figures of the raw rows folded.
-        let minutes = try sqlite3(dir.file("c.sqlite"), """
+        let minutes = try sqlite3Blocking(dir.file("c.sqlite"), """
             SELECT id, samples, lost, rtt_ms_avg, latency_ms FROM connection_history_1m ORDER BY id
             """)
         #expect(minutes == "new|10|9|20.0|120\nold|10|9|20.0|120\nreader|20||20.0|120")
@@ -112,7 +112,7 @@ import TestSupport
         // the poll before them), not the 1,200 seen.
         #expect(store.rememberedConnectionKeys <= 2 + (2 * forget + 1) * perPoll)
         #expect(store.rememberedConnectionKeys >= 1 + perPoll)
-        #expect(try sqlite3(dir.file("c.sqlite"), "SELECT count(*) FROM connection") == "\(2 + polls * perPoll)")
+        #expect(try sqlite3Blocking(dir.file("c.sqlite"), "SELECT count(*) FROM connection") == "\(2 + polls * perPoll)")
         try store.read { db in
             let returning = try #require(try db.connection(id: "returning"))
             #expect(returning.firstTs == Self.base)

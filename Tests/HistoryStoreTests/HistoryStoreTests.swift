@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 @Suite struct HistoryStoreTests {
-    func sqlite(_ file: String, _ sql: String) throws -> String { try sqlite3(file, sql) }
+    func sqlite(_ file: String, _ sql: String) throws -> String { try sqlite3Blocking(file, sql) }
 
     @Test func migratesAnEmptyFileAndRecordsTheVersion() throws {
         let dir = try TemporaryDirectory()
@@ -120,6 +120,6 @@ import TestSupport
             }
             try await group.waitForAll()
         }
-        #expect(try sqlite3(file, "SELECT count(*) FROM schema_migrations") == String(Migration.embedded.count))
+        #expect(try sqlite3Blocking(file, "SELECT count(*) FROM schema_migrations") == String(Migration.embedded.count))
     }
 }

@@ -11,19 +11,19 @@ import TestSupport
         defer { dir.remove() }
         let store = try RollupTests().store(dir)
         let file = dir.file("r.sqlite")
-        let samplesBefore = try Int(sqlite3(file, "SELECT count(*) FROM history"))!
+        let samplesBefore = try Int(sqlite3Blocking(file, "SELECT count(*) FROM history"))!
 
         let dry = try store.prune(rawBefore: base + 100_000, rollupsBefore: base + 120_000, batch: 7, dryRun: true)
         #expect(dry.samples == 50 && dry.polls == 50 && dry.rollups == 2)
-        #expect(try Int(sqlite3(file, "SELECT count(*) FROM history"))! == samplesBefore, "a dry run deletes nothing")
+        #expect(try Int(sqlite3Blocking(file, "SELECT count(*) FROM history"))! == samplesBefore, "a dry run deletes nothing")
 
         // Batches of 7 rows: many transactions, the same result as one.
         let report = try store.prune(rawBefore: base + 100_000, rollupsBefore: base + 120_000, batch: 7)
         #expect(report.samples == 50 && report.polls == 50 && report.rollups == 2)
-        #expect(try sqlite3(file, "SELECT min(ts_ms) - \(base) FROM history") == "100000")
-        #expect(try Int(sqlite3(file, "SELECT count(*) FROM history"))! == samplesBefore - 50)
-        #expect(try sqlite3(file, "SELECT min(ts_ms) - \(base) FROM poll") == "100000")
-        #expect(try sqlite3(file, "SELECT min(minute_ms) - \(base) FROM sample_1m") == "120000")
+        #expect(try sqlite3Blocking(file, "SELECT min(ts_ms) - \(base) FROM history") == "100000")
+        #expect(try Int(sqlite3Blocking(file, "SELECT count(*) FROM history"))! == samplesBefore - 50)
+        #expect(try sqlite3Blocking(file, "SELECT min(ts_ms) - \(base) FROM poll") == "100000")
+        #expect(try sqlite3Blocking(file, "SELECT min(minute_ms) - \(base) FROM sample_1m") == "120000")
         #expect(report.freePages > 0, "freed pages stay in the file for new rows")
         #expect(report.hourRollups == 0, "an hour with minutes newer than the cut stays")
         #expect(try store.prune(rawBefore: base, rollupsBefore: base + 3_600_000, batch: 7).hourRollups == 1)
@@ -55,8 +55,8 @@ import TestSupport
         try await writes.value
         #expect(pruned == 208, "every old sample went")
         try collector.sealAll()
-        #expect(try sqlite3(file, "SELECT count(*) FROM history WHERE ts_ms >= \(start)") == "200")
-        #expect(try sqlite3(file, "SELECT count(*) FROM poll WHERE ts_ms >= \(start)") == "200")
+        #expect(try sqlite3Blocking(file, "SELECT count(*) FROM history WHERE ts_ms >= \(start)") == "200")
+        #expect(try sqlite3Blocking(file, "SELECT count(*) FROM poll WHERE ts_ms >= \(start)") == "200")
     }
 
     /// A collector that never stops and a prune after every hour: once the retention is full, the
@@ -81,7 +81,7 @@ import TestSupport
             try store.append(batches)
             let now = base + Int64(h + 1) * hour
             _ = try store.prune(rawBefore: now - retention, rollupsBefore: now - retention)
-            pages.append(try #require(Int(try sqlite3(file, "PRAGMA page_count"))))
+            pages.append(try #require(Int(try sqlite3Blocking(file, "PRAGMA page_count"))))
         }
         #expect(pages[2] > pages[0], "the file grew while the retention filled: \(pages)")
         // Full from the fourth hour on (three kept and the one written before the prune). Were

@@ -103,17 +103,17 @@ import TestSupport
         defer { dir.remove() }
         _ = try store(dir)
         let file = dir.file("r.sqlite")
-        let fromView = try sqlite3(file, """
+        let fromView = try sqlite3Blocking(file, """
             SELECT group_concat(samples || ':' || round(bitrate_in_avg, 3) || ':' || readers_max, ' ')
             FROM (SELECT * FROM history_1m WHERE path = 'a' ORDER BY minute_ms)
             """)
-        let fromSamples = try sqlite3(file, """
+        let fromSamples = try sqlite3Blocking(file, """
             SELECT group_concat(n || ':' || round(b, 3) || ':' || r, ' ') FROM (
                 SELECT count(*) AS n, avg(bitrate_in_bps) AS b, max(readers) AS r FROM history
                 GROUP BY ts_ms / 60000 ORDER BY ts_ms / 60000)
             """)
         #expect(fromView == fromSamples)
-        #expect(try sqlite3(file, "SELECT sum(samples) FROM sample_1m") == "208")
+        #expect(try sqlite3Blocking(file, "SELECT sum(samples) FROM sample_1m") == "208")
     }
 
     /// A file from before rollups gets them when migrated, equal to what the writer produces.
@@ -126,12 +126,12 @@ import TestSupport
         try LegacyFile.write(Self.batches(), to: dir.file("l.sqlite"), version: 1)
         _ = try HistoryStore(path: dir.file("l.sqlite"))
         // Every column but `online_ms`, which rollups made before chunks do not have.
-        let columns = try sqlite3(dir.file("w.sqlite"),
+        let columns = try sqlite3Blocking(dir.file("w.sqlite"),
                                   "SELECT group_concat(name) FROM pragma_table_info('sample_1m') WHERE name != 'online_ms'")
         let everything = "SELECT \(columns) FROM sample_1m ORDER BY path_id, minute_ms"
-        let written = try sqlite3(dir.file("w.sqlite"), everything)
+        let written = try sqlite3Blocking(dir.file("w.sqlite"), everything)
         #expect(written.split(separator: "\n").count == 7)
-        expectSameLines(try sqlite3(dir.file("l.sqlite"), everything), written)
+        expectSameLines(try sqlite3Blocking(dir.file("l.sqlite"), everything), written)
     }
 
     /// A file from before hour rollups gets them from its minutes, equal to what the writer
@@ -153,9 +153,9 @@ import TestSupport
                    srt_retrans_inc, srt_dropped_inc
             FROM sample_1h ORDER BY path_id, hour_ms
             """
-        let written = try sqlite3(dir.file("w.sqlite"), everything)
+        let written = try sqlite3Blocking(dir.file("w.sqlite"), everything)
         #expect(written.split(separator: "\n").count == 4)
-        expectSameLines(try sqlite3(dir.file("l.sqlite"), everything), written)
+        expectSameLines(try sqlite3Blocking(dir.file("l.sqlite"), everything), written)
     }
 
     func expectSameLines(_ backfilled: String, _ written: String) {

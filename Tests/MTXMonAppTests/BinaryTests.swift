@@ -22,8 +22,7 @@ import Glibc
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(port)", "--db", db,
                                     "--interval", "500ms"], stderr: log)
         try await eventually("three polls are in the history") {
-            FileManager.default.fileExists(atPath: db)
-                && (Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0) >= 3
+            await pollCount(db) >= 3
         }
         kill(collector.processIdentifier, SIGTERM)
         try await eventually("the collector exits") { !collector.isRunning }
@@ -32,10 +31,10 @@ import Glibc
         let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(output.contains("collector stopped"))
         // Every poll that was recorded has all 120 paths: nothing half-written.
-        #expect(try sqlite3(db, "SELECT DISTINCT path_count FROM poll WHERE ok = 1") == "120")
-        #expect(try sqlite3(db, "SELECT count(*) FROM history")
-            == String(120 * Int(sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1"))!))
-        #expect(try sqlite3(db, "SELECT count(*) FROM recent") == "0", "stopped, it sealed its recent rows")
+        #expect(try await sqlite3(db, "SELECT DISTINCT path_count FROM poll WHERE ok = 1") == "120")
+        #expect(try await sqlite3(db, "SELECT count(*) FROM history")
+            == String(120 * Int(await sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1"))!))
+        #expect(try await sqlite3(db, "SELECT count(*) FROM recent") == "0", "stopped, it sealed its recent rows")
     }
 
     @Test func aBadSettingStopsWithItsNameAndANonZeroStatus() async throws {
@@ -56,7 +55,7 @@ import Glibc
             try await eventually("migrate exits") { !process.isRunning }
             #expect(process.terminationStatus == 0)
         }
-        #expect(try sqlite3Shell(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8")
+        #expect(try await sqlite3Shell(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8")
     }
 
     @Test func pruneCountsOnADryRunAndRefusesAnUnsafeRetention() async throws {
@@ -103,21 +102,21 @@ import Glibc
         }
         try store.append((0..<10).map { poll(now - 600_000 + Int64($0) * 2_000) })
         let oldRows = "SELECT coalesce(sum(rows), 0) FROM chunk WHERE last_ts < \(now - 86_400_000)"
-        #expect(try sqlite3(db, oldRows) == "120000")
+        #expect(try await sqlite3(db, oldRows) == "120000")
 
         let first = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--force", "--batch-rows", "50"])
         try await eventually("the prune is under way") {
-            (Int((try? sqlite3(db, oldRows)) ?? "") ?? 120_000) < 120_000 || !first.isRunning
+            (Int((try? await sqlite3(db, oldRows)) ?? "") ?? 120_000) < 120_000 || !first.isRunning
         }
         kill(first.processIdentifier, SIGKILL)
         try await eventually("the prune is gone") { !first.isRunning }
-        #expect(try sqlite3(db, "PRAGMA integrity_check") == "ok")
+        #expect(try await sqlite3(db, "PRAGMA integrity_check") == "ok")
 
         let second = try launchMTXMon(["prune", "--db", db, "--older-than", "1d", "--force"])
         try await eventually("the second prune exits") { !second.isRunning }
         #expect(second.terminationStatus == 0)
-        #expect(try sqlite3(db, oldRows) == "0")
-        #expect(try sqlite3(db, "SELECT sum(rows) FROM chunk") == "400", "the recent polls are all kept")
-        #expect(try sqlite3(db, "SELECT count(*) FROM sample_1m WHERE minute_ms < \(now - 86_400_000)") == "0")
+        #expect(try await sqlite3(db, oldRows) == "0")
+        #expect(try await sqlite3(db, "SELECT sum(rows) FROM chunk") == "400", "the recent polls are all kept")
+        #expect(try await sqlite3(db, "SELECT count(*) FROM sample_1m WHERE minute_ms < \(now - 86_400_000)") == "0")
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import Testing
+import MTXMonCore
 import TestSupport
 #if canImport(Glibc)
 import Glibc
@@ -42,8 +43,10 @@ import Glibc
         defer { kill(run.processIdentifier, SIGKILL) }
         let api = "http://127.0.0.1:\(apiPort)"
         try await eventually("four polls") {
-            Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0 >= 4
+            Int((try? await sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0 >= 4
         }
+
+        let firstPoll = try #require(Int64(try await sqlite3(db, "SELECT min(ts_ms) FROM poll WHERE ok = 1")))
 
         // Every path: one publisher and three readers, across the protocols.
         var protocols = Set<String>()
@@ -51,6 +54,9 @@ import Glibc
         for i in 0..<6 {
             let name = "sim/000\(i)"
             let body = try await json("\(api)/api/v1/paths/\(name)/connections")
+            // A loaded machine can take longer than the settling time to get here; then the
+            // connections are no longer new, and that part is not asserted.
+            let settling = WallClock.nowMs() - firstPoll < LinkHealth.settleMs - 1_000
             let connections = try #require(body["connections"] as? [[String: Any]])
             let roles = connections.map { $0["role"] as? String }
             // Path i's readers use protocols (i + r) % 5 of rtsp, srt, rtmp, webrtc, hls: paths 2–4
@@ -68,9 +74,11 @@ import Glibc
                     let health = try #require(c["health"] as? [String: Any])
                     // Seen for 2 s: SRT's RTT is still settling, so it is not judged yet.
                     let margin = try #require(health["marginVerdict"] as? [String: Any])
-                    #expect(margin["level"] as? String == "unknown")
-                    #expect((margin["reason"] as? String)?.contains("new") == true, "\(margin)")
-                    #expect(health["rtt10s"] is NSNull)
+                    if settling {
+                        #expect(margin["level"] as? String == "unknown")
+                        #expect((margin["reason"] as? String)?.contains("new") == true, "\(margin)")
+                        #expect(health["rtt10s"] is NSNull)
+                    }
                     if c["role"] as? String == "publisher" { srtPublisher = c }
                 } else {
                     #expect(c["health"] is NSNull)
@@ -130,7 +138,7 @@ import Glibc
         #expect(gone["role"] as? String == "reader")
         #expect(((gone["points"] as? [Any])?.count ?? 0) >= 4)
         try await eventually("both publishers in connection_history") {
-            try sqlite3(db, "SELECT count(DISTINCT id) FROM connection_history WHERE path = 'sim/0000' AND role = 'publisher'") == "2"
+            try await sqlite3(db, "SELECT count(DISTINCT id) FROM connection_history WHERE path = 'sim/0000' AND role = 'publisher'") == "2"
         }
     }
 }

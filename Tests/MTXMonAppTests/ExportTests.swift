@@ -8,18 +8,8 @@ import TestSupport
 /// is wrong with a bad request.
 @Suite struct ExportTests {
     func export(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = mtxmonBinary
-        process.arguments = ["export"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read while it runs: a large export fills the pipe.
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        try await eventually("export exits") { !process.isRunning }
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self),
-                String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let ran = try await runToEnd(mtxmonBinary, ["export"] + arguments)
+        return (ran.status, ran.stdout, ran.stderr)
     }
 
     @Test func everyRowOfARangeAsCSVAndJSONLines() async throws {

@@ -44,8 +44,7 @@ import Glibc
                                     "--listen", "127.0.0.1:\(port)"])
         defer { kill(run.processIdentifier, SIGKILL) }
         try await eventually("a poll is recorded") {
-            FileManager.default.fileExists(atPath: db)
-                && (Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0) >= 1
+            await pollCount(db) >= 1
         }
         let up = try await healthcheck(["MTXMON_LISTEN": "0.0.0.0:\(port)"])
         #expect(up.status == 0, "\(up.output)")

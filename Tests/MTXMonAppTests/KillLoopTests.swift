@@ -28,20 +28,20 @@ import TestSupport
                 environment: ["MTXMON_SEAL_EVERY": "3"])
             defer { if run.isRunning { kill(run.processIdentifier, SIGKILL) } }
             // The kill comes at a random moment after this run wrote its first poll.
-            try await eventually("round \(round) writes a poll") { try Self.answered(db) > polls || !run.isRunning }
+            try await eventually("round \(round) writes a poll") { await Self.answered(db) > polls || !run.isRunning }
             try #require(run.isRunning, "mtxmon run exited by itself in round \(round)")
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...350, using: &generator)))
             kill(run.processIdentifier, SIGKILL)
             try await eventually("round \(round) is gone") { !run.isRunning }
             kills += 1
-            polls = try Self.answered(db)
+            polls = await Self.answered(db)
         }
         #expect(kills >= 50)
-        #expect(try sqlite3(db, "PRAGMA integrity_check") == "ok")
+        #expect(try await sqlite3(db, "PRAGMA integrity_check") == "ok")
 
         // Read through the same code the API and `mtxmon export` use, recent rows and chunks alike.
         let store = try HistoryStore(path: db)
-        let answered = Set(try sqlite3(db, "SELECT ts_ms FROM poll WHERE ok = 1").split(separator: "\n").compactMap { Int64($0) })
+        let answered = Set(try await sqlite3(db, "SELECT ts_ms FROM poll WHERE ok = 1").split(separator: "\n").compactMap { Int64($0) })
         #expect(answered.count >= 60)
         var pathRows: [String: [Int64]] = [:]
         try store.exportPaths(from: 0, to: .max) { pathRows[$0.path, default: []].append($0.row.ts) }
@@ -75,16 +75,13 @@ import TestSupport
         // is whole, and every connection was stored at some poll.
         #expect(connectionRows.values.allSatisfy { !$0.times.isEmpty })
         // A path's chunks never overlap: each poll is in one place.
-        let overlaps = try sqlite3(db, """
+        let overlaps = try await sqlite3(db, """
             SELECT count(*) FROM chunk AS a JOIN chunk AS b ON a.path_id = b.path_id AND a.first_ts < b.first_ts
             AND b.first_ts <= a.last_ts
             """)
         #expect(overlaps == "0")
-        #expect(try Int(sqlite3(db, "SELECT count(*) FROM chunk")) ?? 0 > 0, "seals happened between the kills")
+        #expect(try Int(await sqlite3(db, "SELECT count(*) FROM chunk")) ?? 0 > 0, "seals happened between the kills")
     }
 
-    static func answered(_ db: String) throws -> Int {
-        guard FileManager.default.fileExists(atPath: db) else { return 0 }
-        return Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0
-    }
+    static func answered(_ db: String) async -> Int { await pollCount(db) }
 }

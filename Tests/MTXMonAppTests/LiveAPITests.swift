@@ -28,8 +28,8 @@ import Glibc
         return try #require(JSONSerialization.jsonObject(with: body) as? [String: Any])
     }
 
-    func okPolls(_ db: String) -> Int { Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0 }
-    func failedPolls(_ db: String) -> Int { Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 0")) ?? "") ?? 0 }
+    func okPolls(_ db: String) async -> Int { await pollCount(db) }
+    func failedPolls(_ db: String) async -> Int { await pollCount(db, ok: false) }
 
     @Test func historyAndRatesMatchTheSimulatedStreamsAcrossAResetAndAnOutage() async throws {
         let dir = try TemporaryDirectory()
@@ -47,29 +47,29 @@ import Glibc
         defer { kill(run.processIdentifier, SIGKILL) }
         let api = "http://127.0.0.1:\(apiPort)"
 
-        try await eventually("six polls") { okPolls(db) >= 6 }
+        try await eventually("six polls") { await okPolls(db) >= 6 }
         let paths = try await json("\(api)/api/v1/paths")
         #expect((paths["paths"] as? [Any])?.count == 20)
         #expect(paths["stale"] as? Bool == false)
 
         // The publisher of sim/0003 reconnects: its counters restart at zero.
         #expect(try await request("\(sim)/sim/reset/sim/0003", method: .POST).status == 204)
-        let before = okPolls(db)
-        try await eventually("four polls after the reset") { okPolls(db) >= before + 4 }
+        let before = await okPolls(db)
+        try await eventually("four polls after the reset") { await okPolls(db) >= before + 4 }
 
         // MediaMTX answers 500 for a while; its counters go on meanwhile.
         #expect(try await request("\(sim)/sim/fault?mode=500", method: .POST).status == 204)
-        try await eventually("three failed polls") { failedPolls(db) >= 3 }
+        try await eventually("three failed polls") { await failedPolls(db) >= 3 }
         #expect(try await request("\(sim)/sim/fault?mode=none", method: .POST).status == 204)
-        let afterOutage = okPolls(db)
-        try await eventually("six polls after the outage") { okPolls(db) >= afterOutage + 6 }
+        let afterOutage = await okPolls(db)
+        try await eventually("six polls after the outage") { await okPolls(db) >= afterOutage + 6 }
 
         // History: every stored bitrate is the simulated one on average, the reset and the
         // outage are gaps (a sample without bitrate), never a zero, a negative or a spike.
         let history = try await json("\(api)/api/v1/history/sim/0003?from=\(started / 1_000)")
         let points = try #require(history["points"] as? [[String: Any]])
         let rates = points.compactMap { $0["bitrateIn"] as? Double }
-        #expect(points.count == okPolls(db))
+        #expect(await points.count == okPolls(db))
         #expect(points.filter { $0["reset"] as? Bool == true }.count == 1)
         #expect(points.count - rates.count == 3, "first sample, the reconnect and the return after the outage")
         let mean = rates.reduce(0, +) / Double(rates.count)
@@ -121,7 +121,7 @@ import Glibc
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", db,
                                           "--interval", "500ms"], environment: environment)
         defer { kill(collector.processIdentifier, SIGKILL) }
-        try await eventually("two polls") { okPolls(db) >= 2 }
+        try await eventually("two polls") { await okPolls(db) >= 2 }
         let (server, apiPort) = try await launchListening(
             { ["serve", "--db", db, "--interval", "500ms", "--listen", "127.0.0.1:\($0)"] }, environment: environment)
         defer { kill(server.processIdentifier, SIGKILL) }

@@ -8,8 +8,8 @@ import Glibc
 /// One `mtxmon collect` and two `mtxmon serve` sharing a real Redis, with WebSocket clients on
 /// both servers, across a Redis restart.
 @Suite struct LiveFeedTests {
-    func okPollTimes(_ db: String, from: Int64, to: Int64) throws -> [Int64] {
-        try sqlite3(db, "SELECT ts_ms FROM poll WHERE ok = 1 AND ts_ms BETWEEN \(from) AND \(to) ORDER BY ts_ms")
+    func okPollTimes(_ db: String, from: Int64, to: Int64) async throws -> [Int64] {
+        try await sqlite3(db, "SELECT ts_ms FROM poll WHERE ok = 1 AND ts_ms BETWEEN \(from) AND \(to) ORDER BY ts_ms")
             .split(separator: "\n").compactMap { Int64($0) }
     }
 
@@ -57,7 +57,7 @@ import Glibc
         var lastBeforeKill: [Int64] = []
         for client in clients {
             let times = try await updates(client, count: 6)
-            #expect(try okPollTimes(db, from: times.first!, to: times.last!) == times)
+            #expect(try await okPollTimes(db, from: times.first!, to: times.last!) == times)
             #expect(times == times.sorted() && Set(times).count == times.count)
             lastBeforeKill.append(times.last!)
         }
@@ -67,7 +67,7 @@ import Glibc
         try await redis.kill()
         let killedAt = Int64(Date().timeIntervalSince1970 * 1_000)
         try await eventually("polls recorded while Redis is down") {
-            try okPollTimes(db, from: killedAt, to: .max).count >= 3
+            try await okPollTimes(db, from: killedAt, to: .max).count >= 3
         }
         try await redis.start()
         for (client, last) in zip(clients, lastBeforeKill) {
@@ -76,7 +76,7 @@ import Glibc
             #expect(try #require(fresh["ts"] as? Int64) > last)
             #expect((fresh["paths"] as? [Any])?.count == 6)
             let times = try await updates(client, count: 3)
-            #expect(try okPollTimes(db, from: times.first!, to: times.last!) == times)
+            #expect(try await okPollTimes(db, from: times.first!, to: times.last!) == times)
         }
     }
 
@@ -99,6 +99,6 @@ import Glibc
         _ = try await client.next(type: "snapshot")
         let times = try await updates(client, count: 4)
         #expect(times == times.sorted() && Set(times).count == 4)
-        #expect(try okPollTimes(db, from: times.first!, to: times.last!) == times)
+        #expect(try await okPollTimes(db, from: times.first!, to: times.last!) == times)
     }
 }

@@ -69,7 +69,7 @@ import Glibc
                 environment: ["JOURNAL_STREAM": stream], stderr: log)
             defer { kill(process.processIdentifier, SIGKILL) }
             try await eventually("the outage is recorded") {
-                (Int((try? sqlite3(dir.file("l.sqlite"), "SELECT count(*) FROM poll WHERE ok = 0")) ?? "") ?? 0) >= 1
+                (Int((try? await sqlite3(dir.file("l.sqlite"), "SELECT count(*) FROM poll WHERE ok = 0")) ?? "") ?? 0) >= 1
             }
             kill(process.processIdentifier, SIGTERM)
             try await eventually("the collector exits") { !process.isRunning }

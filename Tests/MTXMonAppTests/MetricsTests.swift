@@ -11,17 +11,9 @@ import Glibc
 /// `/metrics` with the stream gauges, checked by Prometheus's own `promtool`.
 @Suite struct MetricsTests {
     /// Runs the built `mtxmon` to its end and gives its exit status and standard output.
-    func output(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = mtxmonBinary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    func output(_ arguments: [String]) async throws -> (Int32, String) {
+        let ran = try await runToEnd(mtxmonBinary, arguments)
+        return (ran.status, ran.stdout)
     }
 
     func get(_ url: String) async throws -> String {
@@ -32,20 +24,9 @@ import Glibc
     }
 
     /// `promtool check metrics` on `text`: its exit status and what it said.
-    func promtool(_ text: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["promtool", "check", "metrics"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let said = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: said, as: UTF8.self))
+    func promtool(_ text: String) async throws -> (Int32, String) {
+        let ran = try await runToEnd(URL(fileURLWithPath: "/usr/bin/env"), ["promtool", "check", "metrics"], input: text)
+        return (ran.status, ran.stdout + ran.stderr)
     }
 
     /// The series lines (not comments) of the families whose names start with `prefix`.
@@ -53,8 +34,8 @@ import Glibc
         text.split(separator: "\n").filter { $0.hasPrefix(prefix) }
     }
 
-    @Test func versionPrintsTheReleaseAndTheBuild() throws {
-        let (status, text) = try output(["--version"])
+    @Test func versionPrintsTheReleaseAndTheBuild() async throws {
+        let (status, text) = try await output(["--version"])
         #expect(status == 0)
         #expect(text == "mtxmon \(BuildInfo.version) (build \(BuildInfo.build))\n")
     }
@@ -77,7 +58,7 @@ import Glibc
             text = try await get("http://127.0.0.1:\(port)/metrics")
             return names.allSatisfy { text.contains("mtxmon_path_inbound_bytes_per_second{path=\"\($0)\"} ") }
         }
-        let (status, said) = try promtool(text)
+        let (status, said) = try await promtool(text)
         #expect(status == 0, "promtool check metrics: \(said)")
         #expect(text.contains("mtxmon_build_info{version=\"\(BuildInfo.version)\",build=\"\(BuildInfo.build)\"} 1"))
         for name in names {
@@ -119,6 +100,6 @@ import Glibc
         #expect(text.contains("mtxmon_stream_series \(written.count)\n"))
         #expect(text.contains("mtxmon_stream_series_omitted 72\n"))
         #expect(!text.contains("mtxmon_stream_series_omitted_total 0\n"))
-        #expect(try promtool(text).0 == 0)
+        #expect(try await promtool(text).0 == 0)
     }
 }

@@ -57,16 +57,16 @@ import Glibc
         // The publisher of sim/0003 reconnects: one restart, told the same everywhere.
         #expect(try await request("\(sim)/sim/reset/sim/0003", method: .POST).status == 204)
         try await eventually("the restart is stored") {
-            (try? sqlite3(db, "SELECT count(*) FROM history WHERE path = 'sim/0003' AND reset = 1")) == "1"
+            (try? await sqlite3(db, "SELECT count(*) FROM history WHERE path = 'sim/0003' AND reset = 1")) == "1"
         }
         try await eventually("the restart is in the minute rollups") {
-            (try? sqlite3(db, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0003'")) == "1"
+            (try? await sqlite3(db, "SELECT sum(resets) FROM history_1m WHERE path = 'sim/0003'")) == "1"
         }
         #expect(try await request("\(api)/api/v1/rates/sim/0003?window=1h").body["resets"] as? Int == 1)
 
         // MediaMTX is killed: its port refuses connections.
         kill(simulator.processIdentifier, SIGKILL)
-        simulator.waitUntilExit()
+        try await eventually("the simulator is gone") { !simulator.isRunning }
         try await eventually("not ready") { try await request("\(api)/readyz").status == 503 }
         let health = try await request("\(api)/healthz")
         #expect(health.status == 200, "mtxmon itself works")
@@ -81,7 +81,7 @@ import Glibc
         let connections = try await request("\(api)/api/v1/paths/sim/0000/connections").body
         #expect(connections["state"] as? String == "unknown")
         #expect((connections["connections"] as? [Any])?.isEmpty == true)
-        #expect(try sqlite3(db, "SELECT DISTINCT reason FROM poll WHERE ok = 0") == "refused")
+        #expect(try await sqlite3(db, "SELECT DISTINCT reason FROM poll WHERE ok = 0") == "refused")
 
         // MediaMTX is back (new ids, counters from 0): ready again, paths online.
         simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "5", "--srt-every", "2"])

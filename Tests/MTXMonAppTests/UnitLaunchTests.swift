@@ -25,7 +25,7 @@ import Glibc
         #expect(canConnect(port: port), "READY=1 comes once the HTTP server listens, not before")
         #expect(notify.assignments.contains { $0.hasPrefix("STATUS=collecting from \(host.mediaMTX)") })
         try await eventually("polls are in the unit's history file, MTXMON_DB in its StateDirectory") {
-            host.okPolls() >= 2
+            await host.okPolls() >= 2
         }
         #expect(try await host.status("http://127.0.0.1:\(port)/healthz") == 200)
 
@@ -56,7 +56,7 @@ import Glibc
         try await eventually("READY=1 from mtxmon-api.service") { apiSocket.assignments.contains("READY=1") }
         #expect(canConnect(port: port))
         try await eventually("the collector's polls are in the unit's history file") {
-            host.okPolls() >= 2
+            await host.okPolls() >= 2
         }
         #expect(try await host.status("http://127.0.0.1:\(port)/healthz") == 200)
         let paths = try await host.get("http://127.0.0.1:\(port)/api/v1/paths")
@@ -66,7 +66,12 @@ import Glibc
         for (unit, socket) in [(api, apiSocket), (collector, collectorSocket)] {
             kill(unit.process.processIdentifier, SIGTERM)
             try await eventually("STOPPING=1") { socket.assignments.contains("STOPPING=1") }
-            try await eventually("the unit exits") { !unit.process.isRunning }
+            do {
+                try await eventually("the unit exits") { !unit.process.isRunning }
+            } catch {
+                Issue.record("\(unit.process.arguments ?? []) did not exit: \(unit.log.suffix(3_000))")
+                throw error
+            }
             #expect(unit.process.terminationStatus == 0, "\(unit.log)")
         }
     }
@@ -141,11 +146,11 @@ final class UnitHost: @unchecked Sendable {
 
     struct Started {
         let process: Process
-        let output: Pipe
-        /// What the process wrote; read once it has exited.
+        /// A file, not a pipe: a pipe nobody reads fills, and the unit then blocks in its logging.
+        let output: String
+        /// What the process wrote so far.
         var log: String {
-            guard !process.isRunning else { return "(still running)" }
-            return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
         }
     }
 
@@ -186,9 +191,12 @@ final class UnitHost: @unchecked Sendable {
         process.arguments = Array(command.dropFirst())
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
+        let output = dir.file("\(unit)-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        defer { try? handle.close() }
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         lock.withLock { started.append(process) }
         return Started(process: process, output: output)
@@ -205,11 +213,7 @@ final class UnitHost: @unchecked Sendable {
     }
 
     /// Successful polls in the history file at the unit's `MTXMON_DB` (0 while there is none).
-    func okPolls() -> Int {
-        let db = stateDirectory + "/mtxmon.sqlite"
-        guard FileManager.default.fileExists(atPath: db) else { return 0 }
-        return Int((try? sqlite3(db, "SELECT count(*) FROM poll WHERE ok = 1")) ?? "") ?? 0
-    }
+    func okPolls() async -> Int { await pollCount(stateDirectory + "/mtxmon.sqlite") }
 
     func stop() {
         for process in lock.withLock({ started }) + [simulator] where process.isRunning {

@@ -31,8 +31,9 @@ import TestSupport
         }()
         try await withSimulator(simulator) { url in
             let collector = Collector(
-                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(2))),
-                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2)), status: status,
+                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30))),
+                // Long: one poll's deadline must hold on a loaded machine.
+                cache: cache, store: store, settings: CollectorSettings(interval: .seconds(60)), status: status,
                 logger: logger)
             var state = Collector.LoopState(paths: PathStates(maxGapMs: 7_000),
                                             connectionRates: ConnectionTracker(maxGapMs: 7_000))

@@ -107,11 +107,16 @@ public func canConnect(port: Int) -> Bool { connectErrno(port: port) == 0 }
 /// True when process `pid` itself listens on TCP `port`: its listening socket is found in
 /// `/proc/net/tcp` and among its own descriptors. Under a parallel suite a port found free can be
 /// taken by another test's process, which `canConnect` cannot tell from the one started.
+///
+/// Cheap until something answers: a parallel suite leaves thousands of sockets in those tables,
+/// and every test waiting for a server reads them every 20 ms.
 public func listens(pid: Int32, port: Int) -> Bool {
+    guard canConnect(port: port) else { return false }
+    let local = ":" + String(format: "%04X", port) + " "
     var inodes = Set<String>()
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
-        for line in text.split(separator: "\n").dropFirst() {
+        guard let text = try? String(contentsOfFile: table, encoding: .utf8), text.contains(local) else { continue }
+        for line in text.split(separator: "\n").dropFirst() where line.contains(local) {
             let fields = line.split(separator: " ")
             // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
             guard fields.count > 9, fields[3] == "0A", let local = fields[1].split(separator: ":").last,

@@ -9,7 +9,13 @@ import HistoryStore
 /// blocks one of the two threads of Swift's cooperative pool for milliseconds each time, and tests
 /// that poll a file that way starved the collectors of other tests running beside them.
 /// `sqlite3Shell` runs the shell itself, for what must be shown to work as an operator types it.
-public func sqlite3(_ file: String, _ sql: String) throws -> String {
+/// The work runs off the cooperative pool: reading a whole file's history is not quick.
+public func sqlite3(_ file: String, _ sql: String) async throws -> String {
+    try await offPool { try sqlite3Blocking(file, sql) }
+}
+
+/// `sqlite3` on the calling thread, for code that cannot await.
+public func sqlite3Blocking(_ file: String, _ sql: String) throws -> String {
     var db: OpaquePointer?
     guard sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else {
         let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -47,17 +53,8 @@ public func sqlite3(_ file: String, _ sql: String) throws -> String {
 }
 
 /// Runs `sql` on `file` with the `sqlite3` shell, as an operator would, and returns its output.
-/// Blocks its thread while the shell runs: not for polling loops (`sqlite3` is).
-public func sqlite3Shell(_ file: String, _ sql: String) throws -> String {
-    let process = Process()
-    process.executableURL = try which("sqlite3")
-    process.arguments = [file, sql]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+public func sqlite3Shell(_ file: String, _ sql: String) async throws -> String {
+    try await runToEnd(try which("sqlite3"), [file, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// Raw rows live in chunks that SQL cannot read, so a test's SQL over `history` or
@@ -111,4 +108,10 @@ func materializeRawHistory(_ file: String, _ db: OpaquePointer, for sql: String)
         try store.exportConnections(from: 0, to: .max) { rows.append(ExportFormat.values($0)) }
         try insert("connection_history", columns, rows)
     }
+}
+
+/// How many polls `db` holds that succeeded (or failed): 0 while the file does not exist yet.
+public func pollCount(_ db: String, ok: Bool = true) async -> Int {
+    guard FileManager.default.fileExists(atPath: db) else { return 0 }
+    return Int((try? await sqlite3(db, "SELECT count(*) FROM poll WHERE ok = \(ok ? 1 : 0)")) ?? "") ?? 0
 }
