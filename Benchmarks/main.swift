@@ -287,8 +287,8 @@ for query in queries {
         }
         if let prometheus {
             let p = try await timed { try await fetch(promURI(query), port: prometheus.reference.port) }
-            // The same single figure Prometheus answers.
-            let narrow = query.uri.hasPrefix("/api/v1/history") ? query.uri + "&fields=bitrateIn" : query.uri
+            // The same single figure Prometheus answers, in the form the dashboard asks for.
+            let narrow = query.uri.hasPrefix("/api/v1/history") ? query.uri + "&fields=bitrateIn&format=columns" : query.uri
             let n = try await timed { try await fetch(narrow) }
             promBytes = p.bytes
             narrowBytes = n.bytes
@@ -310,7 +310,7 @@ for query in queries {
 }
 if !promLines.isEmpty {
     print("\nThe same questions to Prometheus on the same counters (HTTP round trip, medians);")
-    print("mtxmon asked for the same one figure (fields=bitrateIn):\n")
+    print("mtxmon asked for the same one figure (fields=bitrateIn&format=columns):\n")
     print("| Query | PromQL | Prometheus bytes | Prometheus ms | mtxmon bytes | mtxmon ms | Prometheus ÷ mtxmon |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for line in promLines { print(line) }

@@ -37,32 +37,24 @@ extension ReadConnection {
         pathID: Int64, range: HistoryRange, fields: PointFields = .everything, rollups: Bool = true
     ) throws -> [HistoryPoint] {
         if rollups, let step = range.step, step % 60_000 == 0 {
-            return try pointsFromRollups(pathID: pathID, range: range, step: step)
+            return try pointsFromRollups(pathID: pathID, range: range, step: step, fields: fields)
         }
         if rollups, let cut = try prunedUntil(pathID: pathID), cut > range.from {
             return try pointsAcrossPruning(pathID: pathID, range: range, fields: fields, cut: cut)
         }
-        let rows = try storedPaths(pathID: pathID, from: range.from, to: range.to)
-        guard let step = range.step else { return rows.map { Self.point($0, fields) } }
+        let points = try storedPoints(pathID: pathID, from: range.from, to: range.to, fields: fields)
+        guard let step = range.step else { return points }
         var folder = BucketFolder(step: step, aggregation: range.aggregation)
-        for row in rows { folder.add(Self.point(row, fields)) }
+        for point in points { folder.add(point) }
         return folder.finish()
     }
 
     /// The fields `fields` selected; the others keep neutral values nobody will print.
     static func point(_ s: StoredPath, _ fields: PointFields) -> HistoryPoint {
-        var p = HistoryPoint(t: s.ts, online: false, inboundBytes: 0, outboundBytes: 0)
-        if fields.contains(.online) { p.online = s.online }
-        if fields.contains(.reset) { p.reset = s.reset }
-        if fields.contains(.inboundBytes) { p.inboundBytes = s.inboundBytes }
-        if fields.contains(.outboundBytes) { p.outboundBytes = s.outboundBytes }
-        if fields.contains(.bitrateIn) { p.bitrateIn = s.bitrateIn }
-        if fields.contains(.bitrateOut) { p.bitrateOut = s.bitrateOut }
-        if fields.contains(.readers) { p.readers = Double(s.readers) }
-        if fields.contains(.rttMs) { p.rttMs = s.rttMs }
-        if fields.contains(.recvRateMbps) { p.recvRateMbps = s.recvRateMbps }
-        if fields.contains(.linkCapacityMbps) { p.linkCapacityMbps = s.linkCapacityMbps }
-        return p
+        HistoryPoint(t: s.ts, online: s.online, reset: s.reset, inboundBytes: s.inboundBytes,
+                     outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
+                     readers: Double(s.readers), rttMs: s.rttMs, recvRateMbps: s.recvRateMbps,
+                     linkCapacityMbps: s.linkCapacityMbps).narrowed(to: fields)
     }
 
     /// The raw counters of one path in `[from, to]`, in time order, for rate maths.

@@ -26,11 +26,14 @@ extension ReadConnection {
         }
         let head = try counterRows(pathID: pathID, from: from, to: firstMinute - 1)
         let minutes = try minuteIncreases(pathID: pathID, from: firstMinute, to: lastMinute - 1)
-        let tail = try counterRows(pathID: pathID, from: lastMinute, to: to)
+        // The tail and the raw sample ending the last rolled-up minute, in one read: they usually
+        // lie in the same chunk.
+        let joined = try counterRows(pathID: pathID, from: min(minutes.last?.lastTs ?? lastMinute, lastMinute), to: to)
+        let tail = joined.filter { $0.ts >= lastMinute }
         var junction: CounterRow?
         if !tail.isEmpty, let lastRolled = minutes.last {
             // The raw sample that ends the last rolled-up minute, or, when it was pruned, its counters.
-            if let raw = try counterRows(pathID: pathID, from: lastRolled.lastTs, to: lastRolled.lastTs).first {
+            if let raw = joined.first(where: { $0.ts == lastRolled.lastTs }) {
                 junction = raw
             } else {
                 // SRT counters at the minute's end are not kept: that one pair adds no packets.

@@ -65,14 +65,22 @@ extension ReadConnection {
     /// Stepped points from the rollups for whole hours or minutes inside the range, and from the
     /// next finer tier (down to raw samples) at the partial edges, so the answer is the one raw
     /// rows would give.
-    func pointsFromRollups(pathID: Int64, range: HistoryRange, step: Int64) throws -> [HistoryPoint] {
+    func pointsFromRollups(pathID: Int64, range: HistoryRange, step: Int64,
+                           fields: PointFields = .everything) throws -> [HistoryPoint] {
         var folder = BucketFolder(step: step, aggregation: range.aggregation)
-        try foldRollups(into: &folder, pathID: pathID, from: range.from, to: range.to, tier: RollupTier(step: step))
+        try foldRollups(into: &folder, pathID: pathID, from: range.from, to: range.to, tier: RollupTier(step: step),
+                        fields: fields)
         return folder.finish()
     }
 
+    /// The rollup figures (in `Rollups.figures` order) that `fields` prints.
+    static func figureIndices(_ fields: PointFields) -> [Int] {
+        let flags: [PointFields] = [.bitrateIn, .bitrateOut, .readers, .rttMs, .recvRateMbps, .linkCapacityMbps]
+        return flags.indices.filter { fields.contains(flags[$0]) }
+    }
+
     private func foldRows(into folder: inout BucketFolder, pathID: Int64, from: Int64, endBefore: Int64,
-                          tier: RollupTier) throws {
+                          tier: RollupTier, fields: PointFields) throws {
         let statement = try connection.cached("""
             SELECT \(tier.key), samples, online, resets, inbound_bytes, outbound_bytes,
                    \(Rollups.figures.flatMap { ["\($0)_sum", "\($0)_n", "\($0)_min", "\($0)_max", "\($0)_last"] }
@@ -83,11 +91,19 @@ extension ReadConnection {
         statement.bind(2, from)
         statement.bind(3, endBefore)
         defer { statement.reset() }
+        // One row reused: its figures are not allocated again per row, and figures nobody asked
+        // for are not read out of SQLite.
+        var row = MinuteRow(minute: 0, samples: 0, online: false, resets: 0, inboundBytes: 0, outboundBytes: 0)
+        let figures = Self.figureIndices(fields)
         while try statement.step() {
             let s = statement
-            var row = MinuteRow(minute: s.int64(0), samples: Int(s.int64(1)), online: s.int64(2) != 0,
-                                resets: s.int64(3), inboundBytes: s.int64(4), outboundBytes: s.int64(5))
-            for index in 0..<Rollups.figures.count {
+            row.minute = s.int64(0)
+            row.samples = Int(s.int64(1))
+            row.online = s.int64(2) != 0
+            row.resets = s.int64(3)
+            row.inboundBytes = s.int64(4)
+            row.outboundBytes = s.int64(5)
+            for index in figures {
                 let c = Int32(6 + index * 5)
                 row.figures[index] = Fold(sum: s.double(c), count: Int(s.int64(c + 1)),
                                           low: s.optionalDouble(c + 2) ?? .infinity,
@@ -108,21 +124,23 @@ extension ReadConnection {
     }
 
     private func foldRollups(into folder: inout BucketFolder, pathID: Int64, from: Int64, to: Int64,
-                             tier: RollupTier?) throws {
+                             tier: RollupTier?, fields: PointFields) throws {
         guard let tier else {
             let raw = HistoryRange(from: from, to: to)
-            for point in try points(pathID: pathID, range: raw, rollups: false) { folder.add(point) }
+            for point in try points(pathID: pathID, range: raw, fields: fields, rollups: false) { folder.add(point) }
             return
         }
         guard let whole = try rolledRows(tier, from: from, to: to) else {
-            return try foldRollups(into: &folder, pathID: pathID, from: from, to: to, tier: tier.finer)
+            return try foldRollups(into: &folder, pathID: pathID, from: from, to: to, tier: tier.finer, fields: fields)
         }
         if from < whole.lowerBound {
-            try foldRollups(into: &folder, pathID: pathID, from: from, to: whole.lowerBound - 1, tier: tier.finer)
+            try foldRollups(into: &folder, pathID: pathID, from: from, to: whole.lowerBound - 1, tier: tier.finer,
+                            fields: fields)
         }
-        try foldRows(into: &folder, pathID: pathID, from: whole.lowerBound, endBefore: whole.upperBound, tier: tier)
+        try foldRows(into: &folder, pathID: pathID, from: whole.lowerBound, endBefore: whole.upperBound, tier: tier,
+                     fields: fields)
         if whole.upperBound <= to {
-            try foldRollups(into: &folder, pathID: pathID, from: whole.upperBound, to: to, tier: tier.finer)
+            try foldRollups(into: &folder, pathID: pathID, from: whole.upperBound, to: to, tier: tier.finer, fields: fields)
         }
     }
 }
@@ -149,7 +167,7 @@ extension ReadConnection {
         let olderEnd = min(cut - 1, range.to)
         var older = HistoryRange(from: range.from, to: olderEnd, step: 60_000, aggregation: range.aggregation)
         if let step = range.step, step > 60_000 { older.step = step }
-        var points = try pointsFromRollups(pathID: pathID, range: older, step: older.step!)
+        var points = try pointsFromRollups(pathID: pathID, range: older, step: older.step!, fields: fields)
         if cut <= range.to {
             var newer = range
             newer.from = cut
@@ -161,12 +179,12 @@ extension ReadConnection {
 
 /// One row of `sample_1m` or `sample_1h`, as the bucket fold takes it.
 struct MinuteRow {
-    let minute: Int64
-    let samples: Int
-    let online: Bool
-    let resets: Int64
-    let inboundBytes: Int64
-    let outboundBytes: Int64
+    var minute: Int64
+    var samples: Int
+    var online: Bool
+    var resets: Int64
+    var inboundBytes: Int64
+    var outboundBytes: Int64
     /// In the order of `Rollups.figures`.
     var figures = [Fold](repeating: Fold(), count: 6)
 }

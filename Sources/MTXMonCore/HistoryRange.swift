@@ -104,6 +104,25 @@ public struct HistoryPoint: Sendable, Equatable {
     }
 }
 
+extension HistoryPoint {
+    /// The point as an answer asked for `fields` holds it: the other figures neutral (false, 0,
+    /// nil), so answers narrowed the same way compare equal however they were read.
+    public func narrowed(to fields: PointFields) -> HistoryPoint {
+        var p = HistoryPoint(t: t, samples: samples, online: false, inboundBytes: 0, outboundBytes: 0)
+        if fields.contains(.online) { p.online = online }
+        if fields.contains(.reset) { p.reset = reset }
+        if fields.contains(.inboundBytes) { p.inboundBytes = inboundBytes }
+        if fields.contains(.outboundBytes) { p.outboundBytes = outboundBytes }
+        if fields.contains(.bitrateIn) { p.bitrateIn = bitrateIn }
+        if fields.contains(.bitrateOut) { p.bitrateOut = bitrateOut }
+        if fields.contains(.readers) { p.readers = readers }
+        if fields.contains(.rttMs) { p.rttMs = rttMs }
+        if fields.contains(.recvRateMbps) { p.recvRateMbps = recvRateMbps }
+        if fields.contains(.linkCapacityMbps) { p.linkCapacityMbps = linkCapacityMbps }
+        return p
+    }
+}
+
 /// `fields=bitrateIn,readers`: the point members an answer carries besides `t`. A chart of one
 /// figure needs one; leaving the rest out makes a long answer several times smaller, and the
 /// query reads only those columns, which is most of a long scan's cost.

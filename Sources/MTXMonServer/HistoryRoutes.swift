@@ -12,7 +12,7 @@ struct HistoryRoutes: Sendable {
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/history/**") { request, context -> Response in
             let name = try RequestInput.pathName(context)
-            let format = try RequestInput.format(request)
+            let format = try RequestInput.format(request, columns: true)
             let range = try parseRange(request)
             let fields = try PointFields.parse(RequestInput.query(request, "fields"))
             let series = try await environment.store.readOffThread { db throws -> [Series] in
@@ -22,7 +22,7 @@ struct HistoryRoutes: Sendable {
             return respond(series, range: range, fields: fields, format: format, single: true)
         }
         router.get("/api/v1/history") { request, _ -> Response in
-            let format = try RequestInput.format(request)
+            let format = try RequestInput.format(request, columns: true)
             let range = try parseRange(request)
             let fields = try PointFields.parse(RequestInput.query(request, "fields"))
             let wanted = try RequestInput.query(request, "paths").map { list in
@@ -80,7 +80,7 @@ struct HistoryRoutes: Sendable {
         case .csv:
             return APIServer.csv(Self.csv(series, fields: fields),
                                  filename: single ? "history.csv" : "history-\(series.count)-paths.csv")
-        case .json:
+        case .json, .columns:
             let total = series.reduce(0) { $0 + $1.points.count }
             var writer = JSONWriter(capacity: 256 + total * (16 + 20 * fields.rawValue.nonzeroBitCount))
             writer.beginObject()
@@ -96,9 +96,18 @@ struct HistoryRoutes: Sendable {
             writer.int(range.step)
             writer.key("agg")
             writer.string(range.step == nil ? nil : range.aggregation.rawValue)
+            let shown = fields.stepped(range.step != nil)
+            func points(_ points: [HistoryPoint]) {
+                if format == .columns {
+                    writer.key("columns")
+                    Self.writeColumns(points, fields: shown, to: &writer)
+                } else {
+                    writer.key("points")
+                    Self.write(points, fields: shown, to: &writer)
+                }
+            }
             if single {
-                writer.key("points")
-                Self.write(series.first?.points ?? [], fields: fields.stepped(range.step != nil), to: &writer)
+                points(series.first?.points ?? [])
             } else {
                 writer.key("series")
                 writer.beginArray()
@@ -106,8 +115,7 @@ struct HistoryRoutes: Sendable {
                     writer.beginObject()
                     writer.key("path")
                     writer.string(one.name)
-                    writer.key("points")
-                    Self.write(one.points, fields: fields.stepped(range.step != nil), to: &writer)
+                    points(one.points)
                     writer.endObject()
                 }
                 writer.endArray()
@@ -138,6 +146,32 @@ struct HistoryRoutes: Sendable {
             writer.endObject()
         }
         writer.endArray()
+    }
+
+    /// One array per figure, `t` first: what a chart draws from, without a key per point.
+    static func writeColumns(_ points: [HistoryPoint], fields: PointFields, to writer: inout JSONWriter) {
+        func column(_ name: StaticString, _ value: (HistoryPoint) -> Void) {
+            writer.key(name)
+            writer.beginArray()
+            for point in points { value(point) }
+            writer.endArray()
+        }
+        writer.beginObject()
+        column("t") { writer.int($0.t) }
+        if fields.contains(.samples) || points.contains(where: { $0.samples > 1 }) {
+            column("samples") { writer.int($0.samples) }
+        }
+        if fields.contains(.online) { column("online") { writer.bool($0.online) } }
+        if fields.contains(.reset) { column("reset") { writer.bool($0.reset) } }
+        if fields.contains(.bitrateIn) { column("bitrateIn") { writer.number($0.bitrateIn, decimals: 0) } }
+        if fields.contains(.bitrateOut) { column("bitrateOut") { writer.number($0.bitrateOut, decimals: 0) } }
+        if fields.contains(.readers) { column("readers") { writer.number($0.readers, decimals: 2) } }
+        if fields.contains(.inboundBytes) { column("inboundBytes") { writer.int($0.inboundBytes) } }
+        if fields.contains(.outboundBytes) { column("outboundBytes") { writer.int($0.outboundBytes) } }
+        if fields.contains(.rttMs) { column("rttMs") { writer.number($0.rttMs) } }
+        if fields.contains(.recvRateMbps) { column("recvRateMbps") { writer.number($0.recvRateMbps) } }
+        if fields.contains(.linkCapacityMbps) { column("linkCapacityMbps") { writer.number($0.linkCapacityMbps) } }
+        writer.endObject()
     }
 
     static func csv(_ series: [Series], fields: PointFields) -> [UInt8] {

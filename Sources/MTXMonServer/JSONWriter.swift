@@ -25,7 +25,8 @@ struct JSONWriter {
         comma()
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         pendingValue = true
     }
 
@@ -94,14 +95,15 @@ struct JSONWriter {
             places -= 1
         }
         bytes.append(UInt8(ascii: "."))
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: places)
-        var index = places - 1
+        // The places are written in place, right to left: no array per number.
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: places))
+        var index = start + places - 1
         while fraction > 0 {
-            digits[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+            bytes[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
             fraction /= 10
             index -= 1
         }
-        bytes.append(contentsOf: digits)
     }
 
     mutating func string(_ value: String?) {

@@ -32,7 +32,7 @@ struct RateRoutes: Sendable {
                 return try db.windowRates(pathID: id, from: from, to: to, maxGapMs: maxGap)
             }
             switch format {
-            case .json: return APIServer.json(Self.json(name, rates))
+            case .json, .columns: return APIServer.json(Self.json(name, rates))
             case .csv: return APIServer.csv(Self.csv(name, rates), filename: "rates.csv")
             }
         }

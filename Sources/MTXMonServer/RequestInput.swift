@@ -62,16 +62,19 @@ enum RequestInput {
         return value
     }
 
-    enum Format { case json, csv }
+    enum Format { case json, csv, columns }
 
-    /// `format=csv|json` wins; otherwise `Accept: text/csv` asks for CSV.
-    static func format(_ request: Request) throws -> Format {
+    /// `format=csv|json` wins (and `columns` where `columns` allows it: history's one array
+    /// per figure); otherwise `Accept: text/csv` asks for CSV.
+    static func format(_ request: Request, columns: Bool = false) throws -> Format {
         if let format = query(request, "format") {
             switch format.lowercased() {
             case "json": return .json
             case "csv": return .csv
+            case "columns" where columns: return .columns
             default:
-                throw APIError(.badRequest, "bad_format", "format='\(format)' is not known: use format=json or format=csv")
+                throw APIError(.badRequest, "bad_format", "format='\(format)' is not known: use format=json, format=csv"
+                    + (columns ? " or format=columns" : ""))
             }
         }
         if let accept = request.headers[.accept], accept.contains("text/csv") { return .csv }

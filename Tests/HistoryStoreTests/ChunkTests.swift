@@ -70,6 +70,12 @@ import TestSupport
                                             (base + 600_000, base + 1_200_000), (end - 90_000, end)]
             for (from, to) in ranges {
                 out.append(bits(try db.points(pathID: id, range: HistoryRange(from: from, to: to))))
+                for fields in fieldChoices {
+                    let raw = try db.points(pathID: id, range: HistoryRange(from: from, to: to), fields: fields)
+                    out.append(bits(raw.map { $0.narrowed(to: fields) }))
+                    let stepped = HistoryRange(from: from, to: to, step: 60_000, aggregation: .max)
+                    out.append(bits(try db.points(pathID: id, range: stepped, fields: fields).map { $0.narrowed(to: fields) }))
+                }
                 for step in [10_000, 60_000, 3_600_000] as [Int64] {
                     for aggregation in Aggregation.allCases {
                         let range = HistoryRange(from: from, to: to, step: step, aggregation: aggregation)
@@ -213,8 +219,19 @@ import TestSupport
             for key in Set(written.map(\.key)) {
                 #expect(Self.bits(try ChunkCodec.decodeConnection(bytes, key: key)) == Self.bits(written.filter { $0.key == key }))
             }
+            // Read for a few figures, a chunk gives those figures exactly as read whole.
+            for fields in Self.fieldChoices {
+                let partial = try ChunkCodec.decodePoints(bytes, fields: fields)
+                #expect(Self.bits(partial)
+                        == Self.bits(rows.compactMap(\.path).map { ReadConnection.point($0, fields) }),
+                        "trial \(trial), fields \(fields.rawValue)")
+            }
         }
     }
+
+    /// Every figure alone, a few together, none, and all.
+    static let fieldChoices: [PointFields] = PointFields.all.map(\.flag)
+        + [[.bitrateIn, .rttMs], [.online, .linkCapacityMbps], [.bitrateOut, .readers], [], .everything]
 
     /// A damaged chunk is an error, never a crash.
     @Test func aDamagedChunkThrowsAndNeverTraps() throws {
@@ -232,6 +249,8 @@ import TestSupport
             damaged[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
             _ = try? ChunkCodec.decode(damaged)
             _ = try? ChunkCodec.decodeConnection(damaged, key: 1)
+            let fields = Self.fieldChoices[Int(generator.next() % UInt64(Self.fieldChoices.count))]
+            _ = try? ChunkCodec.decodePoints(damaged, fields: fields)
         }
         let row = RowCodec.encode(rows[rows.count - 1])
         for cut in 0..<row.count { _ = try? RowCodec.decode(Array(row.prefix(cut))) }

@@ -200,6 +200,45 @@ func errorCode(_ response: TestResponse) -> String {
         }
     }
 
+    /// `format=columns` holds the same numbers as the points, one array per figure.
+    @Test func columnsHoldThePointsFigureByFigure() async throws {
+        let fixture = try HistoryFixture()
+        defer { fixture.remove() }
+        try await withAPI(fixture.environment()) { client in
+            for query in ["/api/v1/history/srt/feed?", "/api/v1/history/live/cam1?fields=bitrateIn,readers&",
+                          "/api/v1/history/live/cam1?step=1m&", "/api/v1/history?step=10s&fields=rttMs&",
+                          "/api/v1/history?"] {
+                var byPoints: [[String: Any]] = []
+                try await client.execute(uri: query + "format=json", method: .get) { response in
+                    let body = try object(response)
+                    byPoints = body["points"] != nil ? [body] : try #require(body["series"] as? [[String: Any]])
+                }
+                try await client.execute(uri: query + "format=columns", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try object(response)
+                    let bySeries = body["columns"] != nil ? [body] : try #require(body["series"] as? [[String: Any]])
+                    #expect(bySeries.count == byPoints.count, "\(query)")
+                    for (columnsSeries, pointsSeries) in zip(bySeries, byPoints) {
+                        let columns = try #require(columnsSeries["columns"] as? [String: [Any]], "\(query)")
+                        let points = try #require(pointsSeries["points"] as? [[String: Any]])
+                        #expect(!points.isEmpty, "\(query)")
+                        #expect(Set(columns.keys) == Set(points.flatMap(\.keys)), "\(query)")
+                        for (name, values) in columns {
+                            #expect(values.count == points.count, "\(query) \(name)")
+                            for (value, point) in zip(values, points) {
+                                #expect("\(value)" == "\(point[name] ?? NSNull())", "\(query) \(name)")
+                            }
+                        }
+                    }
+                }
+            }
+            try await client.execute(uri: "/api/v1/rates/live/cam1?format=columns", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response) == "bad_format")
+            }
+        }
+    }
+
     @Test func csvByParameterOrAcceptHeader() async throws {
         let fixture = try HistoryFixture()
         defer { fixture.remove() }

@@ -111,7 +111,11 @@ func materializeRawHistory(_ file: String, _ db: OpaquePointer, for sql: String)
 }
 
 /// How many polls `db` holds that succeeded (or failed): 0 while the file does not exist yet.
-public func pollCount(_ db: String, ok: Bool = true) async -> Int {
+///
+/// `through` counts only polls at or before that time: a collector writing beside the test
+/// adds polls between an answer and the count that checks it.
+public func pollCount(_ db: String, ok: Bool = true, through: Int64 = .max) async -> Int {
     guard FileManager.default.fileExists(atPath: db) else { return 0 }
-    return Int((try? await sqlite3(db, "SELECT count(*) FROM poll WHERE ok = \(ok ? 1 : 0)")) ?? "") ?? 0
+    let sql = "SELECT count(*) FROM poll WHERE ok = \(ok ? 1 : 0) AND ts_ms <= \(through)"
+    return Int((try? await sqlite3(db, sql)) ?? "") ?? 0
 }

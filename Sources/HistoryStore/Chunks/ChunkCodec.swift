@@ -102,12 +102,18 @@ enum ChunkCodec {
 
     // MARK: Head and directory
 
-    private static func readHead(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], paths: [StoredPath?]) {
+    /// The rows' times and which rows have the path's own figures.
+    static func readTimes(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], present: [Bool]) {
         let v = try r.byte()
         guard v == version else { throw ChunkError(detail: "version \(v), this mtxmon reads \(version)") }
         let n = try r.count(limit: 1 << 24)
         let ts = try Columns.readInts(n, &r)
-        let present = try Columns.readPresence(n, &r)
+        return (ts, try Columns.readPresence(n, &r))
+    }
+
+    private static func readHead(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], paths: [StoredPath?]) {
+        let (ts, present) = try readTimes(&r)
+        let n = ts.count
         let count = present.lazy.filter { $0 }.count
         var paths = [StoredPath?](repeating: nil, count: n)
         if count > 0 {

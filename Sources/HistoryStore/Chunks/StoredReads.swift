@@ -41,6 +41,27 @@ extension ReadConnection {
         try storedRows(pathID: pathID, from: from, to: to, connections: false).compactMap(\.path)
     }
 
+    /// The path's raw history points in `[from, to]` with the figures of `fields`, in time order:
+    /// sealed chunks are read for those figures only (see `PathColumns`).
+    func storedPoints(pathID: Int64, from: Int64, to: Int64, fields: PointFields) throws -> [HistoryPoint] {
+        guard from <= to else { return [] }
+        var points = try watermarks().legacyDone ? []
+            : legacyPaths(pathID: pathID, from: from, to: to).map { Self.point($0, fields) }
+        for data in try chunks(pathID: pathID, from: from, to: to) {
+            let decoded = try ChunkCodec.decodePoints(data, fields: fields)
+            if let first = decoded.first, let last = decoded.last, first.t >= from, last.t <= to {
+                points += decoded
+            } else {
+                points += decoded.lazy.filter { $0.t >= from && $0.t <= to }
+            }
+        }
+        for data in try recent(pathID: pathID, from: from, to: to) {
+            if let path = try RowCodec.decodePath(data) { points.append(Self.point(path, fields)) }
+        }
+        if !zip(points, points.dropFirst()).allSatisfy({ $0.t < $1.t }) { points.sort { $0.t < $1.t } }
+        return points
+    }
+
     /// One connection's rows in `[from, to]`: under the path it names and under no path (the
     /// polls before it named one).
     public func storedConnection(key: Int64, pathID: Int64?, from: Int64, to: Int64) throws -> [StoredConnection] {
