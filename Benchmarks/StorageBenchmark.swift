@@ -9,7 +9,18 @@ import MTXMonCore
 /// Prometheus gets the favourable case: timestamps exactly on the 2 s grid (what its scrape
 /// timestamp alignment aims for), where mtxmon stores the few milliseconds of jitter real polls have.
 enum StorageBenchmark {
-    static func run(hours: Int, directory: String) throws {
+    /// What the query comparison needs from a finished run.
+    struct Written {
+        let file: String
+        let prometheus: String
+        let end: Int64
+        let hours: Int
+        /// A path's SRT publisher and another path's RTSP publisher: connections that last the run.
+        let srt: String
+        let rtsp: String
+    }
+
+    static func run(hours: Int, directory: String) throws -> Written {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let polls = hours * 1_800
@@ -74,6 +85,10 @@ enum StorageBenchmark {
             print("  \(name): \(bytes) (\(String(format: "%.1f", Double(bytes) / pathPolls)))")
         }
         print("storage ratio mtxmon/prometheus \(String(format: "%.2f", Double(mtxmonBytes) / Double(max(1, promBytes))))")
+        let srt = data.paths.first { $0.connections[0].proto == .srt }!.connections[0].id
+        let rtsp = data.paths.first { $0.connections[0].proto == .rtsp }!.connections[0].id
+        return Written(file: file, prometheus: directory + "/prometheus", end: data.gridTs(polls - 1), hours: hours,
+                       srt: srt, rtsp: rtsp)
     }
 
     static func cpuSeconds() -> Double {

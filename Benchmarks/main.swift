@@ -84,8 +84,9 @@ if options.steady {
     exit(0)
 }
 if options.storage {
-    try StorageBenchmark.run(hours: options.hours ?? 24,
-                             directory: options.dir ?? NSTemporaryDirectory() + "mtxmon-bench-storage")
+    let written = try StorageBenchmark.run(hours: options.hours ?? 24,
+                                           directory: options.dir ?? NSTemporaryDirectory() + "mtxmon-bench-storage")
+    try await ConnectionQueries.run(written, runs: options.runs ?? 15)
     exit(0)
 }
 if options.outage {

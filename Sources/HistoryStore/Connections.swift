@@ -213,8 +213,11 @@ extension ReadConnection {
     }
 
     /// The stored polls of one connection in `[from, to]`, in time order.
-    public func connectionPoints(key: Int64, from: Int64, to: Int64) throws -> [ConnectionPoint] {
-        try storedConnection(key: key, pathID: try connectionPathID(key: key), from: from, to: to).map(\.point)
+    /// With `through`, sealed polls carry only the figures up to that column (see `ConnectionColumn`).
+    public func connectionPoints(key: Int64, from: Int64, to: Int64,
+                                 through: ConnectionColumn = .counters) throws -> [ConnectionPoint] {
+        try storedConnection(key: key, pathID: try connectionPathID(key: key), from: from, to: to, through: through)
+            .map(\.point)
     }
 
     /// One point per minute of a connection in `[from, to]`, from its rollups: averages of the

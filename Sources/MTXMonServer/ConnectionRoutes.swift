@@ -20,6 +20,7 @@ struct ConnectionRoutes: Sendable {
                 from: RequestInput.query(request, "from"), to: RequestInput.query(request, "to"),
                 step: RequestInput.query(request, "step"), aggregation: RequestInput.query(request, "agg"),
                 now: environment.now(), interval: environment.intervalMs)
+            let fields = try ConnectionFields.parse(RequestInput.query(request, "fields"))
             // Whole-minute steps read the minute rollups, which outlive the raw samples.
             let fromMinutes = range.step.map { $0 % 60_000 == 0 } ?? false
             if fromMinutes, range.aggregation == .last, let step = range.step {
@@ -34,8 +35,10 @@ struct ConnectionRoutes: Sendable {
                     throw APIError(.notFound, "unknown_connection", "mtxmon has no history for connection '\(id)': "
                         + "ids come from GET /api/v1/paths/{name}/connections; history is kept for the raw retention")
                 }
+                let through = fields.columns
                 guard let step = range.step else {
-                    return (info, try db.connectionPoints(key: info.key, from: range.from, to: range.to))
+                    return (info, try db.connectionPoints(key: info.key, from: range.from, to: range.to,
+                                                          through: through))
                 }
                 var folder = Folder(step: step, aggregation: range.aggregation)
                 if fromMinutes {
@@ -43,13 +46,14 @@ struct ConnectionRoutes: Sendable {
                         folder.add(minute)
                     }
                 } else {
-                    for point in try db.connectionPoints(key: info.key, from: range.from, to: range.to) {
+                    for point in try db.connectionPoints(key: info.key, from: range.from, to: range.to,
+                                                         through: through) {
                         folder.add(point)
                     }
                 }
                 return (info, folder.finish())
             }
-            var w = JSONWriter(capacity: 256 + points.count * 200)
+            var w = JSONWriter(capacity: 256 + points.count * (16 + 14 * fields.rawValue.nonzeroBitCount))
             w.beginObject()
             Self.identity(info, &w)
             w.key("from"); w.int(range.from)
@@ -59,7 +63,7 @@ struct ConnectionRoutes: Sendable {
             w.key("source"); w.string(fromMinutes ? "minutes" : "samples")
             w.key("points")
             w.beginArray()
-            for point in points { Self.write(point, &w) }
+            for point in points { Self.write(point, fields: fields, &w) }
             w.endArray()
             w.endObject()
             return APIServer.json(w)
@@ -169,24 +173,24 @@ struct ConnectionRoutes: Sendable {
         w.key("lastSeen"); w.int(info.lastTs)
     }
 
-    static func write(_ p: ConnectionPoint, _ w: inout JSONWriter) {
+    static func write(_ p: ConnectionPoint, fields: ConnectionFields, _ w: inout JSONWriter) {
         w.beginObject()
         w.key("t"); w.int(p.t)
-        w.key("role"); w.string(p.role)
-        w.key("inboundBytes"); w.int(p.inboundBytes)
-        w.key("outboundBytes"); w.int(p.outboundBytes)
-        w.key("bitrateIn"); w.number(p.bitrateIn, decimals: 0)
-        w.key("bitrateOut"); w.number(p.bitrateOut, decimals: 0)
-        w.key("reset"); w.bool(p.reset)
-        w.key("rttMs"); w.number(p.rttMs)
-        w.key("recvRateMbps"); w.number(p.recvRateMbps)
-        w.key("sendRateMbps"); w.number(p.sendRateMbps)
-        w.key("linkCapacityMbps"); w.number(p.linkCapacityMbps)
-        w.key("latencyMs"); w.int(p.latencyMs)
-        w.key("jitter"); w.number(p.jitter)
-        w.key("lost"); w.int(p.lost)
-        w.key("retransmitted"); w.int(p.retransmitted)
-        w.key("dropped"); w.int(p.dropped)
+        if fields.contains(.role) { w.key("role"); w.string(p.role) }
+        if fields.contains(.inboundBytes) { w.key("inboundBytes"); w.int(p.inboundBytes) }
+        if fields.contains(.outboundBytes) { w.key("outboundBytes"); w.int(p.outboundBytes) }
+        if fields.contains(.bitrateIn) { w.key("bitrateIn"); w.number(p.bitrateIn, decimals: 0) }
+        if fields.contains(.bitrateOut) { w.key("bitrateOut"); w.number(p.bitrateOut, decimals: 0) }
+        if fields.contains(.reset) { w.key("reset"); w.bool(p.reset) }
+        if fields.contains(.rttMs) { w.key("rttMs"); w.number(p.rttMs) }
+        if fields.contains(.recvRateMbps) { w.key("recvRateMbps"); w.number(p.recvRateMbps) }
+        if fields.contains(.sendRateMbps) { w.key("sendRateMbps"); w.number(p.sendRateMbps) }
+        if fields.contains(.linkCapacityMbps) { w.key("linkCapacityMbps"); w.number(p.linkCapacityMbps) }
+        if fields.contains(.latencyMs) { w.key("latencyMs"); w.int(p.latencyMs) }
+        if fields.contains(.jitter) { w.key("jitter"); w.number(p.jitter) }
+        if fields.contains(.lost) { w.key("lost"); w.int(p.lost) }
+        if fields.contains(.retransmitted) { w.key("retransmitted"); w.int(p.retransmitted) }
+        if fields.contains(.dropped) { w.key("dropped"); w.int(p.dropped) }
         w.endObject()
     }
 
@@ -294,5 +298,50 @@ extension Fold {
         merge(Fold(sum: minute.sum, count: minute.count, low: minute.min ?? .infinity, high: minute.max ?? -.infinity,
                    last: nil))
         last = nil
+    }
+}
+
+/// `fields=bitrateIn,rttMs` on connection history: the point members besides `t`. A chart of a
+/// link's RTT needs one of fifteen; the rest would be most of the answer's bytes and time.
+struct ConnectionFields: OptionSet, Sendable {
+    let rawValue: UInt32
+
+    static let role = ConnectionFields(rawValue: 1 << 0)
+    static let inboundBytes = ConnectionFields(rawValue: 1 << 1)
+    static let outboundBytes = ConnectionFields(rawValue: 1 << 2)
+    static let bitrateIn = ConnectionFields(rawValue: 1 << 3)
+    static let bitrateOut = ConnectionFields(rawValue: 1 << 4)
+    static let reset = ConnectionFields(rawValue: 1 << 5)
+    static let rttMs = ConnectionFields(rawValue: 1 << 6)
+    static let recvRateMbps = ConnectionFields(rawValue: 1 << 7)
+    static let sendRateMbps = ConnectionFields(rawValue: 1 << 8)
+    static let linkCapacityMbps = ConnectionFields(rawValue: 1 << 9)
+    static let latencyMs = ConnectionFields(rawValue: 1 << 10)
+    static let jitter = ConnectionFields(rawValue: 1 << 11)
+    static let lost = ConnectionFields(rawValue: 1 << 12)
+    static let retransmitted = ConnectionFields(rawValue: 1 << 13)
+    static let dropped = ConnectionFields(rawValue: 1 << 14)
+
+    /// In answer order.
+    static let all: [(name: String, flag: ConnectionFields)] = [
+        ("role", .role), ("inboundBytes", .inboundBytes), ("outboundBytes", .outboundBytes),
+        ("bitrateIn", .bitrateIn), ("bitrateOut", .bitrateOut), ("reset", .reset), ("rttMs", .rttMs),
+        ("recvRateMbps", .recvRateMbps), ("sendRateMbps", .sendRateMbps), ("linkCapacityMbps", .linkCapacityMbps),
+        ("latencyMs", .latencyMs), ("jitter", .jitter), ("lost", .lost), ("retransmitted", .retransmitted),
+        ("dropped", .dropped),
+    ]
+    static let everything = ConnectionFields(rawValue: (1 << 15) - 1)
+
+    /// How far into a stored connection the answer has to read. Role and counters sit before
+    /// the inbound bitrate in storage, so they cost nothing extra.
+    var columns: ConnectionColumn {
+        if !isDisjoint(with: [.lost, .retransmitted, .dropped]) { return .counters }
+        if isSubset(of: [.role, .inboundBytes, .outboundBytes, .bitrateIn]) { return .bitrateIn }
+        return .gauges
+    }
+
+    static func parse(_ text: String?) throws -> ConnectionFields {
+        try RequestInput.fields(text, all: all, everything: .everything, kind: "connection point field",
+                                example: "fields=bitrateIn,rttMs")
     }
 }

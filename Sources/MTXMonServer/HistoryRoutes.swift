@@ -204,12 +204,22 @@ struct HistoryRoutes: Sendable {
 
 extension PointFields {
     static func parse(_ text: String?) throws -> PointFields {
-        guard let text else { return .everything }
-        var fields = PointFields()
+        try RequestInput.fields(text, all: all, everything: .everything, kind: "point field",
+                                example: "fields=bitrateIn,readers")
+    }
+}
+
+extension RequestInput {
+    /// `fields=a,b` against the names `all` knows; absent means `everything`. An unknown name is
+    /// a 400 listing the known ones.
+    static func fields<F: OptionSet>(_ text: String?, all: [(name: String, flag: F)], everything: F, kind: String,
+                                     example: String) throws -> F where F.Element == F {
+        guard let text else { return everything }
+        var fields = F()
         for name in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let field = all.first(where: { $0.name == name }) else {
-                throw APIError(.badRequest, "bad_fields", "fields: '\(name)' is not a point field: use any of "
-                    + all.map(\.name).joined(separator: ",") + ", e.g. fields=bitrateIn,readers")
+                throw APIError(.badRequest, "bad_fields", "fields: '\(name)' is not a \(kind): use any of "
+                    + all.map(\.name).joined(separator: ",") + ", e.g. \(example)")
             }
             fields.insert(field.flag)
         }

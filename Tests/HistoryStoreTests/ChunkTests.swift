@@ -217,7 +217,20 @@ import TestSupport
             let read = decoded.flatMap(\.connections).sorted { ($0.key, $0.ts) < ($1.key, $1.ts) }
             #expect(Self.bits(read) == Self.bits(written), "trial \(trial)")
             for key in Set(written.map(\.key)) {
-                #expect(Self.bits(try ChunkCodec.decodeConnection(bytes, key: key)) == Self.bits(written.filter { $0.key == key }))
+                let whole = written.filter { $0.key == key }
+                #expect(Self.bits(try ChunkCodec.decodeConnection(bytes, key: key)) == Self.bits(whole))
+                // Read part way, a connection gives the figures up to there exactly as read whole.
+                let bitrates = try ChunkCodec.decodeConnection(bytes, key: key, through: .bitrateIn)
+                #expect(Self.bits(bitrates.map { [$0.ts, $0.inboundBytes, $0.outboundBytes] })
+                        == Self.bits(whole.map { [$0.ts, $0.inboundBytes, $0.outboundBytes] }))
+                #expect(bitrates.map(\.role) == whole.map(\.role) && Self.bits(bitrates.map(\.bitrateIn)) == Self.bits(whole.map(\.bitrateIn)))
+                let gauges = try ChunkCodec.decodeConnection(bytes, key: key, through: .gauges)
+                var cut = whole
+                for i in cut.indices {
+                    cut[i].counters = ConnectionCounters()
+                    cut[i].deltas = nil
+                }
+                #expect(Self.bits(gauges) == Self.bits(cut), "trial \(trial)")
             }
             // Read for a few figures, a chunk gives those figures exactly as read whole.
             for fields in Self.fieldChoices {
@@ -249,6 +262,7 @@ import TestSupport
             damaged[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
             _ = try? ChunkCodec.decode(damaged)
             _ = try? ChunkCodec.decodeConnection(damaged, key: 1)
+            _ = try? ChunkCodec.decodeConnection(damaged, key: 1, through: .bitrateIn)
             let fields = Self.fieldChoices[Int(generator.next() % UInt64(Self.fieldChoices.count))]
             _ = try? ChunkCodec.decodePoints(damaged, fields: fields)
         }

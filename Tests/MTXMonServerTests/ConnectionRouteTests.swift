@@ -138,6 +138,8 @@ private func points(_ body: [String: Any]) throws -> [[String: Any]] {
         ("/api/v1/connections/srt-pub-1/history?step=10s&agg=median", "bad_agg"),
         ("/api/v1/connections/srt-pub-1/history?step=1m&agg=last", "bad_agg"),
         ("/api/v1/connections/srt-pub-1/history?from=now-30d", "bad_step"),
+        ("/api/v1/connections/srt-pub-1/history?fields=bitrate", "bad_fields"),
+        ("/api/v1/connections/srt-pub-1/history?fields=rttMs,", "bad_fields"),
     ])
     func badInputIsA400NamingTheParameter(uri: String, code: String) async throws {
         let fixture = try ConnectionFixture()
@@ -186,6 +188,27 @@ private func points(_ body: [String: Any]) throws -> [[String: Any]] {
             // The same aggregation is fine over the raw polls.
             let body = try await history(client, "step=30s&agg=last")
             #expect(body["agg"] as? String == "last")
+        }
+    }
+
+    /// `fields` narrows each point to what a chart needs, raw and bucketed, with the same values.
+    @Test func fieldsNarrowEachPointToTheAskedMembers() async throws {
+        let fixture = try ConnectionFixture()
+        defer { fixture.remove() }
+        try await withAPI(fixture.environment()) { client in
+            for range in ["from=\(ConnectionFixture.base / 1_000)&to=now", "from=\(ConnectionFixture.base / 1_000)&step=10s"] {
+                let whole = try points(try await history(client, range))
+                #expect(!whole.isEmpty)
+                // One set per depth a read stops at: the bitrate, the gauges, the counters' increases.
+                for asked in [["bitrateIn", "role"], ["rttMs", "jitter"], ["rttMs", "lost"]] {
+                    let narrow = try points(try await history(client, range + "&fields=" + asked.joined(separator: ",")))
+                    #expect(narrow.count == whole.count, "\(range) \(asked)")
+                    #expect(narrow.allSatisfy { Set($0.keys) == Set(["t"] + asked) }, "\(range) \(asked)")
+                    for (n, w) in zip(narrow, whole) {
+                        for key in ["t"] + asked { #expect("\(n[key]!)" == "\(w[key]!)", "\(range) \(key)") }
+                    }
+                }
+            }
         }
     }
 

@@ -82,13 +82,18 @@ enum ChunkCodec {
         return try readHead(&r).paths.compactMap { $0 }
     }
 
-    /// The rows of one connection, or none when the chunk does not hold it.
-    static func decodeConnection(_ bytes: [UInt8], key: Int64) throws(ChunkError) -> [StoredConnection] {
+    /// The rows of one connection, or none when the chunk does not hold it. With `through`, only
+    /// the block's columns up to that one are read (see `ConnectionColumn`); later figures keep
+    /// neutral values.
+    static func decodeConnection(_ bytes: [UInt8], key: Int64,
+                                 through: ConnectionColumn = .counters) throws(ChunkError) -> [StoredConnection] {
         var r = ByteReader(bytes)
-        let (ts, _) = try readHead(&r)
+        let (ts, present) = try readTimes(&r)
+        // The path's own columns lie between the head and the directory: walked past, not built.
+        try skipPaths(present.lazy.filter { $0 }.count, &r)
         for (k, range) in try readDirectory(&r) where k == key {
             var block = ByteReader(bytes, offset: range.lowerBound)
-            return try readConnection(key: key, ts: ts, &block).map(\.1)
+            return try readConnection(key: key, ts: ts, through: through, &block).map(\.1)
         }
         return []
     }
@@ -255,17 +260,27 @@ enum ChunkCodec {
         }
     }
 
-    private static func readConnection(key: Int64, ts rowTs: [Int64],
+    private static func readConnection(key: Int64, ts rowTs: [Int64], through: ConnectionColumn = .counters,
                                        _ r: inout ByteReader) throws(ChunkError) -> [(Int, StoredConnection)] {
         let present = try Columns.readPresence(rowTs.count, &r)
         let rows = rowTs.indices.filter { present[$0] }
         let n = rows.count
         let ts = rows.map { rowTs[$0] }
+        let none = [Double?](repeating: nil, count: n)
         let role = try Columns.readStrings(n, &r)
         let inbound = try Columns.readInts(n, &r)
         let outbound = try Columns.readInts(n, &r)
         let bitrateIn = try Columns.readDoubles(n, predicted: { i in
             i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
+        guard through.rawValue > ConnectionColumn.bitrateIn.rawValue else {
+            return (0..<n).map { i in
+                (rows[i], StoredConnection(
+                    key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
+                    bitrateIn: bitrateIn[i], bitrateOut: none[i], reset: false, rttMs: nil, recvRateMbps: nil,
+                    sendRateMbps: nil, linkCapacityMbps: nil, latencyMs: nil, jitter: nil, counters: ConnectionCounters(),
+                    deltas: nil))
+            }
+        }
         let bitrateOut = try Columns.readDoubles(n, predicted: { i in
             i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
         let reset = try Columns.readBools(n, &r)
@@ -275,6 +290,15 @@ enum ChunkCodec {
         let link = try Columns.readDoubles(n, &r)
         let latency = try Columns.readOptionalInts(n, &r)
         let jitter = try Columns.readDoubles(n, &r)
+        guard through == .counters else {
+            return (0..<n).map { i in
+                (rows[i], StoredConnection(
+                    key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
+                    bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
+                    recvRateMbps: recv[i], sendRateMbps: send[i], linkCapacityMbps: link[i], latencyMs: latency[i],
+                    jitter: jitter[i], counters: ConnectionCounters(), deltas: nil))
+            }
+        }
         let counterCount = try r.count(limit: 4_096)
         let known = ConnectionCounters.count
         var columns: [[Int64?]] = []

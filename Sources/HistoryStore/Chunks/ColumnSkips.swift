@@ -74,3 +74,31 @@ extension Columns {
         guard seen == n else { throw ChunkError(detail: "zero run past \(n) values") }
     }
 }
+
+/// How far into a connection's block a reader goes: the bitrates and counters come first, the
+/// gauges next, the nineteen counters and their increases last. A chart of one connection's
+/// bitrate stops after the fourth column.
+public enum ConnectionColumn: Int, Sendable, Comparable {
+    case bitrateIn = 3
+    case gauges = 11
+    case counters = 12
+
+    public static func < (a: ConnectionColumn, b: ConnectionColumn) -> Bool { a.rawValue < b.rawValue }
+}
+
+extension ChunkCodec {
+    /// Walks past the `n` rows of the path's own columns (in `writePaths`'s order) to the
+    /// connection directory.
+    static func skipPaths(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
+        guard n > 0 else { return }
+        for _ in 0..<2 { try Columns.skipInts(n, &r) }  // online, reset
+        try Columns.skipStrings(n, &r)  // source type
+        for _ in 0..<2 { try Columns.skipInts(n, &r) }  // byte counters
+        for _ in 0..<2 { try Columns.skipDoubles(n, &r) }  // bitrates
+        try Columns.skipInts(n, &r)  // readers
+        try Columns.skipStrings(n, &r)  // readers by type
+        try Columns.skipOptionalInts(n, &r)  // frames in error
+        for _ in 0..<3 { try Columns.skipDoubles(n, &r) }  // RTT, receive rate, link capacity
+        for _ in 0..<5 { try Columns.skipOptionalInts(n, &r) }  // TSBPD delay, SRT packet counters
+    }
+}

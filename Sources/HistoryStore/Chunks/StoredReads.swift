@@ -64,12 +64,14 @@ extension ReadConnection {
 
     /// One connection's rows in `[from, to]`: under the path it names and under no path (the
     /// polls before it named one).
-    public func storedConnection(key: Int64, pathID: Int64?, from: Int64, to: Int64) throws -> [StoredConnection] {
+    public func storedConnection(key: Int64, pathID: Int64?, from: Int64, to: Int64,
+                                 through: ConnectionColumn = .counters) throws -> [StoredConnection] {
         guard from <= to else { return [] }
         var rows = try watermarks().legacyDone ? [] : legacyConnection(key: key, from: from, to: to)
         for id in Set([pathID ?? 0, 0]).sorted() {
             for data in try chunks(pathID: id, from: from, to: to) {
-                rows += try ChunkCodec.decodeConnection(data, key: key).filter { $0.ts >= from && $0.ts <= to }
+                rows += try ChunkCodec.decodeConnection(data, key: key, through: through)
+                    .filter { $0.ts >= from && $0.ts <= to }
             }
             for data in try recent(pathID: id, from: from, to: to) {
                 rows += try RowCodec.decode(data).connections.filter { $0.key == key }
