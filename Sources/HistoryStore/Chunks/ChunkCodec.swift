@@ -266,39 +266,45 @@ enum ChunkCodec {
         let rows = rowTs.indices.filter { present[$0] }
         let n = rows.count
         let ts = rows.map { rowTs[$0] }
-        let none = [Double?](repeating: nil, count: n)
         let role = try Columns.readStrings(n, &r)
         let inbound = try Columns.readInts(n, &r)
         let outbound = try Columns.readInts(n, &r)
         let bitrateIn = try Columns.readDoubles(n, predicted: { i in
             i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
-        guard through.rawValue > ConnectionColumn.bitrateIn.rawValue else {
-            return (0..<n).map { i in
-                (rows[i], StoredConnection(
-                    key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
-                    bitrateIn: bitrateIn[i], bitrateOut: none[i], reset: false, rttMs: nil, recvRateMbps: nil,
-                    sendRateMbps: nil, linkCapacityMbps: nil, latencyMs: nil, jitter: nil, counters: ConnectionCounters(),
-                    deltas: nil))
-            }
+        // Past `through`, nothing more is read: the figures stay absent (nil, false, no counters).
+        var gauges: ConnectionGauges?
+        if through > .bitrateIn {
+            gauges = ConnectionGauges(
+                bitrateOut: try Columns.readDoubles(n, predicted: { i in
+                    i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r),
+                reset: try Columns.readBools(n, &r), rtt: try Columns.readDoubles(n, &r),
+                recv: try Columns.readDoubles(n, &r), send: try Columns.readDoubles(n, &r),
+                link: try Columns.readDoubles(n, &r), latency: try Columns.readOptionalInts(n, &r),
+                jitter: try Columns.readDoubles(n, &r))
         }
-        let bitrateOut = try Columns.readDoubles(n, predicted: { i in
-            i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
-        let reset = try Columns.readBools(n, &r)
-        let rtt = try Columns.readDoubles(n, &r)
-        let recv = try Columns.readDoubles(n, &r)
-        let send = try Columns.readDoubles(n, &r)
-        let link = try Columns.readDoubles(n, &r)
-        let latency = try Columns.readOptionalInts(n, &r)
-        let jitter = try Columns.readDoubles(n, &r)
-        guard through == .counters else {
-            return (0..<n).map { i in
-                (rows[i], StoredConnection(
-                    key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
-                    bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
-                    recvRateMbps: recv[i], sendRateMbps: send[i], linkCapacityMbps: link[i], latencyMs: latency[i],
-                    jitter: jitter[i], counters: ConnectionCounters(), deltas: nil))
-            }
+        let counted = try through == .counters ? readCounters(n, &r) : nil
+        return (0..<n).map { i in
+            (rows[i], StoredConnection(
+                key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
+                bitrateIn: bitrateIn[i], bitrateOut: gauges?.bitrateOut[i], reset: gauges?.reset[i] ?? false,
+                rttMs: gauges?.rtt[i], recvRateMbps: gauges?.recv[i], sendRateMbps: gauges?.send[i],
+                linkCapacityMbps: gauges?.link[i], latencyMs: gauges?.latency[i], jitter: gauges?.jitter[i],
+                counters: counted?.counters[i] ?? ConnectionCounters(), deltas: counted?.deltas[i] ?? nil))
         }
+    }
+
+    /// A connection block's columns between the inbound bitrate and the counters.
+    private struct ConnectionGauges {
+        let bitrateOut: [Double?]
+        let reset: [Bool]
+        let rtt, recv, send, link: [Double?]
+        let latency: [Int64?]
+        let jitter: [Double?]
+    }
+
+    /// The counters of `n` polls and, from each one's second poll on, their increases.
+    private static func readCounters(_ n: Int, _ r: inout ByteReader) throws(ChunkError)
+        -> (counters: [ConnectionCounters], deltas: [ConnectionCounters?]) {
         let counterCount = try r.count(limit: 4_096)
         let known = ConnectionCounters.count
         var columns: [[Int64?]] = []
@@ -324,12 +330,6 @@ enum ChunkCodec {
                 }
             }
         }
-        return (0..<n).map { i in
-            (rows[i], StoredConnection(
-                key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
-                bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
-                recvRateMbps: recv[i], sendRateMbps: send[i], linkCapacityMbps: link[i], latencyMs: latency[i],
-                jitter: jitter[i], counters: counters[i], deltas: deltas[i]))
-        }
+        return (counters, deltas)
     }
 }

@@ -10,7 +10,6 @@ struct PathColumns: OptionSet, Sendable {
 
     static let online = PathColumns(rawValue: 1 << 0)
     static let reset = PathColumns(rawValue: 1 << 1)
-    static let sourceType = PathColumns(rawValue: 1 << 2)
     static let inbound = PathColumns(rawValue: 1 << 3)
     static let outbound = PathColumns(rawValue: 1 << 4)
     static let bitrateIn = PathColumns(rawValue: 1 << 5)
@@ -19,8 +18,6 @@ struct PathColumns: OptionSet, Sendable {
     static let rtt = PathColumns(rawValue: 1 << 10)
     static let recvRate = PathColumns(rawValue: 1 << 11)
     static let linkCapacity = PathColumns(rawValue: 1 << 12)
-    /// Every column `writePaths` writes.
-    static let count = 18
 
     /// The columns behind `fields`: a bitrate is stored against the guess its counter gives, so
     /// it needs the counter too.

@@ -48,12 +48,7 @@ extension ReadConnection {
         var points = try watermarks().legacyDone ? []
             : legacyPaths(pathID: pathID, from: from, to: to).map { Self.point($0, fields) }
         for data in try chunks(pathID: pathID, from: from, to: to) {
-            let decoded = try ChunkCodec.decodePoints(data, fields: fields)
-            if let first = decoded.first, let last = decoded.last, first.t >= from, last.t <= to {
-                points += decoded
-            } else {
-                points += decoded.lazy.filter { $0.t >= from && $0.t <= to }
-            }
+            points += try ChunkCodec.decodePoints(data, fields: fields).filter { $0.t >= from && $0.t <= to }
         }
         for data in try recent(pathID: pathID, from: from, to: to) {
             if let path = try RowCodec.decodePath(data) { points.append(Self.point(path, fields)) }
