@@ -76,16 +76,18 @@ import TestSupport
         let perPath = try await sqlite3(file, "SELECT DISTINCT count(*) FROM history GROUP BY path")
         #expect(perPath == "\(okPolls)")
         #expect(try await sqlite3(file, "SELECT count(DISTINCT path) FROM history") == "250")
-        // The mean bitrate is within 1% of the simulated 2 Mbit/s. Each sample is only held to 10%:
-        // enough to catch a wrong unit or a double count, while a loaded machine delays single
-        // replies by tens of ms. The first sample of each path has none.
+        // The bitrate is the counter's growth over the time between two replies' arrivals, while the
+        // simulator counts bytes by the time it answers: on a loaded machine a reply that waits
+        // 100 ms for a thread moves one sample by 5 %. The bounds catch a wrong unit or a double
+        // count (×8, ×2, ×1000), not scheduling; exact arithmetic is held by the replays of the
+        // captures, whose times are fixed. The first sample of each path has none.
         let nonSRT = "path NOT IN (SELECT name FROM path WHERE name LIKE 'sim/%0')"
         let stats = try await sqlite3(file, """
             SELECT avg(bitrate_in_bps), min(bitrate_in_bps), max(bitrate_in_bps), sum(bitrate_in_bps IS NULL),
                    avg(bitrate_out_bps) FROM history WHERE \(nonSRT)
             """).split(separator: "|").map { Double($0)! }
-        #expect(abs(stats[0] - 2e6) / 2e6 < 0.01, "mean inbound \(stats[0])")
-        #expect(stats[1] >= 2e6 * 0.9 && stats[2] <= 2e6 * 1.1, "inbound range \(stats[1])…\(stats[2])")
+        #expect(abs(stats[0] - 2e6) / 2e6 < 0.05, "mean inbound \(stats[0])")
+        #expect(stats[1] >= 2e6 * 0.6 && stats[2] <= 2e6 * 1.4, "inbound range \(stats[1])…\(stats[2])")
         // No bitrate on each path's first sample, nor on the first after a poll a loaded machine
         // lost (the path's state was unknown in between) or after a stall longer than the
         // collector's gap rule (3.5 intervals: 7 s).
@@ -96,7 +98,7 @@ import TestSupport
             """))!
         let polls = try await sqlite3(file, "SELECT group_concat(ts_ms || ':' || ok, ' ') FROM poll")
         #expect(stats[3] == Double(225 * (1 + returns)), "\(returns) polls after a lost one or a stall; polls \(polls)")
-        #expect(abs(stats[4] - 4e6) / 4e6 < 0.01, "outbound = inbound × readers, mean \(stats[4])")
+        #expect(abs(stats[4] - 2 * stats[0]) / stats[4] < 0.01, "outbound = inbound × readers, mean \(stats[4]) against \(stats[0])")
         #expect(try await sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0010' AND rtt_ms IS NULL") == "0")
     }
 
