@@ -57,11 +57,6 @@ extension ReadConnection {
                      linkCapacityMbps: s.linkCapacityMbps).narrowed(to: fields)
     }
 
-    /// The raw counters of one path in `[from, to]`, in time order, for rate maths.
-    public func counterRows(pathID: Int64, from: Int64, to: Int64) throws -> [CounterRow] {
-        try storedPaths(pathID: pathID, from: from, to: to).map(\.counterRow)
-    }
-
     /// Answers whether the file can be read now (for `/healthz`).
     public func check() throws {
         let statement = try connection.cached("SELECT count(*) FROM sqlite_schema")

@@ -232,6 +232,9 @@ import TestSupport
                 }
                 #expect(Self.bits(gauges) == Self.bits(cut), "trial \(trial)")
             }
+            // Read for rates, a chunk gives the counters exactly as read whole.
+            #expect(Self.bits(try ChunkCodec.decodeCounters(bytes)) == Self.bits(rows.compactMap(\.path).map(\.counterRow)),
+                    "counters, trial \(trial)")
             // Read for a few figures, a chunk gives those figures exactly as read whole.
             for fields in Self.fieldChoices {
                 let partial = try ChunkCodec.decodePoints(bytes, fields: fields)
@@ -265,6 +268,7 @@ import TestSupport
             _ = try? ChunkCodec.decodeConnection(damaged, key: 1, through: .bitrateIn)
             let fields = Self.fieldChoices[Int(generator.next() % UInt64(Self.fieldChoices.count))]
             _ = try? ChunkCodec.decodePoints(damaged, fields: fields)
+            _ = try? ChunkCodec.decodeCounters(damaged)
         }
         let row = RowCodec.encode(rows[rows.count - 1])
         for cut in 0..<row.count { _ = try? RowCodec.decode(Array(row.prefix(cut))) }
