@@ -6,7 +6,7 @@ import HistoryStore
 /// over the last hour raw and the whole run at a 60 s step.
 ///
 /// Prometheus is asked for one figure, the bitrate a panel would chart; mtxmon for the same one
-/// (`fields=bitrateIn`) and, for scale, for every figure of the connection (bitrates, RTT, rates,
+/// (`fields=bitrateIn&format=columns`, as the dashboard asks) and, for scale, for every figure of the connection (bitrates, RTT, rates,
 /// capacity, latency, loss per interval) in one answer.
 enum ConnectionQueries {
     static func run(_ w: StorageBenchmark.Written, runs: Int) async throws {
@@ -49,7 +49,7 @@ enum ConnectionQueries {
             var mine: [Double] = [], theirs: [Double] = [], every: [Double] = []
             var mineBytes = 0, theirBytes = 0, everyBytes = 0
             for run in 0..<(runs + 2) {
-                let m = try await timed { try await server.fetch(q.uri + "&fields=bitrateIn") }
+                let m = try await timed { try await server.fetch(q.uri + "&fields=bitrateIn&format=columns") }
                 let p = try await timed { try await server.fetch(promURI, port: reference.port) }
                 let e = try await timed { try await server.fetch(q.uri) }
                 mineBytes = m.bytes

@@ -196,9 +196,11 @@ extension ReadConnection {
                                   role: s.string(3) ?? "", path: s.string(4), remoteAddr: s.string(5),
                                   userAgent: s.string(6), firstTs: s.int64(7), lastTs: s.int64(8))
         let pathID = s.optionalInt64(9)
-        // `last_ts_ms` is brought up to date when rows are sealed; recent polls may be newer.
-        if let newest = try storedConnection(key: info.key, pathID: pathID, from: max(info.lastTs, try watermarks().sealedUntil),
-                                             to: .max).last {
+        // `last_ts_ms` is brought up to date when rows are sealed; recent polls may be newer. Only
+        // their times are needed: read no further than the first figure, and no sealed chunk.
+        let sealed = try watermarks().sealedUntil
+        if let newest = try storedConnection(key: info.key, pathID: pathID, from: max(info.lastTs, sealed + 1),
+                                             to: .max, through: .bitrateIn).last {
             info.lastTs = max(info.lastTs, newest.ts)
         }
         return info
@@ -216,8 +218,8 @@ extension ReadConnection {
     /// With `through`, sealed polls carry only the figures up to that column (see `ConnectionColumn`).
     public func connectionPoints(key: Int64, from: Int64, to: Int64,
                                  through: ConnectionColumn = .counters) throws -> [ConnectionPoint] {
-        try storedConnection(key: key, pathID: try connectionPathID(key: key), from: from, to: to, through: through)
-            .map(\.point)
+        try storedConnection(key: key, pathID: try connectionPathID(key: key), from: from, to: to, through: through,
+                             ts: \.t, row: \.point, fromBlock: { $0.point($1) })
     }
 
     /// One point per minute of a connection in `[from, to]`, from its rollups: averages of the
@@ -229,7 +231,10 @@ extension ReadConnection {
     /// The minute rollups of a connection in `[from, to]` with their gauges' sums, counts and
     /// extremes, so that a bucket of several minutes weighs each minute by its polls and can
     /// answer `min` and `max`.
-    public func connectionMinuteRows(key: Int64, from: Int64, to: Int64) throws -> [ConnectionMinute] {
+    /// With `through`, the minutes after the last roll-up, folded from raw polls, carry only the
+    /// figures up to that column, as raw answers do.
+    public func connectionMinuteRows(key: Int64, from: Int64, to: Int64,
+                                     through: ConnectionColumn = .counters) throws -> [ConnectionMinute] {
         let s = try connection.cached("""
             SELECT minute_ms, role, inbound_bytes, outbound_bytes, resets, latency_ms, lost, retransmitted, dropped,
                    samples, bitrate_in_sum, bitrate_in_n, bitrate_in_min, bitrate_in_max,
@@ -269,7 +274,8 @@ extension ReadConnection {
         let rawFrom = max(from - from % 60_000, rolled)
         guard rawFrom <= to else { return minutes }
         var folded: [ConnectionRollupRow] = []
-        for c in try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom, to: to) {
+        for c in try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom, to: to,
+                                      through: through) {
             let minute = c.ts - c.ts % 60_000
             if folded.last?.start != minute { folded.append(ConnectionRollupRow(start: minute)) }
             folded[folded.count - 1].add(c)

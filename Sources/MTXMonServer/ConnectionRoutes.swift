@@ -21,6 +21,7 @@ struct ConnectionRoutes: Sendable {
                 step: RequestInput.query(request, "step"), aggregation: RequestInput.query(request, "agg"),
                 now: environment.now(), interval: environment.intervalMs)
             let fields = try ConnectionFields.parse(RequestInput.query(request, "fields"))
+            let format = try RequestInput.format(request, columns: true)
             // Whole-minute steps read the minute rollups, which outlive the raw samples.
             let fromMinutes = range.step.map { $0 % 60_000 == 0 } ?? false
             if fromMinutes, range.aggregation == .last, let step = range.step {
@@ -42,7 +43,8 @@ struct ConnectionRoutes: Sendable {
                 }
                 var folder = Folder(step: step, aggregation: range.aggregation)
                 if fromMinutes {
-                    for minute in try db.connectionMinuteRows(key: info.key, from: range.from, to: range.to) {
+                    for minute in try db.connectionMinuteRows(key: info.key, from: range.from, to: range.to,
+                                                              through: through) {
                         folder.add(minute)
                     }
                 } else {
@@ -53,6 +55,9 @@ struct ConnectionRoutes: Sendable {
                 }
                 return (info, folder.finish())
             }
+            if format == .csv {
+                return APIServer.csv(Self.csv(id, points, fields: fields), filename: "connection-history.csv")
+            }
             var w = JSONWriter(capacity: 256 + points.count * (16 + 14 * fields.rawValue.nonzeroBitCount))
             w.beginObject()
             Self.identity(info, &w)
@@ -61,10 +66,15 @@ struct ConnectionRoutes: Sendable {
             w.key("step"); w.int(range.step)
             w.key("agg"); w.string(range.step == nil ? nil : range.aggregation.rawValue)
             w.key("source"); w.string(fromMinutes ? "minutes" : "samples")
-            w.key("points")
-            w.beginArray()
-            for point in points { Self.write(point, fields: fields, &w) }
-            w.endArray()
+            if format == .columns {
+                w.key("columns")
+                Self.writeColumns(points, fields: fields, &w)
+            } else {
+                w.key("points")
+                w.beginArray()
+                for point in points { Self.write(point, fields: fields, &w) }
+                w.endArray()
+            }
             w.endObject()
             return APIServer.json(w)
         }
@@ -171,6 +181,68 @@ struct ConnectionRoutes: Sendable {
         w.key("userAgent"); w.string(info.userAgent)
         w.key("firstSeen"); w.int(info.firstTs)
         w.key("lastSeen"); w.int(info.lastTs)
+    }
+
+    /// `format=columns`: one array per figure, in the order of `points`' members. A chart reads
+    /// it without building an object per poll, and it is about half the bytes.
+    static func writeColumns(_ points: [ConnectionPoint], fields: ConnectionFields, _ w: inout JSONWriter) {
+        func column(_ name: StaticString, _ flag: ConnectionFields, _ value: (ConnectionPoint) -> Void) {
+            guard flag.isEmpty || fields.contains(flag) else { return }
+            w.key(name)
+            w.beginArray()
+            for point in points { value(point) }
+            w.endArray()
+        }
+        w.beginObject()
+        column("t", []) { w.int($0.t) }
+        column("role", .role) { w.string($0.role) }
+        column("inboundBytes", .inboundBytes) { w.int($0.inboundBytes) }
+        column("outboundBytes", .outboundBytes) { w.int($0.outboundBytes) }
+        column("bitrateIn", .bitrateIn) { w.number($0.bitrateIn, decimals: 0) }
+        column("bitrateOut", .bitrateOut) { w.number($0.bitrateOut, decimals: 0) }
+        column("reset", .reset) { w.bool($0.reset) }
+        column("rttMs", .rttMs) { w.number($0.rttMs) }
+        column("recvRateMbps", .recvRateMbps) { w.number($0.recvRateMbps) }
+        column("sendRateMbps", .sendRateMbps) { w.number($0.sendRateMbps) }
+        column("linkCapacityMbps", .linkCapacityMbps) { w.number($0.linkCapacityMbps) }
+        column("latencyMs", .latencyMs) { w.int($0.latencyMs) }
+        column("jitter", .jitter) { w.number($0.jitter) }
+        column("lost", .lost) { w.int($0.lost) }
+        column("retransmitted", .retransmitted) { w.int($0.retransmitted) }
+        column("dropped", .dropped) { w.int($0.dropped) }
+        w.endObject()
+    }
+
+    /// `format=csv`: a row per point, the figures of `fields` after the id and time; absent
+    /// figures are empty cells.
+    static func csv(_ id: String, _ points: [ConnectionPoint], fields: ConnectionFields) -> [UInt8] {
+        var out = CSVWriter()
+        out.raw("id,t,time")
+        for field in ConnectionFields.all where fields.contains(field.flag) { out.raw("," + field.name) }
+        out.raw("\n")
+        func int(_ value: Int64?) { out.raw(","); if let value { out.raw(String(value)) } }
+        for p in points {
+            out.field(id)
+            out.field(String(p.t))
+            out.raw(TimeArgument.rfc3339(milliseconds: p.t))
+            if fields.contains(.role) { out.raw(","); out.raw(p.role) }
+            if fields.contains(.inboundBytes) { int(p.inboundBytes) }
+            if fields.contains(.outboundBytes) { int(p.outboundBytes) }
+            if fields.contains(.bitrateIn) { out.raw(","); out.value(p.bitrateIn, decimals: 0) }
+            if fields.contains(.bitrateOut) { out.raw(","); out.value(p.bitrateOut, decimals: 0) }
+            if fields.contains(.reset) { out.raw(p.reset ? ",1" : ",0") }
+            if fields.contains(.rttMs) { out.raw(","); out.value(p.rttMs) }
+            if fields.contains(.recvRateMbps) { out.raw(","); out.value(p.recvRateMbps) }
+            if fields.contains(.sendRateMbps) { out.raw(","); out.value(p.sendRateMbps) }
+            if fields.contains(.linkCapacityMbps) { out.raw(","); out.value(p.linkCapacityMbps) }
+            if fields.contains(.latencyMs) { int(p.latencyMs) }
+            if fields.contains(.jitter) { out.raw(","); out.value(p.jitter) }
+            if fields.contains(.lost) { int(p.lost) }
+            if fields.contains(.retransmitted) { int(p.retransmitted) }
+            if fields.contains(.dropped) { int(p.dropped) }
+            out.raw("\n")
+        }
+        return out.bytes
     }
 
     static func write(_ p: ConnectionPoint, fields: ConnectionFields, _ w: inout JSONWriter) {

@@ -231,6 +231,13 @@ import TestSupport
                     cut[i].deltas = nil
                 }
                 #expect(Self.bits(gauges) == Self.bits(cut), "trial \(trial)")
+                // Points made straight from a block's columns are the points of the rows read whole.
+                for through in [ConnectionColumn.bitrateIn, .gauges, .counters] {
+                    let block = try #require(try ChunkCodec.connectionBlock(bytes, key: key, through: through))
+                    #expect(Self.bits((0..<block.count).map(block.point))
+                            == Self.bits(try ChunkCodec.decodeConnection(bytes, key: key, through: through).map(\.point)),
+                            "points through \(through), trial \(trial)")
+                }
             }
             // Read for rates, a chunk gives the counters exactly as read whole.
             #expect(Self.bits(try ChunkCodec.decodeCounters(bytes)) == Self.bits(rows.compactMap(\.path).map(\.counterRow)),

@@ -212,6 +212,45 @@ private func points(_ body: [String: Any]) throws -> [[String: Any]] {
         }
     }
 
+    /// `format=columns` and `format=csv` carry the points of the JSON answer, figure for figure.
+    @Test func columnsAndCSVCarryThePointsOfTheJSONAnswer() async throws {
+        let fixture = try ConnectionFixture()
+        defer { fixture.remove() }
+        try await withAPI(fixture.environment()) { client in
+            for range in ["from=\(ConnectionFixture.base / 1_000)&to=now", "from=\(ConnectionFixture.base / 1_000)&step=10s",
+                          "from=\(ConnectionFixture.base / 1_000)&to=now&fields=bitrateIn,lost"] {
+                let whole = try points(try await history(client, range))
+                let body = try await history(client, range + "&format=columns")
+                #expect(body["points"] == nil, "\(range)")
+                let columns = try #require(body["columns"] as? [String: [Any]], "\(range)")
+                #expect(Set(columns.keys) == Set(whole.first?.keys.map { $0 } ?? []), "\(range)")
+                for (key, values) in columns {
+                    #expect(values.count == whole.count, "\(range) \(key)")
+                    for (i, value) in values.enumerated() { #expect("\(value)" == "\(whole[i][key]!)", "\(range) \(key) \(i)") }
+                }
+                try await client.execute(uri: "/api/v1/connections/\(ConnectionFixture.publisherID)/history?\(range)&format=csv",
+                                         method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
+                    let lines = String(buffer: response.body).split(separator: "\n", omittingEmptySubsequences: false)
+                    let header = lines[0].split(separator: ",").map(String.init)
+                    #expect(Array(header.prefix(3)) == ["id", "t", "time"], "\(range)")
+                    #expect(lines.count == whole.count + 2 && lines.last == "", "\(range)")
+                    for (i, line) in lines.dropFirst().dropLast().enumerated() {
+                        let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                        #expect(cells.count == header.count && cells[1] == "\(whole[i]["t"]!)", "\(range) row \(i)")
+                        for (key, cell) in zip(header.dropFirst(3), cells.dropFirst(3)) {
+                            let json = whole[i][key]!
+                            let expected = json is NSNull ? "" : key == "reset" ? ((json as? Bool) == true ? "1" : "0") : "\(json)"
+                            #expect(cell == expected || Double(cell) == (json as? NSNumber)?.doubleValue,
+                                    "\(range) row \(i) \(key): \(cell) against \(json)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func rawPointsAreTheStoredPolls() async throws {
         let fixture = try ConnectionFixture()
         defer { fixture.remove() }

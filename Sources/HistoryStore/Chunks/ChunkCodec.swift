@@ -71,7 +71,8 @@ enum ChunkCodec {
         var rows = zip(ts, paths).map { StoredRow(ts: $0, path: $1) }
         for (key, range) in try readDirectory(&r) {
             var block = ByteReader(bytes, offset: range.lowerBound)
-            for (i, c) in try readConnection(key: key, ts: ts, &block) { rows[i].connections.append(c) }
+            let read = try readConnection(key: key, ts: ts, &block)
+            for i in 0..<read.count { rows[read.rows[i]].connections.append(read.stored(i)) }
         }
         return rows
     }
@@ -87,15 +88,23 @@ enum ChunkCodec {
     /// neutral values.
     static func decodeConnection(_ bytes: [UInt8], key: Int64,
                                  through: ConnectionColumn = .counters) throws(ChunkError) -> [StoredConnection] {
+        guard let block = try connectionBlock(bytes, key: key, through: through) else { return [] }
+        return (0..<block.count).map(block.stored)
+    }
+
+    /// One connection's block of the chunk, its columns read as far as `through`; `nil` when the
+    /// chunk does not hold the connection.
+    static func connectionBlock(_ bytes: [UInt8], key: Int64,
+                                through: ConnectionColumn) throws(ChunkError) -> ConnectionBlock? {
         var r = ByteReader(bytes)
         let (ts, present) = try readTimes(&r)
         // The path's own columns lie between the head and the directory: walked past, not built.
         try skipPaths(present.lazy.filter { $0 }.count, &r)
         for (k, range) in try readDirectory(&r) where k == key {
             var block = ByteReader(bytes, offset: range.lowerBound)
-            return try readConnection(key: key, ts: ts, through: through, &block).map(\.1)
+            return try readConnection(key: key, ts: ts, through: through, &block)
         }
-        return []
+        return nil
     }
 
     /// The keys of the connections the chunk holds.
@@ -261,7 +270,7 @@ enum ChunkCodec {
     }
 
     private static func readConnection(key: Int64, ts rowTs: [Int64], through: ConnectionColumn = .counters,
-                                       _ r: inout ByteReader) throws(ChunkError) -> [(Int, StoredConnection)] {
+                                       _ r: inout ByteReader) throws(ChunkError) -> ConnectionBlock {
         let present = try Columns.readPresence(rowTs.count, &r)
         let rows = rowTs.indices.filter { present[$0] }
         let n = rows.count
@@ -283,18 +292,12 @@ enum ChunkCodec {
                 jitter: try Columns.readDoubles(n, &r))
         }
         let counted = try through == .counters ? readCounters(n, &r) : nil
-        return (0..<n).map { i in
-            (rows[i], StoredConnection(
-                key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
-                bitrateIn: bitrateIn[i], bitrateOut: gauges?.bitrateOut[i], reset: gauges?.reset[i] ?? false,
-                rttMs: gauges?.rtt[i], recvRateMbps: gauges?.recv[i], sendRateMbps: gauges?.send[i],
-                linkCapacityMbps: gauges?.link[i], latencyMs: gauges?.latency[i], jitter: gauges?.jitter[i],
-                counters: counted?.counters[i] ?? ConnectionCounters(), deltas: counted?.deltas[i] ?? nil))
-        }
+        return ConnectionBlock(key: key, rows: rows, ts: ts, role: role, inbound: inbound, outbound: outbound,
+                               bitrateIn: bitrateIn, gauges: gauges, counted: counted)
     }
 
     /// A connection block's columns between the inbound bitrate and the counters.
-    private struct ConnectionGauges {
+    struct ConnectionGauges {
         let bitrateOut: [Double?]
         let reset: [Bool]
         let rtt, recv, send, link: [Double?]
