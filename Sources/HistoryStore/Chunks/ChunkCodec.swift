@@ -125,6 +125,15 @@ enum ChunkCodec {
         return (ts, try Columns.readPresence(n, &r))
     }
 
+    /// The times of the rows that hold the path's own figures: what its columns are as long as.
+    static func readPathTimes(_ r: inout ByteReader) throws(ChunkError) -> [Int64] {
+        let (rowTs, present) = try readTimes(&r)
+        var ts: [Int64] = []
+        ts.reserveCapacity(rowTs.count)
+        for i in rowTs.indices where present[i] { ts.append(rowTs[i]) }
+        return ts
+    }
+
     private static func readHead(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], paths: [StoredPath?]) {
         let (ts, present) = try readTimes(&r)
         let n = ts.count

@@ -6,10 +6,7 @@ extension ChunkCodec {
     /// both ends of its window this way; building whole rows there was a quarter of its time.
     static func decodeCounters(_ bytes: [UInt8]) throws(ChunkError) -> [CounterRow] {
         var r = ByteReader(bytes)
-        let (rowTs, present) = try readTimes(&r)
-        var ts: [Int64] = []
-        ts.reserveCapacity(rowTs.count)
-        for i in rowTs.indices where present[i] { ts.append(rowTs[i]) }
+        let ts = try readPathTimes(&r)
         let n = ts.count
         guard n > 0 else { return [] }
         // Column order: ChunkCodec.writePaths.
@@ -49,16 +46,7 @@ extension ReadConnection {
     /// The raw counters of one path in `[from, to]`, in time order, for rate maths: from legacy
     /// rows, sealed chunks (read for counters only) and recent rows alike.
     public func counterRows(pathID: Int64, from: Int64, to: Int64) throws -> [CounterRow] {
-        guard from <= to else { return [] }
-        var rows = try watermarks().legacyDone ? []
-            : legacyPaths(pathID: pathID, from: from, to: to).map(\.counterRow)
-        for data in try chunks(pathID: pathID, from: from, to: to) {
-            rows += try ChunkCodec.decodeCounters(data).filter { $0.ts >= from && $0.ts <= to }
-        }
-        for data in try recent(pathID: pathID, from: from, to: to) {
-            if let path = try RowCodec.decodePath(data) { rows.append(path.counterRow) }
-        }
-        if !zip(rows, rows.dropFirst()).allSatisfy({ $0.ts < $1.ts }) { rows.sort { $0.ts < $1.ts } }
-        return rows
+        try storedPathFigures(pathID: pathID, from: from, to: to, ts: \.ts, row: \.counterRow,
+                              chunk: ChunkCodec.decodeCounters)
     }
 }

@@ -46,10 +46,7 @@ extension ChunkCodec {
     static func decodePoints(_ bytes: [UInt8], fields: PointFields) throws(ChunkError) -> [HistoryPoint] {
         let columns = PathColumns(fields)
         var r = ByteReader(bytes)
-        let (rowTs, present) = try readTimes(&r)
-        var ts: [Int64] = []
-        ts.reserveCapacity(rowTs.count)
-        for i in rowTs.indices where present[i] { ts.append(rowTs[i]) }
+        let ts = try readPathTimes(&r)
         let n = ts.count
         guard n > 0 else { return [] }
         var points = ts.map { HistoryPoint(t: $0, online: false, inboundBytes: 0, outboundBytes: 0) }

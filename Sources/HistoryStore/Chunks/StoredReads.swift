@@ -44,17 +44,25 @@ extension ReadConnection {
     /// The path's raw history points in `[from, to]` with the figures of `fields`, in time order:
     /// sealed chunks are read for those figures only (see `PathColumns`).
     func storedPoints(pathID: Int64, from: Int64, to: Int64, fields: PointFields) throws -> [HistoryPoint] {
+        try storedPathFigures(pathID: pathID, from: from, to: to, ts: \.t, row: { Self.point($0, fields) },
+                              chunk: { try ChunkCodec.decodePoints($0, fields: fields) })
+    }
+
+    /// The path's own figures in `[from, to]`, in time order, as `row` makes them of stored rows
+    /// (legacy and recent ones) and `chunk` reads them out of a sealed chunk: each answer reads a
+    /// chunk's columns only as far as it needs them.
+    func storedPathFigures<T>(pathID: Int64, from: Int64, to: Int64, ts: (T) -> Int64, row: (StoredPath) -> T,
+                              chunk: ([UInt8]) throws -> [T]) throws -> [T] {
         guard from <= to else { return [] }
-        var points = try watermarks().legacyDone ? []
-            : legacyPaths(pathID: pathID, from: from, to: to).map { Self.point($0, fields) }
+        var out = try watermarks().legacyDone ? [] : legacyPaths(pathID: pathID, from: from, to: to).map(row)
         for data in try chunks(pathID: pathID, from: from, to: to) {
-            points += try ChunkCodec.decodePoints(data, fields: fields).filter { $0.t >= from && $0.t <= to }
+            out += try chunk(data).filter { ts($0) >= from && ts($0) <= to }
         }
         for data in try recent(pathID: pathID, from: from, to: to) {
-            if let path = try RowCodec.decodePath(data) { points.append(Self.point(path, fields)) }
+            if let path = try RowCodec.decodePath(data) { out.append(row(path)) }
         }
-        if !zip(points, points.dropFirst()).allSatisfy({ $0.t < $1.t }) { points.sort { $0.t < $1.t } }
-        return points
+        if !zip(out, out.dropFirst()).allSatisfy({ ts($0) < ts($1) }) { out.sort { ts($0) < ts($1) } }
+        return out
     }
 
     /// One connection's rows in `[from, to]`: under the path it names and under no path (the
