@@ -31,7 +31,7 @@ struct PrometheusReference {
         let first = try store.read { db in try db.firstPoll() } ?? 0
         let last = try store.read { db in try db.lastPoll()?.ts } ?? 0
         var chunk = "# TYPE paths_inbound_bytes gauge\n"
-        for (id, name) in paths {
+        for (id, name, _) in paths {
             var from = first
             while from <= last {
                 let to = min(last, from + 6 * 3_600_000 - 1)

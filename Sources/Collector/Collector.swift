@@ -29,9 +29,28 @@ public struct CollectorSettings: Sendable {
     }
 }
 
+/// One MediaMTX server of the fleet a collector polls.
+public struct PollTarget: Sendable {
+    /// The server's name in the history file, URLs and Redis keys (see `ServerName`).
+    public var name: String
+    public var client: MediaMTXClient
+    /// Polled every this many ticks (1: every tick), for a server given a longer interval.
+    public var everyTicks: Int
+
+    public init(name: String = ServerName.default, client: MediaMTXClient, everyTicks: Int = 1) {
+        self.name = name
+        self.client = client
+        self.everyTicks = max(1, everyTicks)
+    }
+}
+
 /// The poll loop: MediaMTX → snapshot → SQLite (first: nothing lost) → snapshot cache.
+///
+/// A fleet's servers are polled at the same tick, concurrently, each against its own deadline
+/// and with its own state (paths, connections, outage, version): one that is down, slow or
+/// answers garbage costs only its own poll. The tick's polls are written in one transaction.
 public struct Collector: Service {
-    let client: MediaMTXClient
+    let targets: [PollTarget]
     let cache: any SnapshotCache
     let store: HistoryStore
     let settings: CollectorSettings
@@ -43,7 +62,16 @@ public struct Collector: Service {
     public init(client: MediaMTXClient, cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
                 status: CollectorStatus = CollectorStatus(), logger: Logger,
                 metrics factory: any MetricsFactory = MetricsSystem.factory) {
-        self.client = client
+        self.init(targets: [PollTarget(client: client)], cache: cache, store: store, settings: settings, status: status,
+                  logger: logger, metrics: factory)
+    }
+
+    /// `targets` have distinct, valid names (`Settings` checks them).
+    public init(targets: [PollTarget], cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
+                status: CollectorStatus = CollectorStatus(), logger: Logger,
+                metrics factory: any MetricsFactory = MetricsSystem.factory) {
+        precondition(!targets.isEmpty, "a collector needs a server to poll")
+        self.targets = targets
         self.cache = cache
         self.store = store
         self.settings = settings
@@ -52,21 +80,31 @@ public struct Collector: Service {
         self.metrics = CollectorMetrics(factory: factory)
     }
 
-    /// State that lives for one run of the loop.
-    struct LoopState {
+    /// One server's state for one run of the loop.
+    struct ServerLoop: Sendable {
+        let target: PollTarget
         var paths: PathStates
         var connectionRates: ConnectionTracker
         var mediaMTX = OutageTracker()
         /// One per connection list, so each failing list is logged once when it starts failing.
         var lists: [ConnectionProtocol: OutageTracker] = [:]
-        var redis = OutageTracker()
-        var sqlite = OutageTracker()
-        var refusedRows = OutageTracker()
-        var pending: [PollBatch] = []
         var serverVersion: String?
         /// Why `serverVersion` is unknown, when that is known.
         var serverVersionNote: String?
         var infoDue = ContinuousClock.now
+
+        var client: MediaMTXClient { target.client }
+        var name: String { target.name }
+    }
+
+    /// State that lives for one run of the loop.
+    struct LoopState {
+        var servers: [ServerLoop]
+        var tick = 0
+        var redis = OutageTracker()
+        var sqlite = OutageTracker()
+        var refusedRows = OutageTracker()
+        var pending: [PollBatch] = []
         /// Rows of a file from before chunks are left to move; `nil` until looked at.
         var legacyLeft: Bool?
         var legacyLogged = ContinuousClock.now
@@ -75,20 +113,25 @@ public struct Collector: Service {
     /// The loop's state at start: paths the history file knows, so that one seen before a restart
     /// of mtxmon is still known and its first poll is judged against its last row.
     func initialState() async -> LoopState {
-        let intervalMs = settings.interval.milliseconds
-        let maxGap = intervalMs * 3 + intervalMs / 2
-        let forgetMs = settings.forgetAfter.milliseconds
-        var state = LoopState(paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
-                              connectionRates: ConnectionTracker(maxGapMs: maxGap))
-        do {
-            let since = client.clock() - forgetMs
-            let remembered = try await store.readOffThread { try $0.rememberedPaths(since: since) }
-            state.paths.remember(remembered)
-        } catch {
-            logger.warning("the history file's paths could not be read; paths seen before this start are not known",
-                           metadata: ["error": "\(error)"])
+        var servers: [ServerLoop] = []
+        for target in targets {
+            let intervalMs = settings.interval.milliseconds * Int64(target.everyTicks)
+            let maxGap = intervalMs * 3 + intervalMs / 2
+            let forgetMs = settings.forgetAfter.milliseconds
+            var loop = ServerLoop(target: target, paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
+                                  connectionRates: ConnectionTracker(maxGapMs: maxGap))
+            do {
+                let since = target.client.clock() - forgetMs
+                let name = target.name
+                let remembered = try await store.readOffThread { try $0.rememberedPaths(server: name, since: since) }
+                loop.paths.remember(remembered)
+            } catch {
+                logger.warning("the history file's paths could not be read; paths seen before this start are not known",
+                               metadata: ["server": "\(target.name)", "error": "\(error)"])
+            }
+            servers.append(loop)
         }
-        return state
+        return LoopState(servers: servers)
     }
 
     public func run() async throws {
@@ -96,8 +139,8 @@ public struct Collector: Service {
         let intervalMs = settings.interval.milliseconds
         var state = await initialState()
         logger.info("collector started", metadata: [
-            "mediamtx": "\(client.endpoint.baseURL)", "interval_ms": "\(intervalMs)", "cache": "\(cache.label)",
-            "db": "\(store.path)",
+            "mediamtx": "\(targets.map { "\($0.name)=\($0.client.endpoint.baseURL)" }.joined(separator: ","))",
+            "interval_ms": "\(intervalMs)", "cache": "\(cache.label)", "db": "\(store.path)",
         ])
         // The first tick is the next wall-clock multiple of the interval; later ones follow on
         // the monotonic clock, so the grid neither drifts nor jumps with clock adjustments.
@@ -129,62 +172,97 @@ public struct Collector: Service {
         logger.info("collector stopped", metadata: ["polls": "\(status.values.polls)"])
     }
 
-    /// One poll from request to stored snapshot. Never throws: every failure is counted and logged.
+    /// One tick: every due server polled at once, the answers stored in one transaction, then
+    /// published. Never throws: every failure is counted and logged.
     func pollOnce(_ state: inout LoopState) async {
+        let tick = state.tick
+        state.tick += 1
+        let due = state.servers.indices.filter { tick % state.servers[$0].target.everyTicks == 0 }
+        let results = await withTaskGroup(of: (Int, ServerLoop, PollBatch, Snapshot?).self) { group in
+            for i in due {
+                let loop = state.servers[i]
+                group.addTask {
+                    var loop = loop
+                    let (batch, snapshot) = await self.poll(&loop)
+                    return (i, loop, batch, snapshot)
+                }
+            }
+            var results: [(Int, ServerLoop, PollBatch, Snapshot?)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        var snapshots: [Snapshot] = []
+        for (i, loop, batch, snapshot) in results {
+            state.servers[i] = loop
+            state.pending.append(batch)
+            if let snapshot { snapshots.append(snapshot) }
+        }
+        await write(&state)
+        for snapshot in snapshots { await publish(snapshot, &state) }
+        await convertSome(&state)
+    }
+
+    /// One server's poll from request to snapshot: the row to store and the snapshot to publish.
+    func poll(_ loop: inout ServerLoop) async -> (PollBatch, Snapshot?) {
         let started = ContinuousClock.now
-        let startedMs = client.clock()
-        let outcome = await fetch(&state)
+        let startedMs = loop.client.clock()
+        let outcome = await fetch(&loop)
         let durationMs = started.duration(to: .now).milliseconds
         metrics.pollDuration.recordMilliseconds(durationMs)
         metrics.polls.increment()
-        var snapshot: Snapshot?
+        let server = loop.name
+        let log = logger.with(server: server, of: targets.count)
         switch outcome {
         case let .success(reply):
             let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
-            let derived = state.paths.answered(samples, at: reply.ts, readAt: reply.readAtByName)
+            let derived = loop.paths.answered(samples, at: reply.ts, readAt: reply.readAtByName)
             let (connections, connectionReadAt) = Normalise.connections(reply)
-            snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: state.serverVersion,
-                                connections: state.connectionRates.derive(consume connections, at: reply.ts, readAt: connectionReadAt,
-                                                                          listsRead: Set(reply.readLists)),
-                                serverVersionNote: state.serverVersionNote)
-            state.pending.append(PollBatch(
-                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count),
-                snapshot: snapshot))
-            if case let .ended(failed, sinceMs) = state.mediaMTX.recordSuccess(at: reply.ts) {
-                logger.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
+            let snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: loop.serverVersion,
+                                    connections: loop.connectionRates.derive(consume connections, at: reply.ts,
+                                                                             readAt: connectionReadAt,
+                                                                             listsRead: Set(reply.readLists)),
+                                    serverVersionNote: loop.serverVersionNote).named(server)
+            let batch = PollBatch(
+                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count, server: server),
+                snapshot: snapshot)
+            if case let .ended(failed, sinceMs) = loop.mediaMTX.recordSuccess(at: reply.ts) {
+                log.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
             }
             metrics.paths.record(samples.count)
-            track(reply, &state)
-            status.update {
+            track(reply, &loop, log)
+            let version = loop.serverVersion, note = loop.serverVersionNote
+            status.update(server: server) {
                 $0.polls += 1
                 $0.lastPollTs = reply.ts
                 $0.lastSuccessTs = reply.ts
                 $0.lastPollDurationMs = durationMs
                 $0.pathsSeen = samples.count
+                $0.connectionsSeen = snapshot.connections.count
                 $0.mediaMTXDown = false
                 $0.failingSince = nil
                 $0.failedPollsInRow = 0
                 $0.lastFailureReason = nil
-                $0.serverVersion = state.serverVersion
-                $0.serverVersionNote = state.serverVersionNote
+                $0.serverVersion = version
+                $0.serverVersionNote = note
             }
+            return (batch, snapshot)
         case let .failure(failure):
             let reason = failure.description
-            state.pending.append(PollBatch(
+            let batch = PollBatch(
                 poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason,
-                                 reason: failure.reason.rawValue), snapshot: nil))
-            if case .started = state.mediaMTX.recordFailure(at: startedMs, reason: reason) {
-                logger.error("MediaMTX poll failed; further failures are counted, not logged, until it recovers",
-                             metadata: ["error": "\(reason)", "reason": "\(failure.reason.rawValue)"])
+                                 reason: failure.reason.rawValue, server: server), snapshot: nil)
+            if case .started = loop.mediaMTX.recordFailure(at: startedMs, reason: reason) {
+                log.error("MediaMTX poll failed; further failures are counted, not logged, until it recovers",
+                          metadata: ["error": "\(reason)", "reason": "\(failure.reason.rawValue)"])
             }
             // What the server was is not known while it does not answer: it may come back another version.
-            state.serverVersion = nil
-            state.serverVersionNote = nil
+            loop.serverVersion = nil
+            loop.serverVersionNote = nil
             metrics.pollFailures(failure.reason).increment()
             if case .abandoned = failure { metrics.pollsAbandoned.increment() }
-            let since = state.mediaMTX.failingSince ?? startedMs
-            let failed = state.mediaMTX.failedPolls
-            status.update {
+            let since = loop.mediaMTX.failingSince ?? startedMs
+            let failed = loop.mediaMTX.failedPolls
+            status.update(server: server) {
                 $0.polls += 1
                 $0.pollFailures += 1
                 if case .abandoned = failure { $0.pollsAbandoned += 1 }
@@ -200,12 +278,10 @@ public struct Collector: Service {
             }
             // Live clients and the cache learn at once that nothing is known now, rather than
             // showing the last answer as current until it ages out.
-            snapshot = Snapshot(ts: startedMs, paths: state.paths.unanswered(at: startedMs), reachable: false,
-                                error: reason)
+            let snapshot = Snapshot(ts: startedMs, paths: loop.paths.unanswered(at: startedMs), reachable: false,
+                                    error: reason).named(server)
+            return (batch, snapshot)
         }
-        await write(&state)
-        if let snapshot { await publish(snapshot, &state) }
-        await convertSome(&state)
     }
 
     /// Moves some rows of a file from before chunks into chunks after each poll, a few thousand
@@ -262,8 +338,8 @@ public struct Collector: Service {
     /// The poll's requests, raced against the deadline; `/v3/info` rides along once a minute,
     /// and on the next poll again when it could not be read, so an unknown version is not
     /// left unknown for a minute.
-    func fetch(_ state: inout LoopState) async -> Result<PollReply, PollFailure> {
-        let client = self.client
+    func fetch(_ state: inout ServerLoop) async -> Result<PollReply, PollFailure> {
+        let client = state.client
         let wantInfo = ContinuousClock.now >= state.infoDue
         if wantInfo { state.infoDue = .now + settings.infoEvery }
         let deadline = settings.pollDeadline
@@ -318,7 +394,7 @@ public struct Collector: Service {
 
     /// Counts, logs (once when a list starts failing, once when it recovers) and shows the
     /// connection lists that failed in a poll whose paths were read.
-    func track(_ reply: PollReply, _ state: inout LoopState) {
+    func track(_ reply: PollReply, _ state: inout ServerLoop, _ logger: Logger) {
         var failing: [String: String] = [:]
         for failure in reply.failedLists {
             failing[failure.proto.rawValue] = failure.description
@@ -345,7 +421,7 @@ public struct Collector: Service {
             state.lists[proto] = nil
         }
         let failures = reply.failedLists.count
-        status.update {
+        status.update(server: state.name) {
             $0.failingConnectionLists = failing
             $0.connectionListFailures += failures
         }

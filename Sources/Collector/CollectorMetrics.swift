@@ -45,3 +45,15 @@ struct CollectorMetrics: Sendable {
 
     func pollFailures(_ reason: FailureReason) -> Counter { pollFailuresByReason[reason]! }
 }
+
+import Logging
+
+extension Logger {
+    /// The logger of one server's polls: its lines name the server once there are several.
+    func with(server: String, of count: Int) -> Logger {
+        guard count > 1 || server != ServerName.default else { return self }
+        var logger = self
+        logger[metadataKey: "server"] = "\(server)"
+        return logger
+    }
+}

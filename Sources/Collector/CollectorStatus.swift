@@ -16,6 +16,7 @@ public final class CollectorStatus: Sendable {
         public var lastPollDurationMs: Int64?
         public var lastError: String?
         public var pathsSeen = 0
+        public var connectionsSeen = 0
         public var redisErrors = 0
         public var sqliteErrors = 0
         /// Batches waiting to be written because SQLite refused the last write.
@@ -44,13 +45,69 @@ public final class CollectorStatus: Sendable {
         public init() {}
     }
 
-    private let state = Mutex(Values())
+    struct State {
+        var shared = Values()
+        var servers: [String: Values] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    public var values: Values { state.withLock { $0 } }
+    /// The whole collector: its own figures (writes, Redis, ticks) with the servers' polls summed.
+    /// With one server its poll figures are that server's; with several, MediaMTX counts as down
+    /// only when every server is (the recorder collects nothing then), and the latest times are
+    /// the newest of any server.
+    public var values: Values {
+        state.withLock { state in
+            var all = state.shared
+            let servers = state.servers.sorted { $0.key < $1.key }.map(\.value)
+            for s in servers {
+                all.polls += s.polls
+                all.pollFailures += s.pollFailures
+                all.pollsAbandoned += s.pollsAbandoned
+                all.connectionListFailures += s.connectionListFailures
+                all.pathsSeen += s.pathsSeen
+                all.connectionsSeen += s.connectionsSeen
+            }
+            if servers.count == 1, let one = servers.first {
+                all.lastPollTs = one.lastPollTs
+                all.lastSuccessTs = one.lastSuccessTs
+                all.lastPollDurationMs = one.lastPollDurationMs
+                all.lastError = one.lastError
+                all.serverVersion = one.serverVersion
+                all.serverVersionNote = one.serverVersionNote
+                all.failingConnectionLists = one.failingConnectionLists
+                all.mediaMTXDown = one.mediaMTXDown
+                all.failingSince = one.failingSince
+                all.failedPollsInRow = one.failedPollsInRow
+                all.lastFailureReason = one.lastFailureReason
+            } else if !servers.isEmpty {
+                all.lastPollTs = servers.compactMap(\.lastPollTs).max()
+                all.lastSuccessTs = servers.compactMap(\.lastSuccessTs).max()
+                all.lastPollDurationMs = servers.compactMap(\.lastPollDurationMs).max()
+                all.mediaMTXDown = servers.allSatisfy(\.mediaMTXDown)
+                let versions = Set(servers.map(\.serverVersion))
+                all.serverVersion = versions.count == 1 ? servers[0].serverVersion : nil
+                if all.mediaMTXDown {
+                    all.failingSince = servers.compactMap(\.failingSince).max()
+                    all.failedPollsInRow = servers.map(\.failedPollsInRow).min() ?? 0
+                    all.lastError = servers.compactMap(\.lastError).first
+                    all.lastFailureReason = servers.compactMap(\.lastFailureReason).first
+                }
+            }
+            return all
+        }
+    }
+
+    /// Each server's own poll figures, by server name.
+    public var servers: [String: Values] { state.withLock { $0.servers } }
 
     func update(_ body: (inout Values) -> Void) {
-        state.withLock { body(&$0) }
+        state.withLock { body(&$0.shared) }
+    }
+
+    func update(server: String, _ body: (inout Values) -> Void) {
+        state.withLock { body(&$0.servers[server, default: Values()]) }
     }
 }

@@ -12,9 +12,10 @@ enum ConnectionRows {
     /// `last_ts_ms` is brought up to date when its rows are sealed. The cache only saves the
     /// upsert and the lookup: an id it has forgotten is found again by its `UNIQUE` id in the
     /// table, so it keeps its key and row.
-    static func key(_ c: ConnectionSample, pathID: Int64?, ts: Int64, _ db: SQLiteConnection,
+    static func key(_ c: ConnectionSample, serverID: Int64, pathID: Int64?, ts: Int64, _ db: SQLiteConnection,
                     cache: inout ConnectionKeyCache) throws(SQLiteError) -> Int64 {
-        if let known = cache.entry(for: c.id) {
+        let cached = ConnectionKeyCache.id(c.id, serverID: serverID)
+        if let known = cache.entry(for: cached) {
             if known.role == c.role.rawValue && (pathID == nil || pathID == known.pathID) { return known.key }
             let touch = try db.cached("""
                 UPDATE connection SET last_ts_ms = max(last_ts_ms, ?2), role = ?3, path_id = coalesce(?4, path_id)
@@ -27,15 +28,15 @@ enum ConnectionRows {
             try touch.run()
             // `mtxmon prune` may have deleted the row of a connection long gone that came back.
             if db.changes == 1 {
-                cache.remember(.init(key: known.key, role: c.role.rawValue, pathID: pathID ?? known.pathID), for: c.id)
+                cache.remember(.init(key: known.key, role: c.role.rawValue, pathID: pathID ?? known.pathID), for: cached)
                 return known.key
             }
-            cache.forget(c.id)
+            cache.forget(cached)
         }
         let upsert = try db.cached("""
-            INSERT INTO connection (id, protocol, role, path_id, remote_addr, user_agent, first_ts_ms, last_ts_ms)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-            ON CONFLICT (id) DO UPDATE SET last_ts_ms = max(last_ts_ms, excluded.last_ts_ms), role = excluded.role,
+            INSERT INTO connection (id, protocol, role, path_id, remote_addr, user_agent, first_ts_ms, last_ts_ms, server_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+            ON CONFLICT (server_id, id) DO UPDATE SET last_ts_ms = max(last_ts_ms, excluded.last_ts_ms), role = excluded.role,
                 path_id = coalesce(excluded.path_id, path_id)
             """)
         upsert.bind(1, storedID(c.id))
@@ -45,15 +46,17 @@ enum ConnectionRows {
         upsert.bind(5, c.remoteAddr)
         upsert.bind(6, c.userAgent)
         upsert.bind(7, ts)
+        upsert.bind(8, serverID)
         try upsert.run()
-        let select = try db.cached("SELECT key, path_id FROM connection WHERE id = ?")
-        select.bind(1, storedID(c.id))
+        let select = try db.cached("SELECT key, path_id FROM connection WHERE server_id = ? AND id = ?")
+        select.bind(1, serverID)
+        select.bind(2, storedID(c.id))
         defer { select.reset() }
         guard try select.step() else {
             throw SQLiteError(code: SQLITE_INTERNAL, message: "connection row missing after insert", context: c.id)
         }
         let key = select.int64(0)
-        cache.remember(.init(key: key, role: c.role.rawValue, pathID: select.optionalInt64(1)), for: c.id)
+        cache.remember(.init(key: key, role: c.role.rawValue, pathID: select.optionalInt64(1)), for: cached)
         return key
     }
 
@@ -84,6 +87,12 @@ struct ConnectionKeyCache {
     private var recent: [String: Entry] = [:]
     private var older: [String: Entry] = [:]
     private var pollsSinceSwap = 0
+
+    /// The cache's name for a connection: its id, prefixed by its server's row for servers
+    /// other than the `default` one (whose ids stay as they are, at no cost).
+    static func id(_ id: String, serverID: Int64) -> String {
+        serverID == 1 ? id : "\(serverID)\u{0}\(id)"
+    }
 
     mutating func entry(for id: String) -> Entry? {
         if let entry = recent[id] { return entry }
@@ -163,6 +172,8 @@ public struct ConnectionMinute: Sendable, Equatable {
 /// A connection's identity as stored.
 public struct ConnectionInfo: Sendable, Equatable {
     public var key: Int64
+    /// The MediaMTX server the connection is on.
+    public var server: String = ServerName.default
     public var id: String
     public var proto: String
     public var role: String
@@ -183,19 +194,29 @@ extension ReadConnection {
         return keys
     }
 
-    public func connection(id: String) throws -> ConnectionInfo? {
+    /// The connection with MediaMTX's `id`, on `server` or on the one server that has it
+    /// (several throw `AmbiguousPath`: ids are MediaMTX's own, and two servers may share one).
+    public func connection(id: String, server: String? = nil) throws -> ConnectionInfo? {
         let s = try connection.cached("""
             SELECT c.key, c.id, c.protocol, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts_ms, c.last_ts_ms,
-                   c.path_id
-            FROM connection AS c LEFT JOIN path AS p ON p.id = c.path_id WHERE c.id = ?
+                   c.path_id, v.name
+            FROM connection AS c LEFT JOIN path AS p ON p.id = c.path_id JOIN server AS v ON v.id = c.server_id
+            WHERE c.id = ?1 AND (?2 IS NULL OR v.name = ?2) ORDER BY v.name
             """)
         s.bind(1, id)
+        s.bind(2, server)
         defer { s.reset() }
         guard try s.step() else { return nil }
         var info = ConnectionInfo(key: s.int64(0), id: s.string(1) ?? id, proto: s.string(2) ?? "",
                                   role: s.string(3) ?? "", path: s.string(4), remoteAddr: s.string(5),
                                   userAgent: s.string(6), firstTs: s.int64(7), lastTs: s.int64(8))
+        info.server = s.string(10) ?? ServerName.default
         let pathID = s.optionalInt64(9)
+        if try s.step() {
+            var servers = [info.server]
+            repeat { servers.append(s.string(10) ?? "") } while try s.step()
+            throw AmbiguousPath("connection", name: id, servers: servers)
+        }
         // `last_ts_ms` is brought up to date when rows are sealed; recent polls may be newer. Only
         // their times are needed: read no further than the first figure, and no sealed chunk.
         let sealed = try watermarks().sealedUntil
@@ -291,10 +312,11 @@ extension ReadConnection {
 
     /// The samples link health judges, for every connection in `ids`, over the minute before `now`,
     /// with each connection's first poll (from which its RTT settles).
-    public func linkSamples(ids: [String], now: Int64) throws -> [String: (firstTs: Int64, samples: [LinkSample])] {
+    public func linkSamples(ids: [String], server: String? = nil,
+                            now: Int64) throws -> [String: (firstTs: Int64, samples: [LinkSample])] {
         var result: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
         for id in ids {
-            guard let info = try connection(id: id) else { continue }
+            guard let info = try connection(id: id, server: server) else { continue }
             result[id] = (info.firstTs, try connectionPoints(key: info.key, from: now - 60_000, to: now).map {
                 LinkSample(ts: $0.t, rttMs: $0.rttMs, latencyMs: $0.latencyMs, lost: $0.lost,
                            retransmitted: $0.retransmitted, dropped: $0.dropped)

@@ -2,12 +2,14 @@ import MTXMonCore
 
 /// One stored row of a path, named, as `mtxmon export` writes it.
 public struct ExportedPath: Sendable {
+    public var server: String
     public var path: String
     public var row: StoredPath
 }
 
 /// One stored row of a connection, with what identifies it.
 public struct ExportedConnection: Sendable {
+    public var server: String
     public var id: String
     public var proto: String
     public var path: String?
@@ -18,17 +20,17 @@ public struct ExportedConnection: Sendable {
 extension HistoryStore {
     /// Every stored row of every path (or of `path`) in `[from, to]`, path by path, in time order,
     /// a slice of `sliceMs` at a time so memory holds one slice, however long the range.
-    public func exportPaths(from: Int64, to: Int64, path: String? = nil, sliceMs: Int64 = 3_600_000,
-                            _ body: (ExportedPath) throws -> Void) throws {
-        let paths = try read { db in try db.allPaths() }.filter { path == nil || $0.name == path }
+    public func exportPaths(from: Int64, to: Int64, path: String? = nil, server: String? = nil,
+                            sliceMs: Int64 = 3_600_000, _ body: (ExportedPath) throws -> Void) throws {
+        let paths = try read { db in try db.allPaths(server: server) }.filter { path == nil || $0.name == path }
         // No row is newer than the newest poll: the slices end there.
         let to = min(to, try read { db in try db.lastPoll()?.ts } ?? .min)
-        for (id, name) in paths {
+        for (id, name, server) in paths {
             var start = max(from, try read { db in try db.oldestStoredTs(pathID: id) } ?? .max)
             while start <= to {
                 let end = to - start < sliceMs ? to : start + sliceMs - 1
                 for row in try read({ db in try db.storedPaths(pathID: id, from: start, to: end) }) {
-                    try body(ExportedPath(path: name, row: row))
+                    try body(ExportedPath(server: server, path: name, row: row))
                 }
                 if end == to { break }
                 start = end + 1
@@ -38,17 +40,17 @@ extension HistoryStore {
 
     /// Every stored row of every connection (or of the one with `id`) in `[from, to]`,
     /// connection by connection, in time order.
-    public func exportConnections(from: Int64, to: Int64, id: String? = nil, sliceMs: Int64 = 3_600_000,
-                                  _ body: (ExportedConnection) throws -> Void) throws {
-        let connections = try read { db in try db.connections(overlapping: from, to, id: id) }
+    public func exportConnections(from: Int64, to: Int64, id: String? = nil, server: String? = nil,
+                                  sliceMs: Int64 = 3_600_000, _ body: (ExportedConnection) throws -> Void) throws {
+        let connections = try read { db in try db.connections(overlapping: from, to, id: id, server: server) }
         let to = min(to, try read { db in try db.lastPoll()?.ts } ?? .min)
-        for (info, pathID) in connections {
+        for (info, pathID, server) in connections {
             var start = max(from, info.firstTs)
             let last = min(to, info.lastTs)
             while start <= last {
                 let end = last - start < sliceMs ? last : start + sliceMs - 1
                 for row in try read({ db in try db.storedConnection(key: info.key, pathID: pathID, from: start, to: end) }) {
-                    try body(ExportedConnection(id: info.id, proto: info.proto, path: info.path,
+                    try body(ExportedConnection(server: server, id: info.id, proto: info.proto, path: info.path,
                                                 remoteAddr: info.remoteAddr, row: row))
                 }
                 if end == last { break }
@@ -61,18 +63,21 @@ extension HistoryStore {
 extension ReadConnection {
     /// Connections seen in `[from, to]` as far as their rows tell (the newest polls may be
     /// sealed later than `last_ts_ms` says, so the end of the range is always searched).
-    func connections(overlapping from: Int64, _ to: Int64, id: String?) throws -> [(ConnectionInfo, Int64?)] {
+    func connections(overlapping from: Int64, _ to: Int64, id: String?,
+                     server: String? = nil) throws -> [(ConnectionInfo, Int64?, String)] {
         let s = try connection.cached("""
             SELECT c.key, c.id, c.protocol, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts_ms, c.last_ts_ms,
-                   c.path_id
-            FROM connection AS c LEFT JOIN path AS p ON p.id = c.path_id
-            WHERE c.first_ts_ms <= ?2 AND (?3 IS NULL OR c.id = ?3) ORDER BY c.first_ts_ms, c.key
+                   c.path_id, v.name
+            FROM connection AS c LEFT JOIN path AS p ON p.id = c.path_id JOIN server AS v ON v.id = c.server_id
+            WHERE c.first_ts_ms <= ?2 AND (?3 IS NULL OR c.id = ?3) AND (?4 IS NULL OR v.name = ?4)
+            ORDER BY c.first_ts_ms, c.key
             """)
         s.bind(1, from)
         s.bind(2, to)
         s.bind(3, id)
+        s.bind(4, server)
         defer { s.reset() }
-        var result: [(ConnectionInfo, Int64?)] = []
+        var result: [(ConnectionInfo, Int64?, String)] = []
         let sealed = try watermarks().sealedUntil
         while try s.step() {
             var info = ConnectionInfo(key: s.int64(0), id: s.string(1) ?? "", proto: s.string(2) ?? "",
@@ -81,7 +86,7 @@ extension ReadConnection {
             // Recent rows may be newer than `last_ts_ms`: read to the end of the range then.
             if info.lastTs >= sealed { info.lastTs = .max }
             guard info.lastTs >= from else { continue }
-            result.append((info, s.optionalInt64(9)))
+            result.append((info, s.optionalInt64(9), s.string(10) ?? ServerName.default))
         }
         return result
     }
@@ -93,7 +98,7 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     case csv, jsonl
 
     public static let pathColumns = [
-        "path", "ts_ms", "online", "reset", "source_type", "inbound_bytes", "outbound_bytes", "bitrate_in_bps",
+        "server", "path", "ts_ms", "online", "reset", "source_type", "inbound_bytes", "outbound_bytes", "bitrate_in_bps",
         "bitrate_out_bps", "readers", "readers_by_type", "frames_in_error", "rtt_ms", "recv_rate_mbps",
         "link_capacity_mbps", "tsbpd_delay_ms", "srt_packets_received", "srt_packets_lost", "srt_packets_retrans",
         "srt_packets_dropped",
@@ -107,7 +112,7 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     ]
 
     public static let connectionColumns = [
-        "id", "protocol", "path", "remote_addr", "ts_ms", "role", "inbound_bytes", "outbound_bytes", "bitrate_in_bps",
+        "server", "id", "protocol", "path", "remote_addr", "ts_ms", "role", "inbound_bytes", "outbound_bytes", "bitrate_in_bps",
         "bitrate_out_bps", "reset", "rtt_ms", "recv_rate_mbps", "send_rate_mbps", "link_capacity_mbps", "latency_ms",
         "jitter", "lost", "retransmitted", "dropped",
     ] + counterNames + counterNames.map { "delta_" + $0 }
@@ -119,7 +124,7 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 
     public static func values(_ e: ExportedPath) -> [Value?] {
         let r = e.row
-        return [.text(e.path), .int(r.ts), .bool(r.online), .bool(r.reset), r.sourceType.map(Value.text),
+        return [.text(e.server), .text(e.path), .int(r.ts), .bool(r.online), .bool(r.reset), r.sourceType.map(Value.text),
                 .int(r.inboundBytes), .int(r.outboundBytes), r.bitrateIn.map(Value.real), r.bitrateOut.map(Value.real),
                 .int(r.readers), r.readersByType.map(Value.text), r.framesInError.map(Value.int), r.rttMs.map(Value.real),
                 r.recvRateMbps.map(Value.real), r.linkCapacityMbps.map(Value.real), r.tsbpdDelayMs.map(Value.int),
@@ -131,7 +136,7 @@ public enum ExportFormat: String, Sendable, CaseIterable {
         let r = e.row
         let p = r.point
         var values: [Value?] = [
-            .text(e.id), .text(e.proto), e.path.map(Value.text), e.remoteAddr.map(Value.text), .int(r.ts), .text(r.role),
+            .text(e.server), .text(e.id), .text(e.proto), e.path.map(Value.text), e.remoteAddr.map(Value.text), .int(r.ts), .text(r.role),
             .int(r.inboundBytes), .int(r.outboundBytes), r.bitrateIn.map(Value.real), r.bitrateOut.map(Value.real),
             .bool(r.reset), r.rttMs.map(Value.real), r.recvRateMbps.map(Value.real), r.sendRateMbps.map(Value.real),
             r.linkCapacityMbps.map(Value.real), r.latencyMs.map(Value.int), r.jitter.map(Value.real),

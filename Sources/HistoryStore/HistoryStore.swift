@@ -5,6 +5,8 @@ import Synchronization
 
 /// What happened to one poll attempt; failed polls are history too.
 public struct PollRecord: Sendable, Equatable {
+    /// The server polled.
+    public var server: String
     public var ts: Int64
     public var ok: Bool
     public var durationMs: Int64
@@ -14,7 +16,8 @@ public struct PollRecord: Sendable, Equatable {
     public var reason: String?
 
     public init(ts: Int64, ok: Bool, durationMs: Int64, pathCount: Int? = nil, error: String? = nil,
-                reason: String? = nil) {
+                reason: String? = nil, server: String = ServerName.default) {
+        self.server = server
         self.ts = ts
         self.ok = ok
         self.durationMs = durationMs
@@ -77,7 +80,8 @@ public final class HistoryStore: Sendable {
 
     struct WriterState: ~Copyable {
         let connection: SQLiteConnection
-        var pathIDs: [String: Int64] = [:]
+        var serverIDs: [String: Int64] = [:]
+        var pathIDs: [PathKey: Int64] = [:]
         var connectionKeys = ConnectionKeyCache()
         /// Polls written to `recent` since the last seal.
         var recentPolls = 0
@@ -86,6 +90,7 @@ public final class HistoryStore: Sendable {
 
         /// After a rollback: rows the caches name may no longer exist.
         mutating func forgetCaches() {
+            serverIDs.removeAll()
             pathIDs.removeAll()
             connectionKeys.removeAll()
             tails.removeAll()
@@ -151,12 +156,18 @@ public final class HistoryStore: Sendable {
             var report = AppendReport()
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
+                var ticks = Set<Int64>()
                 for batch in batches {
-                    try Self.insert(poll: batch.poll, db)
+                    let serverID = try Self.serverID(batch.poll.server, &state)
+                    try Self.insert(poll: batch.poll, serverID: serverID, db)
                     guard let snapshot = batch.snapshot, snapshot.ts > state.watermarks.sealedUntil else { continue }
-                    try Self.writeRecent(snapshot, &state, &report)
-                    state.connectionKeys.endPoll()
-                    state.recentPolls += 1
+                    try Self.writeRecent(snapshot, serverID: serverID, &state, &report)
+                    // A fleet's servers answer a tick a few milliseconds apart: polls are counted
+                    // by tick, so chunks hold as many polls of each path as with one server.
+                    if ticks.insert(snapshot.ts / Self.tickGrainMs).inserted {
+                        state.connectionKeys.endPoll()
+                        state.recentPolls += 1
+                    }
                 }
                 try db.execute("COMMIT")
                 return report
@@ -180,7 +191,7 @@ public final class HistoryStore: Sendable {
 
     /// One poll's rows: each stored path with the connections that name it, and the
     /// connections that name no path under path 0.
-    static func writeRecent(_ snapshot: Snapshot, _ state: inout WriterState,
+    static func writeRecent(_ snapshot: Snapshot, serverID: Int64, _ state: inout WriterState,
                             _ report: inout AppendReport) throws(SQLiteError) {
         let ts = snapshot.ts
         // Rows live in an array and the dictionary holds their places: a row changed through
@@ -199,7 +210,7 @@ public final class HistoryStore: Sendable {
         }
         let stored = snapshot.paths.filter { PathStates.isStored($0, at: ts) }
         try insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report) { sample, state throws(SQLiteError) in
-            let id = try Self.pathID(sample.name, state.connection, cache: &state.pathIDs)
+            let id = try Self.pathID(sample.name, serverID: serverID, state.connection, cache: &state.pathIDs)
             rows[row(id)].path = StoredPath(sample, ts: ts)
         }
         try insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report) {
@@ -207,12 +218,14 @@ public final class HistoryStore: Sendable {
             // A path name the schema would refuse costs the connection its path, not its row.
             let storable = connection.path.flatMap(Self.storablePathName)
             let pathID = try storable.map { name throws(SQLiteError) in
-                try Self.pathID(name, state.connection, cache: &state.pathIDs)
+                try Self.pathID(name, serverID: serverID, state.connection, cache: &state.pathIDs)
             }
-            let key = try ConnectionRows.key(connection, pathID: pathID, ts: ts, state.connection,
+            let key = try ConnectionRows.key(connection, serverID: serverID, pathID: pathID, ts: ts, state.connection,
                                              cache: &state.connectionKeys)
             // A poll that names no path keeps the connection's rows with the path it named before.
-            let rowPath = pathID ?? state.connectionKeys.entry(for: connection.id)?.pathID ?? 0
+            let known = state.connectionKeys.entry(for: ConnectionKeyCache.id(connection.id, serverID: serverID))?.pathID
+            let rowPath: Int64
+            if let id = pathID ?? known { rowPath = id } else { rowPath = try Self.noPathID(serverID: serverID, &state) }
             rows[row(rowPath)].connections.append(StoredConnection(connection, key: key, ts: ts))
         }
         let insert = try state.connection.cached(
@@ -281,27 +294,59 @@ public final class HistoryStore: Sendable {
         }.value
     }
 
-    static func pathID(_ name: String, _ db: SQLiteConnection, cache: inout [String: Int64]) throws(SQLiteError) -> Int64 {
-        if let id = cache[name] { return id }
-        let insert = try db.cached("INSERT INTO path (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
-        insert.bind(1, name)
+    /// Polls whose times fall in one such span are one tick of a fleet (see `append`).
+    static let tickGrainMs: Int64 = 100
+
+    static func pathID(_ name: String, serverID: Int64, _ db: SQLiteConnection,
+                       cache: inout [PathKey: Int64]) throws(SQLiteError) -> Int64 {
+        let key = PathKey(serverID: serverID, name: name)
+        if let id = cache[key] { return id }
+        let insert = try db.cached("INSERT INTO path (server_id, name) VALUES (?, ?) ON CONFLICT (server_id, name) DO NOTHING")
+        insert.bind(1, serverID)
+        insert.bind(2, name)
         try insert.run()
-        let select = try db.cached("SELECT id FROM path WHERE name = ?")
-        select.bind(1, name)
+        let select = try db.cached("SELECT id FROM path WHERE server_id = ? AND name = ?")
+        select.bind(1, serverID)
+        select.bind(2, name)
         guard try select.step() else {
             throw SQLiteError(code: SQLITE_INTERNAL, message: "path row missing after insert", context: "path \(name)")
         }
         let id = select.int64(0)
         select.reset()
-        cache[name] = id
+        cache[key] = id
         return id
     }
 
-    static func insert(poll: PollRecord, _ db: SQLiteConnection) throws(SQLiteError) {
+    /// Where a server's connections that name no path are kept: path 0 for the `default`
+    /// server (as before fleets), a path row with the empty name for every other.
+    static func noPathID(serverID: Int64, _ state: inout WriterState) throws(SQLiteError) -> Int64 {
+        serverID == 1 ? 0 : try pathID("", serverID: serverID, state.connection, cache: &state.pathIDs)
+    }
+
+    /// The server's row id, created on its first poll.
+    static func serverID(_ name: String, _ state: inout WriterState) throws(SQLiteError) -> Int64 {
+        if let id = state.serverIDs[name] { return id }
+        let db = state.connection
+        let insert = try db.cached("INSERT INTO server (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+        insert.bind(1, name)
+        try insert.run()
+        let select = try db.cached("SELECT id FROM server WHERE name = ?")
+        select.bind(1, name)
+        defer { select.reset() }
+        guard try select.step() else {
+            throw SQLiteError(code: SQLITE_INTERNAL, message: "server row missing after insert", context: "server \(name)")
+        }
+        let id = select.int64(0)
+        state.serverIDs[name] = id
+        return id
+    }
+
+    static func insert(poll: PollRecord, serverID: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
         let statement = try db.cached("""
-            INSERT INTO poll (ts_ms, ok, duration_ms, path_count, error, reason) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (ts_ms) DO NOTHING
+            INSERT INTO poll (ts_ms, ok, duration_ms, path_count, error, reason, server_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (ts_ms, server_id) DO NOTHING
             """)
+        statement.bind(7, serverID)
         statement.bind(1, poll.ts)
         statement.bind(2, poll.ok)
         statement.bind(3, max(0, poll.durationMs))
@@ -361,6 +406,12 @@ public final class HistoryStore: Sendable {
         defer { readers.withLock { if $0.count < 8 { $0.append(connection) } } }
         return try body(ReadConnection(connection: connection))
     }
+}
+
+/// A path's identity in the history file: its server's row and its name.
+struct PathKey: Hashable {
+    var serverID: Int64
+    var name: String
 }
 
 /// A read connection lent by `HistoryStore.read`; valid only inside that call.

@@ -1,3 +1,4 @@
+import CSQLite
 import MTXMonCore
 
 /// One schema step, as shipped in `migrations/NNNN_name.sql`.
@@ -17,6 +18,7 @@ public struct Migration: Sendable, Equatable {
             ("0006_hour_rollups.sql", PackageResources._006_hour_rollups_sql),
             ("0007_poll_reason.sql", PackageResources._007_poll_reason_sql),
             ("0008_chunks.sql", PackageResources._008_chunks_sql),
+            ("0009_servers.sql", PackageResources._009_servers_sql),
         ]
         return files.compactMap { name, bytes in Migration(fileName: name, sql: String(decoding: bytes, as: UTF8.self)) }
             .sorted { $0.version < $1.version }
@@ -66,6 +68,11 @@ extension SQLiteConnection {
         let known = migrations.last?.version ?? 0
         guard current <= known else { throw MigrationError.newerSchema(found: current, known: known, path: path) }
         var applied: [Int] = []
+        // A migration that rebuilds a table (SQLite's way to change a key) drops the old one while
+        // other tables still refer to it: foreign keys are off while migrations run and checked
+        // before each commit, as SQLite's documentation of ALTER TABLE prescribes.
+        try execute("PRAGMA foreign_keys = OFF")
+        defer { try? execute("PRAGMA foreign_keys = ON") }
         for migration in migrations where migration.version > current {
             do throws(SQLiteError) {
                 try execute("BEGIN IMMEDIATE")
@@ -77,6 +84,7 @@ extension SQLiteConnection {
                         continue
                     }
                     try execute(migration.sql)
+                    try checkForeignKeys()
                     let insert = try cached("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)")
                     insert.bind(1, Int64(migration.version))
                     insert.bind(2, migration.name)
@@ -93,6 +101,16 @@ extension SQLiteConnection {
             applied.append(migration.version)
         }
         return applied
+    }
+
+    /// Throws when a row refers to one that does not exist.
+    func checkForeignKeys() throws(SQLiteError) {
+        let check = try cached("PRAGMA foreign_key_check")
+        defer { check.reset() }
+        if try check.step() {
+            throw SQLiteError(code: SQLITE_CONSTRAINT, message: "a row of table \(check.string(0) ?? "?") refers to a missing row of \(check.string(2) ?? "?")",
+                              context: "foreign key check after migration")
+        }
     }
 
     func currentSchemaVersion() throws(SQLiteError) -> Int {

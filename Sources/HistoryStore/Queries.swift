@@ -11,22 +11,76 @@ extension HistoryStore {
     }
 }
 
-extension ReadConnection {
-    /// The id of a path by exact name; `nil` when mtxmon never saw it.
-    public func pathID(_ name: String) throws -> Int64? {
-        let statement = try connection.cached("SELECT id FROM path WHERE name = ?")
-        statement.bind(1, name)
-        defer { statement.reset() }
-        return try statement.step() ? statement.int64(0) : nil
+/// A path name that several servers have, asked for without a server.
+public struct AmbiguousPath: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `path` or `connection`.
+    public var kind: String
+    public var name: String
+    public var servers: [String]
+
+    public init(_ kind: String = "path", name: String, servers: [String]) {
+        self.kind = kind
+        self.name = name
+        self.servers = servers
     }
 
-    /// Every path ever seen, by name.
-    public func allPaths() throws -> [(id: Int64, name: String)] {
-        let statement = try connection.cached("SELECT id, name FROM path ORDER BY name")
+    public var description: String {
+        "\(kind) '\(name)' exists on servers \(servers.joined(separator: ", ")): add ?server=<name> (one of them)"
+    }
+}
+
+extension ReadConnection {
+    /// The id of a path by exact name, on `server` or, without one, on the one server that has
+    /// it; `nil` when mtxmon never saw it. Throws `AmbiguousPath` when several servers have it
+    /// and no server is named: two servers' paths are never mixed.
+    public func pathID(_ name: String, server: String? = nil) throws -> Int64? {
+        guard !name.isEmpty else { return nil }
+        let statement = try connection.cached("""
+            SELECT p.id, s.name FROM path AS p JOIN server AS s ON s.id = p.server_id
+            WHERE p.name = ?1 AND (?2 IS NULL OR s.name = ?2) ORDER BY s.name
+            """)
+        statement.bind(1, name)
+        statement.bind(2, server)
         defer { statement.reset() }
-        var paths: [(Int64, String)] = []
-        while try statement.step() { paths.append((statement.int64(0), statement.string(1) ?? "")) }
+        var found: [(Int64, String)] = []
+        while try statement.step() { found.append((statement.int64(0), statement.string(1) ?? "")) }
+        if found.count > 1 { throw AmbiguousPath(name: name, servers: found.map(\.1)) }
+        return found.first?.0
+    }
+
+    /// Every path ever seen (on `server`, or on every server), by server and name.
+    public func allPaths(server: String? = nil) throws -> [(id: Int64, name: String, server: String)] {
+        let statement = try connection.cached("""
+            SELECT p.id, p.name, s.name FROM path AS p JOIN server AS s ON s.id = p.server_id
+            WHERE p.name <> '' AND (?1 IS NULL OR s.name = ?1) ORDER BY s.name, p.name
+            """)
+        statement.bind(1, server)
+        defer { statement.reset() }
+        var paths: [(Int64, String, String)] = []
+        while try statement.step() {
+            paths.append((statement.int64(0), statement.string(1) ?? "", statement.string(2) ?? ServerName.default))
+        }
         return paths
+    }
+
+    /// The name of the server a path is on.
+    public func serverName(pathID: Int64) throws -> String {
+        let statement = try connection.cached("SELECT s.name FROM path AS p JOIN server AS s ON s.id = p.server_id WHERE p.id = ?")
+        statement.bind(1, pathID)
+        defer { statement.reset() }
+        return try statement.step() ? statement.string(0) ?? ServerName.default : ServerName.default
+    }
+
+    /// Every server the file has polls or paths of, by name.
+    public func serverNames() throws -> [String] {
+        let statement = try connection.cached("""
+            SELECT name FROM server AS s WHERE EXISTS (SELECT 1 FROM poll WHERE server_id = s.id)
+               OR EXISTS (SELECT 1 FROM path WHERE server_id = s.id) ORDER BY name
+            """)
+        defer { statement.reset() }
+        var names: [String] = []
+        while try statement.step() { names.append(statement.string(0) ?? "") }
+        return names
     }
 
     /// The points of one path in `range`: every sample, or one point per non-empty bucket.

@@ -13,7 +13,8 @@ import SnapshotCache
 public enum App {
     /// The snapshot cache the settings ask for: Redis when `REDIS_HOST` is set, else in process.
     public static func makeCache(_ settings: Settings) -> any SnapshotCache {
-        if let redis = settings.redis {
+        if var redis = settings.redis {
+            redis.primaryServer = primaryServer(settings)
             return RedisSnapshotCache(settings: redis, ttl: settings.snapshotTTL)
         }
         return InProcessSnapshotCache(ttl: settings.snapshotTTL)
@@ -23,13 +24,21 @@ public enum App {
     /// Redis the snapshot still goes there for other processes, but this process's clients do
     /// not depend on it.
     public static func makeCacheAndLocalFeed(_ settings: Settings) -> (any SnapshotCache, any SnapshotFeed) {
-        if let redis = settings.redis {
+        if var redis = settings.redis {
+            redis.primaryServer = primaryServer(settings)
             let broadcaster = SnapshotBroadcaster()
             return (BroadcastingCache(RedisSnapshotCache(settings: redis, ttl: settings.snapshotTTL),
                                       broadcaster: broadcaster), broadcaster)
         }
         let cache = InProcessSnapshotCache(ttl: settings.snapshotTTL)
         return (cache, cache.broadcaster)
+    }
+
+    /// The server whose array the original collector's Redis key holds: `default`, or the only
+    /// server this process polls.
+    static func primaryServer(_ settings: Settings) -> String? {
+        if settings.servers.contains(where: { $0.name == ServerName.default }) { return ServerName.default }
+        return settings.servers.count == 1 ? settings.servers[0].name : nil
     }
 
     /// For `mtxmon serve`: snapshots published by a separate collector, through Redis, or without
@@ -61,8 +70,12 @@ public enum App {
 
     public static func makeCollector(_ settings: Settings, cache: any SnapshotCache, store: HistoryStore,
                                      status: CollectorStatus, logger: Logger) -> Collector {
-        Collector(
-            client: MediaMTXClient(endpoint: settings.mediaMTX),
+        let base = settings.interval.milliseconds
+        return Collector(
+            targets: settings.servers.map { server in
+                PollTarget(name: server.name, client: MediaMTXClient(endpoint: server.endpoint),
+                           everyTicks: server.interval.map { Int($0.milliseconds / max(1, base)) } ?? 1)
+            },
             cache: cache, store: store,
             settings: CollectorSettings(interval: settings.interval, forgetAfter: settings.forgetAfter),
             status: status, logger: logger)
@@ -78,7 +91,8 @@ public enum App {
             intervalMs: interval.seconds * 1_000 + interval.attoseconds / 1_000_000_000_000_000,
             apiToken: settings.apiToken, corsOrigins: settings.corsOrigins, registry: registry,
             collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live,
-            forgetAfterMs: settings.forgetAfter.milliseconds)
+            forgetAfterMs: settings.forgetAfter.milliseconds, serverURLs: Dictionary(
+                settings.servers.map { ($0.name, $0.endpoint.baseURL) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// The HTTP server on `settings.listen`; `onRunning` is called once it listens.

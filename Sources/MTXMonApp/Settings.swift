@@ -1,3 +1,4 @@
+import Foundation
 import HistoryStore
 import MediaMTXClient
 import MTXMonCore
@@ -6,8 +7,12 @@ import SnapshotCache
 /// Every setting mtxmon reads, in one place. Precedence: command-line flag > environment > default.
 /// The environment names of the original collector (`MEDIA_MTX_API_URL`, `REDIS_*`) are kept.
 public struct Settings: Sendable {
-    /// `MEDIA_MTX_API_URL`, `MEDIA_MTX_API_USER`/`MEDIA_MTX_API_PASS` or `MEDIA_MTX_API_TOKEN`, `MTXMON_PAGE_SIZE`.
+    /// `MEDIA_MTX_API_URL`, `MEDIA_MTX_API_USER`/`MEDIA_MTX_API_PASS` or `MEDIA_MTX_API_TOKEN`, `MTXMON_PAGE_SIZE`:
+    /// the first server's endpoint (the only one's, unless `MTXMON_SERVERS` lists a fleet).
     public var mediaMTX: MediaMTXEndpoint
+    /// `MTXMON_SERVERS` (`name=url,…`) and `MTXMON_SERVERS_FILE` (YAML with credentials and
+    /// intervals); without either, `MEDIA_MTX_API_URL` alone is one server named `default`.
+    public var servers: [ServerSetting] = []
     /// `MTXMON_INTERVAL`: time between polls (default 2s).
     public var interval: Duration
     /// `REDIS_HOST` (unset: in-process cache), `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_KEY`, `REDIS_CHANNEL`.
@@ -87,7 +92,9 @@ extension Settings {
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Reads `environment` and `overrides`; every problem is reported, not only the first.
-    public static func load(environment: [String: String], overrides: SettingsOverrides = .init()) throws(SettingsError) -> Settings {
+    public static func load(environment: [String: String], overrides: SettingsOverrides = .init(),
+                            readFile: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) })
+        throws(SettingsError) -> Settings {
         var problems: [String] = []
         func value(_ key: String) -> String? {
             guard let raw = environment[key] else { return nil }
@@ -95,8 +102,16 @@ extension Settings {
             return trimmed.isEmpty ? nil : trimmed
         }
 
+        let fleetList = value("MTXMON_SERVERS")
+        let fleetFile = value("MTXMON_SERVERS_FILE")
+        let fleet = overrides.mediaMTXURL == nil && (fleetList != nil || fleetFile != nil)
+        if fleet, value("MEDIA_MTX_API_URL") != nil {
+            problems.append("MEDIA_MTX_API_URL and \(fleetList != nil ? "MTXMON_SERVERS" : "MTXMON_SERVERS_FILE") are both set: "
+                + "MEDIA_MTX_API_URL names the one server of a single-server install; list every server in "
+                + "MTXMON_SERVERS (e.g. default=\(value("MEDIA_MTX_API_URL") ?? "")) and unset MEDIA_MTX_API_URL")
+        }
         let url = overrides.mediaMTXURL ?? value("MEDIA_MTX_API_URL") ?? "http://localhost:9997"
-        if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
+        if !fleet, !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
             problems.append("MEDIA_MTX_API_URL='\(url)' is not an http(s) URL: use e.g. http://localhost:9997")
         }
         var credentials: MediaMTXEndpoint.Credentials?
@@ -188,11 +203,30 @@ extension Settings {
         let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
             .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
 
+        let endpoint = MediaMTXEndpoint(baseURL: url, credentials: credentials, pageSize: pageSize)
+        var servers = [ServerSetting(name: ServerName.default, endpoint: endpoint)]
+        if fleet {
+            var file: (String, String)?
+            if let path = fleetFile {
+                do {
+                    file = (path, try readFile(path))
+                } catch {
+                    problems.append("MTXMON_SERVERS_FILE='\(path)' cannot be read (\(error.localizedDescription)): check "
+                        + "the path and that this user may read it")
+                }
+            }
+            servers = ServerList.parse(list: fleetList, file: file, defaults: endpoint, interval: interval,
+                                       problems: &problems)
+            if servers.isEmpty, problems.isEmpty {
+                problems.append("MTXMON_SERVERS_FILE lists no server: add at least one, e.g.\n\(ServerList.fileExample)")
+            }
+        }
+
         guard problems.isEmpty, let listen else {
             throw SettingsError(message: problems.joined(separator: "\n"))
         }
         return Settings(
-            mediaMTX: MediaMTXEndpoint(baseURL: url, credentials: credentials, pageSize: pageSize),
+            mediaMTX: servers.first?.endpoint ?? endpoint, servers: servers,
             interval: interval, redis: redis, database: database, listen: listen,
             apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
             sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries)

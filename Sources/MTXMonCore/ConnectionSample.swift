@@ -252,6 +252,8 @@ public struct ConnectionCounters: Sendable, Equatable, Codable {
 /// MediaMTX's id identifies it: a new id is a new connection, whatever its address. Bitrates
 /// and deltas are worked out from the previous poll of the same id only.
 public struct ConnectionSample: Codable, Sendable, Equatable {
+    /// The MediaMTX server the connection is on; `nil` in snapshots from before fleets.
+    public var server: String?
     public var id: String
     public var proto: ConnectionProtocol
     public var role: ConnectionRole
@@ -285,7 +287,7 @@ public struct ConnectionSample: Codable, Sendable, Equatable {
     public var createdMs: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case id, proto = "protocol", role, path, remoteAddr, state, userAgent, inboundBytes, outboundBytes, bitrateIn,
+        case server, id, proto = "protocol", role, path, remoteAddr, state, userAgent, inboundBytes, outboundBytes, bitrateIn,
              bitrateOut, reset, counters, deltas, rttMs, recvRateMbps, sendRateMbps, linkCapacityMbps, latencyMs,
              jitter, isCDN, createdMs
     }

@@ -11,12 +11,15 @@ public struct PathEvent: Sendable, Equatable {
     }
 
     public var kind: Kind
+    /// The server of the path; `nil` for a snapshot that names none (the `default` server).
+    public var server: String?
     public var path: String
     /// The poll time of the snapshot that showed the change.
     public var ts: Int64
 
-    public init(_ kind: Kind, path: String, ts: Int64) {
+    public init(_ kind: Kind, path: String, ts: Int64, server: String? = nil) {
         self.kind = kind
+        self.server = server
         self.path = path
         self.ts = ts
     }
@@ -49,6 +52,9 @@ public struct PathEvent: Sendable, Equatable {
         }
         for path in previous.paths where path.currentState == .online && !seen.contains(path.name) {
             events.append(PathEvent(.offline, path: path.name, ts: next.ts))
+        }
+        if let server = next.server {
+            for i in events.indices { events[i].server = server }
         }
         return events.sorted { $0.path < $1.path }
     }

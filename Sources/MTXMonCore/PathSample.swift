@@ -4,6 +4,8 @@
 /// a window, reset-aware increases) can be redone from the stored rows; the bitrates are the
 /// collector's own derivation and are `nil` where no honest value exists (first sample of a run).
 public struct PathSample: Codable, Sendable, Equatable {
+    /// The MediaMTX server that has the path; `nil` in snapshots from before fleets (`default`).
+    public var server: String?
     public var name: String
     /// `online` from v1.17 on, `ready` before.
     public var online: Bool
@@ -40,6 +42,9 @@ public struct PathSample: Codable, Sendable, Equatable {
     /// `false` when MediaMTX did not list the path at this poll and mtxmon remembers it
     /// (a dynamic path whose publisher left vanishes from MediaMTX); `nil` means listed.
     public var listed: Bool?
+
+    /// The server's name, `default` for snapshots that name none.
+    public var serverName: String { server ?? ServerName.default }
 
     /// The state, for snapshots written before states were tracked too.
     public var currentState: PathState { state ?? (online ? .online : .offline) }

@@ -1,5 +1,10 @@
 /// Everything one poll learnt: the state of every path at one instant.
 public struct Snapshot: Codable, Sendable, Equatable {
+    /// The MediaMTX server polled; `nil` in a fleet's merged view (see `servers`) and in snapshots
+    /// from before fleets (the `default` server).
+    public var server: String?
+    /// In a fleet's merged view: each server's newest poll, by server name.
+    public var servers: [ServerSummary]?
     /// Unix milliseconds at which MediaMTX answered the poll's path list.
     public var ts: Int64
     /// Paths sorted by name, as MediaMTX lists them.
@@ -17,7 +22,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var serverVersionNote: String?
 
     public init(ts: Int64, paths: [PathSample], serverVersion: String? = nil, connections: [ConnectionSample] = [],
-                reachable: Bool? = nil, error: String? = nil, serverVersionNote: String? = nil) {
+                reachable: Bool? = nil, error: String? = nil, serverVersionNote: String? = nil, server: String? = nil) {
+        self.server = server
         self.ts = ts
         self.paths = paths
         self.serverVersion = serverVersion
@@ -31,12 +37,14 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var answered: Bool { reachable ?? true }
 
     enum CodingKeys: String, CodingKey {
-        case ts, paths, serverVersion, connections, reachable, error, serverVersionNote
+        case server, servers, ts, paths, serverVersion, connections, reachable, error, serverVersionNote
     }
 
     /// Snapshots published by an mtxmon from before connections were recorded have none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        server = try container.decodeIfPresent(String.self, forKey: .server)
+        servers = try container.decodeIfPresent([ServerSummary].self, forKey: .servers)
         ts = try container.decode(Int64.self, forKey: .ts)
         paths = try container.decode([PathSample].self, forKey: .paths)
         serverVersion = try container.decodeIfPresent(String.self, forKey: .serverVersion)
@@ -46,14 +54,17 @@ public struct Snapshot: Codable, Sendable, Equatable {
         serverVersionNote = try container.decodeIfPresent(String.self, forKey: .serverVersionNote)
     }
 
-    /// The sample of one path, by exact name.
-    public func path(named name: String) -> PathSample? {
-        paths.first { $0.name == name }
+    /// The server's name, `default` for snapshots that name none.
+    public var serverName: String { server ?? ServerName.default }
+
+    /// The sample of one path, by exact name (and server, in a fleet's view).
+    public func path(named name: String, server: String? = nil) -> PathSample? {
+        paths.first { $0.name == name && (server == nil || $0.serverName == server) }
     }
 
     /// The connections of one path, publisher first.
-    public func connections(of path: String) -> [ConnectionSample] {
-        connections.filter { $0.path == path }.sorted { ($0.role == .publisher ? 0 : 1, $0.id) < ($1.role == .publisher ? 0 : 1, $1.id) }
+    public func connections(of path: String, server: String? = nil) -> [ConnectionSample] {
+        connections.filter { $0.path == path && (server == nil || ($0.server ?? ServerName.default) == server) }.sorted { ($0.role == .publisher ? 0 : 1, $0.id) < ($1.role == .publisher ? 0 : 1, $1.id) }
     }
 }
 

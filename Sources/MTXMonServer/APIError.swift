@@ -51,6 +51,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as QueryError {
             throw APIError(error)
+        } catch let error as AmbiguousPath {
+            // Two servers' paths are never mixed: the client picks one.
+            let example = error.servers.first ?? ServerName.default
+            throw APIError(.badRequest, "ambiguous_\(error.kind)", "\(error.kind) '\(error.name)' exists on servers "
+                + "\(error.servers.joined(separator: ", ")): add ?server=<name> to say which, e.g. "
+                + "\(request.uri.path)?server=\(example)")
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:

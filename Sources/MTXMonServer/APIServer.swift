@@ -37,6 +37,9 @@ public struct APIEnvironment: Sendable {
     /// Present under `mtxmon run`; `serve` alone learns about polls from the history file.
     public var collectorStatus: CollectorStatus?
     public var mediaMTXURL: String
+    /// Each configured server's URL (without credentials), by name: what `/api/v1/servers` and
+    /// `/healthz` show. Empty when this process was not told (then servers come from the file).
+    public var serverURLs: [String: String] = [:]
     /// Fans snapshots out to WebSocket clients; `nil` leaves `/api/v1/ws` out.
     public var live: LiveHub?
     public var now: @Sendable () -> Int64
@@ -47,8 +50,10 @@ public struct APIEnvironment: Sendable {
         cache: any SnapshotCache, store: HistoryStore, intervalMs: Int64, apiToken: String? = nil,
         corsOrigins: [String] = [], registry: PrometheusCollectorRegistry? = nil,
         collectorStatus: CollectorStatus? = nil, mediaMTXURL: String = "", live: LiveHub? = nil,
-        now: @escaping @Sendable () -> Int64 = WallClock.nowMs, forgetAfterMs: Int64 = 86_400_000
+        now: @escaping @Sendable () -> Int64 = WallClock.nowMs, forgetAfterMs: Int64 = 86_400_000,
+        serverURLs: [String: String] = [:]
     ) {
+        self.serverURLs = serverURLs
         self.forgetAfterMs = forgetAfterMs
         self.cache = cache
         self.store = store
@@ -84,6 +89,7 @@ public enum APIServer {
         RateRoutes(environment: environment).add(to: router)
         ConnectionRoutes(environment: environment).add(to: router)
         ServiceRoutes(environment: environment).add(to: router)
+        ServerRoutes(environment: environment).add(to: router)
         DashboardRoutes().add(to: router)
         if let live = environment.live {
             LiveRoutes(environment: environment, hub: live).add(to: router)

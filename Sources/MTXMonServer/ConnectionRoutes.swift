@@ -22,6 +22,7 @@ struct ConnectionRoutes: Sendable {
                 now: environment.now(), interval: environment.intervalMs)
             let fields = try ConnectionFields.parse(RequestInput.query(request, "fields"))
             let format = try RequestInput.format(request, columns: true)
+            let server = try RequestInput.server(request)
             // Whole-minute steps read the minute rollups, which outlive the raw samples.
             let fromMinutes = range.step.map { $0 % 60_000 == 0 } ?? false
             if fromMinutes, range.aggregation == .last, let step = range.step {
@@ -32,7 +33,7 @@ struct ConnectionRoutes: Sendable {
             }
             let (info, points) = try await environment.store.readOffThread {
                 db throws -> (ConnectionInfo, [ConnectionPoint]) in
-                guard let info = try db.connection(id: id) else {
+                guard let info = try db.connection(id: id, server: server) else {
                     throw APIError(.notFound, "unknown_connection", "mtxmon has no history for connection '\(id)': "
                         + "ids come from GET /api/v1/paths/{name}/connections; history is kept for the raw retention")
                 }
@@ -104,19 +105,21 @@ struct ConnectionRoutes: Sendable {
 
     /// The connections of one path in the latest snapshot, each with its SRT link health from
     /// the samples of the past minute.
-    func current(_ name: String, snapshot: Snapshot?) async throws -> Response {
-        guard let snapshot, let path = snapshot.path(named: name) else {
-            throw APIError(.notFound, "unknown_path", "no path '\(name)' in the latest snapshot: list the paths with "
-                + "GET /api/v1/paths")
+    func current(_ name: String, server: String?, snapshot: Snapshot?) async throws -> Response {
+        guard let snapshot, let path = try PathRoutes.path(name, server: server, in: snapshot) else {
+            throw APIError(.notFound, "unknown_path", "no path '\(name)'\(server.map { " on server '\($0)'" } ?? "") "
+                + "in the latest snapshot: list the paths with GET /api/v1/paths")
         }
-        let connections = snapshot.connections(of: name)
+        let on = path.serverName
+        let connections = snapshot.connections(of: name, server: on)
         let srtIDs = connections.filter { $0.proto == .srt }.map(\.id)
         let now = snapshot.ts
         let links = srtIDs.isEmpty ? [:] : (try? await environment.store.readOffThread { db in
-            try db.linkSamples(ids: srtIDs, now: now)
+            try db.linkSamples(ids: srtIDs, server: on, now: now)
         }) ?? [:]
         var w = JSONWriter(capacity: 1_024 * (connections.count + 1))
         w.beginObject()
+        w.key("server"); w.string(on)
         w.key("path"); w.string(name)
         w.key("ts"); w.int(snapshot.ts)
         // The same state as the path's item in GET /api/v1/paths: with `unknown`, no connection is known.
@@ -173,6 +176,7 @@ struct ConnectionRoutes: Sendable {
     }
 
     static func identity(_ info: ConnectionInfo, _ w: inout JSONWriter) {
+        w.key("server"); w.string(info.server)
         w.key("id"); w.string(info.id)
         w.key("protocol"); w.string(info.proto)
         w.key("role"); w.string(info.role)

@@ -22,6 +22,8 @@ struct HealthReport: Sendable {
     var serverVersionNote: String?
     var cacheOK = true
     var sqliteOK = true
+    /// Every server of the fleet (one for a single-server install).
+    var servers: [ServerHealth] = []
 
     static func assess(_ environment: APIEnvironment, startedAt: Int64) async -> HealthReport {
         var report = HealthReport()
@@ -56,13 +58,31 @@ struct HealthReport: Sendable {
             report.lastSuccessTs = stored.1
             report.failure = stored.2
         }
+        report.servers = (try? await ServerHealth.all(environment)) ?? []
+        // A fleet is degraded while one server is down and unready only when none is collected:
+        // the others' figures are current, and the down server's outage is itself recorded.
+        let fleet = report.servers.count > 1
+        if fleet {
+            let down = report.servers.filter { $0.failure != nil }
+            report.lastSuccessTs = report.servers.compactMap(\.lastSuccessTs).max()
+            report.failure = down.count == report.servers.count
+                ? down.compactMap(\.failure).max { $0.since < $1.since } : nil
+            for server in down where down.count < report.servers.count {
+                guard let failure = server.failure else { continue }
+                report.problems.append("MediaMTX server '\(server.name)'\(server.url.map { " at \($0)" } ?? "") "
+                    + "\(Self.verb(failure.lastReason)) since \(Self.clock(failure.since)), \(failure.polls) "
+                    + "poll\(failure.polls == 1 ? "" : "s") failed" + (failure.lastError.map { ": \($0)" } ?? "")
+                    + "; the other servers are collected")
+            }
+        }
         report.cacheOK = await environment.cache.ping()
         if status == nil, report.cacheOK, report.failure == nil, let latest = try? await environment.cache.latest() {
             report.serverVersion = latest.serverVersion
             report.serverVersionNote = latest.serverVersionNote
         }
 
-        let url = environment.mediaMTXURL.isEmpty ? "MediaMTX" : "MediaMTX at \(environment.mediaMTXURL)"
+        let url = fleet ? "every MediaMTX server"
+            : environment.mediaMTXURL.isEmpty ? "MediaMTX" : "MediaMTX at \(environment.mediaMTXURL)"
         if let failure = report.failure {
             let problem = "\(url) \(Self.verb(failure.lastReason)) since \(Self.clock(failure.since)), "
                 + "\(failure.polls) poll\(failure.polls == 1 ? "" : "s") failed"

@@ -27,15 +27,19 @@ public struct HistoryFileFeed: SnapshotFeed {
         let pause = Duration.milliseconds(max(50, intervalMs / 4))
         let task = Task {
             continuation.yield(.connected)
-            var newest: Int64?
+            // Each server's newest poll told so far: a fleet's servers are told one by one.
+            var told: [String: Int64] = [:]
             while !Task.isCancelled {
-                let after = newest ?? .min
-                let snapshot = try? await store.readOffThread { db -> Snapshot? in
-                    guard let poll = try db.lastPoll(), poll.ts > after else { return nil }
-                    return try db.latestSnapshot(forgetAfterMs: forget)
+                let known = told
+                let snapshots = try? await store.readOffThread { db -> [Snapshot] in
+                    guard let poll = try db.lastPoll(), poll.ts > known.values.min() ?? .min else { return [] }
+                    return try db.serverNames().compactMap { server -> Snapshot? in
+                        guard let last = try db.lastPoll(server: server), last.ts > known[server] ?? .min else { return nil }
+                        return try db.latestSnapshot(server: server, forgetAfterMs: forget)
+                    }
                 }
-                if let found = snapshot.flatMap({ $0 }) {
-                    newest = found.ts
+                for found in snapshots ?? [] {
+                    told[found.serverName] = found.ts
                     continuation.yield(.snapshot(found))
                 }
                 try? await Task.sleep(for: pause)

@@ -15,9 +15,10 @@ struct HistoryRoutes: Sendable {
             let format = try RequestInput.format(request, columns: true)
             let range = try parseRange(request)
             let fields = try PointFields.parse(RequestInput.query(request, "fields"))
+            let server = try RequestInput.server(request)
             let series = try await environment.store.readOffThread { db throws -> [Series] in
-                guard let id = try db.pathID(name) else { throw Self.unknown(name) }
-                return [Series(name: name, points: try db.points(pathID: id, range: range, fields: fields))]
+                let (id, on) = try Self.resolve(db, name, server: server)
+                return [Series(server: on, name: name, points: try db.points(pathID: id, range: range, fields: fields))]
             }
             return respond(series, range: range, fields: fields, format: format, single: true)
         }
@@ -28,17 +29,18 @@ struct HistoryRoutes: Sendable {
             let wanted = try RequestInput.query(request, "paths").map { list in
                 try list.split(separator: ",", omittingEmptySubsequences: false).map { try RequestInput.validatePathName(Array($0.utf8)) }
             }
+            let server = try RequestInput.server(request)
             let span = range.to - range.from
             let width = range.step ?? environment.intervalMs
             let series = try await environment.store.readOffThread { db throws -> [Series] in
-                let ids: [(id: Int64, name: String)]
+                let ids: [(id: Int64, name: String, server: String)]
                 if let wanted {
                     ids = try wanted.map { name in
-                        guard let id = try db.pathID(name) else { throw Self.unknown(name) }
-                        return (id, name)
+                        let (id, on) = try Self.resolve(db, name, server: server)
+                        return (id, name, on)
                     }
                 } else {
-                    ids = try db.allPaths()
+                    ids = try db.allPaths(server: server)
                 }
                 let estimate = Int64(ids.count) * (span / max(1, width))
                 guard estimate <= Self.maxTotalPoints else {
@@ -47,10 +49,10 @@ struct HistoryRoutes: Sendable {
                         + "\(estimate) points, more than \(Self.maxTotalPoints): use step=\(step)s or larger, "
                         + "fewer paths (paths=a,b) or a shorter range")
                 }
-                return try ids.compactMap { id, name in
+                return try ids.compactMap { id, name, on in
                     let points = try db.points(pathID: id, range: range, fields: fields)
                     // Listing every path: ones without samples in the range are left out.
-                    return wanted == nil && points.isEmpty ? nil : Series(name: name, points: points)
+                    return wanted == nil && points.isEmpty ? nil : Series(server: on, name: name, points: points)
                 }
             }
             return respond(series, range: range, fields: fields, format: format, single: false)
@@ -58,13 +60,26 @@ struct HistoryRoutes: Sendable {
     }
 
     struct Series: Sendable {
+        let server: String
         let name: String
         let points: [HistoryPoint]
     }
 
-    static func unknown(_ name: String) -> APIError {
-        APIError(.notFound, "unknown_path", "mtxmon has no history for path '\(name)': list the known paths with "
+    static func unknown(_ name: String, server: String? = nil) -> APIError {
+        if let server {
+            return APIError(.notFound, "unknown_path", "mtxmon has no history for path '\(name)' on server '\(server)': "
+                + "list the servers with GET /api/v1/servers and their paths with "
+                + "GET /api/v1/history?server=\(server)&from=now-24h&step=1h, or check the spelling and case")
+        }
+        return APIError(.notFound, "unknown_path", "mtxmon has no history for path '\(name)': list the known paths with "
             + "GET /api/v1/history?from=now-24h&step=1h, or check the name's spelling and case")
+    }
+
+    /// The path's id and server: on `server`, or on the one server that has the name (several
+    /// throw `AmbiguousPath`, answered 400 by the error middleware).
+    static func resolve(_ db: ReadConnection, _ name: String, server: String?) throws -> (Int64, String) {
+        guard let id = try db.pathID(name, server: server) else { throw unknown(name, server: server) }
+        return (id, try server ?? db.serverName(pathID: id))
     }
 
     func parseRange(_ request: Request) throws -> HistoryRange {
@@ -85,6 +100,8 @@ struct HistoryRoutes: Sendable {
             var writer = JSONWriter(capacity: 256 + total * (16 + 20 * fields.rawValue.nonzeroBitCount))
             writer.beginObject()
             if single {
+                writer.key("server")
+                writer.string(series.first?.server)
                 writer.key("path")
                 writer.string(series.first?.name)
             }
@@ -113,6 +130,8 @@ struct HistoryRoutes: Sendable {
                 writer.beginArray()
                 for one in series {
                     writer.beginObject()
+                    writer.key("server")
+                    writer.string(one.server)
                     writer.key("path")
                     writer.string(one.name)
                     points(one.points)
@@ -176,11 +195,12 @@ struct HistoryRoutes: Sendable {
 
     static func csv(_ series: [Series], fields: PointFields) -> [UInt8] {
         var out = CSVWriter()
-        out.raw("path,t,time")
+        out.raw("server,path,t,time")
         for field in PointFields.all where fields.contains(field.flag) { out.raw("," + field.name) }
         out.raw("\n")
         for one in series {
             for p in one.points {
+                out.field(one.server)
                 out.field(one.name)
                 out.field(String(p.t))
                 out.raw(TimeArgument.rfc3339(milliseconds: p.t))

@@ -25,9 +25,11 @@ public actor LiveHub: Service {
     private var unencoded: (snapshot: Snapshot, source: PathRoutes.Source, sequence: Int64)?
     /// Snapshots taken so far: each one's place in the order clients see them in.
     private var taken: Int64 = 0
-    /// The newest snapshot of a poll MediaMTX answered: events compare with it, so an outage
-    /// (every path `unknown`) is no change of any path, and what changed across it is told once.
-    private var previous: Snapshot?
+    /// Each server's newest snapshot of a poll MediaMTX answered: events compare with it, so an
+    /// outage (every path `unknown`) is no change of any path, and what changed across it is told once.
+    private var previous: [String: Snapshot] = [:]
+    /// Each server's newest snapshot; clients see them merged (`Snapshot.fleet`).
+    private var parts: [String: Snapshot] = [:]
     /// The feed was lost: the next snapshot goes out as a `snapshot`, not an `update`.
     private var missed = false
     private(set) var feedUp = false
@@ -73,24 +75,49 @@ public actor LiveHub: Service {
         case read
     }
 
-    /// Takes a snapshot from the feed, or one read for the first client (see `Arrival`).
+    /// Takes a snapshot from the feed, or one read for the first client (see `Arrival`). A
+    /// feed's snapshot is one server's; a read one may be a fleet's merged view, taken apart here.
     func receive(_ snapshot: Snapshot, source: PathRoutes.Source = .cache, via arrival: Arrival) {
         switch arrival {
-        case .feed: if let ts = current?.ts ?? unencoded?.snapshot.ts, ts == snapshot.ts { return }
-        case .read: if current != nil || unencoded != nil { return }
+        case .feed:
+            if let known = parts[snapshot.serverName], known.ts == snapshot.ts { return }
+        case .read:
+            if current != nil || unencoded != nil || !parts.isEmpty { return }
+            for part in snapshot.split() {
+                parts[part.serverName] = part
+                if part.answered { previous[part.serverName] = part }
+            }
+            taken += 1
+            settle(events: [], source: source)
+            return
         }
         snapshotsHeard.increment()
         gauges?.record(snapshot)
+        let server = snapshot.serverName
+        parts[server] = snapshot
         taken += 1
+        let events = snapshot.answered && !clients.isEmpty ? PathEvent.between(previous[server], snapshot) : []
+        if snapshot.answered { previous[server] = snapshot }
+        settle(events: events, source: source)
+    }
+
+    /// The servers' snapshots as clients see them: one server's as it is; a fleet's merged, with
+    /// a server not heard of for three intervals shown `unknown` (its collector may be gone).
+    private func merged() -> Snapshot? {
+        let fleet = Snapshot.fleet(Array(parts.values))
+        guard parts.count > 1 else { return fleet }
+        return fleet?.unknown(olderThan: (fleet?.ts ?? 0) - APIEnvironment.staleAfterIntervals * intervalMs)
+    }
+
+    /// Encodes the merged view for the clients (or leaves it for the first one) and sends it.
+    private func settle(events: [PathEvent], source: PathRoutes.Source) {
+        guard let snapshot = merged() else { return }
         guard !clients.isEmpty else {
-            // Nobody to tell: the events are not worked out, but the next ones compare with this.
-            if snapshot.answered { previous = snapshot }
+            // Nobody to tell: encoded once a client connects.
             unencoded = (snapshot, source, taken)
             current = nil
             return
         }
-        let events = snapshot.answered ? PathEvent.between(previous, snapshot) : []
-        if snapshot.answered { previous = snapshot }
         unencoded = nil
         let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
         current = encoded

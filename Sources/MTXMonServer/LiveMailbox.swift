@@ -4,12 +4,16 @@ import NIOCore
 /// Which paths a live client asked for.
 enum PathFilter: Sendable, Equatable {
     case all
+    /// These path names, on whichever server.
     case only(Set<String>)
+    /// The paths of these servers: all of them, or the ones named.
+    case onServers(Set<String>, paths: Set<String>?)
 
-    func contains(_ name: String) -> Bool {
+    func contains(_ name: String, server: String? = nil) -> Bool {
         switch self {
         case .all: true
         case let .only(names): names.contains(name)
+        case let .onServers(servers, paths): servers.contains(server ?? ServerName.default) && paths?.contains(name) ?? true
         }
     }
 }
@@ -83,7 +87,7 @@ struct LiveMailbox {
                 + "when it can keep up (a snapshot is sent on connect)"))
         }
         if let lastSentOrder, update.order <= lastSentOrder, !asSnapshot { return .queued }
-        let kept = events.filter { filter.contains($0.path) }
+        let kept = events.filter { filter.contains($0.path, server: $0.server) }
         if eventsDropped {
             // Events after a gap in them would be read as the whole story: the snapshot tells it.
         } else if pending.events.count + kept.count > Self.maxEvents {
@@ -126,7 +130,7 @@ struct LiveMailbox {
     /// Narrows (or widens) the paths sent from now on; the next message is a snapshot of them.
     mutating func subscribe(_ filter: PathFilter, current: EncodedSnapshot?) {
         self.filter = filter
-        pending.events.removeAll { !filter.contains($0.path) }
+        pending.events.removeAll { !filter.contains($0.path, server: $0.server) }
         if let current, pending.update.map({ $0.order <= current.order }) ?? true { pending.update = current }
         pending.asSnapshot = true
     }

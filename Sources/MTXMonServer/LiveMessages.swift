@@ -15,6 +15,7 @@ struct EncodedSnapshot: Sendable, Equatable {
     let snapshot: Snapshot?
     let source: PathRoutes.Source
     let names: [String]
+    let servers: [String?]
     let items: [[UInt8]]
     private(set) var update: ByteBuffer
 
@@ -25,10 +26,11 @@ struct EncodedSnapshot: Sendable, Equatable {
         self.snapshot = snapshot
         self.source = source
         names = snapshot?.paths.map(\.name) ?? []
+        servers = snapshot?.paths.map(\.server) ?? []
         let byPath = PathRoutes.connectionsByPath(snapshot)
         items = snapshot?.paths.map { path in
             var writer = JSONWriter(capacity: 512)
-            PathRoutes.write(path, connections: byPath[path.name] ?? [], to: &writer)
+            PathRoutes.write(path, connections: byPath[PathRoutes.key(path)] ?? [], to: &writer)
             return writer.bytes
         } ?? []
         update = ByteBuffer()
@@ -55,11 +57,17 @@ struct EncodedSnapshot: Sendable, Equatable {
         writer.key("serverVersionNote"); writer.string(snapshot?.serverVersionNote)
         writer.key("reachable"); if let snapshot { writer.bool(snapshot.answered) } else { writer.null() }
         writer.key("error"); writer.string(snapshot?.error)
+        if let servers = snapshot?.servers {
+            writer.key("servers")
+            PathRoutes.writeServers(servers, now: WallClock.nowMs(), staleAfterMs: (intervalMs ?? 2_000) * APIEnvironment.staleAfterIntervals,
+                                    &writer)
+        }
         writer.key("paths")
         var bytes = writer.bytes
         bytes.append(UInt8(ascii: "["))
         var first = true
-        for (name, item) in zip(names, items) where filter.contains(name) {
+        for i in items.indices where filter.contains(names[i], server: servers[i]) {
+            let item = items[i]
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
             bytes.append(contentsOf: item)
@@ -94,6 +102,7 @@ enum ClientMessage: Equatable {
 
     struct HistoryRequest: Equatable {
         var path: String
+        var server: String?
         var from: String?
         var to: String?
         var step: String?
@@ -135,13 +144,14 @@ extension ClientMessage {
         }
         switch type {
         case "subscribe":
-            return .subscribe(try filter(object["paths"], id: id), id: id)
+            return .subscribe(try filter(object["paths"], servers: object["servers"], id: id), id: id)
         case "history":
             guard let path = object["path"] as? String else {
                 throw ClientMessageError(code: "bad_path", message: "history needs \"path\": a path name, e.g. "
                     + "{\"type\":\"history\",\"path\":\"cam1\",\"from\":\"now-1h\"}", id: id)
             }
-            return .history(.init(path: path, from: try argument(object, "from", id), to: try argument(object, "to", id),
+            let server = object["server"] as? String
+            return .history(.init(path: path, server: server, from: try argument(object, "from", id), to: try argument(object, "to", id),
                                   step: try argument(object, "step", id), agg: try argument(object, "agg", id),
                                   fields: try argument(object, "fields", id), id: id))
         case "ping":
@@ -160,6 +170,32 @@ extension ClientMessage {
             return .number(number.doubleValue)
         default:
             throw ClientMessageError(code: "bad_id", message: "\"id\" must be a string of at most 256 bytes or a number")
+        }
+    }
+
+    /// `paths` ("*" or names) on `servers` (absent: every server; else a list of server names).
+    private static func filter(_ value: Any?, servers: Any?, id: RequestID?) throws(ClientMessageError) -> PathFilter {
+        let paths = try filter(value ?? (servers == nil ? nil : "*"), id: id)
+        switch servers {
+        case nil, is NSNull: return paths
+        case let list as [Any]:
+            var names = Set<String>()
+            for entry in list {
+                guard let name = entry as? String, ServerName.problem(name) == nil else {
+                    throw ClientMessageError(code: "bad_servers", message: "every entry of \"servers\" must be a "
+                        + "server name as GET /api/v1/servers lists it, e.g. {\"type\":\"subscribe\",\"servers\":[\"edge1\"]}",
+                        id: id)
+                }
+                names.insert(name)
+            }
+            switch paths {
+            case .all: return .onServers(names, paths: nil)
+            case let .only(set): return .onServers(names, paths: set)
+            case let .onServers(_, set): return .onServers(names, paths: set)
+            }
+        default:
+            throw ClientMessageError(code: "bad_servers", message: "\"servers\" must be a list of server names, e.g. "
+                + "{\"type\":\"subscribe\",\"servers\":[\"edge1\"],\"paths\":\"*\"}", id: id)
         }
     }
 
@@ -217,12 +253,19 @@ enum LiveReply {
         w.key("type"); w.string("subscribed")
         if let id { w.key("id"); id.write(to: &w) }
         w.key("paths")
-        switch filter {
-        case .all: w.string("*")
-        case let .only(names):
+        func names(_ set: Set<String>?) {
+            guard let set else { w.string("*"); return }
             w.beginArray()
-            for name in names.sorted() { w.string(name) }
+            for name in set.sorted() { w.string(name) }
             w.endArray()
+        }
+        switch filter {
+        case .all: names(nil)
+        case let .only(set): names(set)
+        case let .onServers(servers, set):
+            names(set)
+            w.key("servers")
+            names(servers)
         }
         w.endObject()
         return w.buffer
@@ -243,6 +286,7 @@ enum LiveReply {
         w.beginObject()
         w.key("type"); w.string("event")
         w.key("event"); w.string(event.kind.rawValue)
+        w.key("server"); w.string(event.server ?? ServerName.default)
         w.key("path"); w.string(event.path)
         w.key("ts"); w.int(event.ts)
         w.endObject()

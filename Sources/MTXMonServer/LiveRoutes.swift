@@ -111,14 +111,19 @@ struct LiveSession: Sendable {
                                                interval: environment.intervalMs)
             let fields = try PointFields.parse(wanted.fields)
             let name = wanted.path
-            let points = try await environment.store.readOffThread { db throws -> [HistoryPoint] in
-                guard let id = try db.pathID(name) else { throw HistoryRoutes.unknown(name) }
-                return try db.points(pathID: id, range: range, fields: fields)
+            let server = wanted.server
+            if let server, let problem = ServerName.problem(server) {
+                throw APIError(.badRequest, "bad_server", "server: \(problem): use a name GET /api/v1/servers lists")
+            }
+            let (on, points) = try await environment.store.readOffThread { db throws -> (String, [HistoryPoint]) in
+                let (id, on) = try HistoryRoutes.resolve(db, name, server: server)
+                return (on, try db.points(pathID: id, range: range, fields: fields))
             }
             var w = JSONWriter(capacity: 256 + points.count * (16 + 20 * fields.rawValue.nonzeroBitCount))
             w.beginObject()
             w.key("type"); w.string("history")
             if let id = wanted.id { w.key("id"); id.write(to: &w) }
+            w.key("server"); w.string(on)
             w.key("path"); w.string(name)
             w.key("from"); w.int(range.from)
             w.key("to"); w.int(range.to)
@@ -132,6 +137,10 @@ struct LiveSession: Sendable {
             return LiveReply.error(ClientMessageError(code: "bad_\(error.parameter)", message: error.message, id: wanted.id))
         } catch let error as APIError {
             return LiveReply.error(ClientMessageError(code: error.code, message: error.message, id: wanted.id))
+        } catch let error as AmbiguousPath {
+            return LiveReply.error(ClientMessageError(code: "ambiguous_path", message: "path '\(error.name)' exists on "
+                + "servers \(error.servers.joined(separator: ", ")): add \"server\" to the history request, e.g. "
+                + "\"server\":\"\(error.servers.first ?? ServerName.default)\"", id: wanted.id))
         } catch {
             logger.error("live history request failed", metadata: ["error": "\(error)"])
             return LiveReply.error(ClientMessageError(code: "history_unavailable", message: "the history file could "
@@ -144,7 +153,7 @@ struct LiveSession: Sendable {
         for await _ in client.rings {
             let (batch, filter) = client.take()
             for reply in batch.replies { try await send(reply) }
-            for event in batch.events where filter.contains(event.path) { try await send(LiveReply.event(event)) }
+            for event in batch.events where filter.contains(event.path, server: event.server) { try await send(LiveReply.event(event)) }
             if let update = batch.update {
                 if batch.asSnapshot {
                     let stale = update.ts.map { environment.now() - $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true

@@ -7,7 +7,8 @@ struct PathRoutes: Sendable {
     let environment: APIEnvironment
 
     func add(to router: Router<APIRequestContext>) {
-        router.get("/api/v1/paths") { _, _ -> Response in
+        router.get("/api/v1/paths") { request, _ -> Response in
+            let server = try RequestInput.server(request)
             let (snapshot, source) = try await shown()
             let historyFrom = try? await environment.store.readOffThread { try $0.firstPoll() }
             var writer = JSONWriter(capacity: 256 * (snapshot?.paths.count ?? 1))
@@ -18,29 +19,33 @@ struct PathRoutes: Sendable {
             writer.key("paths")
             writer.beginArray()
             let byPath = Self.connectionsByPath(snapshot)
-            for path in snapshot?.paths ?? [] { Self.write(path, connections: byPath[path.name] ?? [], to: &writer) }
+            for path in snapshot?.paths ?? [] where server == nil || path.serverName == server {
+                Self.write(path, connections: byPath[Self.key(path)] ?? [], to: &writer)
+            }
             writer.endArray()
             writer.endObject()
             return APIServer.json(writer)
         }
-        router.get("/api/v1/paths/**") { _, context -> Response in
+        router.get("/api/v1/paths/**") { request, context -> Response in
             let name = try RequestInput.pathName(context)
+            let server = try RequestInput.server(request)
             let (snapshot, source) = try await shown()
             // `…/connections` names a path's connections, unless a path has that very name.
-            if snapshot?.path(named: name) == nil, name.hasSuffix("/connections") {
+            if snapshot?.path(named: name, server: server) == nil, name.hasSuffix("/connections") {
                 return try await ConnectionRoutes(environment: environment)
-                    .current(String(name.dropLast("/connections".count)), snapshot: snapshot)
+                    .current(String(name.dropLast("/connections".count)), server: server, snapshot: snapshot)
             }
-            guard let path = snapshot?.path(named: name) else {
+            guard let path = try Self.path(name, server: server, in: snapshot) else {
                 throw APIError(.notFound, "unknown_path", snapshot == nil
                     ? "no snapshot yet, so no path '\(name)': is the collector running? See GET /healthz"
-                    : "no path '\(name)' in the latest snapshot: list the paths with GET /api/v1/paths")
+                    : "no path '\(name)'\(server.map { " on server '\($0)'" } ?? "") in the latest snapshot: "
+                        + "list the paths with GET /api/v1/paths")
             }
             var writer = JSONWriter()
             writer.beginObject()
             header(&writer, snapshot, source)
             writer.key("path")
-            Self.write(path, connections: snapshot?.connections(of: name) ?? [], to: &writer)
+            Self.write(path, connections: snapshot?.connections(of: name, server: path.serverName) ?? [], to: &writer)
             writer.endObject()
             return APIServer.json(writer)
         }
@@ -48,13 +53,30 @@ struct PathRoutes: Sendable {
 
     enum Source: String { case cache, history, none }
 
+    /// The path named `name` on `server`, or on the one server that has it; several servers
+    /// with that name and no server named is a 400 listing them.
+    static func path(_ name: String, server: String?, in snapshot: Snapshot?) throws -> PathSample? {
+        let found = snapshot?.paths.filter { $0.name == name && (server == nil || $0.serverName == server) } ?? []
+        if found.count > 1 { throw AmbiguousPath(name: name, servers: found.map(\.serverName).sorted()) }
+        return found.first
+    }
+
+    /// A path's place in maps of a fleet's paths: its server and name.
+    static func key(_ path: PathSample) -> String { key(server: path.server, name: path.name) }
+
+    static func key(server: String?, name: String) -> String {
+        guard let server, server != ServerName.default else { return name }
+        return server + "\u{0}" + name
+    }
+
     /// The latest snapshot as it may be shown now: past 3 intervals it no longer vouches for
     /// anything, so every path is `unknown` (its last figures in `lastSeen`) rather than shown
     /// online at its last bitrate.
     func shown() async throws -> (Snapshot?, Source) {
         let (snapshot, source) = try await latest()
-        guard let snapshot, isStale(snapshot) else { return (snapshot, source) }
-        return (snapshot.unknown(), source)
+        guard let snapshot else { return (nil, source) }
+        return (snapshot.unknown(olderThan: environment.now() - APIEnvironment.staleAfterIntervals * environment.intervalMs),
+                source)
     }
 
     func isStale(_ snapshot: Snapshot) -> Bool {
@@ -67,7 +89,9 @@ struct PathRoutes: Sendable {
         if let snapshot = try? await environment.cache.latest() { return (snapshot, .cache) }
         do {
             let forget = environment.forgetAfterMs
-            let snapshot = try await environment.store.readOffThread { try $0.latestSnapshot(forgetAfterMs: forget) }
+            let snapshot = try await environment.store.readOffThread {
+                Snapshot.fleet(try $0.latestSnapshots(forgetAfterMs: forget))
+            }
             return (snapshot, snapshot == nil ? .none : .history)
         } catch {
             throw APIError(.serviceUnavailable, "history_unavailable",
@@ -91,14 +115,36 @@ struct PathRoutes: Sendable {
         if let snapshot { writer.bool(snapshot.answered) } else { writer.null() }
         writer.key("error")
         writer.string(snapshot?.error)
+        writer.key("servers")
+        Self.writeServers(snapshot?.servers, now: environment.now(),
+                          staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs, &writer)
     }
 
-    /// Each path's connections, publisher first.
+    /// Each server's newest poll: `[{name, ts, stale, reachable, error, serverVersion, paths, connections}]`.
+    static func writeServers(_ servers: [ServerSummary]?, now: Int64, staleAfterMs: Int64, _ writer: inout JSONWriter) {
+        writer.beginArray()
+        for s in servers ?? [] {
+            writer.beginObject()
+            writer.key("name"); writer.string(s.name)
+            writer.key("ts"); writer.int(s.ts)
+            writer.key("stale"); writer.bool(now - s.ts > staleAfterMs)
+            writer.key("reachable"); writer.bool(s.reachable)
+            writer.key("error"); writer.string(s.error)
+            writer.key("serverVersion"); writer.string(s.serverVersion)
+            writer.key("serverVersionNote"); writer.string(s.serverVersionNote)
+            writer.key("paths"); writer.int(s.paths)
+            writer.key("connections"); writer.int(s.connections)
+            writer.endObject()
+        }
+        writer.endArray()
+    }
+
+    /// Each path's connections, publisher first, by `key(server:name:)`.
     static func connectionsByPath(_ snapshot: Snapshot?) -> [String: [ConnectionSample]] {
         var byPath: [String: [ConnectionSample]] = [:]
         for connection in snapshot?.connections ?? [] {
             guard let path = connection.path else { continue }
-            byPath[path, default: []].append(connection)
+            byPath[key(server: connection.server, name: path), default: []].append(connection)
         }
         for (path, list) in byPath {
             byPath[path] = list.sorted { ($0.role == .publisher ? 0 : 1, $0.id) < ($1.role == .publisher ? 0 : 1, $1.id) }
@@ -108,6 +154,8 @@ struct PathRoutes: Sendable {
 
     static func write(_ path: PathSample, connections: [ConnectionSample], to writer: inout JSONWriter) {
         writer.beginObject()
+        writer.key("server")
+        writer.string(path.serverName)
         writer.key("name")
         writer.string(path.name)
         let state = path.currentState

@@ -27,20 +27,23 @@ struct RateRoutes: Sendable {
             let from = to - window
             // The gap beyond which readers are not counted: the collector's own run rule.
             let maxGap = environment.intervalMs * 7 / 2
-            let rates = try await environment.store.readOffThread { db throws -> WindowRates in
-                guard let id = try db.pathID(name) else { throw HistoryRoutes.unknown(name) }
-                return try db.windowRates(pathID: id, from: from, to: to, maxGapMs: maxGap)
+            let server = try RequestInput.server(request)
+            let (on, rates) = try await environment.store.readOffThread { db throws -> (String, WindowRates) in
+                let (id, on) = try HistoryRoutes.resolve(db, name, server: server)
+                return (on, try db.windowRates(pathID: id, from: from, to: to, maxGapMs: maxGap))
             }
             switch format {
-            case .json, .columns: return APIServer.json(Self.json(name, rates))
-            case .csv: return APIServer.csv(Self.csv(name, rates), filename: "rates.csv")
+            case .json, .columns: return APIServer.json(Self.json(name, server: on, rates))
+            case .csv: return APIServer.csv(Self.csv(name, server: on, rates), filename: "rates.csv")
             }
         }
     }
 
-    static func json(_ name: String, _ r: WindowRates) -> JSONWriter {
+    static func json(_ name: String, server: String, _ r: WindowRates) -> JSONWriter {
         var w = JSONWriter()
         w.beginObject()
+        w.key("server")
+        w.string(server)
         w.key("path")
         w.string(name)
         w.key("window")
@@ -88,15 +91,16 @@ struct RateRoutes: Sendable {
         w.endObject()
     }
 
-    static let csvHeader = "path,from,to,coveredFrom,coveredTo,coveredMs,samples,resets,bytesIn,bytesOut,"
+    static let csvHeader = "server,path,from,to,coveredFrom,coveredTo,coveredMs,samples,resets,bytesIn,bytesOut,"
         + "bitrateInAvg,bitrateInMin,bitrateInMax,bitrateInLast,bitrateOutAvg,bitrateOutMin,bitrateOutMax,"
         + "bitrateOutLast,readerMinutes,srtPacketsReceived,srtPacketsLost,srtPacketsRetransmitted,"
         + "srtPacketsDropped,srtLossRatio,srtRetransmissionRatio,srtLostPerSecond,srtRetransmittedPerSecond,"
         + "bitrateInAvgOnline,bitrateOutAvgOnline,onlineMs\n"
 
-    static func csv(_ name: String, _ r: WindowRates) -> [UInt8] {
+    static func csv(_ name: String, server: String, _ r: WindowRates) -> [UInt8] {
         var out = CSVWriter()
         out.raw(csvHeader)
+        out.field(server)
         out.field(name)
         for value in [r.from, r.to, r.coveredFrom, r.coveredTo, r.coveredMs, Int64(r.samples), Int64(r.resets),
                       r.bytesIn, r.bytesOut] {

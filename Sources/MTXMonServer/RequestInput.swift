@@ -1,4 +1,5 @@
 import Hummingbird
+import MTXMonCore
 
 /// Reading what a request asks for, with the API's errors for what cannot be used.
 enum RequestInput {
@@ -54,6 +55,17 @@ enum RequestInput {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+
+    /// `?server=`: which MediaMTX server of the fleet a path or connection is on; `nil` when not
+    /// given (a name on one server needs none).
+    static func server(_ request: Request) throws -> String? {
+        guard let name = query(request, "server") else { return nil }
+        if let problem = ServerName.problem(name) {
+            throw APIError(.badRequest, "bad_server", "server: \(problem): use a name GET /api/v1/servers lists, "
+                + "e.g. server=default")
+        }
+        return name
     }
 
     /// A query parameter, `nil` when absent or empty.

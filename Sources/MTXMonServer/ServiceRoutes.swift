@@ -73,6 +73,12 @@ struct ServiceRoutes: Sendable {
         w.key("failingSince"); w.int(report.failure?.since)
         w.key("failedPolls"); w.int(report.failure?.polls ?? 0)
         w.endObject()
+        w.key("servers")
+        w.beginArray()
+        for server in report.servers {
+            server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
+        }
+        w.endArray()
         w.key("cache")
         w.beginObject()
         w.key("kind"); w.string(environment.cache.label)
@@ -129,6 +135,13 @@ struct ServiceRoutes: Sendable {
         for reason in report.notReady { w.string(reason) }
         w.endArray()
         w.key("lastSuccessTs"); w.int(report.lastSuccessTs)
+        w.key("servers")
+        w.beginArray()
+        let now = environment.now()
+        for server in report.servers {
+            server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
+        }
+        w.endArray()
         w.endObject()
         return APIServer.json(w, status: report.notReady.isEmpty ? .ok : .serviceUnavailable)
     }

@@ -16,8 +16,10 @@ public final class StreamGauges: Sendable {
     private let state = Mutex(State())
 
     struct State {
-        var snapshot: Snapshot?
-        var links: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
+        /// Each server's newest snapshot.
+        var snapshots: [String: Snapshot] = [:]
+        /// By server, then connection id.
+        var links: [String: [String: (firstTs: Int64, samples: [LinkSample])]] = [:]
         var omittedTotal = 0
     }
 
@@ -26,27 +28,30 @@ public final class StreamGauges: Sendable {
     }
 
     /// Whether a snapshot has been heard yet.
-    public var isEmpty: Bool { state.withLock { $0.snapshot == nil } }
+    public var isEmpty: Bool { state.withLock { $0.snapshots.isEmpty } }
 
-    /// Takes a snapshot: the newest wins, and each SRT connection's minute of samples grows.
+    /// Takes one server's snapshot: its newest wins, and each of its SRT connections' minute of
+    /// samples grows.
     public func record(_ snapshot: Snapshot) {
+        let server = snapshot.serverName
         state.withLock { state in
-            if let current = state.snapshot, current.ts >= snapshot.ts { return }
-            state.snapshot = snapshot
+            if let current = state.snapshots[server], current.ts >= snapshot.ts { return }
+            state.snapshots[server] = snapshot
             guard snapshot.answered else { return }
+            let known = state.links[server] ?? [:]
             var links: [String: (firstTs: Int64, samples: [LinkSample])] = [:]
             // By index: copying out each of thousands of connections to look at its protocol
             // costs more than the SRT ones' work.
             for i in snapshot.connections.indices where snapshot.connections[i].proto == .srt {
                 let c = snapshot.connections[i]
-                var link = state.links[c.id] ?? (snapshot.ts, [])
+                var link = known[c.id] ?? (snapshot.ts, [])
                 link.samples.removeAll { $0.ts <= snapshot.ts - 60_000 }
                 link.samples.append(LinkSample(ts: snapshot.ts, rttMs: c.rttMs, latencyMs: c.latencyMs,
                                                lost: c.deltas?.lost(c.role), retransmitted: c.deltas?.retransmitted(c.role),
                                                dropped: c.deltas?.dropped(c.role)))
                 links[c.id] = link
             }
-            state.links = links
+            state.links[server] = links
         }
     }
 
@@ -69,7 +74,8 @@ public final class StreamGauges: Sendable {
 
     /// The exposition text of every stream gauge, `fallback` standing in before the first snapshot.
     public func render(fallback: Snapshot? = nil) -> String {
-        let (snapshot, links) = state.withLock { ($0.snapshot ?? fallback, $0.links) }
+        let (snapshots, allLinks) = state.withLock { ($0.snapshots, $0.links) }
+        let parts = snapshots.isEmpty ? fallback.map { $0.servers == nil ? [$0] : $0.split() } ?? [] : Array(snapshots.values)
         var families = [
             Family(name: "mtxmon_path_online", help: "1 while the path has a ready publisher, else 0."),
             Family(name: "mtxmon_path_inbound_bytes_per_second",
@@ -88,7 +94,9 @@ public final class StreamGauges: Sendable {
         var written = 0
         var omitted = 0
         var full = false
-        if let snapshot {
+        for snapshot in parts.sorted(by: { $0.serverName < $1.serverName }) {
+            let server = snapshot.serverName
+            let links = allLinks[server] ?? [:]
             let publishers = Dictionary(
                 snapshot.connections.filter { $0.proto == .srt && $0.role == .publisher && $0.path != nil }
                     .map { ($0.path!, $0) }, uniquingKeysWith: { first, _ in first })
@@ -113,7 +121,7 @@ public final class StreamGauges: Sendable {
                     continue
                 }
                 written += values.count
-                let label = "{path=\"\(Self.escape(path.name))\"}"
+                let label = "{server=\"\(server)\",path=\"\(Self.escape(path.name))\"}"
                 for (family, value) in values where value.isFinite {
                     families[family].lines.append("\(families[family].name)\(label) \(Self.format(value))")
                 }

@@ -6,9 +6,10 @@ import MTXMonCore
 /// `InProcessSnapshotCache` for a single `mtxmon run` without Redis. Both expire the snapshot
 /// after `ttl`, so a dead collector is never shown as live data.
 public protocol SnapshotCache: Sendable {
-    /// Stores `snapshot` as the latest (replacing the previous one) and announces it.
+    /// Stores `snapshot` as its server's latest (replacing that server's previous one) and announces it.
     func publish(_ snapshot: Snapshot) async throws
-    /// The latest snapshot, or `nil` when none was published within the time to live.
+    /// Every server's latest snapshot published within the time to live, merged
+    /// (`Snapshot.fleet`); `nil` when there is none.
     func latest() async throws -> Snapshot?
     /// A short description for logs and `/healthz`, e.g. `redis 127.0.0.1:6379`.
     var label: String { get }
@@ -18,7 +19,7 @@ public protocol SnapshotCache: Sendable {
 
 /// The embedded default: the same contract, held in memory.
 public actor InProcessSnapshotCache: SnapshotCache {
-    private var current: (snapshot: Snapshot, storedAt: ContinuousClock.Instant)?
+    private var current: [String: (snapshot: Snapshot, storedAt: ContinuousClock.Instant)] = [:]
     private let ttl: Duration
     public nonisolated let label = "in-process"
     /// Tells this process's live clients of each snapshot as it is stored.
@@ -29,14 +30,14 @@ public actor InProcessSnapshotCache: SnapshotCache {
     }
 
     public func publish(_ snapshot: Snapshot) {
-        current = (snapshot, .now)
+        current[snapshot.serverName] = (snapshot, .now)
         broadcaster.broadcast(snapshot)
     }
 
     public func ping() -> Bool { true }
 
     public func latest() -> Snapshot? {
-        guard let current, current.storedAt.duration(to: .now) < ttl else { return nil }
-        return current.snapshot
+        let now = ContinuousClock.now
+        return Snapshot.fleet(current.values.filter { $0.storedAt.duration(to: now) < ttl }.map(\.snapshot))
     }
 }

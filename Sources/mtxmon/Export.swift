@@ -23,6 +23,9 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Only this connection's rows (its MediaMTX id); without it, path rows are written.")
     var connection: String?
 
+    @Option(help: "Only this MediaMTX server's rows (its name in MTXMON_SERVERS; default for a single server).")
+    var server: String?
+
     @Option(help: "csv or jsonl.")
     var format = "csv"
 
@@ -39,6 +42,9 @@ struct Export: AsyncParsableCommand {
         }
         let fromMs = try time(from, "--from", 0), toMs = try time(to, "--to", now)
         guard fromMs <= toMs else { throw ValidationError("--from is after --to: swap them") }
+        if let server, let problem = ServerName.problem(server) {
+            throw ValidationError("--server: \(problem): use a name GET /api/v1/servers lists")
+        }
         if path != nil && connection != nil {
             throw ValidationError("--path and --connection name different rows: give one of them")
         }
@@ -52,25 +58,35 @@ struct Export: AsyncParsableCommand {
             throw ValidationError("cannot open \(file): \(error)")
         }
         var out = Output()
+        do {
+            try write(store, file: file, format: format, from: fromMs, to: toMs, &out)
+        } catch let error as AmbiguousPath {
+            throw ValidationError("\(error.kind) '\(error.name)' is on servers \(error.servers.joined(separator: ", ")): "
+                + "add --server \(error.servers.first ?? "default")")
+        }
+        out.flush()
+    }
+
+    func write(_ store: HistoryStore, file: String, format: ExportFormat, from fromMs: Int64, to toMs: Int64,
+               _ out: inout Output) throws {
         if let connection {
-            guard try store.read({ db in try db.connection(id: connection) }) != nil else {
+            guard try store.read({ db in try db.connection(id: connection, server: server) }) != nil else {
                 throw ValidationError("no connection '\(connection)' in \(file): ids are MediaMTX's, as listed by "
                     + "GET /api/v1/paths/{name}/connections")
             }
             if let header = format.header(ExportFormat.connectionColumns) { out.line(header) }
-            try store.exportConnections(from: fromMs, to: toMs, id: connection) {
+            try store.exportConnections(from: fromMs, to: toMs, id: connection, server: server) {
                 out.line(format.line(ExportFormat.connectionColumns, ExportFormat.values($0)))
             }
         } else {
-            if let path, try store.read({ db in try db.pathID(path) }) == nil {
+            if let path, try store.read({ db in try db.pathID(path, server: server) }) == nil {
                 throw ValidationError("no path '\(path)' in \(file): names are as MediaMTX lists them, e.g. live/cam1")
             }
             if let header = format.header(ExportFormat.pathColumns) { out.line(header) }
-            try store.exportPaths(from: fromMs, to: toMs, path: path) {
+            try store.exportPaths(from: fromMs, to: toMs, path: path, server: server) {
                 out.line(format.line(ExportFormat.pathColumns, ExportFormat.values($0)))
             }
         }
-        out.flush()
     }
 
     /// Buffered standard output: a day of a hundred paths is millions of lines.

@@ -90,8 +90,9 @@ extension HistoryStore {
         while try known.step() { ids.append(known.int64(0)) }
         known.reset()
         let rowsOfGroup = try db.cached("""
-            SELECT r.path_id, r.data FROM poll AS p JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id BETWEEN ?1 AND ?2
-            WHERE p.ts_ms > ?3 ORDER BY p.ts_ms, r.path_id
+            SELECT r.path_id, r.data FROM (SELECT DISTINCT ts_ms FROM poll WHERE ts_ms > ?3) AS p
+            JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id BETWEEN ?1 AND ?2
+            ORDER BY p.ts_ms, r.path_id
             """)
         let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
         var lastSeen: [Int64: Int64] = [:]

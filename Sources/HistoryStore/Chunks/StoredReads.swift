@@ -7,6 +7,22 @@ import MTXMonCore
 /// Every reader of raw figures goes through here, so a query answers the same whichever of the
 /// three holds a row.
 extension ReadConnection {
+    /// SQL for the server of path `?1`: a path's rows are at its own server's polls (path 0, the
+    /// `default` server's connections without a path, has no row of its own).
+    static let serverOfPath = "coalesce((SELECT server_id FROM path WHERE id = ?1), 1)"
+
+    /// Where the connection's rows are kept while it names no path: its server's row for that
+    /// (path 0 for the `default` server).
+    func noPathID(connectionKey key: Int64) throws -> Int64 {
+        let s = try connection.cached("""
+            SELECT p.id FROM connection AS c JOIN path AS p ON p.server_id = c.server_id AND p.name = ''
+            WHERE c.key = ?
+            """)
+        s.bind(1, key)
+        defer { s.reset() }
+        return try s.step() ? s.int64(0) : 0
+    }
+
     func watermarks() throws -> Watermarks { try Watermarks.read(connection) }
 
     /// The path's rows in `[from, to]`, in time order, with or without its connections.
@@ -81,7 +97,8 @@ extension ReadConnection {
                              fromBlock: (ConnectionBlock, Int) -> T) throws -> [T] {
         guard from <= to else { return [] }
         var rows = try watermarks().legacyDone ? [] : legacyConnection(key: key, from: from, to: to).map(row)
-        for id in Set([pathID ?? 0, 0]).sorted() {
+        let none = try noPathID(connectionKey: key)
+        for id in Set([pathID ?? none, none]).sorted() {
             for data in try chunks(pathID: id, from: from, to: to) {
                 guard let block = try ChunkCodec.connectionBlock(data, key: key, through: through) else { continue }
                 for i in 0..<block.count where block.ts[i] >= from && block.ts[i] <= to { rows.append(fromBlock(block, i)) }
@@ -100,7 +117,8 @@ extension ReadConnection {
         if ts > sealed {
             let s = try connection.cached("""
                 SELECT r.data FROM poll AS p JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id = ?1
-                WHERE p.ts_ms > ?2 AND p.ts_ms <= ?3 ORDER BY p.ts_ms DESC
+                WHERE p.ts_ms > ?2 AND p.ts_ms <= ?3 AND p.server_id = \(Self.serverOfPath)
+                ORDER BY p.ts_ms DESC
                 """)
             s.bind(1, pathID)
             s.bind(2, sealed)
@@ -163,7 +181,7 @@ extension ReadConnection {
         guard to > sealed else { return [] }
         let s = try connection.cached("""
             SELECT r.data FROM poll AS p JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id = ?1
-            WHERE p.ts_ms BETWEEN ?2 AND ?3 ORDER BY p.ts_ms
+            WHERE p.ts_ms BETWEEN ?2 AND ?3 AND p.server_id = \(Self.serverOfPath) ORDER BY p.ts_ms
             """)
         s.bind(1, pathID)
         s.bind(2, max(from, sealed == .min ? .min : sealed + 1))

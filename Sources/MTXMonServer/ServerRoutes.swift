@@ -1,0 +1,111 @@
+import Collector
+import HistoryStore
+import Hummingbird
+import MTXMonCore
+
+/// One MediaMTX server of the fleet as `/api/v1/servers`, `/healthz` and `/readyz` tell it.
+struct ServerHealth: Sendable {
+    var name: String
+    var url: String?
+    var version: String?
+    var versionNote: String?
+    var lastPoll: PollRecord?
+    var lastSuccessTs: Int64?
+    var failure: FailureRun?
+    var paths: Int?
+    var connections: Int?
+
+    /// Each server this process knows of: from its own collector under `mtxmon run`, else from
+    /// the history file (polls) and the snapshot cache (version, counts); configured servers
+    /// that have not been polled yet are listed too.
+    static func all(_ environment: APIEnvironment) async throws -> [ServerHealth] {
+        let statuses = environment.collectorStatus?.servers
+        let stored = try await environment.store.readOffThread { db -> [(String, PollRecord?, Int64?, FailureRun?)] in
+            try db.serverNames().map { name in
+                (name, try db.lastPoll(server: name), try db.lastAnsweredPoll(server: name), try db.failureRun(server: name))
+            }
+        }
+        let latest = (try? await environment.cache.latest())?.servers ?? []
+        var byName: [String: ServerHealth] = [:]
+        for (name, poll, answered, failure) in stored {
+            byName[name] = ServerHealth(name: name, lastPoll: poll, lastSuccessTs: answered, failure: failure)
+        }
+        for name in environment.serverURLs.keys where byName[name] == nil { byName[name] = ServerHealth(name: name) }
+        for (name, status) in statuses ?? [:] {
+            var s = byName[name] ?? ServerHealth(name: name)
+            s.lastSuccessTs = status.lastSuccessTs ?? s.lastSuccessTs
+            s.failure = status.mediaMTXDown ? status.failingSince.map {
+                FailureRun(since: $0, polls: status.failedPollsInRow, lastError: status.lastError,
+                           lastReason: status.lastFailureReason)
+            } : nil
+            s.version = status.serverVersion
+            s.versionNote = status.serverVersionNote
+            s.paths = status.pathsSeen
+            s.connections = status.connectionsSeen
+            byName[name] = s
+        }
+        for summary in latest {
+            guard var s = byName[summary.name] else { continue }
+            if statuses == nil {
+                s.version = summary.serverVersion
+                s.versionNote = summary.serverVersionNote
+                s.paths = summary.paths
+                s.connections = summary.connections
+            }
+            byName[summary.name] = s
+        }
+        return byName.values.map { server in
+            var s = server
+            s.url = environment.serverURLs[s.name]
+            return s
+        }.sorted { $0.name < $1.name }
+    }
+
+    func write(_ w: inout JSONWriter, now: Int64, staleAfterMs: Int64) {
+        w.beginObject()
+        w.key("name"); w.string(name)
+        w.key("url"); w.string(url)
+        let state: String = failure != nil ? "down"
+            : lastSuccessTs.map { now - $0 > staleAfterMs ? "stale" : "up" } ?? "unknown"
+        w.key("state"); w.string(state)
+        w.key("version"); w.string(failure == nil ? version : nil)
+        w.key("versionNote"); w.string(failure == nil ? versionNote : "unknown while MediaMTX does not answer")
+        w.key("lastPoll")
+        w.beginObject()
+        w.key("ts"); w.int(lastPoll?.ts)
+        w.key("ok"); if let ok = lastPoll?.ok { w.bool(ok) } else { w.null() }
+        w.key("durationMs"); w.int(lastPoll?.durationMs)
+        w.key("error"); w.string(lastPoll?.ok == false ? lastPoll?.error : nil)
+        w.key("reason"); w.string(lastPoll?.ok == false ? lastPoll?.reason : nil)
+        w.endObject()
+        w.key("lastSuccessTs"); w.int(lastSuccessTs)
+        w.key("failingSince"); w.int(failure?.since)
+        w.key("failedPolls"); w.int(failure?.polls ?? 0)
+        w.key("paths"); w.int((paths ?? lastPoll?.pathCount).map(Int64.init))
+        w.key("connections"); w.int(connections.map(Int64.init))
+        w.endObject()
+    }
+}
+
+/// `GET /api/v1/servers`: the fleet, each server's state and newest poll.
+struct ServerRoutes: Sendable {
+    let environment: APIEnvironment
+
+    func add(to router: Router<APIRequestContext>) {
+        router.get("/api/v1/servers") { _, _ -> Response in
+            let servers = try await ServerHealth.all(environment)
+            let now = environment.now()
+            var w = JSONWriter(capacity: 512 * (servers.count + 1))
+            w.beginObject()
+            w.key("ts"); w.int(now)
+            w.key("servers")
+            w.beginArray()
+            for server in servers {
+                server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
+            }
+            w.endArray()
+            w.endObject()
+            return APIServer.json(w)
+        }
+    }
+}
