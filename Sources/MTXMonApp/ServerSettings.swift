@@ -70,8 +70,7 @@ enum ServerList {
                 problems.append("MTXMON_SERVERS names server '\(name)' twice: give each server one name")
                 continue
             }
-            var endpoint = defaults
-            endpoint.baseURL = url
+            let endpoint = Self.endpoint(url, defaults)
             seen[name] = servers.count
             servers.append(ServerSetting(name: name, endpoint: endpoint))
         }
@@ -94,7 +93,7 @@ enum ServerList {
             var setting: ServerSetting
             if let at = seen[entry.name] {
                 setting = servers[at]
-                if let url = entry.url, url != setting.endpoint.baseURL {
+                if let url = entry.url, Self.endpoint(url, defaults).baseURL != setting.endpoint.baseURL {
                     problems.append("\(what) has url \(url) but MTXMON_SERVERS gives \(setting.endpoint.baseURL): "
                         + "give the URL in one place")
                     continue
@@ -105,9 +104,7 @@ enum ServerList {
                     continue
                 }
                 guard check(name: entry.name, url: url, source: what, &problems) else { continue }
-                var endpoint = defaults
-                endpoint.baseURL = url
-                setting = ServerSetting(name: entry.name, endpoint: endpoint)
+                setting = ServerSetting(name: entry.name, endpoint: Self.endpoint(url, defaults))
             }
             if let token = entry.token {
                 if entry.user != nil || entry.pass != nil {
@@ -144,6 +141,12 @@ enum ServerList {
             }
         }
         return servers
+    }
+
+    /// `defaults` (page size, the environment's credentials) at `url`, its trailing slashes gone.
+    static func endpoint(_ url: String, _ defaults: MediaMTXEndpoint) -> MediaMTXEndpoint {
+        MediaMTXEndpoint(baseURL: url, credentials: defaults.credentials, pageSize: defaults.pageSize,
+                         requestTimeout: defaults.requestTimeout, maxBodyBytes: defaults.maxBodyBytes)
     }
 
     static func check(name: String, url: String, source: String, _ problems: inout [String]) -> Bool {

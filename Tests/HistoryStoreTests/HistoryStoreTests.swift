@@ -14,7 +14,7 @@ import TestSupport
         let store = try HistoryStore(path: file)
         #expect(try store.schemaVersion() == Migration.embedded.last?.version)
         #expect(try sqlite(file, "PRAGMA journal_mode") == "wal")
-        #expect(try sqlite(file, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8")
+        #expect(try sqlite(file, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8,9")
         // Opening again applies nothing twice.
         _ = try HistoryStore(path: file)
         #expect(try sqlite(file, "SELECT count(*) FROM schema_migrations") == "\(Migration.embedded.count)")
@@ -76,9 +76,9 @@ import TestSupport
         func columns(_ view: String) throws -> String {
             try sqlite(file, "SELECT group_concat(name, ',') FROM pragma_table_info('\(view)')")
         }
-        #expect(try columns("history_chunks") == "path,first_ts_ms,last_ts_ms,rows,bytes")
-        #expect(try columns("history_1m").hasPrefix("path,minute_ms,samples,online,resets,bitrate_in_avg"))
-        #expect(try columns("history_1h").hasPrefix("path,hour_ms,samples,online,resets,bitrate_in_avg"))
+        #expect(try columns("history_chunks") == "server,path,first_ts_ms,last_ts_ms,rows,bytes")
+        #expect(try columns("history_1m").hasPrefix("server,path,minute_ms,samples,online,resets,bitrate_in_avg"))
+        #expect(try columns("history_1h").hasPrefix("server,path,hour_ms,samples,online,resets,bitrate_in_avg"))
     }
 
     @Test func failedPollsAreRecordedWithoutSamples() throws {

@@ -33,7 +33,7 @@ import TestSupport
         let lines = csv.out.split(separator: "\n")
         #expect(lines.first == Substring(ExportFormat.pathColumns.joined(separator: ",")))
         #expect(lines.count == 1 + 40, "a header and both paths' 20 polls, recent and sealed alike")
-        #expect(lines.contains { $0.hasPrefix("cam 1,\(base + 2_000),1,0,,1000,0,4000.5,") })
+        #expect(lines.contains { $0.hasPrefix("default,cam 1,\(base + 2_000),1,0,,1000,0,4000.5,") })
 
         let one = try await export(["--db", db, "--from", "\(base / 1_000)", "--path", "cam 1", "--format", "jsonl"])
         let objects = one.out.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -43,7 +43,7 @@ import TestSupport
         let connection = try await export(["--db", db, "--from", "\(base / 1_000)", "--connection", "r,1"])
         let rows = connection.out.split(separator: "\n")
         #expect(rows.count == 21)
-        #expect(rows.dropFirst().allSatisfy { $0.hasPrefix("\"r,1\",rtsp,cam 1,") })
+        #expect(rows.dropFirst().allSatisfy { $0.hasPrefix("default,\"r,1\",rtsp,cam 1,") })
         #expect(rows.last?.contains(",\(0.1 + Double(19) / 3),") == true, "a double to its last bit: \(rows.last ?? "")")
 
         let bad = try await export(["--db", db, "--format", "xml"])

@@ -56,14 +56,14 @@ import Glibc
         var text = ""
         try await eventually("a bitrate series for every path") {
             text = try await get("http://127.0.0.1:\(port)/metrics")
-            return names.allSatisfy { text.contains("mtxmon_path_inbound_bytes_per_second{path=\"\($0)\"} ") }
+            return names.allSatisfy { text.contains("mtxmon_path_inbound_bytes_per_second{server=\"default\",path=\"\($0)\"} ") }
         }
         let (status, said) = try await promtool(text)
         #expect(status == 0, "promtool check metrics: \(said)")
         #expect(text.contains("mtxmon_build_info{version=\"\(BuildInfo.version)\",build=\"\(BuildInfo.build)\"} 1"))
         for name in names {
-            #expect(text.contains("mtxmon_path_online{path=\"\(name)\"} 1"), "\(name) online")
-            #expect(text.contains("mtxmon_path_readers{path=\"\(name)\"} "), "\(name) readers")
+            #expect(text.contains("mtxmon_path_online{server=\"default\",path=\"\(name)\"} 1"), "\(name) online")
+            #expect(text.contains("mtxmon_path_readers{server=\"default\",path=\"\(name)\"} "), "\(name) readers")
         }
         // Every 4th path is published over SRT: its link figures are there, the others have none.
         let rtt = series(text, "mtxmon_path_srt_rtt_seconds{")
@@ -91,12 +91,12 @@ import Glibc
         var text = ""
         try await eventually("bitrates known, so each path has four series") {
             text = try await get("http://127.0.0.1:\(port)/metrics")
-            return text.contains("mtxmon_path_inbound_bytes_per_second{path=\"sim/0000\"}")
+            return text.contains("mtxmon_path_inbound_bytes_per_second{server=\"default\",path=\"sim/0000\"}")
         }
         let written = series(text, "mtxmon_path_")
         #expect(written.count <= 10, "\(written)")
         // Whole paths: sim/0000 and sim/0001 with their four series each, nothing of sim/0002 on.
-        #expect(Set(written.compactMap { $0.split(separator: "\"").dropFirst().first }) == ["sim/0000", "sim/0001"])
+        #expect(Set(written.compactMap { $0.split(separator: "\"").dropFirst(3).first }) == ["sim/0000", "sim/0001"])
         #expect(text.contains("mtxmon_stream_series \(written.count)\n"))
         #expect(text.contains("mtxmon_stream_series_omitted 72\n"))
         #expect(!text.contains("mtxmon_stream_series_omitted_total 0\n"))

@@ -1,3 +1,4 @@
+import Foundation
 import MediaMTXClient
 import MTXMonApp
 import SnapshotCache
@@ -42,5 +43,80 @@ import Testing
     @Test func credentialsBecomeBasicAuth() throws {
         let settings = try Settings.load(environment: ["MEDIA_MTX_API_USER": "u", "MEDIA_MTX_API_PASS": "p"])
         #expect(settings.mediaMTX.credentials == .basic(user: "u", password: "p"))
+    }
+}
+
+/// `MTXMON_SERVERS` and `MTXMON_SERVERS_FILE`: a fleet, each server's credentials and interval,
+/// and every bad entry named with the fix.
+@Suite struct FleetSettingsTests {
+    @Test func aSingleURLIsOneServerCalledDefault() throws {
+        let settings = try Settings.load(environment: ["MEDIA_MTX_API_URL": "http://m:9997"])
+        #expect(settings.servers.map(\.name) == ["default"])
+        #expect(settings.servers.first?.endpoint.baseURL == "http://m:9997")
+    }
+
+    @Test func theListNamesEachServerAndSharesTheEnvironmentsCredentials() throws {
+        let settings = try Settings.load(environment: [
+            "MTXMON_SERVERS": " ingest=http://10.0.0.5:9997/ , edge-1=https://edge1:9997",
+            "MEDIA_MTX_API_USER": "mtxmon", "MEDIA_MTX_API_PASS": "pw",
+        ])
+        #expect(settings.servers.map(\.name) == ["ingest", "edge-1"])
+        #expect(settings.servers.map(\.endpoint.baseURL) == ["http://10.0.0.5:9997", "https://edge1:9997"])
+        #expect(settings.servers.allSatisfy { $0.endpoint.credentials == .basic(user: "mtxmon", password: "pw") })
+        #expect(settings.mediaMTX.baseURL == "http://10.0.0.5:9997")
+    }
+
+    @Test func theFileGivesCredentialsAndIntervalsAndAddsServers() throws {
+        let file = """
+            servers:
+              - name: ingest
+                token: abc
+              - name: edge1
+                url: https://edge1:9997
+                user: viewer
+                pass: secret
+                interval: 10s
+            """
+        let settings = try Settings.load(
+            environment: ["MTXMON_SERVERS": "ingest=http://10.0.0.5:9997", "MTXMON_SERVERS_FILE": "/etc/mtxmon/servers.yaml"],
+            readFile: { path in
+                #expect(path == "/etc/mtxmon/servers.yaml")
+                return file
+            })
+        #expect(settings.servers.map(\.name) == ["ingest", "edge1"])
+        #expect(settings.servers[0].endpoint.credentials == .bearer(token: "abc"))
+        #expect(settings.servers[1].endpoint.credentials == .basic(user: "viewer", password: "secret"))
+        #expect(settings.servers[1].interval == .seconds(10) && settings.servers[0].interval == nil)
+    }
+
+    @Test func everyBadEntryIsNamedWithTheFix() {
+        #expect {
+            try Settings.load(environment: [
+                "MTXMON_SERVERS": "a=http://a:9997,a=http://b:9997,bad name=http://c:9997,d=ftp://d,e,,-x=http://x:1",
+            ])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("names server 'a' twice") && text.contains("'bad name'")
+                && text.contains("'ftp://d' is not an http(s) URL") && text.contains("entry 'e' is not name=url")
+                && text.contains("an empty entry") && text.contains("must start with a letter or a digit")
+        }
+        #expect {
+            try Settings.load(environment: ["MTXMON_SERVERS": "a=http://a:9997", "MEDIA_MTX_API_URL": "http://m:9997"])
+        } throws: { "\($0)".contains("unset MEDIA_MTX_API_URL") }
+        #expect {
+            try Settings.load(environment: ["MTXMON_SERVERS_FILE": "/x.yaml"], readFile: { _ in "servers: [{url: 3}]" })
+        } throws: { "\($0)".contains("/x.yaml") && "\($0)".contains("missing name") }
+        #expect {
+            try Settings.load(environment: ["MTXMON_SERVERS_FILE": "/x.yaml", "MTXMON_INTERVAL": "2s"], readFile: { _ in
+                "servers:\n  - name: a\n    url: http://a:9997\n    interval: 3s\n  - name: b\n    token: t\n    user: u\n"
+            })
+        } throws: { error in
+            "\(error)".contains("whole multiple of MTXMON_INTERVAL") && "\(error)".contains("server 'b' has no url")
+        }
+        #expect {
+            try Settings.load(environment: ["MTXMON_SERVERS_FILE": "/missing.yaml"], readFile: { _ in
+                throw CocoaError(.fileNoSuchFile)
+            })
+        } throws: { "\($0)".contains("MTXMON_SERVERS_FILE='/missing.yaml' cannot be read") }
     }
 }

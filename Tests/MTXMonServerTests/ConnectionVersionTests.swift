@@ -35,8 +35,7 @@ import TestSupport
                 // Long: one poll's deadline must hold on a loaded machine.
                 cache: cache, store: store, settings: CollectorSettings(interval: .seconds(60)), status: status,
                 logger: logger)
-            var state = Collector.LoopState(paths: PathStates(maxGapMs: 7_000),
-                                            connectionRates: ConnectionTracker(maxGapMs: 7_000))
+            var state = await collector.initialState()
             await collector.pollOnce(&state)
         }
         #expect(status.values.polls == 1)

@@ -190,8 +190,8 @@ func errorCode(_ response: TestResponse) -> String {
             }
             try await client.execute(uri: "/api/v1/history/live/cam1?fields=bitrateIn&format=csv", method: .get) { response in
                 let lines = text(response).split(separator: "\n")
-                #expect(lines[0] == "path,t,time,bitrateIn")
-                #expect(lines[2] == "live/cam1,1800000002000,2027-01-15T08:00:02.000Z,1001000")
+                #expect(lines[0] == "server,path,t,time,bitrateIn")
+                #expect(lines[2] == "default,live/cam1,1800000002000,2027-01-15T08:00:02.000Z,1001000")
             }
             try await client.execute(uri: "/api/v1/history/live/cam1?fields=bitrate", method: .get) { response in
                 #expect(response.status == .badRequest)
@@ -249,8 +249,8 @@ func errorCode(_ response: TestResponse) -> String {
                     #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
                     let lines = text(response).split(separator: "\n")
                     #expect(lines.count == 11)
-                    #expect(lines[0].hasPrefix("path,t,time,samples,online,reset,bitrateIn"))
-                    #expect(lines[1] == "srt/feed,1800000000000,2027-01-15T08:00:00.000Z,1,1,0,,,0,0,0,20,2.1,50")
+                    #expect(lines[0].hasPrefix("server,path,t,time,samples,online,reset,bitrateIn"))
+                    #expect(lines[1] == "default,srt/feed,1800000000000,2027-01-15T08:00:00.000Z,1,1,0,,,0,0,0,20,2.1,50")
                 }
             }
         }
@@ -301,7 +301,7 @@ func errorCode(_ response: TestResponse) -> String {
             try await client.execute(uri: "/api/v1/rates/srt/feed?window=2m&format=csv", method: .get) { response in
                 let lines = text(response).split(separator: "\n")
                 #expect(lines.count == 2)
-                #expect(lines[1].hasPrefix("srt/feed,"))
+                #expect(lines[1].hasPrefix("default,srt/feed,"))
                 #expect(lines[1].contains(",9000,9,18,0,0.000999,0.002,0.5,1,"))
             }
         }

@@ -1,5 +1,10 @@
 // The dashboard: the latest snapshot as a table, the selected paths' history as charts, both
 // kept current from the WebSocket feed. State that a link should carry lives in the URL.
+//
+// A path is (server, name): a fleet's servers may each have a `cam1`. Everything kept per path
+// (selection, series, colours, the URL) uses its id, `server/name` while several servers are
+// known and the bare name while there is one, so a one-server install keeps its links and
+// labels. Server names have no `/`, so an id splits at its first one.
 "use strict";
 
 const RANGES = { "15m": 15 * 6e4, "1h": 36e5, "6h": 6 * 36e5, "24h": 864e5, "7d": 7 * 864e5 };
@@ -26,7 +31,11 @@ const state = {
   range: "1h", from: null, to: null, step: null, xmin: 0, xmax: 0,
   // A range the URL or a click named stays put; the opening one adapts to the history held.
   rangeChosen: false, rangeSettled: false, askingReach: false,
-  selected: [], second: "readers", sort: { key: "name", dir: 1 }, filter: "",
+  selected: [], second: "readers", sort: { key: "name", dir: 1 }, filter: "", serverFilter: "",
+  // The URL's paths wait for the first snapshot, which says which servers there are.
+  urlPaths: null,
+  // The newest message's `servers`; `serverInfo` adds what only GET /api/v1/servers says.
+  servers: [], serverInfo: new Map(), serverInfoAt: 0, askingServers: false,
   snapshot: null, intervalMs: 2000, series: new Map(), historySeq: 0,
   ws: null, retryTimer: null, snapshots: 0, updates: 0, retryMs: 1000,
   clockOffsetMs: 0, clockPingAt: 0, needToken: false,
@@ -68,6 +77,72 @@ function pathState(p) { return p.state || (p.online ? "online" : "offline"); }
 
 /** Now by the server's clock, which dates polls and state changes. */
 function serverNow() { return Date.now() + state.clockOffsetMs; }
+
+// ---- Paths of a fleet ----
+
+function isFleet(servers = state.servers) { return servers.length > 1; }
+
+/** The id the dashboard keeps a path by, and shows it as. */
+function pathId(server, name, servers = state.servers) { return isFleet(servers) ? `${server}/${name}` : name; }
+
+function idOf(p) { return pathId(p.server, p.name); }
+
+/** An id taken apart again, with the servers it was made under. */
+function pathOf(id, servers = state.servers) {
+  if (isFleet(servers)) {
+    const at = id.indexOf("/");
+    return { server: id.slice(0, at), name: id.slice(at + 1) };
+  }
+  return { server: servers[0]?.name ?? null, name: id };
+}
+
+/** `&server=…` for a path-specific request: a name on several servers without it is refused. */
+function serverParam(server) { return server ? `&server=${encodeURIComponent(server)}` : ""; }
+
+/** A link's paths as ids: `server/name` where the head names a known server, and a bare name (a
+ *  link made while one server was known) on the first server that lists it. */
+function resolvePaths(entries, items) {
+  const known = new Set(state.servers.map((s) => s.name));
+  const ids = entries.map((entry) => {
+    const at = entry.indexOf("/");
+    const bare = items.some((p) => p.name === entry);
+    if (at > 0 && known.has(entry.slice(0, at)) && (isFleet() || !bare)) return pathId(entry.slice(0, at), entry.slice(at + 1));
+    const item = items.find((p) => p.name === entry);
+    return pathId(item?.server ?? state.servers[0]?.name, entry);
+  });
+  return [...new Set(ids)];
+}
+
+/** Takes the servers of a message; when their count crosses one (a fleet's second server
+ *  answers after the first), the ids kept so far are rewritten to the new form. */
+function setServers(message) {
+  if (!message.servers) return;
+  const before = state.servers;
+  state.servers = message.servers;
+  // A server that just failed: what /api/v1/servers said of an earlier outage no longer holds.
+  for (const s of state.servers) {
+    if (!s.reachable && before.find((b) => b.name === s.name)?.reachable !== false) state.serverInfo.delete(s.name);
+  }
+  if (state.servers.some((s) => !s.reachable && !state.serverInfo.get(s.name)?.failingSince)) askServers();
+  if (isFleet(before) !== isFleet()) {
+    const rekey = (id) => { const p = pathOf(id, before); return pathId(p.server, p.name); };
+    state.selected = state.selected.map(rekey);
+    state.series = new Map([...state.series].map(([id, points]) => [rekey(id), points]));
+    writeURL();
+  }
+  showServers();
+}
+
+/** When a server began failing and its last poll's words: only GET /api/v1/servers says. */
+function askServers() {
+  if (state.askingServers || Date.now() - state.serverInfoAt < 2000) return;
+  state.askingServers = true;
+  state.serverInfoAt = Date.now();
+  api("api/v1/servers").then((body) => {
+    state.serverInfo = new Map(body.servers.map((s) => [s.name, s]));
+    tick();
+  }).catch(() => {}).finally(() => { state.askingServers = false; });
+}
 
 // ---- The API, with the token when one is needed ----
 
@@ -140,7 +215,8 @@ function readURL() {
     state.range = q.get("range");
     state.rangeChosen = true;
   }
-  state.selected = (q.get("paths") || "").split(",").filter(Boolean).slice(0, MAX_SELECTED);
+  state.urlPaths = (q.get("paths") || "").split(",").filter(Boolean).slice(0, MAX_SELECTED);
+  state.serverFilter = q.get("server") || "";
   if (SECOND[q.get("chart2")]) state.second = q.get("chart2");
 }
 
@@ -152,7 +228,9 @@ function writeURL() {
     q.set("from", new Date(state.from).toISOString());
     q.set("to", new Date(state.to).toISOString());
   }
-  if (state.selected.length) q.set("paths", state.selected.join(","));
+  const paths = state.urlPaths ?? state.selected;
+  if (paths.length) q.set("paths", paths.join(","));
+  if (state.serverFilter && isFleet()) q.set("server", state.serverFilter);
   if (state.second !== "readers") q.set("chart2", state.second);
   history.replaceState(null, "", `${location.pathname}?${q}`.replace(/%2F/g, "/").replace(/%2C/g, ","));
 }
@@ -209,18 +287,23 @@ async function loadHistory() {
   const seq = ++state.historySeq;
   const query = `from=${w.from}&to=${w.to}&fields=${FIELDS}&format=columns` + (w.step ? `&step=${w.step / 1000}s` : "");
   document.body.dataset.historyQuery = query;
-  const results = await Promise.allSettled(
-    state.selected.map((name) => api(`api/v1/history/${encodeURIComponent(name)}?${query}`)));
+  const ids = [...state.selected];
+  const requests = ids.map((id) => {
+    const { server, name } = pathOf(id);
+    return `api/v1/history/${encodeURIComponent(name)}?${query}${serverParam(server)}`;
+  });
+  document.body.dataset.historyRequests = requests.join(" ");
+  const results = await Promise.allSettled(requests.map((request) => api(request)));
   if (seq !== state.historySeq) return; // a newer range or selection took over
   const series = new Map();
   const problems = [];
   results.forEach((result, i) => {
-    const name = state.selected[i];
-    if (result.status === "fulfilled") series.set(name, pointsOf(result.value.columns));
+    const id = ids[i];
+    if (result.status === "fulfilled") series.set(id, pointsOf(result.value.columns));
     else {
-      series.set(name, []);
+      series.set(id, []);
       if (result.reason.code === "token_needed") problems.push(result.reason.message);
-      else if (result.reason.code !== "unknown_path") problems.push(`${name}: ${result.reason.message}`);
+      else if (result.reason.code !== "unknown_path") problems.push(`${id}: ${result.reason.message}`);
     }
   });
   state.series = series;
@@ -274,11 +357,11 @@ function nameHash(name) {
   return h >>> 0;
 }
 
-/** A path keeps its colour however the selection was built: each takes the slot its name
- *  hashes to, and when that is taken the next free one, handed out in name order so that the
+/** A path keeps its colour however the selection was built: each takes the slot its id
+ *  hashes to, and when that is taken the next free one, handed out in id order so that the
  *  order of ticking plays no part. At most MAX_SELECTED paths, so a slot is always free. */
 const palette = { key: null, byName: new Map() };
-function color(name) {
+function color(id) {
   const key = state.selected.join("\n");
   if (palette.key !== key) {
     palette.key = key;
@@ -291,17 +374,17 @@ function color(name) {
       palette.byName.set(n, COLORS[slot]);
     }
   }
-  return palette.byName.get(name) || COLORS[nameHash(name) % COLORS.length];
+  return palette.byName.get(id) || COLORS[nameHash(id) % COLORS.length];
 }
 
 function draw() {
-  const pick = (key) => state.selected.map((name) => ({
-    name, color: color(name), points: (state.series.get(name) || []).map((p) => [p.t, p[key] ?? null]),
+  const pick = (key) => state.selected.map((id) => ({
+    name: id, color: color(id), points: (state.series.get(id) || []).map((p) => [p.t, p[key] ?? null]),
   }));
   charts.main.setData(pick("bitrateIn"), state.xmin, state.xmax);
   charts.second.setData(pick(state.second), state.xmin, state.xmax);
-  $("legend").innerHTML = state.selected.map((name) =>
-    `<span style="--c:${color(name)}" data-name="${escapeHTML(name)}" data-color="${color(name)}">${escapeHTML(name)}</span>`).join("")
+  $("legend").innerHTML = state.selected.map((id) =>
+    `<span style="--c:${color(id)}" data-name="${escapeHTML(id)}" data-color="${color(id)}">${escapeHTML(id)}</span>`).join("")
     || `<span class="muted">Tick paths in the table to chart them.</span>`;
 }
 
@@ -309,7 +392,7 @@ function draw() {
 
 const sortValue = {
   // Within each state, by how long the path has been in it.
-  name: (p) => p.name, state: (p) => p.since, sourceType: (p) => p.sourceType || "",
+  name: (p) => p.name, server: (p) => p.server || "", state: (p) => p.since, sourceType: (p) => p.sourceType || "",
   bitrateIn: (p) => p.bitrateIn, bitrateOut: (p) => p.bitrateOut, readers: (p) => p.readers,
   rtt: (p) => p.srt?.rttMs, capacity: (p) => p.srt?.linkCapacityMbps, loss: (p) => lossRatio(p),
 };
@@ -355,27 +438,33 @@ function bitrateCell(p, key) {
 function renderTable() {
   const paths = state.snapshot?.paths || [];
   const filter = state.filter.toLowerCase();
-  const shown = paths.filter((p) => p.name.toLowerCase().includes(filter));
+  const fleet = isFleet();
+  const onServer = fleet && state.serverFilter;
+  // In a fleet the words filter `server/name` too, so "edge1/" narrows to one server.
+  const shown = paths.filter((p) => idOf(p).toLowerCase().includes(filter) && (!onServer || p.server === onServer));
   const { key, dir } = state.sort;
   const group = (p) => STATE_ORDER[pathState(p)] ?? STATE_ORDER.unknown;
+  const byName = (a, b) => a.name.localeCompare(b.name) || (a.server || "").localeCompare(b.server || "");
   shown.sort((a, b) => {
     if (group(a) !== group(b)) return group(a) - group(b);
     const x = sortValue[key](a), y = sortValue[key](b);
     if (x == null || y == null) { // blanks last
-      return x == null && y == null ? a.name.localeCompare(b.name) : x == null ? 1 : -1;
+      return x == null && y == null ? byName(a, b) : x == null ? 1 : -1;
     }
-    return (x < y ? -1 : x > y ? 1 : 0) * dir || a.name.localeCompare(b.name);
+    return (x < y ? -1 : x > y ? 1 : 0) * dir || byName(a, b);
   });
   $("paths").tBodies[0].innerHTML = shown.map((p) => {
-    const selected = state.selected.includes(p.name);
+    const id = idOf(p);
+    const selected = state.selected.includes(id);
     const srt = p.srt;
     const loss = lossRatio(p);
     const margin = srt?.rttMs && srt.tsbpdDelayMs ? ` title="TSBPD latency ${srt.tsbpdDelayMs} ms = ${(srt.tsbpdDelayMs / srt.rttMs).toFixed(1)} × RTT"` : "";
     const s = pathState(p);
     const title = stateTitle(p);
     const since = s === "offline" && p.since != null ? ` data-since="${p.since}"` : "";
-    return `<tr class="${s === "online" ? "" : escapeHTML(s)} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}" data-state="${escapeHTML(s)}"${selected ? ` style="--c:${color(p.name)}"` : ""}>
-      <td><input type="checkbox" aria-label="Chart ${escapeHTML(p.name)}" ${selected ? "checked" : ""}></td>
+    return `<tr class="${s === "online" ? "" : escapeHTML(s)} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}" data-server="${escapeHTML(p.server || "")}" data-id="${escapeHTML(id)}" data-state="${escapeHTML(s)}"${selected ? ` style="--c:${color(id)}"` : ""}>
+      <td><input type="checkbox" aria-label="Chart ${escapeHTML(id)}" ${selected ? "checked" : ""}></td>
+      ${fleet ? `<td class="server">${escapeHTML(p.server || "")}</td>` : ""}
       <td class="name" title="Show its connections">${escapeHTML(p.name)}</td>
       <td class="state ${s === "online" ? "online" : ""}"${since}${title ? ` title="${escapeHTML(title)}"` : ""}>${escapeHTML(stateText(p))}</td>
       <td>${escapeHTML(p.sourceType || "–")}</td>
@@ -393,12 +482,12 @@ function renderTable() {
   }
 }
 
-function toggle(name) {
-  if (state.selected.includes(name)) state.selected = state.selected.filter((n) => n !== name);
+function toggle(id) {
+  if (state.selected.includes(id)) state.selected = state.selected.filter((n) => n !== id);
   else if (state.selected.length >= MAX_SELECTED) {
     showError(`At most ${MAX_SELECTED} paths are charted at once: untick one first.`);
     return;
-  } else state.selected = [...state.selected, name];
+  } else state.selected = [...state.selected, id];
   writeURL();
   renderTable();
   loadHistory().catch((e) => showError(e.message));
@@ -413,9 +502,64 @@ function snapshotPoint(p, ts) {
 
 function showServer() {
   const s = state.snapshot;
-  $("server").textContent = s?.serverVersion ? `MediaMTX ${s.serverVersion}`
+  // A fleet's versions are in its health strips, one a server.
+  $("server").textContent = isFleet() ? `${state.servers.length} MediaMTX servers`
+    : s?.serverVersion ? `MediaMTX ${s.serverVersion}`
     : s?.serverVersionNote ? `MediaMTX version ${s.serverVersionNote}` : "";
 }
+
+/** What only a fleet shows: the server filter and column, and a health strip per server. */
+function showServers() {
+  const fleet = isFleet();
+  const names = state.servers.map((s) => s.name);
+  document.body.dataset.servers = names.join(",");
+  document.querySelector("#paths th[data-sort='server']").hidden = !fleet;
+  $("servers").hidden = !fleet;
+  const select = $("server-filter");
+  select.hidden = !fleet;
+  if (state.serverFilter && fleet && !names.includes(state.serverFilter)) state.serverFilter = "";
+  if (select.dataset.names !== names.join(",")) {
+    select.dataset.names = names.join(",");
+    select.innerHTML = `<option value="">All servers</option>`
+      + names.map((n) => `<option value="${escapeHTML(n)}">${escapeHTML(n)}</option>`).join("");
+  }
+  select.value = fleet ? state.serverFilter : "";
+  showStrips();
+}
+
+/** One strip a server: up (polled within 3 intervals), stale (not polled since), or down (its
+ *  last poll failed), with when it began failing and why. Redrawn on every tick for the ages. */
+function showStrips() {
+  if (!isFleet()) return;
+  const now = serverNow();
+  const html = state.servers.map((s) => {
+    const info = state.serverInfo.get(s.name);
+    const age = now - s.ts;
+    const status = !s.reachable ? "down" : age > STALE_INTERVALS * state.intervalMs ? "stale" : "up";
+    const parts = [
+      `<b>${escapeHTML(s.name)}</b>`,
+      s.serverVersion ? `<span class="muted">MediaMTX ${escapeHTML(s.serverVersion)}</span>` : "",
+      `<span class="muted">${s.paths} path${s.paths === 1 ? "" : "s"}</span>`,
+      `<span class="age">last poll ${humanDuration(age)} ago</span>`,
+    ];
+    let failing = "";
+    if (status === "down") {
+      const since = info?.failingSince;
+      const error = s.error || info?.lastPoll?.error;
+      failing = `<div class="failing">${since != null ? `failing since ${clockTime(since)} (${humanDuration(now - since)})` : "failing"}`
+        + `${error ? `: ${escapeHTML(error)}` : ""}</div>`;
+    } else if (status === "stale") {
+      failing = `<div class="failing">no poll for ${humanDuration(age)}</div>`;
+    }
+    const title = info?.url ? ` title="${escapeHTML(info.url)}"` : "";
+    return `<div class="strip" data-server="${escapeHTML(s.name)}" data-state="${status}" data-ts="${s.ts}"${title}>`
+      + `<div class="strip-head"><span class="dot"></span>${parts.join("")}</div>${failing}</div>`;
+  }).join("");
+  // Unchanged strips are left alone, so that their text can be selected and copied.
+  if (shownStrips !== html) $("servers").innerHTML = shownStrips = html;
+}
+
+let shownStrips = "";
 
 /** Whether MediaMTX answered comes with snapshots; an update that does not say is read from its
  *  paths (every one `unknown` only when MediaMTX could not be asked), and the words for a
@@ -446,12 +590,17 @@ function askReachability() {
 function onSnapshot(message) {
   state.snapshot = message;
   if (message.intervalMs) state.intervalMs = message.intervalMs;
+  setServers(message);
+  if (state.urlPaths) {
+    state.selected = resolvePaths(state.urlPaths, message.paths || []);
+    state.urlPaths = null;
+  }
   readReachability(message, null);
   showServer();
   if (!state.selected.length && !new URLSearchParams(location.search).has("paths")) {
     // A first look: the busiest online paths.
     state.selected = [...message.paths].filter((p) => pathState(p) === "online")
-      .sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0)).slice(0, 5).map((p) => p.name);
+      .sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0)).slice(0, 5).map(idOf);
     writeURL();
   }
   renderTable();
@@ -464,26 +613,30 @@ function onSnapshot(message) {
 function onUpdate(message) {
   const previous = state.snapshot;
   state.snapshot = { ...previous, ...message, stale: false };
+  setServers(message);
   readReachability(message, previous);
   state.updates += 1;
   document.body.dataset.updates = String(state.updates);
   showServer();
   renderTable();
   tick();
-  if (connState.path && state.updates % 3 === 0) showConnections(connState.path).catch(() => {});
+  if (connState.name != null && state.updates % 3 === 0) showConnections(connState.server, connState.name).catch(() => {});
   if (!state.range && state.to != null) return; // a fixed range for incident review does not move
   if (!state.range && serverNow() - state.from >= RANGES["1h"]) {
     // The opening range grew to an hour: from here on it is the hour like any other.
     useRange("1h");
     return;
   }
-  const byName = new Map(message.paths.map((p) => [p.name, p]));
-  for (const name of state.selected) {
-    const p = byName.get(name);
+  const byId = new Map(message.paths.map((p) => [idOf(p), p]));
+  // An update follows one server's poll; each path is dated by its own server's newest poll,
+  // so another server's unchanged figures are not taken for a new reading.
+  const polledAt = new Map((message.servers || []).map((s) => [s.name, s.ts]));
+  for (const id of state.selected) {
+    const p = byId.get(id);
     // Nothing was read of an unknown path: a gap, as its history has, not a reading of zero.
     if (!p || pathState(p) === "unknown") continue;
-    if (!state.series.has(name)) state.series.set(name, []);
-    append(state.series.get(name), snapshotPoint(p, message.ts));
+    if (!state.series.has(id)) state.series.set(id, []);
+    append(state.series.get(id), snapshotPoint(p, polledAt.get(p.server) ?? message.ts));
   }
   const now = Date.now();
   state.xmax = Math.max(now, message.ts);
@@ -573,17 +726,21 @@ function tick() {
   const down = state.snapshot?.reachable === false;
   const note = $("conn-error");
   note.hidden = !down;
-  const words = down ? `MediaMTX unreachable${state.snapshot.error ? `: ${state.snapshot.error}` : ""}` : "";
+  // A fleet's strips say why each failing server fails; beside the badge, only which.
+  const failing = state.servers.filter((s) => !s.reachable).map((s) => s.name);
+  const words = !down ? "" : isFleet() && failing.length ? `MediaMTX unreachable: ${failing.join(", ")}`
+    : `MediaMTX unreachable${state.snapshot.error ? `: ${state.snapshot.error}` : ""}`;
   if (note.textContent !== words) note.textContent = words; // unchanged words are not announced again
   document.body.dataset.reachable = state.snapshot ? String(!down) : "";
   for (const cell of document.querySelectorAll("#paths td.state[data-since]")) {
     cell.textContent = `offline ${humanDuration(serverNow() - Number(cell.dataset.since))}`;
   }
+  showStrips();
 }
 
 // ---- A path's connections ----
 
-const connState = { path: null, chosen: null, seq: 0 };
+const connState = { server: null, name: null, chosen: null, seq: 0 };
 const connChart = new TimeChart($("chart-conn"), {
   format: (v, exact) => formatBitrate(v, exact), gapMs: () => 3.5 * state.intervalMs,
 });
@@ -592,14 +749,16 @@ function verdict(v) {
   return v ? `<span class="level ${v.level}" title="${escapeHTML(v.rule)}">${v.level}</span> ${escapeHTML(v.reason)}` : "–";
 }
 
-async function showConnections(name) {
-  connState.path = name;
+async function showConnections(server, name) {
+  Object.assign(connState, { server, name });
   $("details").hidden = false;
-  $("details-title").textContent = name;
+  $("details-title").textContent = pathId(server, name);
   const seq = ++connState.seq;
   let body;
   try {
-    body = await api(`api/v1/paths/${encodeURIComponent(name)}/connections`);
+    const request = `api/v1/paths/${encodeURIComponent(name)}/connections${server ? `?server=${encodeURIComponent(server)}` : ""}`;
+    document.body.dataset.connectionsRequest = request;
+    body = await api(request);
   } catch (e) {
     if (seq === connState.seq) $("connections").tBodies[0].innerHTML = `<tr><td colspan="9">${escapeHTML(e.message)}</td></tr>`;
     return;
@@ -624,7 +783,8 @@ async function chartConnection(id) {
   connState.chosen = id;
   for (const row of $("connections").tBodies[0].rows) row.classList.toggle("chosen", row.dataset.id === id);
   // The two bitrates only, one array each: what the chart draws, in the smallest answer.
-  const query = "from=now-15m&fields=bitrateIn,bitrateOut&format=columns";
+  // Connection ids are MediaMTX's own: two servers may hand out the same one.
+  const query = `from=now-15m&fields=bitrateIn,bitrateOut&format=columns${serverParam(connState.server)}`;
   document.body.dataset.connectionQuery = query;
   const body = await api(`api/v1/connections/${encodeURIComponent(id)}/history?${query}`);
   if (connState.chosen !== id) return;
@@ -665,11 +825,14 @@ function localInput(ms) {
 
 function csv() {
   const keys = FIELDS.split(",");
-  const lines = [["path", "t", "time", ...keys].join(",")];
-  for (const name of state.selected) {
-    for (const p of state.series.get(name) || []) {
+  const fleet = isFleet();
+  const quoted = (text) => /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const lines = [[...(fleet ? ["server"] : []), "path", "t", "time", ...keys].join(",")];
+  for (const id of state.selected) {
+    const { server, name } = pathOf(id);
+    for (const p of state.series.get(id) || []) {
       if (p.t < state.xmin || p.t > state.xmax) continue;
-      lines.push([/[",\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name, p.t, new Date(p.t).toISOString(),
+      lines.push([...(fleet ? [quoted(server)] : []), quoted(name), p.t, new Date(p.t).toISOString(),
                   ...keys.map((k) => p[k] ?? "")].join(","));
     }
   }
@@ -699,6 +862,7 @@ function start() {
   $("second").value = state.second;
   $("second").onchange = () => { state.second = $("second").value; writeURL(); draw(); };
   $("filter").oninput = () => { state.filter = $("filter").value; renderTable(); };
+  $("server-filter").onchange = () => { state.serverFilter = $("server-filter").value; writeURL(); renderTable(); };
   $("csv").onclick = csv;
   for (const th of document.querySelectorAll("th[data-sort]")) {
     th.onclick = () => {
@@ -710,8 +874,10 @@ function start() {
   $("paths").tBodies[0].onclick = (event) => {
     const row = event.target.closest("tr");
     if (!row) return;
-    if (event.target.matches("input")) toggle(row.dataset.name);
-    else if (event.target.cellIndex === 1) showConnections(row.dataset.name).catch((e) => showError(e.message));
+    if (event.target.matches("input")) toggle(row.dataset.id);
+    else if (event.target.closest("td.name")) {
+      showConnections(row.dataset.server || null, row.dataset.name).catch((e) => showError(e.message));
+    }
   };
   $("connections").tBodies[0].onclick = (event) => {
     const row = event.target.closest("tr[data-id]");
@@ -719,7 +885,7 @@ function start() {
   };
   $("details-close").onclick = () => {
     $("details").hidden = true;
-    Object.assign(connState, { path: null, chosen: null });
+    Object.assign(connState, { server: null, name: null, chosen: null });
     $("conn-figure").hidden = true;
   };
   $("token-cancel").onclick = () => $("token-dialog").close("cancel");
