@@ -57,6 +57,8 @@ public struct Collector: Service {
     public let status: CollectorStatus
     let logger: Logger
     let metrics: CollectorMetrics
+    /// Each server's poll series, by server name.
+    let serverMetrics: [String: CollectorMetrics]
 
     /// `metrics` is where the collector's series go; by default the factory `main` bootstrapped.
     public init(client: MediaMTXClient, cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
@@ -77,7 +79,9 @@ public struct Collector: Service {
         self.settings = settings
         self.status = status
         self.logger = logger
-        self.metrics = CollectorMetrics(factory: factory)
+        self.metrics = CollectorMetrics(factory: factory, server: targets[0].name)
+        self.serverMetrics = Dictionary(targets.map { ($0.name, CollectorMetrics(factory: factory, server: $0.name)) },
+                                        uniquingKeysWith: { first, _ in first })
     }
 
     /// One server's state for one run of the loop.
@@ -206,6 +210,7 @@ public struct Collector: Service {
     func poll(_ loop: inout ServerLoop) async -> (PollBatch, Snapshot?) {
         let started = ContinuousClock.now
         let startedMs = loop.client.clock()
+        let metrics = serverMetrics[loop.name] ?? self.metrics
         let outcome = await fetch(&loop)
         let durationMs = started.duration(to: .now).milliseconds
         metrics.pollDuration.recordMilliseconds(durationMs)
@@ -229,7 +234,7 @@ public struct Collector: Service {
                 log.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
             }
             metrics.paths.record(samples.count)
-            track(reply, &loop, log)
+            track(reply, &loop, log, metrics)
             let version = loop.serverVersion, note = loop.serverVersionNote
             status.update(server: server) {
                 $0.polls += 1
@@ -247,7 +252,7 @@ public struct Collector: Service {
             }
             return (batch, snapshot)
         case let .failure(failure):
-            let reason = failure.description
+            let reason = failure.description(server: targets.count > 1 || server != ServerName.default ? server : nil)
             let batch = PollBatch(
                 poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason,
                                  reason: failure.reason.rawValue, server: server), snapshot: nil)
@@ -319,9 +324,12 @@ public struct Collector: Service {
             }
         }
 
-        var description: String {
+        var description: String { description(server: nil) }
+
+        /// Worded with the settings of `server` when it is one of a fleet (`nil`: the single server's).
+        func description(server: String?) -> String {
             switch self {
-            case let .mediaMTX(error): error.description
+            case let .mediaMTX(error): server.map(error.description(server:)) ?? error.description
             case let .abandoned(after): "the poll was abandoned after \(after.milliseconds) ms: MediaMTX answers too slowly for the interval"
             }
         }
@@ -394,7 +402,7 @@ public struct Collector: Service {
 
     /// Counts, logs (once when a list starts failing, once when it recovers) and shows the
     /// connection lists that failed in a poll whose paths were read.
-    func track(_ reply: PollReply, _ state: inout ServerLoop, _ logger: Logger) {
+    func track(_ reply: PollReply, _ state: inout ServerLoop, _ logger: Logger, _ metrics: CollectorMetrics) {
         var failing: [String: String] = [:]
         for failure in reply.failedLists {
             failing[failure.proto.rawValue] = failure.description

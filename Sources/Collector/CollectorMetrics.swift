@@ -18,26 +18,29 @@ struct CollectorMetrics: Sendable {
     /// Rows the history file refused and that were left out of an otherwise stored poll.
     let rowsSkipped: Counter
 
-    init(factory: any MetricsFactory = MetricsSystem.factory) {
-        polls = Counter(label: "mtxmon_polls_total", factory: factory)
+    /// `server` labels the series of one server's polls (`server="edge1"`), so an alert names
+    /// the server that fails; the collector's own series (writes, Redis, ticks) have none.
+    init(factory: any MetricsFactory = MetricsSystem.factory, server: String = ServerName.default) {
+        let by = [("server", server)]
+        polls = Counter(label: "mtxmon_polls_total", dimensions: by, factory: factory)
         var byReason: [FailureReason: Counter] = [:]
         for reason in FailureReason.allCases {
-            byReason[reason] = Counter(label: "mtxmon_poll_failures_total", dimensions: [("reason", reason.rawValue)],
-                                       factory: factory)
+            byReason[reason] = Counter(label: "mtxmon_poll_failures_total",
+                                       dimensions: by + [("reason", reason.rawValue)], factory: factory)
         }
         pollFailuresByReason = byReason
-        pollsAbandoned = Counter(label: "mtxmon_polls_abandoned_total", factory: factory)
+        pollsAbandoned = Counter(label: "mtxmon_polls_abandoned_total", dimensions: by, factory: factory)
         ticksSkipped = Counter(label: "mtxmon_ticks_skipped_total", factory: factory)
-        pollDuration = Metrics.Timer(label: "mtxmon_poll_duration_seconds", preferredDisplayUnit: .seconds,
-                                     factory: factory)
-        paths = Gauge(label: "mtxmon_paths", factory: factory)
+        pollDuration = Metrics.Timer(label: "mtxmon_poll_duration_seconds", dimensions: by,
+                                     preferredDisplayUnit: .seconds, factory: factory)
+        paths = Gauge(label: "mtxmon_paths", dimensions: by, factory: factory)
         samplesWritten = Counter(label: "mtxmon_samples_written_total", factory: factory)
         redisErrors = Counter(label: "mtxmon_redis_errors_total", factory: factory)
         sqliteErrors = Counter(label: "mtxmon_sqlite_errors_total", factory: factory)
         var lists: [ConnectionProtocol: Counter] = [:]
         for proto in ConnectionProtocol.allCases {
             lists[proto] = Counter(label: "mtxmon_connection_list_failures_total",
-                                   dimensions: [("list", proto.rawValue)], factory: factory)
+                                   dimensions: by + [("list", proto.rawValue)], factory: factory)
         }
         connectionListFailures = lists
         rowsSkipped = Counter(label: "mtxmon_rows_skipped_total", factory: factory)

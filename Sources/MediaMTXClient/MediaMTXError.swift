@@ -18,30 +18,42 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
     case tooManyPages(url: String, pages: Int)
 
     public var description: String {
+        text(url: "MEDIA_MTX_API_URL",
+             credentials: "MEDIA_MTX_API_USER and MEDIA_MTX_API_PASS (or MEDIA_MTX_API_TOKEN)")
+    }
+
+    /// The description for a server of a fleet, whose settings are its entry in `MTXMON_SERVERS`
+    /// or `MTXMON_SERVERS_FILE`, not the single-server variables.
+    public func description(server: String) -> String {
+        text(url: "the url of server '\(server)' (MTXMON_SERVERS or MTXMON_SERVERS_FILE)",
+             credentials: "user and pass (or token) of server '\(server)' in MTXMON_SERVERS_FILE")
+    }
+
+    private func text(url setting: String, credentials: String) -> String {
         switch self {
         case let .refused(url):
             "MediaMTX refuses connections at \(url): it is not running, or not with `api: yes` on that port "
-                + "(MEDIA_MTX_API_URL)"
+                + "(\(setting))"
         case let .dns(url, reason):
-            "the host name of \(url) does not resolve (\(reason)): check MEDIA_MTX_API_URL and DNS"
+            "the host name of \(url) does not resolve (\(reason)): check \(setting) and DNS"
         case let .tls(url, reason):
             "TLS with MediaMTX at \(url) failed (\(reason)): use http:// unless MediaMTX has `apiEncryption: yes`, "
                 + "and check its certificate"
         case let .unreachable(url, reason):
             "MediaMTX is unreachable at \(url) (\(reason)): check that MediaMTX runs with `api: yes` and that "
-                + "MEDIA_MTX_API_URL points at its API address (default http://localhost:9997)"
+                + "\(setting) points at its API address (default http://localhost:9997)"
         case let .timedOut(url):
             "MediaMTX did not answer \(url) in time: the server is overloaded or the address is wrong"
         case let .unauthorized(url):
-            "MediaMTX refused \(url) with 401/403: set MEDIA_MTX_API_USER and MEDIA_MTX_API_PASS (or "
-                + "MEDIA_MTX_API_TOKEN) to a user that has the `api` permission in mediamtx.yml"
+            "MediaMTX refused \(url) with 401/403: set \(credentials) to a user that has the `api` permission "
+                + "in mediamtx.yml"
         case let .notFound(url):
             "MediaMTX has no \(url): this server version lacks that list"
         case let .status(url, code, body):
             "MediaMTX answered \(url) with HTTP \(code)" + (body.isEmpty ? "" : ": \(body)")
         case let .badJSON(url, detail):
             "MediaMTX answered \(url) with a body that is not the expected JSON (\(detail)): is "
-                + "MEDIA_MTX_API_URL the control API (:9997) and not another port?"
+                + "\(setting) the control API (:9997) and not another port?"
         case let .tooManyPages(url, pages):
             "MediaMTX kept reporting more pages of \(url) after \(pages) requests: giving up on this poll"
         }

@@ -168,13 +168,13 @@ import TestSupport
         try await withSimulator(simulator) { url in
             try await collect(url, store: store, status: status, metrics: metrics, interval: interval,
                               until: "three polls without RTMP") { _ in
-                metrics.value("mtxmon_connection_list_failures_total", ("list", "rtmp")) >= 3
+                metrics.value("mtxmon_connection_list_failures_total", ("server", "default"), ("list", "rtmp")) >= 3
             }
             let values = status.values
             #expect(values.failingConnectionLists.keys.sorted() == ["rtmp"])
             #expect(values.failingConnectionLists["rtmp"]?.contains("HTTP 500") == true)
-            #expect(metrics.value("mtxmon_connection_list_failures_total", ("list", "rtmp")) >= 3)
-            #expect(metrics.value("mtxmon_connection_list_failures_total", ("list", "rtsp")) == 0)
+            #expect(metrics.value("mtxmon_connection_list_failures_total", ("server", "default"), ("list", "rtmp")) >= 3)
+            #expect(metrics.value("mtxmon_connection_list_failures_total", ("server", "default"), ("list", "rtsp")) == 0)
             #expect(try await sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'") == "0")
             simulator.setFault(.none, list: "rtmpconns")
             try await collect(url, store: store, status: status, metrics: metrics, interval: interval,

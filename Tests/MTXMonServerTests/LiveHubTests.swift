@@ -97,3 +97,43 @@ import TestSupport
         }
     }
 }
+
+/// A fleet's servers arrive one snapshot each; live clients see them as one, every item and
+/// event under its server, and may subscribe to some servers only.
+@Suite struct FleetLiveHubTests {
+    let base = HistoryFixture.now
+
+    func poll(_ server: String, _ ts: Int64, online: Bool = true) -> Snapshot {
+        var cam = PathSample(name: "cam1", online: online, sourceType: online ? "rtspSession" : nil, readers: 1)
+        cam.state = online ? .online : .offline
+        return Snapshot(ts: ts, paths: [cam], serverVersion: "v1.20.1").named(server)
+    }
+
+    @Test func twoServersSnapshotsAreOneViewAndEventsNameTheirServer() async throws {
+        var logger = Logger(label: "test.hub")
+        logger.logLevel = .critical
+        let hub = LiveHub(feed: SnapshotBroadcaster(), intervalMs: HistoryFixture.interval, logger: logger)
+        let client = await hub.connect { (nil, .none) }
+        _ = client.take()
+        await hub.receive(poll("a", base), via: .feed)
+        await hub.receive(poll("b", base + 3), via: .feed)
+        let both = try #require(await hub.latest)
+        #expect(both.snapshot?.paths.map { "\($0.serverName)/\($0.name)" } == ["a/cam1", "b/cam1"])
+        #expect(both.snapshot?.servers?.map(\.name) == ["a", "b"])
+        _ = client.take()
+
+        // b's publisher leaves: one event, b's; a's cam1 is untouched.
+        await hub.receive(poll("b", base + 2_003, online: false), via: .feed)
+        let (batch, _) = client.take()
+        #expect(batch.events == [PathEvent(.offline, path: "cam1", ts: base + 2_003, server: "b")])
+        let update = try #require(batch.update)
+        #expect(update.snapshot?.path(named: "cam1", server: "a")?.currentState == .online)
+        #expect(update.snapshot?.path(named: "cam1", server: "b")?.currentState == .offline)
+
+        let onlyA = String(buffer: update.message(type: "update", filter: .onServers(["a"], paths: nil), stale: nil))
+        #expect(onlyA.contains("\"server\":\"a\"") && !onlyA.contains("\"server\":\"b\",\"name\""))
+        let message = try ClientMessage.parse(#"{"type":"subscribe","servers":["b"],"paths":["cam1"]}"#)
+        #expect(message == .subscribe(.onServers(["b"], paths: ["cam1"]), id: nil))
+        #expect(throws: ClientMessageError.self) { try ClientMessage.parse(#"{"type":"subscribe","servers":["b c"]}"#) }
+    }
+}

@@ -123,8 +123,8 @@ function setServers(message) {
   for (const s of state.servers) {
     if (!s.reachable && before.find((b) => b.name === s.name)?.reachable !== false) state.serverInfo.delete(s.name);
   }
-  if (state.servers.some((s) => !s.reachable && !state.serverInfo.get(s.name)?.failingSince)) askServers();
-  if (isFleet(before) !== isFleet()) {
+  if (isFleet() && state.servers.some((s) => !s.reachable && !state.serverInfo.get(s.name)?.failingSince)) askServers();
+  if (before.length && isFleet(before) !== isFleet()) {
     const rekey = (id) => { const p = pathOf(id, before); return pathId(p.server, p.name); };
     state.selected = state.selected.map(rekey);
     state.series = new Map([...state.series].map(([id, points]) => [rekey(id), points]));
@@ -867,7 +867,7 @@ function start() {
   for (const th of document.querySelectorAll("th[data-sort]")) {
     th.onclick = () => {
       const key = th.dataset.sort;
-      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "name" ? 1 : -1 };
+      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "name" || key === "server" ? 1 : -1 };
       renderTable();
     };
   }
