@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // System libraries: Debian's libhiredis-dev and libsqlite3-dev.
@@ -77,6 +78,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Webhook receivers: each stored event, signed, delivered at least once, in order.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "MTXMonCore", "HistoryStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // A MediaMTX stand-in serving both API generations, for tests, benchmarks and trials.
         .target(
             name: "MediaMTXSimulator",
@@ -112,7 +128,7 @@ let package = Package(
         .target(
             name: "MTXMonApp",
             dependencies: [
-                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector", "MTXMonServer",
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector", "MTXMonServer", "Webhooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -18,6 +18,12 @@ public struct CollectorSettings: Sendable {
     public var infoEvery: Duration
     /// How long a path MediaMTX no longer lists stays known (as `offline`).
     public var forgetAfter: Duration
+    /// When a path's bitrate counts as fallen (see `EventRules`).
+    public var rules = EventRules()
+    /// Which events go to the webhooks, and how many.
+    public var throttle = EventThrottle()
+    /// The webhook URLs each event the throttle lets through is owed to.
+    public var webhookTargets: [String] = []
 
     public init(interval: Duration = .seconds(2), pollDeadline: Duration? = nil, maxPendingBatches: Int = 1_800,
                 infoEvery: Duration = .seconds(60), forgetAfter: Duration = .seconds(86_400)) {
@@ -96,6 +102,9 @@ public struct Collector: Service {
         /// Why `serverVersion` is unknown, when that is known.
         var serverVersionNote: String?
         var infoDue = ContinuousClock.now
+        var detector: EventDetector
+        /// The newest version the server told, kept across outages to tell an upgrade.
+        var knownVersion: String?
 
         var client: MediaMTXClient { target.client }
         var name: String { target.name }
@@ -105,6 +114,9 @@ public struct Collector: Service {
     struct LoopState {
         var servers: [ServerLoop]
         var tick = 0
+        var throttle: EventThrottle
+        /// The recorder's own events (Redis, SQLite) waiting for the next poll's batch.
+        var storeEvents: [MonitorEvent] = []
         var redis = OutageTracker()
         var sqlite = OutageTracker()
         var refusedRows = OutageTracker()
@@ -123,7 +135,8 @@ public struct Collector: Service {
             let maxGap = intervalMs * 3 + intervalMs / 2
             let forgetMs = settings.forgetAfter.milliseconds
             var loop = ServerLoop(target: target, paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
-                                  connectionRates: ConnectionTracker(maxGapMs: maxGap))
+                                  connectionRates: ConnectionTracker(maxGapMs: maxGap),
+                                  detector: EventDetector(server: target.name, rules: settings.rules))
             do {
                 let since = target.client.clock() - forgetMs
                 let name = target.name
@@ -135,7 +148,7 @@ public struct Collector: Service {
             }
             servers.append(loop)
         }
-        return LoopState(servers: servers)
+        return LoopState(servers: servers, throttle: settings.throttle)
     }
 
     public func run() async throws {
@@ -196,12 +209,35 @@ public struct Collector: Service {
             return results.sorted { $0.0 < $1.0 }
         }
         var snapshots: [Snapshot] = []
+        var batches: [PollBatch] = []
         for (i, loop, batch, snapshot) in results {
             state.servers[i] = loop
-            state.pending.append(batch)
+            batches.append(batch)
             if let snapshot { snapshots.append(snapshot) }
         }
-        await write(&state)
+        if !batches.isEmpty {
+            // The recorder's own events and the webhooks' summaries ride on the tick's first poll.
+            let now = batches[0].poll.ts
+            batches[0].events = state.storeEvents + batches[0].events
+            state.storeEvents = []
+            if !settings.webhookTargets.isEmpty { batches[0].events += state.throttle.summaries(at: now) }
+        }
+        if !settings.webhookTargets.isEmpty {
+            for b in batches.indices {
+                batches[b].notify = batches[b].events.indices.filter { state.throttle.admit(batches[b].events[$0]) }
+            }
+        }
+        state.pending += batches
+        let stored = await write(&state)
+        let events = stored ?? batches.flatMap(\.events)
+        for i in snapshots.indices {
+            // Each server's snapshot carries its events; the first also those of no server.
+            let server = snapshots[i].serverName
+            let polled = Set(snapshots.map(\.serverName))
+            snapshots[i].events = events.filter { event in
+                event.server == server || (i == 0 && !polled.contains(event.server ?? ""))
+            }
+        }
         for snapshot in snapshots { await publish(snapshot, &state) }
         await convertSome(&state)
     }
@@ -227,12 +263,21 @@ public struct Collector: Service {
                                                                              readAt: connectionReadAt,
                                                                              listsRead: Set(reply.readLists)),
                                     serverVersionNote: loop.serverVersionNote).named(server)
-            let batch = PollBatch(
-                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count, server: server),
-                snapshot: snapshot)
+            var events: [MonitorEvent] = []
             if case let .ended(failed, sinceMs) = loop.mediaMTX.recordSuccess(at: reply.ts) {
                 log.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
+                events.append(.serverBack(server, ts: reply.ts, failedPolls: failed, outageMs: sinceMs))
             }
+            if let version = loop.serverVersion {
+                if let known = loop.knownVersion, known != version {
+                    events.append(.serverVersion(server, ts: reply.ts, from: known, to: version))
+                }
+                loop.knownVersion = version
+            }
+            events += loop.detector.answered(snapshot, failingLists: Set(reply.failedLists.map(\.proto)))
+            let batch = PollBatch(
+                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count, server: server),
+                snapshot: snapshot, events: events)
             metrics.paths.record(samples.count)
             track(reply, &loop, log, metrics)
             let version = loop.serverVersion, note = loop.serverVersionNote
@@ -253,13 +298,16 @@ public struct Collector: Service {
             return (batch, snapshot)
         case let .failure(failure):
             let reason = failure.description(server: targets.count > 1 || server != ServerName.default ? server : nil)
-            let batch = PollBatch(
-                poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason,
-                                 reason: failure.reason.rawValue, server: server), snapshot: nil)
+            var events: [MonitorEvent] = []
             if case .started = loop.mediaMTX.recordFailure(at: startedMs, reason: reason) {
                 log.error("MediaMTX poll failed; further failures are counted, not logged, until it recovers",
                           metadata: ["error": "\(reason)", "reason": "\(failure.reason.rawValue)"])
+                events.append(.serverUnreachable(server, url: loop.client.endpoint.baseURL, ts: startedMs, reason: reason,
+                                                 cause: failure.reason.rawValue))
             }
+            let batch = PollBatch(
+                poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason,
+                                 reason: failure.reason.rawValue, server: server), snapshot: nil, events: events)
             // What the server was is not known while it does not answer: it may come back another version.
             loop.serverVersion = nil
             loop.serverVersionNote = nil
@@ -437,11 +485,12 @@ public struct Collector: Service {
 
     /// Writes every pending batch in one transaction; on failure keeps them for the next poll,
     /// up to `maxPendingBatches`, so a locked or full disk delays rows instead of losing them.
-    func write(_ state: inout LoopState) async {
+    @discardableResult
+    func write(_ state: inout LoopState) async -> [MonitorEvent]? {
         let batches = state.pending
         let ts = batches.last?.poll.ts ?? WallClock.nowMs()
         do {
-            let report = try await store.appendOffThread(batches)
+            let report = try await store.appendOffThread(batches, deliverTo: settings.webhookTargets)
             skipped(report, &state)
             if let failure = report.sealFailure {
                 logger.warning("recent rows could not be sealed into chunks; they stay readable, retried shortly",
@@ -456,7 +505,9 @@ public struct Collector: Service {
             }
             if case let .ended(failed, _) = state.sqlite.recordSuccess(at: ts) {
                 logger.notice("SQLite writes work again; held polls written", metadata: ["failed_writes": "\(failed)"])
+                state.storeEvents.append(.store(.sqliteBack, ts: ts, detail: "\(failed) failed write\(failed == 1 ? "" : "s")"))
             }
+            return report.events
         } catch {
             metrics.sqliteErrors.increment()
             var dropped = 0
@@ -475,7 +526,12 @@ public struct Collector: Service {
             if case .started = state.sqlite.recordFailure(at: ts, reason: "\(error)") {
                 logger.error("SQLite write failed; polls are held in memory and retried each poll",
                              metadata: ["error": "\(error)", "db": "\(store.path)"])
+                // Held with the polls, so it is stored once SQLite takes them.
+                if !state.pending.isEmpty {
+                    state.pending[state.pending.count - 1].events.append(.store(.sqliteFailing, ts: ts, detail: "\(error)"))
+                }
             }
+            return nil
         }
     }
 
@@ -509,6 +565,7 @@ public struct Collector: Service {
             if case let .ended(failed, sinceMs) = state.redis.recordSuccess(at: snapshot.ts) {
                 logger.notice("snapshot cache reachable again",
                               metadata: ["cache": "\(cache.label)", "failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
+                state.storeEvents.append(.store(.redisBack, ts: snapshot.ts, detail: "after \(sinceMs / 1_000) s"))
             }
             status.update { $0.redisDown = false }
         } catch {
@@ -518,6 +575,7 @@ public struct Collector: Service {
                 $0.redisDown = true
             }
             if case .started = state.redis.recordFailure(at: snapshot.ts, reason: "\(error)") {
+                state.storeEvents.append(.store(.redisFailing, ts: snapshot.ts, detail: "\(error)"))
                 logger.error("snapshot cache unreachable; history still goes to SQLite, reconnecting with backoff",
                              metadata: ["cache": "\(cache.label)", "error": "\(error)"])
             }

@@ -31,10 +31,16 @@ public struct PollRecord: Sendable, Equatable {
 public struct PollBatch: Sendable, Equatable {
     public var poll: PollRecord
     public var snapshot: Snapshot?
+    /// What the poll showed happening (and the recorder's own events of that moment).
+    public var events: [MonitorEvent]
+    /// The places in `events` of those owed to the webhooks.
+    public var notify: [Int]
 
-    public init(poll: PollRecord, snapshot: Snapshot?) {
+    public init(poll: PollRecord, snapshot: Snapshot?, events: [MonitorEvent] = [], notify: [Int] = []) {
         self.poll = poll
         self.snapshot = snapshot
+        self.events = events
+        self.notify = notify
     }
 }
 
@@ -59,6 +65,8 @@ public struct AppendReport: Sendable, Equatable {
     }
 
     public var skipped: [Skipped] = []
+    /// The events written, with their ids, in the order of the batches.
+    public var events: [MonitorEvent] = []
     /// Why sealing recent rows into chunks failed after the write, when it did: the polls are
     /// stored all the same, and the seal is tried again a few polls later.
     public var sealFailure: String?
@@ -149,8 +157,11 @@ public final class HistoryStore: Sendable {
     /// A poll costs one row per path in `recent` (its figures and its connections' in one
     /// blob), appended at the end of a table clustered by time; every `sealEvery` polls the
     /// recent rows are sealed into chunks and rollups (see `seal`), in a transaction of its own.
+    ///
+    /// Events are written with their poll, and a delivery to each of `deliverTo` (webhook URLs)
+    /// for those the batch says to notify, in the same transaction.
     @discardableResult
-    public func append(_ batches: [PollBatch]) throws(SQLiteError) -> AppendReport {
+    public func append(_ batches: [PollBatch], deliverTo targets: [String] = []) throws(SQLiteError) -> AppendReport {
         let report = try writer.withLock { state throws(SQLiteError) -> AppendReport in
             let db = state.connection
             var report = AppendReport()
@@ -160,6 +171,7 @@ public final class HistoryStore: Sendable {
                 for batch in batches {
                     let serverID = try Self.serverID(batch.poll.server, &state)
                     try Self.insert(poll: batch.poll, serverID: serverID, db)
+                    report.events += try Self.insert(events: batch.events, notify: batch.notify, targets: targets, &state)
                     guard let snapshot = batch.snapshot, snapshot.ts > state.watermarks.sealedUntil else { continue }
                     try Self.writeRecent(snapshot, serverID: serverID, &state, &report)
                     // A fleet's servers answer a tick a few milliseconds apart: polls are counted
@@ -288,9 +300,9 @@ public final class HistoryStore: Sendable {
     /// cooperative pool that serves HTTP. Detached so that cancelling the caller (shutdown)
     /// cannot abandon the write of the last poll.
     @discardableResult
-    public func appendOffThread(_ batches: [PollBatch]) async throws -> AppendReport {
+    public func appendOffThread(_ batches: [PollBatch], deliverTo targets: [String] = []) async throws -> AppendReport {
         try await Task.detached {
-            try await NIOThreadPool.singleton.runIfActive { try self.append(batches) }
+            try await NIOThreadPool.singleton.runIfActive { try self.append(batches, deliverTo: targets) }
         }.value
     }
 

@@ -14,6 +14,8 @@ public struct PruneReport: Sendable, Equatable {
     public var polls = 0
     public var connectionSamples = 0
     public var connections = 0
+    /// Events past the rollup retention (their undelivered webhooks with them).
+    public var events = 0
     /// Pages SQLite keeps free inside the file for new rows after the prune.
     public var freePages = 0
     public var pageSize = 0
@@ -35,7 +37,8 @@ extension HistoryStore {
         var report = PruneReport()
         // Recent rows are sealed first, so that what is past the cut is in chunks a prune can remove.
         if !dryRun { try sealAll() }
-        let pathIDs = try read { db in try db.allPaths().map(\.id) }
+        // Every path row, a server's row for connections without a path included.
+        let pathIDs = try read { db in try db.pathIDs() }
         for id in pathIDs {
             report.samples += try pruneTable("sample", time: "ts_ms", scope: ("path_id", id), before: rawBefore,
                                              batch: batch, dryRun: dryRun)
@@ -55,6 +58,8 @@ extension HistoryStore {
             report.samples += rows
         }
         report.polls = try pruneTable("poll", time: "ts_ms", scope: nil, before: rawBefore, batch: batch, dryRun: dryRun)
+        // Events tell what the rollups show: they are kept as long.
+        report.events = try pruneTable("event", time: "ts_ms", scope: nil, before: rollupsBefore, batch: batch, dryRun: dryRun)
         // Connection samples are raw samples; a connection last seen before the cut goes with them.
         let connectionKeys = try read { db in try db.connectionKeys(firstSeenBefore: rawBefore) }
         for key in connectionKeys {

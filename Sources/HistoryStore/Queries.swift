@@ -71,6 +71,15 @@ extension ReadConnection {
         return try statement.step() ? statement.string(0) ?? ServerName.default : ServerName.default
     }
 
+    /// The id of every path row, servers' rows for connections without a path included.
+    func pathIDs() throws -> [Int64] {
+        let statement = try connection.cached("SELECT id FROM path ORDER BY id")
+        defer { statement.reset() }
+        var ids: [Int64] = []
+        while try statement.step() { ids.append(statement.int64(0)) }
+        return ids
+    }
+
     /// Every server the file has polls or paths of, by name.
     public func serverNames() throws -> [String] {
         let statement = try connection.cached("""

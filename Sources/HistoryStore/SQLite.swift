@@ -81,6 +81,7 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     func pageCount() throws(SQLiteError) -> Int64 {
         let s = try cached("PRAGMA page_count")

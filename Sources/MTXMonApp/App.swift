@@ -8,6 +8,7 @@ import MTXMonServer
 import Prometheus
 import ServiceLifecycle
 import SnapshotCache
+import Webhooks
 
 /// The composition root: turns `Settings` into running services. Commands pick a shape.
 public enum App {
@@ -77,8 +78,21 @@ public enum App {
                            everyTicks: server.interval.map { Int($0.milliseconds / max(1, base)) } ?? 1)
             },
             cache: cache, store: store,
-            settings: CollectorSettings(interval: settings.interval, forgetAfter: settings.forgetAfter),
+            settings: {
+                var collector = CollectorSettings(interval: settings.interval, forgetAfter: settings.forgetAfter)
+                collector.rules = settings.events.rules
+                collector.throttle = EventThrottle(minSeverity: settings.events.minSeverity)
+                collector.webhookTargets = settings.events.webhookURLs
+                return collector
+            }(),
             status: status, logger: logger)
+    }
+
+    /// The webhook sender of a process that collects, when receivers are configured.
+    public static func makeWebhooks(_ settings: Settings, store: HistoryStore, logger: Logger) -> WebhookSender? {
+        guard !settings.events.webhookURLs.isEmpty else { return nil }
+        return WebhookSender(store: store, settings: WebhookSettings(targets: settings.events.webhookURLs,
+                                                                     secret: settings.events.secret), logger: logger)
     }
 
     /// What the HTTP API reads from; `status` is the in-process collector's, under `mtxmon run`.

@@ -36,6 +36,8 @@ public struct Settings: Sendable {
     /// writes (default 20,000: every figure of some 2,500 paths); 0 writes none.
     public var metricsMaxSeries: Int = Settings.defaultMetricsMaxSeries
     public static let defaultMetricsMaxSeries = 20_000
+    /// Event rules and webhooks (see `EventSettings`).
+    public var events = EventSettings()
 
     /// How long the latest snapshot stays readable after the collector stops: five intervals.
     public var snapshotTTL: Duration { interval * 5 }
@@ -200,6 +202,7 @@ extension Settings {
                     + "gauges) to 1000000, e.g. 20000")
             }
         }
+        let events = EventSettings.load(value, problems: &problems)
         let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
             .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
 
@@ -229,7 +232,7 @@ extension Settings {
             mediaMTX: servers.first?.endpoint ?? endpoint, servers: servers,
             interval: interval, redis: redis, database: database, listen: listen,
             apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
-            sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries)
+            sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries, events: events)
     }
 }
 

@@ -59,3 +59,23 @@ public struct PathEvent: Sendable, Equatable {
         return events.sorted { $0.path < $1.path }
     }
 }
+
+extension MonitorEvent {
+    /// A path event worked out by a listener (from a collector that sends no events) in the form
+    /// stored events have.
+    public init(_ event: PathEvent) {
+        let severity: Severity = event.kind == .online ? .info : .warning
+        let text = switch event.kind {
+        case .online: "\(event.path) is online"
+        case .offline: "\(event.path) went offline"
+        case .reset: "\(event.path)'s counters started again: its publisher reconnected"
+        }
+        let kind: Kind = switch event.kind {
+        case .online: .online
+        case .offline: .offline
+        case .reset: .reset
+        }
+        self.init(kind, severity: severity, ts: event.ts, server: event.server ?? ServerName.default, path: event.path,
+                  message: text)
+    }
+}

@@ -20,6 +20,9 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var error: String?
     /// Why `serverVersion` is `nil`, when mtxmon knows.
     public var serverVersionNote: String?
+    /// What this poll showed happening, as stored (with ids); `nil` from a collector that sends
+    /// none, whose listeners work the path events out themselves.
+    public var events: [MonitorEvent]?
 
     public init(ts: Int64, paths: [PathSample], serverVersion: String? = nil, connections: [ConnectionSample] = [],
                 reachable: Bool? = nil, error: String? = nil, serverVersionNote: String? = nil, server: String? = nil) {
@@ -37,7 +40,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var answered: Bool { reachable ?? true }
 
     enum CodingKeys: String, CodingKey {
-        case server, servers, ts, paths, serverVersion, connections, reachable, error, serverVersionNote
+        case server, servers, ts, paths, serverVersion, connections, reachable, error, serverVersionNote, events
     }
 
     /// Snapshots published by an mtxmon from before connections were recorded have none.
@@ -52,6 +55,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         reachable = try container.decodeIfPresent(Bool.self, forKey: .reachable)
         error = try container.decodeIfPresent(String.self, forKey: .error)
         serverVersionNote = try container.decodeIfPresent(String.self, forKey: .serverVersionNote)
+        events = try container.decodeIfPresent([MonitorEvent].self, forKey: .events)
     }
 
     /// The server's name, `default` for snapshots that name none.

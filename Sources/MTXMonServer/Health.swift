@@ -24,6 +24,8 @@ struct HealthReport: Sendable {
     var sqliteOK = true
     /// Every server of the fleet (one for a single-server install).
     var servers: [ServerHealth] = []
+    /// What each webhook receiver is still owed.
+    var webhooks: [DeliveryBacklog] = []
 
     static func assess(_ environment: APIEnvironment, startedAt: Int64) async -> HealthReport {
         var report = HealthReport()
@@ -75,6 +77,12 @@ struct HealthReport: Sendable {
                     + "; the other servers are collected")
             }
         }
+        report.webhooks = (try? await environment.store.readOffThread { _ in try environment.store.deliveryBacklog() }) ?? []
+        for backlog in report.webhooks where backlog.attempts > 0 {
+            report.problems.append("the webhook receiver \(Self.shownURL(backlog.target)) fails (\(backlog.lastError ?? "no answer")): "
+                + "\(backlog.pending) event\(backlog.pending == 1 ? "" : "s") waiting"
+                + (backlog.oldestTs.map { " since \(Self.clock($0))" } ?? "") + ", retried in order with backoff")
+        }
         report.cacheOK = await environment.cache.ping()
         if status == nil, report.cacheOK, report.failure == nil, let latest = try? await environment.cache.latest() {
             report.serverVersion = latest.serverVersion
@@ -121,6 +129,14 @@ struct HealthReport: Sendable {
             report.problems.append("the \(list) connection list fails: \(reason)")
         }
         return report
+    }
+
+    /// A receiver's URL without credentials.
+    static func shownURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.user = nil
+        components.password = nil
+        return components.string ?? url
     }
 
     /// The failure as an operator says it, after "MediaMTX at URL".

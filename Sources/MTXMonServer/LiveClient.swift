@@ -30,7 +30,7 @@ final class LiveClient: @unchecked Sendable {
 
     /// Returns false when the client was closed for being too slow.
     @discardableResult
-    func offer(_ update: EncodedSnapshot, events: [PathEvent], asSnapshot: Bool, nowMs: Int64) -> Bool {
+    func offer(_ update: EncodedSnapshot, events: [MonitorEvent], asSnapshot: Bool, nowMs: Int64) -> Bool {
         let outcome = lock.withLock { closed ? .queued : mailbox.offer(update, events: events, asSnapshot: asSnapshot, nowMs: nowMs) }
         return settle(outcome)
     }

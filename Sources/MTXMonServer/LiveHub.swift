@@ -22,7 +22,7 @@ public actor LiveHub: Service {
     private var current: EncodedSnapshot?
     /// The newest snapshot while no client listens: encoded only once one connects, so a
     /// recorder nobody watches live does not encode a thousand paths every poll.
-    private var unencoded: (snapshot: Snapshot, source: PathRoutes.Source, sequence: Int64)?
+    private var unencoded: (source: PathRoutes.Source, sequence: Int64)?
     /// Snapshots taken so far: each one's place in the order clients see them in.
     private var taken: Int64 = 0
     /// Each server's newest snapshot of a poll MediaMTX answered: events compare with it, so an
@@ -82,7 +82,7 @@ public actor LiveHub: Service {
         case .feed:
             if let known = parts[snapshot.serverName], known.ts == snapshot.ts { return }
         case .read:
-            if current != nil || unencoded != nil || !parts.isEmpty { return }
+            if !parts.isEmpty { return }
             for part in snapshot.split() {
                 parts[part.serverName] = part
                 if part.answered { previous[part.serverName] = part }
@@ -96,7 +96,10 @@ public actor LiveHub: Service {
         let server = snapshot.serverName
         parts[server] = snapshot
         taken += 1
-        let events = snapshot.answered && !clients.isEmpty ? PathEvent.between(previous[server], snapshot) : []
+        // A collector that stores events sends them; for one that does not, the path events
+        // are worked out here, as before.
+        let events = clients.isEmpty ? [] : snapshot.events
+            ?? (snapshot.answered ? PathEvent.between(previous[server], snapshot).map(MonitorEvent.init) : [])
         if snapshot.answered { previous[server] = snapshot }
         settle(events: events, source: source)
     }
@@ -110,14 +113,15 @@ public actor LiveHub: Service {
     }
 
     /// Encodes the merged view for the clients (or leaves it for the first one) and sends it.
-    private func settle(events: [PathEvent], source: PathRoutes.Source) {
-        guard let snapshot = merged() else { return }
+    private func settle(events: [MonitorEvent], source: PathRoutes.Source) {
         guard !clients.isEmpty else {
-            // Nobody to tell: encoded once a client connects.
-            unencoded = (snapshot, source, taken)
+            // Nobody to tell: merged and encoded once a client connects (a fleet's servers each
+            // bring a snapshot a tick; merging every one nobody reads was most of the hub's cost).
+            unencoded = (source, taken)
             current = nil
             return
         }
+        guard let snapshot = merged() else { return }
         unencoded = nil
         let encoded = EncodedSnapshot(snapshot, source: source, sequence: taken)
         current = encoded
@@ -134,7 +138,7 @@ public actor LiveHub: Service {
 
     /// Registers a client and queues the newest snapshot for it (the hub's, or `fallback`).
     func connect(fallback: @Sendable () async -> (Snapshot?, PathRoutes.Source)) async -> LiveClient {
-        if current == nil && unencoded == nil {
+        if parts.isEmpty {
             let (snapshot, source) = await fallback()
             if let snapshot { receive(snapshot, source: source, via: .read) }
         }
@@ -164,7 +168,7 @@ public actor LiveHub: Service {
     }
 
     private func encodePending() {
-        guard let (snapshot, source, sequence) = unencoded else { return }
+        guard let (source, sequence) = unencoded, let snapshot = merged() else { return }
         unencoded = nil
         current = EncodedSnapshot(snapshot, source: source, sequence: sequence)
     }

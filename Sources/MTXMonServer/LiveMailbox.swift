@@ -16,6 +16,14 @@ enum PathFilter: Sendable, Equatable {
         case let .onServers(servers, paths): servers.contains(server ?? ServerName.default) && paths?.contains(name) ?? true
         }
     }
+
+    /// An event of a path goes where the path's items go; one of a whole server to those who
+    /// watch that server; the recorder's own to everyone.
+    func admits(_ event: MonitorEvent) -> Bool {
+        if let path = event.path { return contains(path, server: event.server) }
+        guard let server = event.server, case let .onServers(servers, _) = self else { return true }
+        return servers.contains(server)
+    }
 }
 
 /// Why the server ends a live connection itself.
@@ -44,7 +52,7 @@ struct CloseReason: Sendable, Equatable, Error {
 struct LiveMailbox {
     struct Batch: Equatable {
         var replies: [ByteBuffer] = []
-        var events: [PathEvent] = []
+        var events: [MonitorEvent] = []
         var update: EncodedSnapshot?
         /// Send `update` as a `snapshot` message: the client's first, after `subscribe`, or after
         /// the feed was lost and updates may have been missed.
@@ -81,13 +89,13 @@ struct LiveMailbox {
     }
 
     /// A new snapshot (and the events it brought) for this client.
-    mutating func offer(_ update: EncodedSnapshot, events: [PathEvent], asSnapshot: Bool, nowMs: Int64) -> Outcome {
+    mutating func offer(_ update: EncodedSnapshot, events: [MonitorEvent], asSnapshot: Bool, nowMs: Int64) -> Outcome {
         if let since = waitingSinceMs, nowMs - since > slowLimitMs {
             return .close(.tooSlow("this client read no update for \((nowMs - since) / 1_000) s; reconnect "
                 + "when it can keep up (a snapshot is sent on connect)"))
         }
         if let lastSentOrder, update.order <= lastSentOrder, !asSnapshot { return .queued }
-        let kept = events.filter { filter.contains($0.path, server: $0.server) }
+        let kept = events.filter(filter.admits)
         if eventsDropped {
             // Events after a gap in them would be read as the whole story: the snapshot tells it.
         } else if pending.events.count + kept.count > Self.maxEvents {
@@ -130,7 +138,7 @@ struct LiveMailbox {
     /// Narrows (or widens) the paths sent from now on; the next message is a snapshot of them.
     mutating func subscribe(_ filter: PathFilter, current: EncodedSnapshot?) {
         self.filter = filter
-        pending.events.removeAll { !filter.contains($0.path, server: $0.server) }
+        pending.events.removeAll { !filter.admits($0) }
         if let current, pending.update.map({ $0.order <= current.order }) ?? true { pending.update = current }
         pending.asSnapshot = true
     }

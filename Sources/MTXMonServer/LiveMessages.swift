@@ -281,14 +281,17 @@ enum LiveReply {
         return w.buffer
     }
 
-    static func event(_ event: PathEvent) -> ByteBuffer {
-        var w = JSONWriter()
+    /// `{"type":"event","event":kind,"ts","path",…}`: the fields of clients written for the first
+    /// three kinds (`online`, `offline`, `reset`), then the stored event's (`id`, `severity`,
+    /// `server`, `connection`, `message`, `figures`), as `GET /api/v1/events` has them.
+    static func event(_ event: MonitorEvent) -> ByteBuffer {
+        var w = JSONWriter(capacity: 256 + event.message.utf8.count)
         w.beginObject()
         w.key("type"); w.string("event")
         w.key("event"); w.string(event.kind.rawValue)
-        w.key("server"); w.string(event.server ?? ServerName.default)
-        w.key("path"); w.string(event.path)
         w.key("ts"); w.int(event.ts)
+        w.key("path"); w.string(event.path)
+        EventRoutes.fields(event, &w)
         w.endObject()
         return w.buffer
     }

@@ -153,7 +153,7 @@ struct LiveSession: Sendable {
         for await _ in client.rings {
             let (batch, filter) = client.take()
             for reply in batch.replies { try await send(reply) }
-            for event in batch.events where filter.contains(event.path, server: event.server) { try await send(LiveReply.event(event)) }
+            for event in batch.events where filter.admits(event) { try await send(LiveReply.event(event)) }
             if let update = batch.update {
                 if batch.asSnapshot {
                     let stale = update.ts.map { environment.now() - $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true

@@ -79,6 +79,18 @@ struct ServiceRoutes: Sendable {
             server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
         }
         w.endArray()
+        w.key("webhooks")
+        w.beginArray()
+        for backlog in report.webhooks {
+            w.beginObject()
+            w.key("url"); w.string(HealthReport.shownURL(backlog.target))
+            w.key("pending"); w.int(Int64(backlog.pending))
+            w.key("oldestTs"); w.int(backlog.oldestTs)
+            w.key("failing"); w.bool(backlog.attempts > 0)
+            w.key("lastError"); w.string(backlog.lastError)
+            w.endObject()
+        }
+        w.endArray()
         w.key("cache")
         w.beginObject()
         w.key("kind"); w.string(environment.cache.label)

@@ -16,6 +16,7 @@ struct Collect: AsyncParsableCommand {
         // Ready for systemd once the settings hold and the history file is open: polling starts now.
         let notifier = SystemdNotifier(SystemdNotify(environment: ProcessInfo.processInfo.environment),
                                        readyOnStart: "collecting from \(settings.mediaMTX.baseURL)")
-        try await App.run([collector, notifier], logger: logger)
+        let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
+        try await App.run([collector, notifier] + (webhooks.map { [$0] } ?? []), logger: logger)
     }
 }

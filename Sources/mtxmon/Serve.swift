@@ -44,6 +44,7 @@ struct Run: AsyncParsableCommand {
         let server = App.makeServer(environment, settings: settings, logger: logger) {
             notify.ready(status: "collecting from \(settings.mediaMTX.baseURL), serving on \(settings.listen)")
         }
-        try await App.run([collector, server, SystemdNotifier(notify)], logger: logger)
+        let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
+        try await App.run([collector, server, SystemdNotifier(notify)] + (webhooks.map { [$0] } ?? []), logger: logger)
     }
 }

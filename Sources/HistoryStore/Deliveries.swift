@@ -1,0 +1,97 @@
+import CSQLite
+import MTXMonCore
+
+/// A webhook delivery owed: the event, to whom, and how often it was tried.
+public struct Delivery: Sendable, Equatable {
+    public var target: String
+    public var event: MonitorEvent
+    public var attempts: Int
+    public var dueMs: Int64
+}
+
+/// What the delivery queue holds, for `/healthz` and `/metrics`.
+public struct DeliveryBacklog: Sendable, Equatable {
+    public var target: String
+    public var pending: Int
+    public var oldestTs: Int64?
+    public var attempts: Int
+    public var lastError: String?
+}
+
+extension HistoryStore {
+    /// The oldest delivery owed to `target` (deliveries go out in the order the events were
+    /// stored, so a receiver sees each path's events in order), due or not.
+    public func nextDelivery(to target: String) throws(SQLiteError) -> Delivery? {
+        try writer.withLock { state throws(SQLiteError) -> Delivery? in
+            let s = try state.connection.cached("""
+                SELECT d.attempts, d.due_ms, e.id, e.ts_ms, e.kind, e.severity, v.name, e.path, e.connection, e.message,
+                       e.figures
+                FROM delivery AS d JOIN event AS e ON e.id = d.event_id LEFT JOIN server AS v ON v.id = e.server_id
+                WHERE d.target = ? ORDER BY d.event_id LIMIT 1
+                """)
+            s.bind(1, target)
+            defer { s.reset() }
+            guard try s.step(), let kind = MonitorEvent.Kind(rawValue: s.string(4) ?? ""),
+                  let severity = MonitorEvent.Severity(rawValue: s.string(5) ?? "") else { return nil }
+            var event = MonitorEvent(kind, severity: severity, ts: s.int64(3), server: s.string(6), path: s.string(7),
+                                     connection: s.string(8), message: s.string(9) ?? "",
+                                     figures: EventJSON.parseFigures(s.string(10)))
+            event.id = s.int64(2)
+            return Delivery(target: target, event: event, attempts: Int(s.int64(0)), dueMs: s.int64(1))
+        }
+    }
+
+    /// The receiver took it (or refused it for good): it is owed no more.
+    public func settle(_ delivery: Delivery) throws(SQLiteError) {
+        try writer.withLock { state throws(SQLiteError) in
+            let s = try state.connection.cached("DELETE FROM delivery WHERE target = ? AND event_id = ?")
+            s.bind(1, delivery.target)
+            s.bind(2, delivery.event.id)
+            try s.run()
+        }
+    }
+
+    /// Tried and failed: tried again at `dueMs`.
+    public func retry(_ delivery: Delivery, at dueMs: Int64, error: String) throws(SQLiteError) {
+        try writer.withLock { state throws(SQLiteError) in
+            let s = try state.connection.cached("""
+                UPDATE delivery SET attempts = attempts + 1, due_ms = ?3, last_error = ?4 WHERE target = ?1 AND event_id = ?2
+                """)
+            s.bind(1, delivery.target)
+            s.bind(2, delivery.event.id)
+            s.bind(3, dueMs)
+            s.bind(4, error)
+            try s.run()
+        }
+    }
+
+    /// Deliveries owed to receivers no longer configured are dropped; their count is returned.
+    public func dropDeliveries(notTo targets: [String]) throws(SQLiteError) -> Int {
+        try writer.withLock { state throws(SQLiteError) -> Int in
+            let s = try state.connection.cached(
+                "DELETE FROM delivery WHERE target NOT IN (SELECT value FROM json_each(?))")
+            s.bind(1, EventJSON.array(targets))
+            try s.run()
+            return state.connection.changes
+        }
+    }
+
+    /// Each receiver's backlog.
+    public func deliveryBacklog() throws -> [DeliveryBacklog] {
+        try read { db in
+            let s = try db.connection.cached("""
+                SELECT d.target, count(*), min(e.ts_ms), max(d.attempts),
+                       (SELECT last_error FROM delivery AS x WHERE x.target = d.target ORDER BY x.event_id LIMIT 1)
+                FROM delivery AS d JOIN event AS e ON e.id = d.event_id GROUP BY d.target ORDER BY d.target
+                """)
+            defer { s.reset() }
+            var backlog: [DeliveryBacklog] = []
+            while try s.step() {
+                backlog.append(DeliveryBacklog(target: s.string(0) ?? "", pending: Int(s.int64(1)),
+                                               oldestTs: s.optionalInt64(2), attempts: Int(s.int64(3)),
+                                               lastError: s.string(4)))
+            }
+            return backlog
+        }
+    }
+}

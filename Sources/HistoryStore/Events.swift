@@ -1,0 +1,158 @@
+import CSQLite
+import Foundation
+import MTXMonCore
+
+extension HistoryStore {
+    /// Writes `events` (inside the caller's transaction) and a delivery to each of `targets` for
+    /// those at `notify`; returns them with their ids.
+    static func insert(events: [MonitorEvent], notify: [Int], targets: [String],
+                       _ state: inout WriterState) throws(SQLiteError) -> [MonitorEvent] {
+        guard !events.isEmpty else { return [] }
+        let db = state.connection
+        let insert = try db.cached("""
+            INSERT INTO event (ts_ms, kind, severity, server_id, path, connection, message, figures)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let deliver = try db.cached("INSERT OR IGNORE INTO delivery (target, event_id, due_ms) VALUES (?, ?, ?)")
+        let owed = Set(notify)
+        var written = events
+        for i in written.indices {
+            let e = written[i]
+            insert.bind(1, e.ts)
+            insert.bind(2, e.kind.rawValue)
+            insert.bind(3, e.severity.rawValue)
+            insert.bind(4, try e.server.map { name throws(SQLiteError) in try serverID(name, &state) })
+            insert.bind(5, e.path)
+            insert.bind(6, e.connection)
+            insert.bind(7, e.message)
+            insert.bind(8, EventJSON.figures(e.figures))
+            try insert.run()
+            insert.reset()
+            let id = db.lastInsertRowID
+            written[i].id = id
+            guard owed.contains(i) else { continue }
+            for target in targets {
+                deliver.bind(1, target)
+                deliver.bind(2, id)
+                deliver.bind(3, e.ts)
+                try deliver.run()
+                deliver.reset()
+            }
+        }
+        return written
+    }
+}
+
+/// What `GET /api/v1/events` asks for.
+public struct EventQuery: Sendable, Equatable {
+    public var from: Int64
+    public var to: Int64
+    public var server: String?
+    public var path: String?
+    public var kinds: Set<MonitorEvent.Kind>?
+    public var minSeverity: MonitorEvent.Severity?
+    public var limit: Int
+    /// Events older than this id only: the next page of a newest-first listing.
+    public var before: Int64?
+
+    public init(from: Int64, to: Int64, server: String? = nil, path: String? = nil, kinds: Set<MonitorEvent.Kind>? = nil,
+                minSeverity: MonitorEvent.Severity? = nil, limit: Int = 100, before: Int64? = nil) {
+        self.from = from
+        self.to = to
+        self.server = server
+        self.path = path
+        self.kinds = kinds
+        self.minSeverity = minSeverity
+        self.limit = limit
+        self.before = before
+    }
+}
+
+extension ReadConnection {
+    /// The events `query` asks for, newest first (by id: the order they were stored in), at most
+    /// `limit`, and whether more follow.
+    public func events(_ query: EventQuery) throws -> (events: [MonitorEvent], more: Bool) {
+        let severities = MonitorEvent.Severity.allCases.filter { severity in
+            query.minSeverity.map { severity >= $0 } ?? true
+        }
+        let kinds = query.kinds.map { Array($0).map(\.rawValue).sorted() }
+        let s = try connection.cached("""
+            SELECT e.id, e.ts_ms, e.kind, e.severity, v.name, e.path, e.connection, e.message, e.figures
+            FROM event AS e LEFT JOIN server AS v ON v.id = e.server_id
+            WHERE e.ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR v.name = ?3) AND (?4 IS NULL OR e.path = ?4)
+              AND (?5 IS NULL OR e.id < ?5)
+              AND (?6 IS NULL OR e.kind IN (SELECT value FROM json_each(?6)))
+              AND e.severity IN (SELECT value FROM json_each(?7))
+            ORDER BY e.id DESC LIMIT ?8
+            """)
+        s.bind(1, query.from)
+        s.bind(2, query.to)
+        s.bind(3, query.server)
+        s.bind(4, query.path)
+        s.bind(5, query.before)
+        s.bind(6, kinds.map(EventJSON.array))
+        s.bind(7, EventJSON.array(severities.map { $0.rawValue }))
+        s.bind(8, Int64(query.limit + 1))
+        defer { s.reset() }
+        var events: [MonitorEvent] = []
+        while try s.step() {
+            guard let kind = MonitorEvent.Kind(rawValue: s.string(2) ?? ""),
+                  let severity = MonitorEvent.Severity(rawValue: s.string(3) ?? "") else { continue }
+            var event = MonitorEvent(kind, severity: severity, ts: s.int64(1), server: s.string(4), path: s.string(5),
+                                     connection: s.string(6), message: s.string(7) ?? "",
+                                     figures: EventJSON.parseFigures(s.string(8)))
+            event.id = s.int64(0)
+            events.append(event)
+        }
+        let more = events.count > query.limit
+        return (Array(events.prefix(query.limit)), more)
+    }
+}
+
+/// The small JSON texts of the event table, written and read by hand: a figure is a number or a string.
+enum EventJSON {
+    static func figures(_ figures: [String: MonitorEvent.Figure]) -> String? {
+        guard !figures.isEmpty else { return nil }
+        var out = "{"
+        for (i, key) in figures.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            out += string(key) + ":"
+            switch figures[key]! {
+            case let .number(value): out += value.isFinite ? number(value) : "null"
+            case let .text(text): out += string(text)
+            }
+        }
+        return out + "}"
+    }
+
+    static func array(_ values: [String]) -> String { "[" + values.map(string).joined(separator: ",") + "]" }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func parseFigures(_ text: String?) -> [String: MonitorEvent.Figure] {
+        guard let text, let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var figures: [String: MonitorEvent.Figure] = [:]
+        for (key, value) in object {
+            if let string = value as? String { figures[key] = .text(string) } else if let number = value as? NSNumber {
+                figures[key] = .number(number.doubleValue)
+            }
+        }
+        return figures
+    }
+}

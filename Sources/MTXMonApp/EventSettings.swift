@@ -1,0 +1,70 @@
+import MTXMonCore
+
+/// The event and webhook settings: `MTXMON_WEBHOOK_URL`, `MTXMON_WEBHOOK_MIN_SEVERITY`,
+/// `MTXMON_WEBHOOK_SECRET`, `MTXMON_BITRATE_DROP`, `MTXMON_BITRATE_DROP_PATHS`, `MTXMON_BITRATE_HOLD`.
+public struct EventSettings: Sendable {
+    /// Receivers of each event at or above `minSeverity` (none: events are stored and served only).
+    public var webhookURLs: [String] = []
+    public var minSeverity: MonitorEvent.Severity = .warning
+    public var secret: String?
+    public var rules = EventRules()
+
+    public init() {}
+
+    static func load(_ value: (String) -> String?, problems: inout [String]) -> EventSettings {
+        var settings = EventSettings()
+        if let list = value("MTXMON_WEBHOOK_URL") {
+            for raw in list.split(separator: ",", omittingEmptySubsequences: false) {
+                let url = String(raw).trimmingCharacters()
+                guard (url.hasPrefix("http://") || url.hasPrefix("https://")), url.count > 10,
+                      !url.contains(where: \.isWhitespace) else {
+                    problems.append("MTXMON_WEBHOOK_URL entry '\(url)' is not an http(s) URL: list receivers separated "
+                        + "by commas, e.g. https://alerts.example.net/mtxmon")
+                    continue
+                }
+                if !settings.webhookURLs.contains(url) { settings.webhookURLs.append(url) }
+            }
+        }
+        if let text = value("MTXMON_WEBHOOK_MIN_SEVERITY") {
+            if let severity = MonitorEvent.Severity(rawValue: text.lowercased()) { settings.minSeverity = severity } else {
+                problems.append("MTXMON_WEBHOOK_MIN_SEVERITY='\(text)' is not info, warning or critical: e.g. warning")
+            }
+        }
+        settings.secret = value("MTXMON_WEBHOOK_SECRET")
+        if settings.secret != nil, settings.webhookURLs.isEmpty {
+            problems.append("MTXMON_WEBHOOK_SECRET is set without MTXMON_WEBHOOK_URL: set the receiver too, or unset the secret")
+        }
+        var share = settings.rules.bitrate.dropShare
+        if let text = value("MTXMON_BITRATE_DROP") {
+            if let n = Double(text), n >= 0, n <= 0.95 { share = n } else {
+                problems.append("MTXMON_BITRATE_DROP='\(text)' must be a share from 0 (off) to 0.95 of a path's recent "
+                    + "median bitrate, e.g. 0.5")
+            }
+        }
+        var hold = settings.rules.bitrate.holdMs
+        if let text = value("MTXMON_BITRATE_HOLD") {
+            do {
+                let ms = try DurationParser.milliseconds(text)
+                if ms > 3_600_000 { problems.append("MTXMON_BITRATE_HOLD='\(text)' must be at most 1h, e.g. 10s") } else {
+                    hold = ms
+                }
+            } catch {
+                problems.append("MTXMON_BITRATE_HOLD=\(error)")
+            }
+        }
+        settings.rules.bitrate = BitrateRule(dropShare: share, holdMs: hold)
+        if let list = value("MTXMON_BITRATE_DROP_PATHS") {
+            for raw in list.split(separator: ",") {
+                let entry = String(raw).trimmingCharacters()
+                guard let eq = entry.lastIndex(of: "="), let n = Double(entry[entry.index(after: eq)...]), n >= 0, n <= 0.95,
+                      eq != entry.startIndex else {
+                    problems.append("MTXMON_BITRATE_DROP_PATHS entry '\(entry)' is not pattern=share: write e.g. "
+                        + "live/*=0.3,backup/*=0 (0 turns the rule off for those paths)")
+                    continue
+                }
+                settings.rules.pathShares.append(.init(pattern: String(entry[..<eq]), share: n))
+            }
+        }
+        return settings
+    }
+}

@@ -1,0 +1,221 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import HistoryStore
+import Logging
+import Metrics
+import MTXMonCore
+import NIOCore
+import ServiceLifecycle
+
+/// How webhooks are sent.
+public struct WebhookSettings: Sendable {
+    /// Every receiver gets every event the collector's throttle lets through.
+    public var targets: [String]
+    /// Signs each body with HMAC-SHA256 when set (`X-Mtxmon-Signature: sha256=<hex>`).
+    public var secret: String?
+    /// A receiver that has not answered in this long is tried again later.
+    public var requestTimeout: Duration
+    /// Retries of one event stop once it is this old (it stays in `GET /api/v1/events`).
+    public var giveUpAfter: Duration
+    /// The longest wait between two tries.
+    public var maxBackoff: Duration
+
+    public init(targets: [String], secret: String? = nil, requestTimeout: Duration = .seconds(10),
+                giveUpAfter: Duration = .seconds(86_400), maxBackoff: Duration = .seconds(60)) {
+        self.targets = targets
+        self.secret = secret
+        self.requestTimeout = requestTimeout
+        self.giveUpAfter = giveUpAfter
+        self.maxBackoff = maxBackoff
+    }
+}
+
+/// What the sender did, for `/healthz` and tests.
+public struct WebhookTotals: Sendable, Equatable {
+    public var delivered = 0
+    /// Tries that failed and are tried again (5xx, 408, 429, no answer).
+    public var retried = 0
+    /// Events a receiver refused (other 4xx) or that were older than the retry span.
+    public var dropped = 0
+    public var lastError: String?
+    public init() {}
+}
+
+/// Sends the stored events owed to each receiver, oldest first, one at a time per receiver: at
+/// least once (a delivery is forgotten only once the receiver took it), in order (a receiver sees
+/// each path's events in the order they happened), through outages of the receiver (retried
+/// with backoff, for a day by default), never holding a poll (it reads the queue the collector
+/// writes, in a loop of its own).
+public final class WebhookSender: Service, Sendable {
+    let store: HistoryStore
+    let settings: WebhookSettings
+    let logger: Logger
+    let client: HTTPClient
+    private let counters = Mutex(WebhookTotals())
+    private let delivered = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "delivered")])
+    private let retried = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "retried")])
+    private let dropped = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "dropped")])
+
+    public init(store: HistoryStore, settings: WebhookSettings, logger: Logger, client: HTTPClient = .shared) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+        self.client = client
+    }
+
+    public var totals: WebhookTotals { counters.withLock { $0 } }
+
+    public func run() async throws {
+        if let dropped = try? store.dropDeliveries(notTo: settings.targets), dropped > 0 {
+            logger.notice("webhook deliveries to receivers no longer configured were dropped",
+                          metadata: ["deliveries": "\(dropped)"])
+        }
+        await withDiscardingTaskGroup { group in
+            for target in settings.targets {
+                group.addTask { await self.serve(target) }
+            }
+        }
+    }
+
+    /// One receiver's queue, until shutdown.
+    func serve(_ target: String) async {
+        var failing = false
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let next: Delivery?
+            do {
+                next = try store.nextDelivery(to: target)
+            } catch {
+                logger.warning("the webhook queue could not be read; retried shortly", metadata: ["error": "\(error)"])
+                next = nil
+            }
+            guard let delivery = next else {
+                await pause(.milliseconds(250))
+                continue
+            }
+            let now = WallClock.nowMs()
+            if delivery.dueMs > now {
+                await pause(.milliseconds(min(delivery.dueMs - now, 1_000)))
+                continue
+            }
+            let outcome = await send(delivery)
+            do {
+                switch outcome {
+                case .delivered:
+                    try store.settle(delivery)
+                    count { $0.delivered += 1 }
+                    delivered.increment()
+                    if failing {
+                        failing = false
+                        logger.notice("webhook receiver takes events again", metadata: ["url": "\(Self.shown(target))"])
+                    }
+                case let .refused(reason):
+                    try store.settle(delivery)
+                    count {
+                        $0.dropped += 1
+                        $0.lastError = reason
+                    }
+                    dropped.increment()
+                    logger.warning("webhook receiver refused an event; it is not sent again",
+                                   metadata: ["url": "\(Self.shown(target))", "event": "\(delivery.event.id ?? 0)",
+                                              "error": "\(reason)"])
+                case let .failed(reason):
+                    if now - delivery.event.ts > settings.giveUpAfter.milliseconds {
+                        try store.settle(delivery)
+                        count {
+                            $0.dropped += 1
+                            $0.lastError = reason
+                        }
+                        dropped.increment()
+                        logger.error("webhook event given up: the receiver did not take it within the retry span",
+                                     metadata: ["url": "\(Self.shown(target))", "event": "\(delivery.event.id ?? 0)"])
+                        continue
+                    }
+                    let wait = Self.backoff(attempts: delivery.attempts, max: settings.maxBackoff)
+                    try store.retry(delivery, at: now + wait.milliseconds, error: reason)
+                    count {
+                        $0.retried += 1
+                        $0.lastError = reason
+                    }
+                    retried.increment()
+                    if !failing {
+                        failing = true
+                        logger.error("webhook receiver fails; events are kept and retried in order with backoff",
+                                     metadata: ["url": "\(Self.shown(target))", "error": "\(reason)"])
+                    }
+                }
+            } catch {
+                logger.warning("the webhook queue could not be updated; the event may be sent again",
+                               metadata: ["error": "\(error)"])
+                await pause(.seconds(1))
+            }
+        }
+    }
+
+    enum Outcome: Equatable {
+        case delivered
+        case refused(String)
+        case failed(String)
+    }
+
+    func send(_ delivery: Delivery) async -> Outcome {
+        let body = Self.body(delivery.event)
+        var request = HTTPClientRequest(url: delivery.target)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "mtxmon/\(BuildInfo.version)")
+        request.headers.add(name: "X-Mtxmon-Event", value: String(delivery.event.id ?? 0))
+        if let secret = settings.secret {
+            request.headers.add(name: "X-Mtxmon-Signature", value: Self.signature(body, secret: secret))
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(settings.requestTimeout.milliseconds))
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            switch response.status.code {
+            case 200..<300: return .delivered
+            case 408, 425, 429, 500...: return .failed("HTTP \(response.status.code)")
+            default: return .refused("HTTP \(response.status.code)")
+            }
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    /// The event as `GET /api/v1/events` lists it, with `type: "event"`.
+    public static func body(_ event: MonitorEvent) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(event)) ?? Data()
+        // `{"type":"event",` + the event's own members.
+        return Array("{\"type\":\"event\",".utf8) + Array(data.dropFirst())
+    }
+
+    /// `sha256=` and the hex HMAC-SHA256 of the body under the shared secret.
+    public static func signature(_ body: [UInt8], secret: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// 1 s, 2 s, 4 s … up to `max`.
+    static func backoff(attempts: Int, max: Duration) -> Duration {
+        let seconds = 1 << Swift.min(attempts, 16)
+        return Swift.min(.seconds(seconds), max)
+    }
+
+    /// A URL as logs and `/healthz` show it: without credentials.
+    public static func shown(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.user = nil
+        components.password = nil
+        return components.string ?? url
+    }
+
+    private func count(_ body: (inout WebhookTotals) -> Void) { counters.withLock { body(&$0) } }
+
+    private func pause(_ duration: Duration) async {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+    }
+}
+
+import Synchronization
