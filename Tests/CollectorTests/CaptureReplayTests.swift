@@ -82,7 +82,8 @@ import TestSupport
                     try db.windowRates(pathID: id, from: 0, to: last + 60_000, maxGapMs: 7_000).resets)
         }
         let events = run.events.filter { $0.kind == .reset && $0.path == path }.count
-        return ["history": raw ?? -1, "history_1m": minutes ?? -1, "history_1h": hours ?? -1, "rates": raws,
+        let stored = try Int(await sqlite3(run.file, "SELECT count(*) FROM event WHERE kind = 'reset' AND path = '\(path)'"))
+        return ["stored reset events": stored ?? -1, "history": raw ?? -1, "history_1m": minutes ?? -1, "history_1h": hours ?? -1, "rates": raws,
                 "rates from rollups": rollups, "reset events": events]
     }
 
@@ -112,6 +113,32 @@ import TestSupport
         #expect(run.snapshots[64].path(named: "cam1")?.state == .online)
         #expect(run.events.contains(PathEvent(.offline, path: "srt1", ts: run.t(62))))
         #expect(run.events.contains(PathEvent(.online, path: "srt1", ts: run.t(67))))
+        // The story as stored, step by step (connections and readers aside): each change once, at
+        // the poll that showed it; MediaMTX's outage as one event with its cause, and its end.
+        let story = try await run.rows("""
+            SELECT ts_ms, kind, coalesce(path, '-'), severity FROM event
+            WHERE kind NOT IN ('connected', 'disconnected', 'readers_joined', 'readers_left') ORDER BY id
+            """).map { row -> String in
+            let f = row.split(separator: "|").map(String.init)
+            let step = (0..<run.replay.stepCount).first { run.t($0) == Int64(f[0]) }
+            return "\(step.map(String.init) ?? f[0]) \(f[1]) \(f[2]) \(f[3])"
+        }
+        #expect(story == [
+            "2 online cam1 info", "2 online srt1 info", "3 online rtmp1 info",
+            "62 offline srt1 warning", "67 online srt1 info", "67 reset srt1 warning",
+            "132 offline rtmp1 warning", "148 online rtmp1 info", "148 reset rtmp1 warning",
+            "182 server_unreachable - critical", "192 server_back - info",
+            "192 reset cam1 warning", "192 source_changed cam1 info", "192 offline rtmp1 warning", "192 offline srt1 warning",
+            "193 online rtmp1 info", "193 reset rtmp1 warning", "193 online srt1 info", "193 reset srt1 warning",
+            "292 server_unreachable - critical",
+        ])
+        #expect(try await run.rows("SELECT figures FROM event WHERE kind = 'server_unreachable' LIMIT 1") == [#"{"reason":"refused"}"#])
+        #expect(try await run.rows("SELECT message FROM event WHERE kind = 'server_back'")
+            == ["MediaMTX answers again after 20 s (10 failed polls)"])
+        // What the collector published carries the stored events, ids and all.
+        let published = run.snapshots.flatMap { $0.events ?? [] }
+        #expect(published.count == Int(try await run.rows("SELECT count(*) FROM event").first ?? "") ?? -1)
+        #expect(published.allSatisfy { $0.id != nil })
 
         // MediaMTX down, steps 182–191: refused polls, no samples, every path unknown.
         // The first may find the pooled connection to the stopped server closed under it (`network`).
@@ -205,5 +232,21 @@ import TestSupport
         #expect(try await run.rows("SELECT count(*) FROM poll WHERE ok = 0") == ["0"])
         // The configured path without a publisher is listed offline throughout, never a restart.
         #expect(run.snapshots.last?.path(named: "idle")?.state == .offline)
+        // The README's timeline as events: the SRT publisher away at 60 s (and MediaMTX closing its
+        // reader), back at 64 s under a new id, its reader at 70 s, cam1's UDP reader gone at 120 s.
+        let story = try await run.rows("SELECT ts_ms, kind, coalesce(path, '-') FROM event WHERE path = 'srt1' OR ts_ms > \(run.t(50)) ORDER BY id")
+            .map { row -> String in
+                let f = row.split(separator: "|").map(String.init)
+                let step = (0..<run.replay.stepCount).first { run.t($0) == Int64(f[0]) }
+                return "\(step.map(String.init) ?? f[0]) \(f[1]) \(f[2])"
+            }
+        #expect(story == [
+            "2 online srt1", "2 connected srt1", "4 readers_joined srt1", "4 connected srt1",
+            "30 offline srt1", "30 readers_left srt1", "30 disconnected srt1", "30 disconnected srt1",
+            "33 online srt1", "33 reset srt1", "33 connected srt1", "36 readers_joined srt1", "36 connected srt1",
+            "60 readers_left cam1", "60 disconnected cam1",
+        ])
+        #expect(try await run.rows("SELECT message FROM event WHERE kind = 'readers_left' AND path = 'cam1'")
+            == ["1 reader left cam1: 1 now"])
     }
 }

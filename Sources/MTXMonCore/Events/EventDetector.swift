@@ -57,7 +57,12 @@ public struct EventDetector: Sendable {
         }
         events += bitrateEvents(next)
         events += linkEvents(next, failing: failingLists)
-        previous = next
+        // A failing list's connections stay what they were, to compare the next poll with.
+        var kept = next
+        if let previous, !failingLists.isEmpty {
+            kept.connections += previous.connections.filter { failingLists.contains($0.proto) }
+        }
+        previous = kept
         return events
     }
 
@@ -148,8 +153,10 @@ public struct EventDetector: Sendable {
     }
 
     static func mbps(_ bps: Double) -> String {
-        let m = bps / 1_000_000
-        return m >= 10 ? "\(Int(m.rounded())) Mbit/s" : "\(Double(Int((m * 100).rounded())) / 100) Mbit/s"
+        let hundredths = Int((bps / 10_000).rounded())
+        if hundredths >= 1_000 || hundredths % 100 == 0 { return "\((hundredths + 50) / 100) Mbit/s" }
+        let rest = hundredths % 100
+        return "\(hundredths / 100).\((rest < 10 ? "0\(rest)" : "\(rest)").trimmingSuffix("0")) Mbit/s"
     }
 
     // MARK: Connections
@@ -247,6 +254,14 @@ public struct EventDetector: Sendable {
                        _ figures: [String: MonitorEvent.Figure?] = [:]) -> MonitorEvent {
         MonitorEvent(kind, severity: severity, ts: ts, server: server, path: path, connection: connection,
                      message: message, figures: figures.compactMapValues { $0 })
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ character: Character) -> String {
+        var text = self
+        while text.last == character { text.removeLast() }
+        return text
     }
 }
 

@@ -1,5 +1,6 @@
-// The dashboard: the latest snapshot as a table, the selected paths' history as charts, both
-// kept current from the WebSocket feed. State that a link should carry lives in the URL.
+// The dashboard: the latest snapshot as a table, the selected paths' history as charts with
+// their events under them, all kept current from the WebSocket feed. State that a link should
+// carry lives in the URL.
 //
 // A path is (server, name): a fleet's servers may each have a `cam1`. Everything kept per path
 // (selection, series, colours, the URL) uses its id, `server/name` while several servers are
@@ -129,6 +130,7 @@ function setServers(message) {
     state.selected = state.selected.map(rekey);
     state.series = new Map([...state.series].map(([id, points]) => [rekey(id), points]));
     writeURL();
+    renderEvents();
   }
   showServers();
 }
@@ -284,6 +286,7 @@ async function rangeReady() {
 async function loadHistory() {
   const w = window_();
   Object.assign(state, { xmin: w.xmin, xmax: w.xmax, step: w.step });
+  loadEvents().catch((e) => showEventsNote(e.message, true));
   const seq = ++state.historySeq;
   const query = `from=${w.from}&to=${w.to}&fields=${FIELDS}&format=columns` + (w.step ? `&step=${w.step / 1000}s` : "");
   document.body.dataset.historyQuery = query;
@@ -381,11 +384,208 @@ function draw() {
   const pick = (key) => state.selected.map((id) => ({
     name: id, color: color(id), points: (state.series.get(id) || []).map((p) => [p.t, p[key] ?? null]),
   }));
+  const markers = eventMarkers();
+  charts.main.setMarkers(markers);
+  charts.second.setMarkers(markers);
   charts.main.setData(pick("bitrateIn"), state.xmin, state.xmax);
   charts.second.setData(pick(state.second), state.xmin, state.xmax);
+  document.body.dataset.markers = charts.main.canvas.dataset.markers || "0";
   $("legend").innerHTML = state.selected.map((id) =>
     `<span style="--c:${color(id)}" data-name="${escapeHTML(id)}" data-color="${color(id)}">${escapeHTML(id)}</span>`).join("")
     || `<span class="muted">Tick paths in the table to chart them.</span>`;
+}
+
+// ---- Events ----
+
+/** Connection churn: listed only on request, and never marked on the charts, where it would bury
+ *  the events that matter. Left out of the requests too, so it cannot use up the cap. */
+const CONNECTION_KINDS = new Set(["connected", "disconnected", "readers_joined", "readers_left"]);
+/** A path's own events but the churn. */
+const PATH_KINDS = ["online", "offline", "reset", "source_changed", "bitrate_low", "bitrate_back", "srt_margin", "srt_loss", "flapping"];
+/** A server's events (no path) and the recorder's own (no server either). */
+const SERVER_KINDS = ["server_unreachable", "server_back", "server_version", "redis_failing", "redis_back", "sqlite_failing", "sqlite_back"];
+/** An episode's opening kind and the one that ends it: a click on either shows it whole. */
+const EPISODES = { offline: "online", server_unreachable: "server_back", bitrate_low: "bitrate_back",
+                   redis_failing: "redis_back", sqlite_failing: "sqlite_back" };
+const SEVERITIES = {
+  info: { icon: "●", color: "--muted", rank: 0 },
+  warning: { icon: "▲", color: "--warn", rank: 1 },
+  critical: { icon: "◆", color: "--bad", rank: 2 },
+};
+/** Events a request asks for at once, and the most the timeline keeps: a busy week would
+ *  otherwise be tens of thousands of rows, which nobody reads on a page. */
+const EVENT_PAGE = { size: 200, cap: 500 };
+/** Half the window a click on a lone event shows. */
+const EVENT_ZOOM_MS = 5 * 6e4;
+
+const timeline = {
+  list: [], keys: new Set(), more: false, seq: 0, loading: false, arrived: [], focus: null, connections: false, live: 0,
+};
+
+/** An event as it is known both from the API and live: a live one may come before it has an id. */
+function eventKey(e) { return [e.kind, e.ts, e.server ?? "", e.path ?? "", e.connection ?? ""].join("|"); }
+
+function severityOf(e) { return SEVERITIES[e.severity] || SEVERITIES.info; }
+
+/** Events of the charted paths, of their servers, and of the recorder. */
+function eventShown(e) {
+  if (CONNECTION_KINDS.has(e.kind) && !timeline.connections) return false;
+  if (e.server == null) return true;
+  if (e.path == null) return SERVER_KINDS.includes(e.kind) && state.selected.some((id) => pathOf(id).server === e.server);
+  return state.selected.includes(pathId(e.server, e.path));
+}
+
+/** Whether events may still come into the range shown. */
+function rangeReachesNow() { return Boolean(state.range) || state.to == null || state.to > Date.now(); }
+
+/** Newest first, once each, at most the cap; `more` says older ones were left out. */
+function keepEvents(list, more) {
+  const byKey = new Map();
+  for (const e of list) if (eventShown(e)) byKey.set(eventKey(e), e);
+  const sorted = [...byKey.values()].sort((a, b) => b.ts - a.ts || (b.id ?? Infinity) - (a.id ?? Infinity));
+  timeline.more = more || sorted.length > EVENT_PAGE.cap;
+  timeline.list = sorted.slice(0, EVENT_PAGE.cap);
+  timeline.keys = new Set(timeline.list.map(eventKey));
+}
+
+/** One request's events, page by page up to the cap. */
+async function eventPages(request) {
+  const events = [];
+  let cursor = null;
+  do {
+    const limit = Math.min(EVENT_PAGE.size, EVENT_PAGE.cap - events.length);
+    const body = await api(`${request}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    events.push(...body.events);
+    cursor = body.nextCursor;
+  } while (cursor && events.length < EVENT_PAGE.cap);
+  return { events, more: cursor != null };
+}
+
+/** A request per charted path, so that a busy path elsewhere cannot fill the cap, and one for
+ *  the servers' and the recorder's events. */
+async function loadEvents() {
+  const seq = ++timeline.seq;
+  timeline.loading = true;
+  timeline.arrived = [];
+  const w = window_();
+  const range = `from=${w.from}&to=${w.to}`;
+  const kinds = timeline.connections ? "" : `&kind=${PATH_KINDS.join(",")}`;
+  const requests = state.selected.map((id) => {
+    const { server, name } = pathOf(id);
+    return `api/v1/events?${range}&path=${encodeURIComponent(name)}${serverParam(server)}${kinds}`;
+  });
+  requests.push(`api/v1/events?${range}&kind=${SERVER_KINDS.join(",")}`);
+  document.body.dataset.eventsRequests = requests.join(" ");
+  const results = await Promise.allSettled(requests.map(eventPages));
+  if (seq !== timeline.seq) return; // a newer range, selection or toggle took over
+  timeline.loading = false;
+  const loaded = [];
+  const problems = [];
+  let more = false, oldest = -Infinity;
+  for (const result of results) {
+    if (result.status === "rejected") { problems.push(result.reason.message); continue; }
+    loaded.push(...result.value.events);
+    // Past the oldest event of a request cut short, the others' would stand alone: a path would
+    // look quiet where its events were merely not fetched.
+    if (result.value.more && result.value.events.length) {
+      more = true;
+      oldest = Math.max(oldest, result.value.events[result.value.events.length - 1].ts);
+    }
+  }
+  keepEvents([...loaded.filter((e) => e.ts >= oldest), ...timeline.arrived], more);
+  timeline.arrived = [];
+  document.body.dataset.eventsLoads = String(Number(document.body.dataset.eventsLoads || 0) + 1);
+  renderEvents([...new Set(problems)].join("; "));
+  draw();
+}
+
+function onEvent(message) {
+  const { type, event: kind, ...rest } = message;
+  const e = { ...rest, kind };
+  // What comes while the timeline loads may be newer than its answer: it is added after.
+  if (timeline.loading) timeline.arrived.push(e);
+  if (!rangeReachesNow() || !eventShown(e) || timeline.keys.has(eventKey(e))) return;
+  keepEvents([e, ...timeline.list], timeline.more);
+  timeline.live += 1;
+  document.body.dataset.liveEvents = String(timeline.live);
+  renderEvents();
+  draw();
+}
+
+/** A moving range lets its oldest events go, as it does its oldest points. */
+function dropEventsBefore(t) {
+  const last = timeline.list[timeline.list.length - 1];
+  if (!last || last.ts >= t) return;
+  keepEvents(timeline.list.filter((e) => e.ts >= t), timeline.more);
+  renderEvents();
+}
+
+function eventMarkers() {
+  return timeline.list.filter((e) => !CONNECTION_KINDS.has(e.kind))
+    .sort((a, b) => severityOf(a).rank - severityOf(b).rank) // the graver drawn over the milder
+    .map((e) => {
+      const where = e.path != null ? pathId(e.server, e.path) : e.server != null && isFleet() ? e.server : "";
+      const text = `${severityOf(e).icon} ${clockTime(e.ts)} ${where ? `${where}: ` : ""}${e.message}`;
+      return { t: e.ts, color: severityOf(e).color, strong: eventKey(e) === timeline.focus,
+               label: text.length > 90 ? `${text.slice(0, 89)}…` : text };
+    });
+}
+
+let eventsProblem = "";
+
+function showEventsNote(text, problem = false) {
+  const note = $("events-note");
+  note.textContent = text;
+  note.classList.toggle("error", problem);
+}
+
+function renderEvents(problem = eventsProblem) {
+  eventsProblem = problem;
+  const fleet = isFleet();
+  document.querySelector("#events-table th.server").hidden = !fleet;
+  const rows = timeline.list.map((e) => {
+    const sev = severityOf(e);
+    const where = e.path != null ? escapeHTML(e.path)
+      : `<span class="muted">${e.server == null ? "recorder" : fleet ? "server" : "MediaMTX"}</span>`;
+    const key = eventKey(e);
+    return `<tr tabindex="0" data-key="${escapeHTML(key)}" data-kind="${escapeHTML(e.kind)}" data-severity="${escapeHTML(e.severity)}"`
+      + ` data-path="${escapeHTML(e.path ?? "")}" data-server="${escapeHTML(e.server ?? "")}" data-ts="${e.ts}"`
+      + `${key === timeline.focus ? ` class="focused"` : ""} title="Zoom the charts to this event">`
+      + `<td class="time"><time datetime="${new Date(e.ts).toISOString()}">${clockTime(e.ts)}</time></td>`
+      + `<td class="sev ${escapeHTML(e.severity)}"><span aria-hidden="true">${sev.icon}</span> <span class="word">${escapeHTML(e.severity)}</span></td>`
+      + (fleet ? `<td class="server">${e.server == null ? `<span class="muted">–</span>` : escapeHTML(e.server)}</td>` : "")
+      + `<td class="path">${where}</td><td class="message">${escapeHTML(e.message)}</td></tr>`;
+  });
+  const empty = state.selected.length ? "No events in this range." : "No events of the recorder in this range; tick paths to see theirs.";
+  $("events-table").tBodies[0].innerHTML = rows.join("")
+    || `<tr class="empty"><td colspan="${fleet ? 5 : 4}" class="muted">${empty}</td></tr>`;
+  document.body.dataset.events = String(timeline.list.length);
+  document.body.dataset.eventsMore = String(timeline.more);
+  const n = timeline.list.length;
+  const count = timeline.more ? `the newest ${n}; older ones in this range are left out, narrow the range to see them`
+    : `${n} event${n === 1 ? "" : "s"}`;
+  showEventsNote(problem ? `${count}; ${problem}` : count, Boolean(problem));
+}
+
+/** Zooms to a window around the event, or to its whole episode when the other end is listed. */
+function zoomTo(key) {
+  const e = timeline.list.find((o) => eventKey(o) === key);
+  if (!e) return;
+  const same = (o) => o !== e && o.server === e.server && o.path === e.path;
+  const opening = Object.keys(EPISODES).find((k) => EPISODES[k] === e.kind);
+  // Newest first: the last later closing is the first one after it, the first earlier opening the latest.
+  const other = EPISODES[e.kind] ? timeline.list.filter((o) => same(o) && o.kind === EPISODES[e.kind] && o.ts >= e.ts).at(-1)
+    : opening ? timeline.list.find((o) => same(o) && o.kind === opening && o.ts <= e.ts) : null;
+  let from = e.ts - EVENT_ZOOM_MS, to = e.ts + EVENT_ZOOM_MS;
+  if (other) {
+    const start = Math.min(e.ts, other.ts), end = Math.max(e.ts, other.ts);
+    const pad = Math.max(6e4, (end - start) / 10);
+    from = start - pad;
+    to = end + pad;
+  }
+  timeline.focus = key;
+  document.body.dataset.zoomedTo = String(e.ts);
+  useCustomRange(from, to);
 }
 
 // ---- The table ----
@@ -621,8 +821,11 @@ function onUpdate(message) {
   renderTable();
   tick();
   if (connState.name != null && state.updates % 3 === 0) showConnections(connState.server, connState.name).catch(() => {});
-  if (!state.range && state.to != null) return; // a fixed range for incident review does not move
-  if (!state.range && serverNow() - state.from >= RANGES["1h"]) {
+  // A fixed range for incident review does not move; one that ends ahead (an event's window
+  // opened while it is news) takes the new points until it ends.
+  const fixed = !state.range && state.to != null;
+  if (fixed && state.to < Date.now()) return;
+  if (!state.range && !fixed && serverNow() - state.from >= RANGES["1h"]) {
     // The opening range grew to an hour: from here on it is the hour like any other.
     useRange("1h");
     return;
@@ -638,11 +841,13 @@ function onUpdate(message) {
     if (!state.series.has(id)) state.series.set(id, []);
     append(state.series.get(id), snapshotPoint(p, polledAt.get(p.server) ?? message.ts));
   }
-  const now = Date.now();
-  state.xmax = Math.max(now, message.ts);
-  state.xmin = state.range ? state.xmax - RANGES[state.range] : state.from;
-  for (const points of state.series.values()) {
-    while (points.length && points[0].t < state.xmin - (state.step || 0)) points.shift();
+  if (!fixed) {
+    state.xmax = Math.max(Date.now(), message.ts);
+    state.xmin = state.range ? state.xmax - RANGES[state.range] : state.from;
+    for (const points of state.series.values()) {
+      while (points.length && points[0].t < state.xmin - (state.step || 0)) points.shift();
+    }
+    dropEventsBefore(state.xmin);
   }
   draw();
 }
@@ -669,6 +874,7 @@ function connect() {
     const message = JSON.parse(event.data);
     if (message.type === "snapshot") onSnapshot(message);
     else if (message.type === "update") onUpdate(message);
+    else if (message.type === "event") onEvent(message);
     else if (message.type === "pong" && message.id === "clock" && state.clockPingAt) {
       const now = Date.now();
       state.clockOffsetMs = message.ts - (state.clockPingAt + now) / 2;
@@ -803,6 +1009,14 @@ function setRange(range) {
   useRange(range);
 }
 
+/** A fixed range, as the custom fields and a clicked event ask for. */
+function useCustomRange(from, to) {
+  Object.assign(state, { rangeChosen: true, range: null, from, to });
+  showRange();
+  writeURL();
+  loadHistory().catch((e) => showError(e.message));
+}
+
 function useRange(range) {
   state.range = range;
   showRange();
@@ -845,25 +1059,33 @@ function csv() {
 
 function start() {
   readURL();
-  for (const b of document.querySelectorAll("[data-range]")) b.onclick = () => setRange(b.dataset.range);
+  for (const b of document.querySelectorAll("[data-range]")) b.onclick = () => { timeline.focus = null; setRange(b.dataset.range); };
   showRange();
   $("custom").onsubmit = (event) => {
     event.preventDefault();
     const from = new Date($("from").value).getTime(), to = new Date($("to").value).getTime();
     if (!(from < to)) { showError("The custom range needs a start before its end."); return; }
-    state.rangeChosen = true;
-    state.range = null;
-    state.from = from;
-    state.to = to;
-    for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", "false");
-    writeURL();
-    loadHistory().catch((e) => showError(e.message));
+    timeline.focus = null;
+    useCustomRange(from, to);
   };
   $("second").value = state.second;
   $("second").onchange = () => { state.second = $("second").value; writeURL(); draw(); };
   $("filter").oninput = () => { state.filter = $("filter").value; renderTable(); };
   $("server-filter").onchange = () => { state.serverFilter = $("server-filter").value; writeURL(); renderTable(); };
   $("csv").onclick = csv;
+  $("show-connections").onchange = () => {
+    timeline.connections = $("show-connections").checked;
+    loadEvents().catch((e) => showEventsNote(e.message, true));
+  };
+  const events = $("events-table").tBodies[0];
+  events.onclick = (event) => {
+    const row = event.target.closest("tr[data-key]");
+    if (row) zoomTo(row.dataset.key);
+  };
+  events.onkeydown = (event) => {
+    const row = event.target.closest("tr[data-key]");
+    if (row && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); zoomTo(row.dataset.key); }
+  };
   for (const th of document.querySelectorAll("th[data-sort]")) {
     th.onclick = () => {
       const key = th.dataset.sort;

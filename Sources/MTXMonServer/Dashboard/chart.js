@@ -11,6 +11,7 @@ class TimeChart {
     this.format = format;
     this.gapMs = gapMs;
     this.series = [];
+    this.markers = [];
     this.xmin = 0;
     this.xmax = 1;
     this.hoverX = null;
@@ -30,6 +31,12 @@ class TimeChart {
     this.xmin = xmin;
     this.xmax = Math.max(xmax, xmin + 1);
     this.draw();
+  }
+
+  /** markers: [{t, color, label, strong}], `color` a CSS colour or a custom property (`--warn`),
+   *  read when drawn so that a change of colour scheme recolours them. Drawn at the next draw. */
+  setMarkers(markers) {
+    this.markers = markers;
   }
 
   hover(event) {
@@ -110,6 +117,31 @@ class TimeChart {
       ctx.fillText(this.timeLabel(t, tstep), x(t), bottom + 4);
     }
 
+    // Under the lines, which stay readable where events crowd.
+    let marked = 0;
+    for (const m of this.markers) {
+      if (m.t < this.xmin || m.t > this.xmax) continue;
+      const color = m.color.startsWith("--") ? style.getPropertyValue(m.color).trim() || fg : m.color;
+      const px = Math.round(x(m.t)) + 0.5;
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
+      ctx.lineWidth = m.strong ? 2 : 1;
+      ctx.globalAlpha = m.strong ? 0.9 : 0.5;
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, bottom);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.beginPath();
+      ctx.moveTo(px - 4, top - 2);
+      ctx.lineTo(px + 4, top - 2);
+      ctx.lineTo(px, top + 5);
+      ctx.closePath();
+      ctx.fill();
+      marked++;
+    }
+    canvas.dataset.markers = String(marked);
+
     ctx.lineWidth = 1.5;
     ctx.lineJoin = "round";
     for (const s of this.series) {
@@ -160,6 +192,10 @@ class TimeChart {
       if (!p) continue;
       rows.push(`<div><i style="--c:${s.color}"></i>${escapeHTML(s.name)}: ${p[1] == null ? "–" : this.format(p[1], true)}</div>`);
     }
+    // Events under the pointer, by their marker's place rather than the nearest sample's.
+    const near = this.markers.filter((m) => m.t >= this.xmin && m.t <= this.xmax && Math.abs(x(m.t) - this.hoverX) <= 4);
+    for (const m of near.slice(0, 3)) rows.push(`<div class="mark">${escapeHTML(m.label)}</div>`);
+    if (near.length > 3) rows.push(`<div class="mark">and ${near.length - 3} more events</div>`);
     this.tooltip.innerHTML = `<b>${new Date(nearest).toLocaleString()}</b>` + rows.join("");
     this.tooltip.hidden = false;
     const box = this.tooltip.getBoundingClientRect();
