@@ -34,7 +34,7 @@ extension HistoryStore {
             for target in targets {
                 deliver.bind(1, target)
                 deliver.bind(2, id)
-                deliver.bind(3, e.ts)
+                deliver.bind(3, Int64(0))  // due at once
                 try deliver.run()
                 deliver.reset()
             }

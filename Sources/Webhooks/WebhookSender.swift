@@ -18,11 +18,11 @@ public struct WebhookSettings: Sendable {
     public var requestTimeout: Duration
     /// Retries of one event stop once it is this old (it stays in `GET /api/v1/events`).
     public var giveUpAfter: Duration
-    /// The longest wait between two tries.
+    /// The longest wait between two tries: a receiver back from an outage gets its backlog within it.
     public var maxBackoff: Duration
 
     public init(targets: [String], secret: String? = nil, requestTimeout: Duration = .seconds(10),
-                giveUpAfter: Duration = .seconds(86_400), maxBackoff: Duration = .seconds(60)) {
+                giveUpAfter: Duration = .seconds(86_400), maxBackoff: Duration = .seconds(10)) {
         self.targets = targets
         self.secret = secret
         self.requestTimeout = requestTimeout

@@ -1118,6 +1118,8 @@ function start() {
     else connect();
   };
   draw();
+  // The charts read their colours when they draw: a change of scheme draws them again.
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", draw);
   setInterval(tick, 1000);
   // The token is checked before the WebSocket, which cannot report a 401 to the page.
   api("api/v1/paths").then((body) => { settleRange(body); connect(); }).catch((e) => { showError(e.message); connect(); });
