@@ -178,8 +178,19 @@ public final class WebhookSender: Service, Sendable {
             default: return .refused("HTTP \(response.status.code)")
             }
         } catch {
-            return .failed("\(error)")
+            return .failed(Self.describe(error))
         }
+    }
+
+    /// A failed request in the words an operator fixes it by.
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "connection refused: is the receiver running on that port?" }
+        if text.contains("deadlineExceeded") || text.contains("readTimeout") || text.contains("connectTimeout") {
+            return "no answer within the request timeout"
+        }
+        if text.lowercased().contains("dns") || text.contains("getaddrinfo") { return "the host name does not resolve" }
+        return text
     }
 
     /// The event as `GET /api/v1/events` lists it, with `type: "event"`.

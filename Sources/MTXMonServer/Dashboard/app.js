@@ -543,6 +543,7 @@ function renderEvents(problem = eventsProblem) {
   eventsProblem = problem;
   const fleet = isFleet();
   document.querySelector("#events-table th.server").hidden = !fleet;
+  $("events-table").classList.toggle("fleet", fleet);
   const rows = timeline.list.map((e) => {
     const sev = severityOf(e);
     const where = e.path != null ? escapeHTML(e.path)
