@@ -120,3 +120,37 @@ import Testing
         } throws: { "\($0)".contains("MTXMON_SERVERS_FILE='/missing.yaml' cannot be read") }
     }
 }
+
+/// Webhooks and event rules: good values taken, bad ones named with the fix before anything starts.
+@Suite struct EventSettingsTests {
+    @Test func webhooksAndRules() throws {
+        let settings = try Settings.load(environment: [
+            "MTXMON_WEBHOOK_URL": "https://a.example/h, http://b.example:8080/x",
+            "MTXMON_WEBHOOK_MIN_SEVERITY": "Critical", "MTXMON_WEBHOOK_SECRET": "s",
+            "MTXMON_BITRATE_DROP": "0.4", "MTXMON_BITRATE_DROP_PATHS": "live/*=0.3,backup/*=0", "MTXMON_BITRATE_HOLD": "20s",
+        ])
+        #expect(settings.events.webhookURLs == ["https://a.example/h", "http://b.example:8080/x"])
+        #expect(settings.events.minSeverity == .critical && settings.events.secret == "s")
+        #expect(settings.events.rules.bitrate.dropShare == 0.4 && settings.events.rules.bitrate.holdMs == 20_000)
+        #expect(settings.events.rules.bitrateRule(for: "backup/x") == nil)
+        #expect(settings.events.rules.bitrateRule(for: "live/x")?.dropShare == 0.3)
+        #expect(try Settings.load(environment: [:]).events.webhookURLs.isEmpty)
+    }
+
+    @Test func badValuesStopStartup() {
+        #expect {
+            try Settings.load(environment: [
+                "MTXMON_WEBHOOK_URL": "ftp://x,https://ok.example/h", "MTXMON_WEBHOOK_MIN_SEVERITY": "loud",
+                "MTXMON_BITRATE_DROP": "1.5", "MTXMON_BITRATE_DROP_PATHS": "live/*", "MTXMON_BITRATE_HOLD": "2h",
+            ])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("'ftp://x' is not an http(s) URL") && text.contains("'loud' is not info, warning or critical")
+                && text.contains("MTXMON_BITRATE_DROP='1.5'") && text.contains("'live/*' is not pattern=share")
+                && text.contains("MTXMON_BITRATE_HOLD='2h' must be at most 1h")
+        }
+        #expect { try Settings.load(environment: ["MTXMON_WEBHOOK_SECRET": "s"]) } throws: {
+            "\($0)".contains("without MTXMON_WEBHOOK_URL")
+        }
+    }
+}
