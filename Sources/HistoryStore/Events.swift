@@ -109,6 +109,38 @@ extension ReadConnection {
     }
 }
 
+extension ReadConnection {
+    /// Events stored after the one with id `after`, oldest first, at most `limit`: what a reader
+    /// of the file has not told yet.
+    public func events(after: Int64, limit: Int = 1_000) throws -> [MonitorEvent] {
+        let s = try connection.cached("""
+            SELECT e.id, e.ts_ms, e.kind, e.severity, v.name, e.path, e.connection, e.message, e.figures
+            FROM event AS e LEFT JOIN server AS v ON v.id = e.server_id WHERE e.id > ? ORDER BY e.id LIMIT ?
+            """)
+        s.bind(1, after)
+        s.bind(2, Int64(limit))
+        defer { s.reset() }
+        var events: [MonitorEvent] = []
+        while try s.step() {
+            guard let kind = MonitorEvent.Kind(rawValue: s.string(2) ?? ""),
+                  let severity = MonitorEvent.Severity(rawValue: s.string(3) ?? "") else { continue }
+            var event = MonitorEvent(kind, severity: severity, ts: s.int64(1), server: s.string(4), path: s.string(5),
+                                     connection: s.string(6), message: s.string(7) ?? "",
+                                     figures: EventJSON.parseFigures(s.string(8)))
+            event.id = s.int64(0)
+            events.append(event)
+        }
+        return events
+    }
+
+    /// The newest event's id (0 when there is none).
+    public func lastEventID() throws -> Int64 {
+        let s = try connection.cached("SELECT coalesce(max(id), 0) FROM event")
+        defer { s.reset() }
+        return try s.step() ? s.int64(0) : 0
+    }
+}
+
 /// The small JSON texts of the event table, written and read by hand: a figure is a number or a string.
 enum EventJSON {
     static func figures(_ figures: [String: MonitorEvent.Figure]) -> String? {

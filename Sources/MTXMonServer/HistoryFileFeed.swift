@@ -29,16 +29,28 @@ public struct HistoryFileFeed: SnapshotFeed {
             continuation.yield(.connected)
             // Each server's newest poll told so far: a fleet's servers are told one by one.
             var told: [String: Int64] = [:]
+            // Events stored from now on go out with the snapshots of their polls.
+            var lastEvent = (try? await store.readOffThread { try $0.lastEventID() }) ?? 0
             while !Task.isCancelled {
                 let known = told
-                let snapshots = try? await store.readOffThread { db -> [Snapshot] in
-                    guard let poll = try db.lastPoll(), poll.ts > known.values.min() ?? .min else { return [] }
-                    return try db.serverNames().compactMap { server -> Snapshot? in
+                let after = lastEvent
+                let read = try? await store.readOffThread { db -> ([Snapshot], [MonitorEvent]) in
+                    guard let poll = try db.lastPoll(), poll.ts > known.values.min() ?? .min else { return ([], []) }
+                    let snapshots = try db.serverNames().compactMap { server -> Snapshot? in
                         guard let last = try db.lastPoll(server: server), last.ts > known[server] ?? .min else { return nil }
                         return try db.latestSnapshot(server: server, forgetAfterMs: forget)
                     }
+                    return (snapshots, snapshots.isEmpty ? [] : try db.events(after: after))
                 }
-                for found in snapshots ?? [] {
+                var (snapshots, events) = read ?? ([], [])
+                lastEvent = events.last?.id ?? lastEvent
+                for i in snapshots.indices {
+                    let server = snapshots[i].serverName
+                    snapshots[i].events = events.filter { ($0.server ?? server) == server }
+                    events.removeAll { ($0.server ?? server) == server }
+                }
+                if !events.isEmpty, !snapshots.isEmpty { snapshots[0].events? += events }
+                for found in snapshots {
                     told[found.serverName] = found.ts
                     continuation.yield(.snapshot(found))
                 }

@@ -555,7 +555,8 @@ function renderEvents(problem = eventsProblem) {
       + `<td class="time"><time datetime="${new Date(e.ts).toISOString()}">${clockTime(e.ts)}</time></td>`
       + `<td class="sev ${escapeHTML(e.severity)}"><span aria-hidden="true">${sev.icon}</span> <span class="word">${escapeHTML(e.severity)}</span></td>`
       + (fleet ? `<td class="server">${e.server == null ? `<span class="muted">–</span>` : escapeHTML(e.server)}</td>` : "")
-      + `<td class="path">${where}</td><td class="message">${escapeHTML(e.message)}</td></tr>`;
+      + `<td class="path"${e.path != null ? ` title="${escapeHTML(e.path)}"` : ""}>${where}</td>`
+      + `<td class="message">${escapeHTML(e.message)}</td></tr>`;
   });
   const empty = state.selected.length ? "No events in this range." : "No events of the recorder in this range; tick paths to see theirs.";
   $("events-table").tBodies[0].innerHTML = rows.join("")
@@ -585,7 +586,6 @@ function zoomTo(key) {
     to = end + pad;
   }
   timeline.focus = key;
-  document.body.dataset.zoomedTo = String(e.ts);
   useCustomRange(from, to);
 }
 

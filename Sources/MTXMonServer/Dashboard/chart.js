@@ -117,7 +117,8 @@ class TimeChart {
       ctx.fillText(this.timeLabel(t, tstep), x(t), bottom + 4);
     }
 
-    // Under the lines, which stay readable where events crowd.
+    // Under the lines, which stay readable where events crowd; dashed, so that no marker is
+    // taken for a series of the same colour.
     let marked = 0;
     for (const m of this.markers) {
       if (m.t < this.xmin || m.t > this.xmax) continue;
@@ -126,11 +127,13 @@ class TimeChart {
       ctx.strokeStyle = color;
       ctx.fillStyle = color;
       ctx.lineWidth = m.strong ? 2 : 1;
-      ctx.globalAlpha = m.strong ? 0.9 : 0.5;
+      ctx.globalAlpha = m.strong ? 0.9 : 0.6;
+      ctx.setLineDash(m.strong ? [] : [3, 3]);
       ctx.beginPath();
       ctx.moveTo(px, top);
       ctx.lineTo(px, bottom);
       ctx.stroke();
+      ctx.setLineDash([]);
       ctx.globalAlpha = 1;
       ctx.beginPath();
       ctx.moveTo(px - 4, top - 2);
