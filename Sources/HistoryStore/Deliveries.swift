@@ -31,12 +31,7 @@ extension HistoryStore {
                 """)
             s.bind(1, target)
             defer { s.reset() }
-            guard try s.step(), let kind = MonitorEvent.Kind(rawValue: s.string(4) ?? ""),
-                  let severity = MonitorEvent.Severity(rawValue: s.string(5) ?? "") else { return nil }
-            var event = MonitorEvent(kind, severity: severity, ts: s.int64(3), server: s.string(6), path: s.string(7),
-                                     connection: s.string(8), message: s.string(9) ?? "",
-                                     figures: EventJSON.parseFigures(s.string(10)))
-            event.id = s.int64(2)
+            guard try s.step(), let event = EventJSON.event(s, at: 2) else { return nil }
             return Delivery(target: target, event: event, attempts: Int(s.int64(0)), dueMs: s.int64(1))
         }
     }

@@ -96,13 +96,7 @@ extension ReadConnection {
         defer { s.reset() }
         var events: [MonitorEvent] = []
         while try s.step() {
-            guard let kind = MonitorEvent.Kind(rawValue: s.string(2) ?? ""),
-                  let severity = MonitorEvent.Severity(rawValue: s.string(3) ?? "") else { continue }
-            var event = MonitorEvent(kind, severity: severity, ts: s.int64(1), server: s.string(4), path: s.string(5),
-                                     connection: s.string(6), message: s.string(7) ?? "",
-                                     figures: EventJSON.parseFigures(s.string(8)))
-            event.id = s.int64(0)
-            events.append(event)
+            if let event = EventJSON.event(s, at: 0) { events.append(event) }
         }
         let more = events.count > query.limit
         return (Array(events.prefix(query.limit)), more)
@@ -122,13 +116,7 @@ extension ReadConnection {
         defer { s.reset() }
         var events: [MonitorEvent] = []
         while try s.step() {
-            guard let kind = MonitorEvent.Kind(rawValue: s.string(2) ?? ""),
-                  let severity = MonitorEvent.Severity(rawValue: s.string(3) ?? "") else { continue }
-            var event = MonitorEvent(kind, severity: severity, ts: s.int64(1), server: s.string(4), path: s.string(5),
-                                     connection: s.string(6), message: s.string(7) ?? "",
-                                     figures: EventJSON.parseFigures(s.string(8)))
-            event.id = s.int64(0)
-            events.append(event)
+            if let event = EventJSON.event(s, at: 0) { events.append(event) }
         }
         return events
     }
@@ -143,6 +131,18 @@ extension ReadConnection {
 
 /// The small JSON texts of the event table, written and read by hand: a figure is a number or a string.
 enum EventJSON {
+    /// The event in the statement's columns from `at`: id, ts_ms, kind, severity, server name,
+    /// path, connection, message, figures. `nil` for a kind or severity this version does not know.
+    static func event(_ s: Statement, at c: Int32) -> MonitorEvent? {
+        guard let kind = MonitorEvent.Kind(rawValue: s.string(c + 2) ?? ""),
+              let severity = MonitorEvent.Severity(rawValue: s.string(c + 3) ?? "") else { return nil }
+        var event = MonitorEvent(kind, severity: severity, ts: s.int64(c + 1), server: s.string(c + 4),
+                                 path: s.string(c + 5), connection: s.string(c + 6), message: s.string(c + 7) ?? "",
+                                 figures: parseFigures(s.string(c + 8)))
+        event.id = s.int64(c)
+        return event
+    }
+
     static func figures(_ figures: [String: MonitorEvent.Figure]) -> String? {
         guard !figures.isEmpty else { return nil }
         var out = "{"
@@ -163,18 +163,7 @@ enum EventJSON {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
-    static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ text: String) -> String { ExportFormat.jsonString(text) }
 
     static func parseFigures(_ text: String?) -> [String: MonitorEvent.Figure] {
         guard let text, let data = text.data(using: .utf8),

@@ -110,23 +110,13 @@ public final class WebhookSender: Service, Sendable {
                         logger.notice("webhook receiver takes events again", metadata: ["url": "\(Self.shown(target))"])
                     }
                 case let .refused(reason):
-                    try store.settle(delivery)
-                    count {
-                        $0.dropped += 1
-                        $0.lastError = reason
-                    }
-                    dropped.increment()
+                    try drop(delivery, reason: reason)
                     logger.warning("webhook receiver refused an event; it is not sent again",
                                    metadata: ["url": "\(Self.shown(target))", "event": "\(delivery.event.id ?? 0)",
                                               "error": "\(reason)"])
                 case let .failed(reason):
                     if now - delivery.event.ts > settings.giveUpAfter.milliseconds {
-                        try store.settle(delivery)
-                        count {
-                            $0.dropped += 1
-                            $0.lastError = reason
-                        }
-                        dropped.increment()
+                        try drop(delivery, reason: reason)
                         logger.error("webhook event given up: the receiver did not take it within the retry span",
                                      metadata: ["url": "\(Self.shown(target))", "event": "\(delivery.event.id ?? 0)"])
                         continue
@@ -150,6 +140,16 @@ public final class WebhookSender: Service, Sendable {
                 await pause(.seconds(1))
             }
         }
+    }
+
+    /// The event is owed no more although the receiver did not take it.
+    private func drop(_ delivery: Delivery, reason: String) throws {
+        try store.settle(delivery)
+        count {
+            $0.dropped += 1
+            $0.lastError = reason
+        }
+        dropped.increment()
     }
 
     enum Outcome: Equatable {

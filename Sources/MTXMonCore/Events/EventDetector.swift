@@ -206,21 +206,18 @@ public struct EventDetector: Sendable {
                 "dropped10s": .number(Double(health.loss10s.dropped)),
             ]
             let who = "\(c.role.rawValue) \(c.remoteAddr ?? c.id)\(c.path.map { " of \($0)" } ?? "")"
-            if let level = Self.judged(health.marginVerdict.level), level != watch.margin {
-                if watch.margin != nil || level != .ok {
-                    events.append(event(.srtMargin, Self.severity(level), ts, path: c.path, connection: c.id,
-                                        "SRT latency margin of \(who) is \(level.rawValue): \(health.marginVerdict.reason)",
+            let verdicts: [(MonitorEvent.Kind, String, LinkHealth.Verdict, WritableKeyPath<LinkWatch, LinkHealth.Level?>)] = [
+                (.srtMargin, "latency margin", health.marginVerdict, \.margin), (.srtLoss, "loss", health.lossVerdict, \.loss),
+            ]
+            for (kind, what, verdict, told) in verdicts {
+                guard let level = Self.judged(verdict.level), level != watch[keyPath: told] else { continue }
+                // A link first judged ok is no news; a change from what was told is.
+                if watch[keyPath: told] != nil || level != .ok {
+                    events.append(event(kind, Self.severity(level), ts, path: c.path, connection: c.id,
+                                        "SRT \(what) of \(who) is \(level.rawValue): \(verdict.reason)",
                                         figures.merging(["verdict": .text(level.rawValue)]) { $1 }))
                 }
-                watch.margin = level
-            }
-            if let level = Self.judged(health.lossVerdict.level), level != watch.loss {
-                if watch.loss != nil || level != .ok {
-                    events.append(event(.srtLoss, Self.severity(level), ts, path: c.path, connection: c.id,
-                                        "SRT loss of \(who) is \(level.rawValue): \(health.lossVerdict.reason)",
-                                        figures.merging(["verdict": .text(level.rawValue)]) { $1 }))
-                }
-                watch.loss = level
+                watch[keyPath: told] = level
             }
             kept[c.id] = watch
         }
