@@ -193,13 +193,28 @@ public final class WebhookSender: Service, Sendable {
         return text
     }
 
-    /// The event as `GET /api/v1/events` lists it, with `type: "event"`.
+    /// The event as `GET /api/v1/events` lists it (members in its order, `null` where absent),
+    /// after `"type":"event"`.
     public static func body(_ event: MonitorEvent) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(event)) ?? Data()
-        // `{"type":"event",` + the event's own members.
-        return Array("{\"type\":\"event\",".utf8) + Array(data.dropFirst())
+        func text(_ value: String?) -> String { value.map(ExportFormat.jsonString) ?? "null" }
+        func number(_ value: Double) -> String {
+            guard value.isFinite else { return "null" }
+            return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+        }
+        let figures = event.figures.sorted { $0.key < $1.key }.map { key, figure -> String in
+            let value = switch figure {
+            case let .number(n): number(n)
+            case let .text(t): text(t)
+            }
+            return "\(text(key)):\(value)"
+        }
+        let members = [
+            "\"type\":\"event\"", "\"ts\":\(event.ts)", "\"kind\":\(text(event.kind.rawValue))", "\"path\":\(text(event.path))",
+            "\"id\":\(event.id.map(String.init) ?? "null")", "\"severity\":\(text(event.severity.rawValue))",
+            "\"server\":\(text(event.server))", "\"connection\":\(text(event.connection))",
+            "\"message\":\(text(event.message))", "\"figures\":{\(figures.joined(separator: ","))}",
+        ]
+        return Array(("{" + members.joined(separator: ",") + "}").utf8)
     }
 
     /// `sha256=` and the hex HMAC-SHA256 of the body under the shared secret.

@@ -117,6 +117,8 @@ import TestSupport
             let body = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
             #expect(body["type"] as? String == "event" && body["kind"] as? String == "offline")
             #expect(body["id"] as? Int == Int(request.id ?? ""))
+            #expect(body["connection"] is NSNull && body["server"] as? String == "default",
+                    "the members GET /api/v1/events has, null where absent")
         }
         let paths = try taken.map { try #require(JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any])["path"] as? String }
         #expect(paths == ["a", "b", "a", "c", "a"])
