@@ -66,7 +66,7 @@ struct ServiceRoutes: Sendable {
         w.key("mediamtx")
         w.beginObject()
         w.key("url"); w.string(environment.mediaMTXURL.isEmpty ? nil : environment.mediaMTXURL)
-        w.key("reachable"); if let lastOK { w.bool(report.failure == nil) } else { w.null() }
+        w.key("reachable"); if lastOK != nil { w.bool(report.failure == nil) } else { w.null() }
         w.key("version"); w.string(report.failure == nil ? report.serverVersion : nil)
         w.key("versionNote"); w.string(report.failure == nil ? report.serverVersionNote
             : "unknown while MediaMTX does not answer")
