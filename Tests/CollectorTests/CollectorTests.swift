@@ -97,7 +97,14 @@ import TestSupport
                    OR p.ts_ms - (SELECT max(ts_ms) FROM poll AS q WHERE q.ts_ms < p.ts_ms AND q.ok = 1) > 7000)
             """))!
         let polls = try await sqlite3(file, "SELECT group_concat(ts_ms || ':' || ok, ' ') FROM poll")
-        #expect(stats[3] == Double(225 * (1 + returns)), "\(returns) polls after a lost one or a stall; polls \(polls)")
+        // The gap rule runs on each path's own reading time, which a slow first page moves by up
+        // to a second from the poll's: a poll 5–7 s after the one before may lose some bitrates.
+        let nearStalls = try Int(await sqlite3(file, """
+            SELECT count(*) FROM poll AS p WHERE ok = 1
+              AND p.ts_ms - (SELECT max(ts_ms) FROM poll AS q WHERE q.ts_ms < p.ts_ms AND q.ok = 1) BETWEEN 5000 AND 7000
+            """))!
+        #expect(stats[3] >= Double(225 * (1 + returns)) && stats[3] <= Double(225 * (1 + returns + nearStalls)),
+                "\(returns) polls after a lost one or a stall, \(nearStalls) near one; polls \(polls)")
         #expect(abs(stats[4] - 2 * stats[0]) / stats[4] < 0.01, "outbound = inbound × readers, mean \(stats[4]) against \(stats[0])")
         #expect(try await sqlite3(file, "SELECT count(*) FROM history WHERE path = 'sim/0010' AND rtt_ms IS NULL") == "0")
     }
