@@ -21,6 +21,8 @@ import Glibc
         let log = Pipe()
         let collector = try launchMTXMon(["collect", "--mediamtx", "http://127.0.0.1:\(port)", "--db", db,
                                     "--interval", "500ms"], stderr: log)
+        // Stopped by the test below; killed here when an expectation throws before it.
+        defer { if collector.isRunning { kill(collector.processIdentifier, SIGKILL) } }
         try await eventually("three polls are in the history") {
             await pollCount(db) >= 3
         }

@@ -1,4 +1,8 @@
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import TestSupport
 
 /// The `mtxmon` executable that `swift build` puts beside the test bundle.
@@ -16,7 +20,30 @@ func launchMTXMon(_ arguments: [String], environment: [String: String] = [:], st
     process.standardOutput = FileHandle.nullDevice
     process.standardError = stderr ?? FileHandle.nullDevice
     try process.run()
+    Launched.remember(process)
     return process
+}
+
+/// Every process a test launched, killed when the test binary exits: a test that fails (or is
+/// cancelled) between starting a process and its own cleanup must not leave it running after
+/// the suite.
+enum Launched {
+    private static let processes = Mutex<[Process]>([])
+    private static let installed = Mutex(false)
+
+    static func remember(_ process: Process) {
+        processes.withLock { $0.append(process) }
+        let first = installed.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        if first { atexit { Launched.killAll() } }
+    }
+
+    static func killAll() {
+        // Only those still running: an exited one's pid may belong to another process by now.
+        for process in processes.withLock({ $0 }) where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
 }
 
 /// Starts an `mtxmon` that listens on a free port and waits until it accepts connections. A
@@ -30,8 +57,14 @@ func launchListening(_ arguments: (Int) -> [String], environment: [String: Strin
         let pid = process.processIdentifier
         // Its own listening socket, not whatever answers on the port: another test's process may
         // have taken it, and this one exited.
-        while ContinuousClock.now < deadline, process.isRunning, !listens(pid: pid, port: port) {
-            try await Task.sleep(for: .milliseconds(20))
+        do {
+            while ContinuousClock.now < deadline, process.isRunning, !listens(pid: pid, port: port) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        } catch {
+            // Cancelled while waiting: the process is this function's until it is returned.
+            if process.isRunning { kill(pid, SIGKILL) }
+            throw error
         }
         if process.isRunning, listens(pid: pid, port: port), canConnect(port: port) { return (process, port) }
         if process.isRunning { process.terminate() }
