@@ -213,7 +213,9 @@ public struct EventDetector: Sendable {
                 guard let level = Self.judged(verdict.level), level != watch[keyPath: told] else { continue }
                 // A link first judged ok is no news; a change from what was told is.
                 if watch[keyPath: told] != nil || level != .ok {
-                    events.append(event(kind, Self.severity(level), ts, path: c.path, connection: c.id,
+                    // Recovered loss (warn) is a retransmission that worked: news, not a problem.
+                    let severity = kind == .srtLoss && level == .warn ? .info : Self.severity(level)
+                    events.append(event(kind, severity, ts, path: c.path, connection: c.id,
                                         "SRT \(what) of \(who) is \(level.rawValue): \(verdict.reason)",
                                         figures.merging(["verdict": .text(level.rawValue)]) { $1 }))
                 }
