@@ -85,10 +85,16 @@ public struct Collector: Service {
         self.settings = settings
         self.status = status
         self.logger = logger
-        self.metrics = CollectorMetrics(factory: factory, server: targets[0].name)
-        self.serverMetrics = Dictionary(targets.map { ($0.name, CollectorMetrics(factory: factory, server: $0.name)) },
-                                        uniquingKeysWith: { first, _ in first })
+        let serverMetrics = Dictionary(targets.map { ($0.name, CollectorMetrics(factory: factory, server: $0.name)) },
+                                       uniquingKeysWith: { first, _ in first })
+        self.serverMetrics = serverMetrics
+        // The collector's own series (writes, Redis, ticks) carry no server: any set serves them.
+        self.metrics = serverMetrics[targets[0].name]!
     }
+
+    /// Whether logs and failure advice name the server: with a fleet, or one server given a name
+    /// of its own (its settings are then `MTXMON_SERVERS`, not `MEDIA_MTX_API_URL`).
+    var namesServers: Bool { targets.count > 1 || targets[0].name != ServerName.default }
 
     /// One server's state for one run of the loop.
     struct ServerLoop: Sendable {
@@ -230,10 +236,10 @@ public struct Collector: Service {
         state.pending += batches
         let stored = await write(&state)
         let events = stored ?? batches.flatMap(\.events)
+        let polled = Set(snapshots.map(\.serverName))
         for i in snapshots.indices {
             // Each server's snapshot carries its events; the first also those of no server.
             let server = snapshots[i].serverName
-            let polled = Set(snapshots.map(\.serverName))
             snapshots[i].events = events.filter { event in
                 event.server == server || (i == 0 && !polled.contains(event.server ?? ""))
             }
@@ -252,7 +258,7 @@ public struct Collector: Service {
         metrics.pollDuration.recordMilliseconds(durationMs)
         metrics.polls.increment()
         let server = loop.name
-        let log = logger.with(server: server, of: targets.count)
+        let log = namesServers ? logger.with(server: server) : logger
         switch outcome {
         case let .success(reply):
             let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
@@ -297,7 +303,7 @@ public struct Collector: Service {
             }
             return (batch, snapshot)
         case let .failure(failure):
-            let reason = failure.description(server: targets.count > 1 || server != ServerName.default ? server : nil)
+            let reason = failure.description(server: namesServers ? server : nil)
             var events: [MonitorEvent] = []
             if case .started = loop.mediaMTX.recordFailure(at: startedMs, reason: reason) {
                 log.error("MediaMTX poll failed; further failures are counted, not logged, until it recovers",

@@ -52,9 +52,8 @@ struct CollectorMetrics: Sendable {
 import Logging
 
 extension Logger {
-    /// The logger of one server's polls: its lines name the server once there are several.
-    func with(server: String, of count: Int) -> Logger {
-        guard count > 1 || server != ServerName.default else { return self }
+    /// The logger of one server's polls: its lines name the server.
+    func with(server: String) -> Logger {
         var logger = self
         logger[metadataKey: "server"] = "\(server)"
         return logger

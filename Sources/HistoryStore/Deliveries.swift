@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 import MTXMonCore
 
 /// A webhook delivery owed: the event, to whom, and how often it was tried.
@@ -7,6 +8,14 @@ public struct Delivery: Sendable, Equatable {
     public var event: MonitorEvent
     public var attempts: Int
     public var dueMs: Int64
+
+    /// A receiver's URL as logs and `/healthz` show it: without credentials.
+    public static func shown(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.user = nil
+        components.password = nil
+        return components.string ?? url
+    }
 }
 
 /// What the delivery queue holds, for `/healthz` and `/metrics`.
@@ -73,20 +82,25 @@ extension HistoryStore {
 
     /// Each receiver's backlog.
     public func deliveryBacklog() throws -> [DeliveryBacklog] {
-        try read { db in
-            let s = try db.connection.cached("""
-                SELECT d.target, count(*), min(e.ts_ms), max(d.attempts),
-                       (SELECT last_error FROM delivery AS x WHERE x.target = d.target ORDER BY x.event_id LIMIT 1)
-                FROM delivery AS d JOIN event AS e ON e.id = d.event_id GROUP BY d.target ORDER BY d.target
-                """)
-            defer { s.reset() }
-            var backlog: [DeliveryBacklog] = []
-            while try s.step() {
-                backlog.append(DeliveryBacklog(target: s.string(0) ?? "", pending: Int(s.int64(1)),
-                                               oldestTs: s.optionalInt64(2), attempts: Int(s.int64(3)),
-                                               lastError: s.string(4)))
-            }
-            return backlog
+        try read { try $0.deliveryBacklog() }
+    }
+}
+
+extension ReadConnection {
+    /// Each receiver's backlog.
+    public func deliveryBacklog() throws -> [DeliveryBacklog] {
+        let s = try connection.cached("""
+            SELECT d.target, count(*), min(e.ts_ms), max(d.attempts),
+                   (SELECT last_error FROM delivery AS x WHERE x.target = d.target ORDER BY x.event_id LIMIT 1)
+            FROM delivery AS d JOIN event AS e ON e.id = d.event_id GROUP BY d.target ORDER BY d.target
+            """)
+        defer { s.reset() }
+        var backlog: [DeliveryBacklog] = []
+        while try s.step() {
+            backlog.append(DeliveryBacklog(target: s.string(0) ?? "", pending: Int(s.int64(1)),
+                                           oldestTs: s.optionalInt64(2), attempts: Int(s.int64(3)),
+                                           lastError: s.string(4)))
         }
+        return backlog
     }
 }

@@ -129,8 +129,9 @@ extension ReadConnection {
     }
 }
 
-/// The small JSON texts of the event table, written and read by hand: a figure is a number or a string.
-enum EventJSON {
+/// The small JSON texts of the event table, written and read by hand: a figure is a number or a
+/// string. Webhook bodies are written with the same pieces.
+public enum EventJSON {
     /// The event in the statement's columns from `at`: id, ts_ms, kind, severity, server name,
     /// path, connection, message, figures. `nil` for a kind or severity this version does not know.
     static func event(_ s: Statement, at c: Int32) -> MonitorEvent? {
@@ -143,7 +144,8 @@ enum EventJSON {
         return event
     }
 
-    static func figures(_ figures: [String: MonitorEvent.Figure]) -> String? {
+    /// A JSON object of the figures, keys sorted; `nil` when there are none.
+    public static func figures(_ figures: [String: MonitorEvent.Figure]) -> String? {
         guard !figures.isEmpty else { return nil }
         var out = "{"
         for (i, key) in figures.keys.sorted().enumerated() {
@@ -163,7 +165,7 @@ enum EventJSON {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
-    static func string(_ text: String) -> String { ExportFormat.jsonString(text) }
+    public static func string(_ text: String) -> String { ExportFormat.jsonString(text) }
 
     static func parseFigures(_ text: String?) -> [String: MonitorEvent.Figure] {
         guard let text, let data = text.data(using: .utf8),

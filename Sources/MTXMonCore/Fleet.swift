@@ -53,8 +53,10 @@ extension Snapshot {
         var connections: [ConnectionSample] = []
         paths.reserveCapacity(parts.reduce(0) { $0 + $1.paths.count })
         for part in parts {
-            let named = part.paths.first?.server == nil || part.connections.first?.server == nil
-                ? part.named(part.serverName) : part
+            // The collector names its items; only a snapshot from before fleets needs copying.
+            let unnamed = part.paths.first.map { $0.server == nil } ?? false
+                || part.connections.first.map { $0.server == nil } ?? false
+            let named = unnamed ? part.named(part.serverName) : part
             paths.append(contentsOf: named.paths)
             connections.append(contentsOf: named.connections)
         }

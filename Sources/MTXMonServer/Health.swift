@@ -60,7 +60,9 @@ struct HealthReport: Sendable {
             report.lastSuccessTs = stored.1
             report.failure = stored.2
         }
-        report.servers = (try? await ServerHealth.all(environment)) ?? []
+        // Read once: the servers' versions and counts and, without a collector here, the version.
+        let latest = (try? await environment.cache.latest()) ?? nil
+        report.servers = (try? await ServerHealth.all(environment, latest: latest)) ?? []
         // A fleet is degraded while one server is down and unready only when none is collected:
         // the others' figures are current, and the down server's outage is itself recorded.
         let fleet = report.servers.count > 1
@@ -77,14 +79,14 @@ struct HealthReport: Sendable {
                     + "; the other servers are collected")
             }
         }
-        report.webhooks = (try? await environment.store.readOffThread { _ in try environment.store.deliveryBacklog() }) ?? []
+        report.webhooks = (try? await environment.store.readOffThread { try $0.deliveryBacklog() }) ?? []
         for backlog in report.webhooks where backlog.attempts > 0 {
-            report.problems.append("the webhook receiver \(Self.shownURL(backlog.target)) fails (\(backlog.lastError ?? "no answer")): "
+            report.problems.append("the webhook receiver \(Delivery.shown(backlog.target)) fails (\(backlog.lastError ?? "no answer")): "
                 + "\(backlog.pending) event\(backlog.pending == 1 ? "" : "s") waiting"
                 + (backlog.oldestTs.map { " since \(Self.clock($0))" } ?? "") + ", retried in order with backoff")
         }
         report.cacheOK = await environment.cache.ping()
-        if status == nil, report.cacheOK, report.failure == nil, let latest = try? await environment.cache.latest() {
+        if status == nil, report.cacheOK, report.failure == nil, let latest {
             report.serverVersion = latest.serverVersion
             report.serverVersionNote = latest.serverVersionNote
         }
@@ -129,14 +131,6 @@ struct HealthReport: Sendable {
             report.problems.append("the \(list) connection list fails: \(reason)")
         }
         return report
-    }
-
-    /// A receiver's URL without credentials.
-    static func shownURL(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
-        components.user = nil
-        components.password = nil
-        return components.string ?? url
     }
 
     /// The failure as an operator says it, after "MediaMTX at URL".

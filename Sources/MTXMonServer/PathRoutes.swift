@@ -79,10 +79,6 @@ struct PathRoutes: Sendable {
                 source)
     }
 
-    func isStale(_ snapshot: Snapshot) -> Bool {
-        environment.now() - snapshot.ts > APIEnvironment.staleAfterIntervals * environment.intervalMs
-    }
-
     /// The cache's snapshot, or, when it has none or cannot be reached, the last poll in the
     /// history file: an expired Redis key must not hide what mtxmon last knew.
     func latest() async throws -> (Snapshot?, Source) {

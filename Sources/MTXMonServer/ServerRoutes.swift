@@ -18,14 +18,14 @@ struct ServerHealth: Sendable {
     /// Each server this process knows of: from its own collector under `mtxmon run`, else from
     /// the history file (polls) and the snapshot cache (version, counts); configured servers
     /// that have not been polled yet are listed too.
-    static func all(_ environment: APIEnvironment) async throws -> [ServerHealth] {
+    /// `latest` is the snapshot cache's merged view, read by the caller.
+    static func all(_ environment: APIEnvironment, latest: Snapshot?) async throws -> [ServerHealth] {
         let statuses = environment.collectorStatus?.servers
         let stored = try await environment.store.readOffThread { db -> [(String, PollRecord?, Int64?, FailureRun?)] in
             try db.serverNames().map { name in
                 (name, try db.lastPoll(server: name), try db.lastAnsweredPoll(server: name), try db.failureRun(server: name))
             }
         }
-        let latest = (try? await environment.cache.latest())?.servers ?? []
         var byName: [String: ServerHealth] = [:]
         for (name, poll, answered, failure) in stored {
             byName[name] = ServerHealth(name: name, lastPoll: poll, lastSuccessTs: answered, failure: failure)
@@ -44,7 +44,7 @@ struct ServerHealth: Sendable {
             s.connections = status.connectionsSeen
             byName[name] = s
         }
-        for summary in latest {
+        for summary in latest?.servers ?? [] {
             guard var s = byName[summary.name] else { continue }
             if statuses == nil {
                 s.version = summary.serverVersion
@@ -93,7 +93,7 @@ struct ServerRoutes: Sendable {
 
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/servers") { _, _ -> Response in
-            let servers = try await ServerHealth.all(environment)
+            let servers = try await ServerHealth.all(environment, latest: (try? await environment.cache.latest()) ?? nil)
             let now = environment.now()
             var w = JSONWriter(capacity: 512 * (servers.count + 1))
             w.beginObject()

@@ -83,7 +83,7 @@ struct ServiceRoutes: Sendable {
         w.beginArray()
         for backlog in report.webhooks {
             w.beginObject()
-            w.key("url"); w.string(HealthReport.shownURL(backlog.target))
+            w.key("url"); w.string(Delivery.shown(backlog.target))
             w.key("pending"); w.int(Int64(backlog.pending))
             w.key("oldestTs"); w.int(backlog.oldestTs)
             w.key("failing"); w.bool(backlog.attempts > 0)

@@ -107,18 +107,18 @@ public final class WebhookSender: Service, Sendable {
                     delivered.increment()
                     if failing {
                         failing = false
-                        logger.notice("webhook receiver takes events again", metadata: ["url": "\(Self.shown(target))"])
+                        logger.notice("webhook receiver takes events again", metadata: ["url": "\(Delivery.shown(target))"])
                     }
                 case let .refused(reason):
                     try drop(delivery, reason: reason)
                     logger.warning("webhook receiver refused an event; it is not sent again",
-                                   metadata: ["url": "\(Self.shown(target))", "event": "\(delivery.event.id ?? 0)",
+                                   metadata: ["url": "\(Delivery.shown(target))", "event": "\(delivery.event.id ?? 0)",
                                               "error": "\(reason)"])
                 case let .failed(reason):
                     if now - delivery.event.ts > settings.giveUpAfter.milliseconds {
                         try drop(delivery, reason: reason)
                         logger.error("webhook event given up: the receiver did not take it within the retry span",
-                                     metadata: ["url": "\(Self.shown(target))", "event": "\(delivery.event.id ?? 0)"])
+                                     metadata: ["url": "\(Delivery.shown(target))", "event": "\(delivery.event.id ?? 0)"])
                         continue
                     }
                     let wait = Self.backoff(attempts: delivery.attempts, max: settings.maxBackoff)
@@ -131,7 +131,7 @@ public final class WebhookSender: Service, Sendable {
                     if !failing {
                         failing = true
                         logger.error("webhook receiver fails; events are kept and retried in order with backoff",
-                                     metadata: ["url": "\(Self.shown(target))", "error": "\(reason)"])
+                                     metadata: ["url": "\(Delivery.shown(target))", "error": "\(reason)"])
                     }
                 }
             } catch {
@@ -196,23 +196,12 @@ public final class WebhookSender: Service, Sendable {
     /// The event as `GET /api/v1/events` lists it (members in its order, `null` where absent),
     /// after `"type":"event"`.
     public static func body(_ event: MonitorEvent) -> [UInt8] {
-        func text(_ value: String?) -> String { value.map(ExportFormat.jsonString) ?? "null" }
-        func number(_ value: Double) -> String {
-            guard value.isFinite else { return "null" }
-            return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
-        }
-        let figures = event.figures.sorted { $0.key < $1.key }.map { key, figure -> String in
-            let value = switch figure {
-            case let .number(n): number(n)
-            case let .text(t): text(t)
-            }
-            return "\(text(key)):\(value)"
-        }
+        func text(_ value: String?) -> String { value.map(EventJSON.string) ?? "null" }
         let members = [
             "\"type\":\"event\"", "\"ts\":\(event.ts)", "\"kind\":\(text(event.kind.rawValue))", "\"path\":\(text(event.path))",
             "\"id\":\(event.id.map(String.init) ?? "null")", "\"severity\":\(text(event.severity.rawValue))",
             "\"server\":\(text(event.server))", "\"connection\":\(text(event.connection))",
-            "\"message\":\(text(event.message))", "\"figures\":{\(figures.joined(separator: ","))}",
+            "\"message\":\(text(event.message))", "\"figures\":\(EventJSON.figures(event.figures) ?? "{}")",
         ]
         return Array(("{" + members.joined(separator: ",") + "}").utf8)
     }
@@ -227,14 +216,6 @@ public final class WebhookSender: Service, Sendable {
     static func backoff(attempts: Int, max: Duration) -> Duration {
         let seconds = 1 << Swift.min(attempts, 16)
         return Swift.min(.seconds(seconds), max)
-    }
-
-    /// A URL as logs and `/healthz` show it: without credentials.
-    public static func shown(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
-        components.user = nil
-        components.password = nil
-        return components.string ?? url
     }
 
     private func count(_ body: (inout WebhookTotals) -> Void) { counters.withLock { body(&$0) } }
