@@ -12,8 +12,8 @@ public struct CollectorSettings: Sendable {
     public var interval: Duration
     /// A poll still running after this long is abandoned, so it never overlaps the next tick.
     public var pollDeadline: Duration
-    /// Polls kept in memory while SQLite refuses writes (at 2 s, 1,800 is one hour).
-    public var maxPendingBatches: Int
+    /// Where polls wait while the history store refuses writes, and how much may wait.
+    public var hold = HoldSettings()
     /// How often `/v3/info` is asked for the server version.
     public var infoEvery: Duration
     /// How long a path MediaMTX no longer lists stays known (as `offline`).
@@ -25,11 +25,10 @@ public struct CollectorSettings: Sendable {
     /// The webhook URLs each event the throttle lets through is owed to.
     public var webhookTargets: [String] = []
 
-    public init(interval: Duration = .seconds(2), pollDeadline: Duration? = nil, maxPendingBatches: Int = 1_800,
+    public init(interval: Duration = .seconds(2), pollDeadline: Duration? = nil,
                 infoEvery: Duration = .seconds(60), forgetAfter: Duration = .seconds(86_400)) {
         self.interval = interval
         self.pollDeadline = pollDeadline ?? interval * 0.9
-        self.maxPendingBatches = maxPendingBatches
         self.infoEvery = infoEvery
         self.forgetAfter = forgetAfter
     }
@@ -102,6 +101,8 @@ public struct Collector: Service {
         var paths: PathStates
         var connectionRates: ConnectionTracker
         var mediaMTX = OutageTracker()
+        /// Polls with figures no MediaMTX can report, logged once per stretch.
+        var invalidFigures = OutageTracker()
         /// One per connection list, so each failing list is logged once when it starts failing.
         var lists: [ConnectionProtocol: OutageTracker] = [:]
         var serverVersion: String?
@@ -125,8 +126,15 @@ public struct Collector: Service {
         var storeEvents: [MonitorEvent] = []
         var redis = OutageTracker()
         var sqlite = OutageTracker()
+        var holdFile = OutageTracker()
         var refusedRows = OutageTracker()
-        var pending: [PollBatch] = []
+        /// Polls the store has not taken yet, oldest first.
+        var hold: HoldQueue
+        /// The held polls that were dropped in this stretch of memory being full.
+        var dropped = 0
+        /// Where snapshots wait for the shared cache, and what became of them there.
+        var outbox: SnapshotOutbox?
+        var redisEvents: RedisOutcomes?
         /// Rows of a file from before chunks are left to move; `nil` until looked at.
         var legacyLeft: Bool?
         var legacyLogged = ContinuousClock.now
@@ -154,13 +162,36 @@ public struct Collector: Service {
             }
             servers.append(loop)
         }
-        return LoopState(servers: servers, throttle: settings.throttle)
+        let hold = HoldQueue(settings.hold.limits)
+        if let problem = hold.openProblem {
+            logger.warning("the hold file cannot be used as it should; polls the history store refuses are held in memory only", metadata: ["file": "\(settings.hold.path ?? "-")", "error": "\(problem)"])
+        }
+        if !hold.isEmpty {
+            logger.notice("polls held when mtxmon last stopped are written to the history first",
+                          metadata: ["polls": "\(hold.count)", "file": "\(settings.hold.path ?? "-")"])
+        }
+        status.update { $0.pendingBatches = hold.count }
+        return LoopState(servers: servers, throttle: settings.throttle, hold: hold)
     }
 
     public func run() async throws {
+        let outbox = SnapshotOutbox()
+        let redisEvents = RedisOutcomes()
+        await withTaskGroup(of: Void.self) { group in
+            // The shared cache is written beside the loop, never in its tick.
+            group.addTask { await self.drain(outbox, redisEvents) }
+            await loop(outbox, redisEvents)
+            outbox.finish()
+            await group.waitForAll()
+        }
+    }
+
+    func loop(_ outbox: SnapshotOutbox, _ redisEvents: RedisOutcomes) async {
         let clock = ContinuousClock()
         let intervalMs = settings.interval.milliseconds
         var state = await initialState()
+        state.outbox = outbox
+        state.redisEvents = redisEvents
         logger.info("collector started", metadata: [
             "mediamtx": "\(targets.map { "\($0.name)=\($0.client.endpoint.baseURL)" }.joined(separator: ","))",
             "interval_ms": "\(intervalMs)", "cache": "\(cache.label)", "db": "\(store.path)",
@@ -184,7 +215,17 @@ public struct Collector: Service {
                 metrics.ticksSkipped.increment(by: skipped)
             }
         }
-        if !state.pending.isEmpty { await write(&state) }
+        // What waits is written if the store takes it in the time a stop allows; what does not
+        // stays in the hold file and is written at the next start.
+        if !state.hold.isEmpty { await drain(&state, budget: .seconds(4)) }
+        let lost = state.hold.keep()
+        if lost > 0 {
+            logger.critical("held polls could not be kept: neither the history store nor the hold file took them",
+                            metadata: ["polls": "\(lost)", "file": "\(settings.hold.path ?? "-")"])
+        } else if !state.hold.isEmpty {
+            logger.notice("held polls are kept in the hold file and written at the next start",
+                          metadata: ["polls": "\(state.hold.count)", "file": "\(settings.hold.path ?? "-")"])
+        }
         // Recent rows are sealed on the way out, so a stopped recorder leaves its file compact.
         do {
             try await store.finishOffThread()
@@ -233,8 +274,7 @@ public struct Collector: Service {
                 batches[b].notify = batches[b].events.indices.filter { state.throttle.admit(batches[b].events[$0]) }
             }
         }
-        state.pending += batches
-        let stored = await write(&state)
+        let stored = await write(batches, &state)
         let events = stored ?? batches.flatMap(\.events)
         let polled = Set(snapshots.map(\.serverName))
         for i in snapshots.indices {
@@ -269,6 +309,9 @@ public struct Collector: Service {
                                                                              readAt: connectionReadAt,
                                                                              listsRead: Set(reply.readLists)),
                                     serverVersionNote: loop.serverVersionNote).named(server)
+            let invalid = derived.compactMap { path in path.invalid.map { "path '\(path.name)': \($0)" } }
+                + loop.connectionRates.problems
+            recordInvalid(invalid, at: reply.ts, &loop, log)
             var events: [MonitorEvent] = []
             if case let .ended(failed, sinceMs) = loop.mediaMTX.recordSuccess(at: reply.ts) {
                 log.notice("MediaMTX answers again", metadata: ["failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
@@ -282,7 +325,9 @@ public struct Collector: Service {
             }
             events += loop.detector.answered(snapshot, failingLists: Set(reply.failedLists.map(\.proto)))
             let batch = PollBatch(
-                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count, server: server),
+                poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count,
+                                 error: Self.invalidSummary(invalid), reason: invalid.isEmpty ? nil : "invalid",
+                                 server: server),
                 snapshot: snapshot, events: events)
             metrics.paths.record(samples.count)
             track(reply, &loop, log, metrics)
@@ -341,6 +386,32 @@ public struct Collector: Service {
                                     error: reason).named(server)
             return (batch, snapshot)
         }
+    }
+
+    /// Impossible figures in an answered poll (see `CounterRule`): logged once when they start
+    /// and once when the server reports sanely again, counted, and named in the poll's row.
+    func recordInvalid(_ invalid: [String], at ts: Int64, _ loop: inout ServerLoop, _ log: Logger) {
+        if let first = invalid.first {
+            if case .started = loop.invalidFigures.recordFailure(at: ts, reason: first) {
+                log.warning("""
+                    MediaMTX reports figures that cannot be real; those samples are left out (their counters \
+                    keep the last sane reading), the rest of each poll is stored; named in each poll's row \
+                    (reason 'invalid') until it reports sanely again
+                    """, metadata: ["count": "\(invalid.count)", "first": "\(first)"])
+            }
+            status.update(server: loop.name) { $0.invalidSamples += invalid.count }
+            serverMetrics[loop.name]?.invalidSamples.increment(by: invalid.count)
+        } else if case .ended = loop.invalidFigures.recordSuccess(at: ts) {
+            log.notice("MediaMTX reports sane figures again")
+        }
+    }
+
+    /// The problems of a poll in one line for its row, at most some 500 characters.
+    static func invalidSummary(_ invalid: [String]) -> String? {
+        guard !invalid.isEmpty else { return nil }
+        var text = "left out as impossible: " + invalid.prefix(5).joined(separator: "; ")
+        if invalid.count > 5 { text += "; and \(invalid.count - 5) more" }
+        return String(text.prefix(500))
     }
 
     /// Moves some rows of a file from before chunks into chunks after each poll, a few thousand
@@ -489,11 +560,44 @@ public struct Collector: Service {
         }
     }
 
-    /// Writes every pending batch in one transaction; on failure keeps them for the next poll,
-    /// up to `maxPendingBatches`, so a locked or full disk delays rows instead of losing them.
+    /// Writes the tick's polls in one transaction, or holds them when the store refuses them or
+    /// older polls still wait (the order is kept); then writes what waits, oldest first, in small
+    /// transactions, for as long as a part of the interval allows. Returns the events stored with
+    /// their ids, when the tick's polls were stored.
     @discardableResult
-    func write(_ state: inout LoopState) async -> [MonitorEvent]? {
-        let batches = state.pending
+    func write(_ batches: [PollBatch], _ state: inout LoopState) async -> [MonitorEvent]? {
+        var batches = batches
+        var stored: [MonitorEvent]?
+        if state.hold.isEmpty {
+            switch await append(batches, &state) {
+            case let .success(events):
+                stored = events
+            case let .failure(error):
+                // Held with the polls, so it is stored once the store takes them.
+                if case .started = state.sqlite.recordFailure(at: batches.last?.poll.ts ?? WallClock.nowMs(),
+                                                              reason: "\(error)") {
+                    logger.error("the history store refuses writes; polls are held in the hold file and written once it takes them again, oldest first",
+                        metadata: ["error": "\(error)", "db": "\(store.path)", "hold": "\(settings.hold.path ?? "memory")"])
+                    if !batches.isEmpty {
+                        batches[batches.count - 1].events.append(
+                            .store(.sqliteFailing, ts: batches[batches.count - 1].poll.ts, detail: "\(error)"))
+                    }
+                }
+                hold(batches, &state)
+            }
+        } else {
+            hold(batches, &state)
+        }
+        if !state.hold.isEmpty { await drain(&state, budget: settings.interval * 0.4) }
+        status.update {
+            $0.pendingBatches = state.hold.count
+            $0.heldBytes = Int(state.hold.bytes)
+        }
+        return stored
+    }
+
+    /// One transaction; skipped rows and seal failures told, the store's recovery noticed.
+    func append(_ batches: [PollBatch], _ state: inout LoopState) async -> Result<[MonitorEvent], any Error> {
         let ts = batches.last?.poll.ts ?? WallClock.nowMs()
         do {
             let report = try await store.appendOffThread(batches, deliverTo: settings.webhookTargets)
@@ -503,43 +607,79 @@ public struct Collector: Service {
                                metadata: ["error": "\(failure)"])
             }
             let written = batches.reduce(0) { $0 + ($1.snapshot?.paths.count ?? 0) }
-            state.pending.removeAll(keepingCapacity: true)
             metrics.samplesWritten.increment(by: written)
-            status.update {
-                $0.samplesWritten += written
-                $0.pendingBatches = 0
-            }
+            status.update { $0.samplesWritten += written }
             if case let .ended(failed, _) = state.sqlite.recordSuccess(at: ts) {
-                logger.notice("SQLite writes work again; held polls written", metadata: ["failed_writes": "\(failed)"])
+                logger.notice("the history store takes writes again; held polls are written, oldest first",
+                              metadata: ["failed_writes": "\(failed)", "held": "\(state.hold.count)"])
                 state.storeEvents.append(.store(.sqliteBack, ts: ts, detail: "\(failed) failed write\(failed == 1 ? "" : "s")"))
             }
-            return report.events
+            return .success(report.events)
         } catch {
             metrics.sqliteErrors.increment()
-            var dropped = 0
-            if state.pending.count > settings.maxPendingBatches {
-                dropped = state.pending.count - settings.maxPendingBatches
-                state.pending.removeFirst(dropped)
-                logger.critical("SQLite refused writes for too long: oldest polls dropped",
-                                metadata: ["dropped": "\(dropped)", "error": "\(error)"])
-            }
-            let pending = state.pending.count
-            status.update {
-                $0.sqliteErrors += 1
-                $0.pendingBatches = pending
-                $0.droppedBatches += dropped
-            }
-            if case .started = state.sqlite.recordFailure(at: ts, reason: "\(error)") {
-                logger.error("SQLite write failed; polls are held in memory and retried each poll",
-                             metadata: ["error": "\(error)", "db": "\(store.path)"])
-                // Held with the polls, so it is stored once SQLite takes them.
-                if !state.pending.isEmpty {
-                    state.pending[state.pending.count - 1].events.append(.store(.sqliteFailing, ts: ts, detail: "\(error)"))
-                }
-            }
-            return nil
+            status.update { $0.sqliteErrors += 1 }
+            return .failure(error)
         }
     }
+
+    /// Puts polls behind what waits; logs once when the hold file cannot take them and once per
+    /// stretch of memory being full (with the count when it ends).
+    func hold(_ batches: [PollBatch], _ state: inout LoopState) {
+        switch state.hold.hold(batches) {
+        case .file:
+            if state.dropped > 0 {
+                logger.error("held polls fit again; some were dropped while memory was full",
+                             metadata: ["dropped": "\(state.dropped)"])
+                state.dropped = 0
+            }
+            _ = state.holdFile.recordSuccess(at: WallClock.nowMs())
+        case let .memory(reason):
+            if case .started = state.holdFile.recordFailure(at: WallClock.nowMs(), reason: reason) {
+                logger.error("the hold file takes no more polls; they are held in memory, up to MTXMON_HOLD_MEMORY",
+                             metadata: ["error": "\(reason)", "memory_bytes": "\(settings.hold.maxMemory)"])
+            }
+        case let .dropped(count, reason):
+            _ = state.holdFile.recordFailure(at: WallClock.nowMs(), reason: reason)
+            if state.dropped == 0 {
+                logger.critical("""
+                    held polls fill the memory bound: the oldest held in memory are dropped until the history store \
+                    or the hold file takes them; counted in mtxmon_held_polls_dropped_total
+                    """, metadata: ["memory_bytes": "\(settings.hold.maxMemory)", "error": "\(reason)"])
+            }
+            state.dropped += count
+            metrics.heldDropped.increment(by: count)
+            status.update { $0.droppedBatches += count }
+        }
+    }
+
+    /// Writes held polls, oldest first, a few per transaction, until none waits, the store
+    /// refuses, or `budget` has passed.
+    func drain(_ state: inout LoopState, budget: Duration) async {
+        let until = ContinuousClock.now + budget
+        while !state.hold.isEmpty, ContinuousClock.now < until {
+            let (batches, taking) = state.hold.oldest(max: Self.drainGroup)
+            if case let .failure(error) = await append(batches, &state) {
+                _ = state.sqlite.recordFailure(at: WallClock.nowMs(), reason: "\(error)")
+                return
+            }
+            do {
+                try state.hold.taken(taking)
+            } catch {
+                // Written, and still in the file: written again at worst (writes are idempotent).
+                logger.warning("the hold file could not be updated after its polls were written",
+                               metadata: ["error": "\(error)"])
+                return
+            }
+            if taking.damaged > 0 {
+                logger.error("held polls could not be read back and are lost", metadata: ["polls": "\(taking.damaged)"])
+            }
+            if state.hold.isEmpty { logger.notice("every held poll is in the history now") }
+        }
+    }
+
+    /// Held polls written per transaction: a full disk freed by a little takes a few polls, not
+    /// an hour of them at once.
+    static let drainGroup = 10
 
     /// Rows the history file refused, counted; logged once when they start (the same bad value
     /// tends to come back poll after poll) and once when polls are stored whole again.
@@ -565,26 +705,57 @@ public struct Collector: Service {
         }
     }
 
+    /// This process's readers hear of the snapshot at once; the shared cache (Redis) gets it from
+    /// `drain`, beside the loop. The cache's own events of the last tick join this one's.
     func publish(_ snapshot: Snapshot, _ state: inout LoopState) async {
+        await cache.announce(snapshot)
+        if let outbox = state.outbox {
+            outbox.offer(snapshot)
+            state.storeEvents += state.redisEvents?.takeEvents() ?? []
+        } else {
+            var redis = state.redis
+            if let event = await publishOne(snapshot, &redis) { state.storeEvents.append(event) }
+            state.redis = redis
+        }
+    }
+
+    /// Publishes what waits in `outbox` until it is finished and empty: at most one call to the
+    /// cache at a time, so a hung Redis holds one snapshot per server, never a queue.
+    func drain(_ outbox: SnapshotOutbox, _ outcomes: RedisOutcomes) async {
+        var tracker = OutageTracker()
+        for await _ in outbox.wakeups {
+            while let snapshot = outbox.take() {
+                if let event = await publishOne(snapshot, &tracker) { outcomes.add(event) }
+            }
+        }
+        while let snapshot = outbox.take() {
+            if let event = await publishOne(snapshot, &tracker) { outcomes.add(event) }
+        }
+    }
+
+    /// One snapshot to the cache; an event when the cache starts failing or answers again.
+    func publishOne(_ snapshot: Snapshot, _ redis: inout OutageTracker) async -> MonitorEvent? {
         do {
             try await cache.publish(snapshot)
-            if case let .ended(failed, sinceMs) = state.redis.recordSuccess(at: snapshot.ts) {
-                logger.notice("snapshot cache reachable again",
-                              metadata: ["cache": "\(cache.label)", "failed_polls": "\(failed)", "outage_ms": "\(sinceMs)"])
-                state.storeEvents.append(.store(.redisBack, ts: snapshot.ts, detail: "after \(sinceMs / 1_000) s"))
-            }
             status.update { $0.redisDown = false }
+            if case let .ended(failed, sinceMs) = redis.recordSuccess(at: snapshot.ts) {
+                logger.notice("snapshot cache reachable again",
+                              metadata: ["cache": "\(cache.label)", "failed_publishes": "\(failed)",
+                                         "outage_ms": "\(sinceMs)"])
+                return .store(.redisBack, ts: snapshot.ts, detail: "after \(sinceMs / 1_000) s")
+            }
         } catch {
             metrics.redisErrors.increment()
             status.update {
                 $0.redisErrors += 1
                 $0.redisDown = true
             }
-            if case .started = state.redis.recordFailure(at: snapshot.ts, reason: "\(error)") {
-                state.storeEvents.append(.store(.redisFailing, ts: snapshot.ts, detail: "\(error)"))
+            if case .started = redis.recordFailure(at: snapshot.ts, reason: "\(error)") {
                 logger.error("snapshot cache unreachable; history still goes to SQLite, reconnecting with backoff",
                              metadata: ["cache": "\(cache.label)", "error": "\(error)"])
+                return .store(.redisFailing, ts: snapshot.ts, detail: "\(error)")
             }
         }
+        return nil
     }
 }

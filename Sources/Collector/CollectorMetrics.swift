@@ -17,6 +17,10 @@ struct CollectorMetrics: Sendable {
     let connectionListFailures: [ConnectionProtocol: Counter]
     /// Rows the history file refused and that were left out of an otherwise stored poll.
     let rowsSkipped: Counter
+    /// Held polls dropped because the hold file and its memory bound were full.
+    let heldDropped: Counter
+    /// Samples MediaMTX reported with impossible figures, left out.
+    let invalidSamples: Counter
 
     /// `server` labels the series of one server's polls (`server="edge1"`), so an alert names
     /// the server that fails; the collector's own series (writes, Redis, ticks) have none.
@@ -44,6 +48,8 @@ struct CollectorMetrics: Sendable {
         }
         connectionListFailures = lists
         rowsSkipped = Counter(label: "mtxmon_rows_skipped_total", factory: factory)
+        heldDropped = Counter(label: "mtxmon_held_polls_dropped_total", factory: factory)
+        invalidSamples = Counter(label: "mtxmon_invalid_samples_total", dimensions: by, factory: factory)
     }
 
     func pollFailures(_ reason: FailureReason) -> Counter { pollFailuresByReason[reason]! }

@@ -19,9 +19,11 @@ public final class CollectorStatus: Sendable {
         public var connectionsSeen = 0
         public var redisErrors = 0
         public var sqliteErrors = 0
-        /// Batches waiting to be written because SQLite refused the last write.
+        /// Polls held (in the hold file or memory) because the history store refused them.
         public var pendingBatches = 0
-        /// Batches given up because SQLite refused writes for longer than the pending bound.
+        /// Bytes the held polls take (file and memory).
+        public var heldBytes = 0
+        /// Held polls dropped because the hold file and memory were full.
         public var droppedBatches = 0
         public var samplesWritten = 0
         public var serverVersion: String?
@@ -33,6 +35,8 @@ public final class CollectorStatus: Sendable {
         /// Rows the history file refused and that were left out of otherwise stored polls.
         public var rowsSkipped = 0
         public var lastSkippedRow: String?
+        /// Samples MediaMTX reported with impossible figures (negative or past 2^53), left out.
+        public var invalidSamples = 0
         public var mediaMTXDown = false
         /// When the current run of failed polls began, and how many it has.
         public var failingSince: Int64?
@@ -69,6 +73,7 @@ public final class CollectorStatus: Sendable {
                 all.connectionListFailures += s.connectionListFailures
                 all.pathsSeen += s.pathsSeen
                 all.connectionsSeen += s.connectionsSeen
+                all.invalidSamples += s.invalidSamples
             }
             if servers.count == 1, let one = servers.first {
                 all.lastPollTs = one.lastPollTs

@@ -10,12 +10,7 @@ public struct Delivery: Sendable, Equatable {
     public var dueMs: Int64
 
     /// A receiver's URL as logs and `/healthz` show it: without credentials.
-    public static func shown(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
-        components.user = nil
-        components.password = nil
-        return components.string ?? url
-    }
+    public static func shown(_ url: String) -> String { Redaction.url(url) }
 }
 
 /// What the delivery queue holds, for `/healthz` and `/metrics`.
@@ -66,6 +61,21 @@ extension HistoryStore {
             s.bind(3, dueMs)
             s.bind(4, error)
             try s.run()
+        }
+    }
+
+    /// Deliveries queued under a receiver's whole URL (by an mtxmon that kept credentials in the
+    /// file) move to its key, so they are sent and the credentials leave the queue.
+    public func renameDeliveries(from url: String, to key: String) throws(SQLiteError) {
+        guard url != key else { return }
+        try writer.withLock { state throws(SQLiteError) in
+            let s = try state.connection.cached("UPDATE OR IGNORE delivery SET target = ?2 WHERE target = ?1")
+            s.bind(1, url)
+            s.bind(2, key)
+            try s.run()
+            let rest = try state.connection.cached("DELETE FROM delivery WHERE target = ?")
+            rest.bind(1, url)
+            try rest.run()
         }
     }
 

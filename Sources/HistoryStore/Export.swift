@@ -178,10 +178,7 @@ public enum ExportFormat: String, Sendable, CaseIterable {
         }
     }
 
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func csvField(_ text: String) -> String { CSVCell.text(text) }
 
     public static func jsonString(_ text: String) -> String {
         var out = "\""

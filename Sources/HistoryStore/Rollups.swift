@@ -11,34 +11,6 @@ enum Rollups {
     static let figures = ["bitrate_in", "bitrate_out", "readers", "rtt", "recv_rate", "link_cap"]
 }
 
-/// The increases from one sample to the next, by the rules rates use.
-struct PairIncreases {
-    var inIncrease: Int64 = 0
-    var outIncrease: Int64 = 0
-    var readerMs: Int64 = 0
-    var reset = false
-    var srtReceived: Int64?
-    var srtLost: Int64?
-    var srtRetransmitted: Int64?
-    var srtDropped: Int64?
-
-    init() {}
-
-    init(_ previous: CounterRow, _ current: CounterRow, readerGapMs: Int64) {
-        reset = current.reset || current.inboundBytes < previous.inboundBytes
-            || current.outboundBytes < previous.outboundBytes
-        inIncrease = WindowRates.increase(previous.inboundBytes, current.inboundBytes, reset: reset)
-        outIncrease = WindowRates.increase(previous.outboundBytes, current.outboundBytes, reset: reset)
-        let gap = current.ts - previous.ts
-        if gap <= readerGapMs { readerMs = Int64(previous.readers) * gap }
-        func srt(_ a: Int64?, _ b: Int64?) -> Int64? { b == nil ? nil : WindowRates.srtIncrease(a, b) }
-        srtReceived = srt(previous.srtPacketsReceived, current.srtPacketsReceived)
-        srtLost = srt(previous.srtPacketsLost, current.srtPacketsLost)
-        srtRetransmitted = srt(previous.srtPacketsRetransmitted, current.srtPacketsRetransmitted)
-        srtDropped = srt(previous.srtPacketsDropped, current.srtPacketsDropped)
-    }
-}
-
 /// A table of rollups and the span of time each of its rows covers.
 enum RollupTier: Sendable, Equatable {
     case minute, hour

@@ -124,9 +124,13 @@ final class Statement {
         if let value, value.isFinite { sqlite3_bind_double(handle, index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
+    /// Bound with its length, so a name with a NUL in it is stored whole, not cut at the NUL.
     func bind(_ index: Int32, _ value: String?) {
-        guard let value else { sqlite3_bind_null(handle, index); return }
-        sqlite3_bind_text(handle, index, value, -1, SQLITE_TRANSIENT)
+        guard var value else { sqlite3_bind_null(handle, index); return }
+        value.withUTF8 { utf8 in
+            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                .assumingMemoryBound(to: CChar.self), Int32(utf8.count), SQLITE_TRANSIENT)
+        }
     }
 
     /// Advances one row; false when the statement is done.
@@ -154,7 +158,8 @@ final class Statement {
     func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
     func string(_ column: Int32) -> String? {
         guard let text = sqlite3_column_text(handle, column) else { return nil }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: count), as: UTF8.self)
     }
 }
 

@@ -27,9 +27,9 @@ public enum App {
     public static func makeCacheAndLocalFeed(_ settings: Settings) -> (any SnapshotCache, any SnapshotFeed) {
         if var redis = settings.redis {
             redis.primaryServer = primaryServer(settings)
-            let broadcaster = SnapshotBroadcaster()
-            return (BroadcastingCache(RedisSnapshotCache(settings: redis, ttl: settings.snapshotTTL),
-                                      broadcaster: broadcaster), broadcaster)
+            let local = InProcessSnapshotCache(ttl: settings.snapshotTTL)
+            return (BroadcastingCache(RedisSnapshotCache(settings: redis, ttl: settings.snapshotTTL), local: local),
+                    local.broadcaster)
         }
         let cache = InProcessSnapshotCache(ttl: settings.snapshotTTL)
         return (cache, cache.broadcaster)
@@ -80,9 +80,10 @@ public enum App {
             cache: cache, store: store,
             settings: {
                 var collector = CollectorSettings(interval: settings.interval, forgetAfter: settings.forgetAfter)
+                collector.hold = settings.hold
                 collector.rules = settings.events.rules
                 collector.throttle = EventThrottle(minSeverity: settings.events.minSeverity)
-                collector.webhookTargets = settings.events.webhookURLs
+                collector.webhookTargets = settings.events.webhookURLs.map(WebhookTarget.key)
                 return collector
             }(),
             status: status, logger: logger)
@@ -100,13 +101,15 @@ public enum App {
                                       registry: PrometheusCollectorRegistry?, status: CollectorStatus?,
                                       live: LiveHub? = nil) -> APIEnvironment {
         let interval = settings.interval.components
-        return APIEnvironment(
+        var environment = APIEnvironment(
             cache: cache, store: store,
             intervalMs: interval.seconds * 1_000 + interval.attoseconds / 1_000_000_000_000_000,
             apiToken: settings.apiToken, corsOrigins: settings.corsOrigins, registry: registry,
             collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live,
             forgetAfterMs: settings.forgetAfter.milliseconds, serverURLs: Dictionary(
                 settings.servers.map { ($0.name, $0.endpoint.baseURL) }, uniquingKeysWith: { first, _ in first }))
+        environment.httpLimits = settings.httpLimits
+        return environment
     }
 
     /// The HTTP server on `settings.listen`; `onRunning` is called once it listens.
@@ -118,12 +121,22 @@ public enum App {
             onRunning: onRunning)
     }
 
-    /// Runs `services` until SIGTERM or SIGINT, then lets each finish its work in flight.
+    /// How long a stop may take (SIGTERM, SIGINT): past it, what is still running is cancelled,
+    /// and the process exits some two seconds later at most. Held polls are in the hold file
+    /// already (see `HoldQueue`), so a cut-short stop loses none.
+    public static let shutdownTimeout: Duration = .seconds(10)
+
+    /// Runs `services` until SIGTERM or SIGINT, then stops them one by one from the last to the
+    /// first, each finishing its work in flight: callers list the collector after the HTTP server,
+    /// so it stops polling before the API stops answering. Services are named by their type in
+    /// logs: their descriptions would print their settings.
     public static func run(_ services: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, serviceName: String(describing: type(of: $0))) },
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownTimeout
+        configuration.maximumCancellationDuration = .seconds(2)
+        try await ServiceGroup(configuration: configuration).run()
     }
 }

@@ -18,11 +18,17 @@ public struct EventSettings: Sendable {
                 let url = String(raw).trimmingCharacters()
                 guard (url.hasPrefix("http://") || url.hasPrefix("https://")), url.count > 10,
                       !url.contains(where: \.isWhitespace) else {
-                    problems.append("MTXMON_WEBHOOK_URL entry '\(url)' is not an http(s) URL: list receivers separated "
-                        + "by commas, e.g. https://alerts.example.net/mtxmon")
+                    problems.append("MTXMON_WEBHOOK_URL entry '\(Redaction.url(url))' is not an http(s) URL: list "
+                        + "receivers separated by commas, e.g. https://alerts.example.net/mtxmon")
                     continue
                 }
-                if !settings.webhookURLs.contains(url) { settings.webhookURLs.append(url) }
+                if settings.webhookURLs.contains(url) { continue }
+                if settings.webhookURLs.contains(where: { WebhookTarget.key($0) == WebhookTarget.key(url) }) {
+                    problems.append("MTXMON_WEBHOOK_URL lists \(WebhookTarget.key(url)) twice with different "
+                        + "credentials: list each receiver once")
+                    continue
+                }
+                settings.webhookURLs.append(url)
             }
         }
         if let text = value("MTXMON_WEBHOOK_MIN_SEVERITY") {

@@ -1,4 +1,5 @@
 import Logging
+import MTXMonCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,9 @@ public struct PlainLogHandler: LogHandler {
             line = line.split(separator: "\n", omittingEmptySubsequences: false)
                 .joined(separator: "\n<\(Self.syslogPriority(event.level))>")
         }
-        write(line + "\n")
+        // Whatever a library logs (a service's settings at debug level, a URL in an error), no
+        // secret this process was given leaves it in a log line.
+        write(Secrets.scrub(line) + "\n")
     }
 
     /// One write(2) per line, so lines from several tasks never interleave.

@@ -52,7 +52,7 @@ enum ServerList {
                       interval: Duration, problems: inout [String]) -> [ServerSetting] {
         var servers: [ServerSetting] = []
         var seen: [String: Int] = [:]
-        for raw in (list ?? "").split(separator: ",", omittingEmptySubsequences: false) {
+        for raw in list?.split(separator: ",", omittingEmptySubsequences: false) ?? [] {
             let entry = String(raw).trimmingCharacters()
             if entry.isEmpty {
                 problems.append("MTXMON_SERVERS has an empty entry: list servers as name=url separated by commas, "
@@ -60,19 +60,20 @@ enum ServerList {
                 continue
             }
             guard let eq = entry.firstIndex(of: "=") else {
-                problems.append("MTXMON_SERVERS entry '\(entry)' is not name=url: write e.g. ingest=http://10.0.0.5:9997")
+                problems.append("MTXMON_SERVERS entry '\(Redaction.url(entry))' is not name=url: write e.g. "
+                    + "ingest=http://10.0.0.5:9997")
                 continue
             }
             let name = String(entry[..<eq]).trimmingCharacters()
             let url = String(entry[entry.index(after: eq)...]).trimmingCharacters()
-            guard check(name: name, url: url, source: "MTXMON_SERVERS entry '\(entry)'", &problems) else { continue }
+            let source = "MTXMON_SERVERS entry '\(name)=\(Redaction.url(url))'"
+            guard check(name: name, url: url, source: source, &problems) else { continue }
             if seen[name] != nil {
                 problems.append("MTXMON_SERVERS names server '\(name)' twice: give each server one name")
                 continue
             }
-            let endpoint = Self.endpoint(url, defaults)
             seen[name] = servers.count
-            servers.append(ServerSetting(name: name, endpoint: endpoint))
+            servers.append(ServerSetting(name: name, endpoint: Self.endpoint(url, defaults)))
         }
         guard let file else { return servers }
         let source = "MTXMON_SERVERS_FILE='\(file.path)'"
@@ -94,8 +95,8 @@ enum ServerList {
             if let at = seen[entry.name] {
                 setting = servers[at]
                 if let url = entry.url, Self.endpoint(url, defaults).baseURL != setting.endpoint.baseURL {
-                    problems.append("\(what) has url \(url) but MTXMON_SERVERS gives \(setting.endpoint.baseURL): "
-                        + "give the URL in one place")
+                    problems.append("\(what) has url \(Redaction.url(url)) but MTXMON_SERVERS gives "
+                        + "\(setting.endpoint.baseURL): give the URL in one place")
                     continue
                 }
             } else {
@@ -105,6 +106,12 @@ enum ServerList {
                 }
                 guard check(name: entry.name, url: url, source: what, &problems) else { continue }
                 setting = ServerSetting(name: entry.name, endpoint: Self.endpoint(url, defaults))
+            }
+            let urlHasCredentials = entry.url.map { Redaction.credentials(in: $0).user != nil } ?? false
+            if urlHasCredentials, entry.token != nil || entry.user != nil || entry.pass != nil {
+                problems.append("\(what) has a user and password in its url and user/pass or token beside it: "
+                    + "give the credentials in one place")
+                continue
             }
             if let token = entry.token {
                 if entry.user != nil || entry.pass != nil {
@@ -143,10 +150,15 @@ enum ServerList {
         return servers
     }
 
-    /// `defaults` (page size, the environment's credentials) at `url`, its trailing slashes gone.
+    /// `defaults` (page size, the environment's credentials) at `url`, its trailing slashes gone. A
+    /// user and password in the URL are the server's own credentials (basic auth) and leave the
+    /// URL: what is shown anywhere is the URL without them.
     static func endpoint(_ url: String, _ defaults: MediaMTXEndpoint) -> MediaMTXEndpoint {
-        MediaMTXEndpoint(baseURL: url, credentials: defaults.credentials, pageSize: defaults.pageSize,
-                         requestTimeout: defaults.requestTimeout, maxBodyBytes: defaults.maxBodyBytes)
+        let (stripped, user, password) = Redaction.credentials(in: url)
+        let credentials = user.map { MediaMTXEndpoint.Credentials.basic(user: $0, password: password ?? "") }
+        return MediaMTXEndpoint(baseURL: stripped, credentials: credentials ?? defaults.credentials,
+                                pageSize: defaults.pageSize, requestTimeout: defaults.requestTimeout,
+                                maxBodyBytes: defaults.maxBodyBytes)
     }
 
     static func check(name: String, url: String, source: String, _ problems: inout [String]) -> Bool {
@@ -155,10 +167,31 @@ enum ServerList {
             return false
         }
         if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
-            problems.append("\(source): '\(url)' is not an http(s) URL: use e.g. http://10.0.0.5:9997")
+            problems.append("\(source): '\(Redaction.url(url))' is not an http(s) URL: use e.g. http://10.0.0.5:9997")
+            return false
+        }
+        if let problem = hostProblem(Redaction.credentials(in: url).url) {
+            problems.append("\(source): \(problem): use e.g. http://10.0.0.5:9997")
             return false
         }
         return true
+    }
+
+    /// What is wrong with the host and port of an http(s) URL, or `nil`: a port that is not a
+    /// number from 1 to 65535, or no host at all.
+    static func hostProblem(_ url: String) -> String? {
+        guard let sep = url.firstIndex(of: "/") else { return nil }
+        let rest = url[sep...].dropFirst(2)
+        let authority = rest.prefix { !"/?#".contains($0) }
+        if authority.isEmpty { return "'\(Redaction.url(url))' has no host" }
+        if authority.hasPrefix("[") { return nil }
+        if let colon = authority.lastIndex(of: ":") {
+            let port = authority[authority.index(after: colon)...]
+            guard let n = Int(port), (1...65_535).contains(n) else {
+                return "'\(Redaction.url(url))' has port '\(port)', which is not a number from 1 to 65535"
+            }
+        }
+        return nil
     }
 
     static func describe(_ error: any Error) -> String {

@@ -2,6 +2,8 @@ import Foundation
 import HistoryStore
 import MediaMTXClient
 import MTXMonCore
+import MTXMonServer
+import Collector
 import SnapshotCache
 
 /// Every setting mtxmon reads, in one place. Precedence: command-line flag > environment > default.
@@ -38,6 +40,13 @@ public struct Settings: Sendable {
     public static let defaultMetricsMaxSeries = 20_000
     /// Event rules and webhooks (see `EventSettings`).
     public var events = EventSettings()
+    /// `MTXMON_HTTP_MAX_HEAD`, `MTXMON_HTTP_MAX_HEADERS`, `MTXMON_HTTP_MAX_BODY`,
+    /// `MTXMON_HTTP_READ_TIMEOUT`, `MTXMON_HTTP_IDLE_TIMEOUT`: what one HTTP connection may cost.
+    public var httpLimits = HTTPLimits()
+    /// `MTXMON_HOLD_FILE` (`<db>.hold`; `off` for memory only), `MTXMON_HOLD_RESERVE` (32MiB),
+    /// `MTXMON_HOLD_MAX` (1GiB), `MTXMON_HOLD_MEMORY` (64MiB): where polls wait while the history
+    /// store refuses writes, and how much may wait.
+    public var hold = HoldSettings()
 
     /// How long the latest snapshot stays readable after the collector stops: five intervals.
     public var snapshotTTL: Duration { interval * 5 }
@@ -112,9 +121,13 @@ extension Settings {
                 + "MEDIA_MTX_API_URL names the one server of a single-server install; list every server in "
                 + "MTXMON_SERVERS (e.g. default=\(value("MEDIA_MTX_API_URL") ?? "")) and unset MEDIA_MTX_API_URL")
         }
-        let url = overrides.mediaMTXURL ?? value("MEDIA_MTX_API_URL") ?? "http://localhost:9997"
+        // Credentials in the URL are basic auth for MediaMTX, and leave the URL here: every place
+        // that shows a URL shows it without them.
+        let given = overrides.mediaMTXURL ?? value("MEDIA_MTX_API_URL") ?? "http://localhost:9997"
+        let (url, urlUser, urlPassword) = Redaction.credentials(in: given)
+        let urlSource = overrides.mediaMTXURL != nil ? "--mediamtx" : "MEDIA_MTX_API_URL"
         if !fleet, !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
-            problems.append("MEDIA_MTX_API_URL='\(url)' is not an http(s) URL: use e.g. http://localhost:9997")
+            problems.append("\(urlSource)='\(Redaction.url(given))' is not an http(s) URL: use e.g. http://localhost:9997")
         }
         var credentials: MediaMTXEndpoint.Credentials?
         if let token = value("MEDIA_MTX_API_TOKEN") {
@@ -123,6 +136,14 @@ extension Settings {
             credentials = .basic(user: user, password: environment["MEDIA_MTX_API_PASS"] ?? "")
         } else if value("MEDIA_MTX_API_PASS") != nil {
             problems.append("MEDIA_MTX_API_PASS is set without MEDIA_MTX_API_USER: set both, e.g. MEDIA_MTX_API_USER=mtxmon")
+        }
+        if let urlUser, !fleet {
+            if credentials != nil {
+                problems.append("\(urlSource) holds a user and password and MEDIA_MTX_API_USER or MEDIA_MTX_API_TOKEN is "
+                    + "set too: give the credentials in one place")
+            } else {
+                credentials = .basic(user: urlUser, password: urlPassword ?? "")
+            }
         }
         // MediaMTX's own default is 100; a thousand items a page is a tenth of the requests for a
         // big server (each costs both sides more than its items do), and MediaMTX sets no limit.
@@ -150,7 +171,21 @@ extension Settings {
         }
 
         var redis: RedisSettings?
-        if let host = value("REDIS_HOST") {
+        if let text = value("REDIS_URL") {
+            if value("REDIS_HOST") != nil {
+                problems.append("REDIS_URL and REDIS_HOST are both set: keep one, e.g. REDIS_URL=redis://:PASSWORD@127.0.0.1:6379/0")
+            }
+            switch RedisURL.parse(text) {
+            case let .success(parsed):
+                redis = RedisSettings(host: parsed.host, port: parsed.port, password: parsed.password,
+                                      key: value("REDIS_KEY") ?? "mediamtx:streams:latest",
+                                      channel: value("REDIS_CHANNEL") ?? "mediamtx:streams:updates")
+                redis?.username = parsed.user
+                redis?.database = parsed.database
+            case let .failure(problem):
+                problems.append(problem.message)
+            }
+        } else if let host = value("REDIS_HOST") {
             var port = 6379
             if let text = value("REDIS_PORT") {
                 if let n = Int(text), (1...65_535).contains(n) { port = n } else {
@@ -203,6 +238,8 @@ extension Settings {
             }
         }
         let events = EventSettings.load(value, problems: &problems)
+        let httpLimits = Self.httpLimits(value, problems: &problems)
+        let hold = Self.hold(value, database: database, problems: &problems)
         let cors = (value("MTXMON_CORS_ORIGINS") ?? "").split(separator: ",")
             .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
 
@@ -228,11 +265,119 @@ extension Settings {
         guard problems.isEmpty, let listen else {
             throw SettingsError(message: problems.joined(separator: "\n"))
         }
+        registerSecrets(servers: servers, redis: redis, events: events, apiToken: value("MTXMON_API_TOKEN"))
         return Settings(
             mediaMTX: servers.first?.endpoint ?? endpoint, servers: servers,
             interval: interval, redis: redis, database: database, listen: listen,
             apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
-            sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries, events: events)
+            sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries, events: events, httpLimits: httpLimits,
+            hold: hold)
+    }
+
+    /// The `MTXMON_HOLD_*` settings.
+    static func hold(_ value: (String) -> String?, database: String, problems: inout [String]) -> HoldSettings {
+        var hold = HoldSettings(path: database + ".hold")
+        if let path = value("MTXMON_HOLD_FILE") { hold.path = path == "off" ? nil : path }
+        func size(_ key: String, _ range: ClosedRange<Int>, example: String) -> Int? {
+            guard let text = value(key) else { return nil }
+            guard let n = bytes(text), range.contains(n) else {
+                problems.append("\(key)='\(text)' must be a size in bytes from \(range.lowerBound) to "
+                    + "\(range.upperBound >> 20) MiB, e.g. \(example)")
+                return nil
+            }
+            return n
+        }
+        if let n = size("MTXMON_HOLD_RESERVE", 0...(16 << 30), example: "32MiB") { hold.reserve = Int64(n) }
+        if let n = size("MTXMON_HOLD_MAX", (1 << 20)...(1 << 40), example: "1024MiB") { hold.maxFile = Int64(n) }
+        if let n = size("MTXMON_HOLD_MEMORY", (1 << 20)...(64 << 30), example: "64MiB") { hold.maxMemory = n }
+        if hold.reserve > hold.maxFile {
+            problems.append("MTXMON_HOLD_RESERVE (\(hold.reserve) bytes) is more than MTXMON_HOLD_MAX "
+                + "(\(hold.maxFile) bytes): the reserve is part of the file, e.g. MTXMON_HOLD_RESERVE=32MiB")
+        }
+        return hold
+    }
+
+    /// The `MTXMON_HTTP_*` limits; sizes in bytes (`32768`, `32KiB`, `1MiB`), times as durations.
+    static func httpLimits(_ value: (String) -> String?, problems: inout [String]) -> HTTPLimits {
+        var limits = HTTPLimits()
+        func size(_ key: String, _ range: ClosedRange<Int>, example: String) -> Int? {
+            guard let text = value(key) else { return nil }
+            guard let n = Self.bytes(text), range.contains(n) else {
+                problems.append("\(key)='\(text)' must be a size in bytes from \(range.lowerBound) to "
+                    + "\(range.upperBound), e.g. \(example)")
+                return nil
+            }
+            return n
+        }
+        func duration(_ key: String, example: String) -> Duration? {
+            guard let text = value(key) else { return nil }
+            do {
+                let ms = try DurationParser.milliseconds(text)
+                guard (100...3_600_000).contains(ms) else {
+                    problems.append("\(key)='\(text)' must be between 100ms and 1h, e.g. \(example)")
+                    return nil
+                }
+                return .milliseconds(ms)
+            } catch {
+                problems.append("\(key)=\(error)")
+                return nil
+            }
+        }
+        if let n = size("MTXMON_HTTP_MAX_HEAD", 1_024...(1 << 20), example: "32KiB") { limits.maxHeadBytes = n }
+        if let text = value("MTXMON_HTTP_MAX_HEADERS") {
+            if let n = Int(text), (8...10_000).contains(n) { limits.maxHeaders = n } else {
+                problems.append("MTXMON_HTTP_MAX_HEADERS='\(text)' must be a number of header fields from 8 to 10000, e.g. 100")
+            }
+        }
+        if let n = size("MTXMON_HTTP_MAX_BODY", 0...(64 << 20), example: "64KiB") { limits.maxBodyBytes = n }
+        if let d = duration("MTXMON_HTTP_READ_TIMEOUT", example: "10s") { limits.readTimeout = d }
+        if let d = duration("MTXMON_HTTP_IDLE_TIMEOUT", example: "60s") { limits.idleTimeout = d }
+        return limits
+    }
+
+    /// `32768`, `32KiB`/`32K`/`32k`, `1MiB`/`1M` as bytes; `nil` for anything else.
+    static func bytes(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("KiB", 1_024), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1_024), ("k", 1_024),
+                                      ("M", 1 << 20), ("G", 1 << 30)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            return Int(text.dropLast(suffix.count)).flatMap { $0.multipliedReportingOverflow(by: factor).overflow ? nil : $0 * factor }
+        }
+        return Int(text)
+    }
+}
+
+extension Settings {
+    /// Every secret these settings hold, so no log line carries one (see `Secrets`).
+    static func registerSecrets(servers: [ServerSetting], redis: RedisSettings?, events: EventSettings,
+                                apiToken: String?) {
+        for server in servers {
+            switch server.endpoint.credentials {
+            case let .basic(user, password):
+                Secrets.register(password)
+                Secrets.register(MediaMTXEndpoint.basicToken(user: user, password: password))
+            case let .bearer(token): Secrets.register(token)
+            case nil: break
+            }
+        }
+        Secrets.register(redis?.password)
+        Secrets.register(apiToken)
+        Secrets.register(events.secret)
+        for url in events.webhookURLs {
+            let (_, user, password) = Redaction.credentials(in: url)
+            Secrets.register(password)
+            if let user { Secrets.register(MediaMTXEndpoint.basicToken(user: user, password: password ?? "")) }
+            for (name, value) in queryParameters(url) where Redaction.url("x://h/?\(name)=v").hasSuffix(Redaction.mask) {
+                Secrets.register(value)
+            }
+        }
+    }
+
+    static func queryParameters(_ url: String) -> [(String, String)] {
+        guard let question = url.firstIndex(of: "?") else { return [] }
+        return url[url.index(after: question)...].split(separator: "&").compactMap { pair -> (String, String)? in
+            guard let eq = pair.firstIndex(of: "=") else { return nil }
+            return (String(pair[..<eq]), Redaction.percentDecoded(String(pair[eq...].dropFirst())))
+        }
     }
 }
 

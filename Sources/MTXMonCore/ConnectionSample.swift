@@ -217,10 +217,7 @@ public struct ConnectionCounters: Sendable, Equatable, Codable {
         let both = present & previous.present
         guard both != 0 else { return result }
         for i in 0..<Self.count where both & (1 << UInt32(i)) != 0 {
-            let current = slot(i), earlier = previous.slot(i)
-            // Overflow is only possible with a negative counter, which MediaMTX never reports.
-            let (difference, overflow) = current.subtractingReportingOverflow(earlier)
-            result[i] = current >= earlier && !overflow ? difference : max(0, current)
+            result[i] = CounterRule.increase(previous.slot(i), slot(i))
         }
         return result
     }
@@ -346,11 +343,17 @@ public struct ConnectionTracker: Sendable {
         next.reserveCapacity(samples.count)
         let previousPoll = previousPollTs
         // Changed where they lie: a connection sample is some five hundred bytes, thousands a poll.
+        problems = []
         for i in samples.indices {
             let id = samples[i].id
-            // Negative byte counts (never sent by MediaMTX) would make the differences overflow.
-            let reading = Reading(ts: readAt[id] ?? ts, inbound: max(0, samples[i].inboundBytes),
-                                  outbound: max(0, samples[i].outboundBytes), counters: samples[i].counters,
+            if let problem = Self.sanitise(&samples[i], previous: last[id]) {
+                problems.append("connection '\(id)': \(problem)")
+                // Not a reading: the next poll is judged against the last plausible one.
+                if let previous = last[id] { next[id] = previous }
+                continue
+            }
+            let reading = Reading(ts: readAt[id] ?? ts, inbound: samples[i].inboundBytes,
+                                  outbound: samples[i].outboundBytes, counters: samples[i].counters,
                                   state: samples[i].state, role: samples[i].role)
             next[id] = reading
             guard let previous = last[id] else {
@@ -360,19 +363,49 @@ public struct ConnectionTracker: Sendable {
                 continue
             }
             samples[i].deltas = reading.counters.delta(since: previous.counters)
-            let reset = reading.inbound < previous.inbound || reading.outbound < previous.outbound
+            let elapsed = reading.ts.subtractingSaturating(previous.ts)
+            let reset = CounterRule.restarted(previousSource: nil, source: nil,
+                                              previous: (previous.inbound, previous.outbound),
+                                              current: (reading.inbound, reading.outbound))
+                || CounterRule.jumpedBeyondReason(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
+                || CounterRule.jumpedBeyondReason(previous: previous.outbound, current: reading.outbound,
+                                                  elapsedMs: elapsed)
             samples[i].reset = reset
-            let elapsed = reading.ts - previous.ts
             let changed = previous.state != reading.state || previous.role != reading.role
             guard elapsed <= maxGapMs, !reset, !changed else { continue }
-            samples[i].bitrateIn = RateTracker.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
-            samples[i].bitrateOut = RateTracker.bitrate(previous: previous.outbound, current: reading.outbound,
+            samples[i].bitrateIn = CounterRule.bitrate(previous: previous.inbound, current: reading.inbound,
+                                                       elapsedMs: elapsed)
+            samples[i].bitrateOut = CounterRule.bitrate(previous: previous.outbound, current: reading.outbound,
                                                         elapsedMs: elapsed)
         }
         last = next
         previousPollTs = ts
         previousListsRead = listsRead ?? Set(samples.lazy.map { $0.proto })
         return samples
+    }
+
+    /// Figures of the last `derive` that could not be taken as readings, named for the poll's record.
+    public private(set) var problems: [String] = []
+
+    /// Drops counters no MediaMTX reports (below 0, past `CounterRule.maximum`). Implausible byte
+    /// counters make the sample no reading at all: it keeps the last plausible ones (or 0) and has
+    /// no bitrate. Returns what was wrong with the bytes, or `nil` when they are a reading.
+    static func sanitise(_ sample: inout ConnectionSample, previous: Reading?) -> String? {
+        for k in 0..<ConnectionCounters.count {
+            if let value = sample.counters[k], !CounterRule.isPlausible(value) { sample.counters[k] = nil }
+        }
+        var problems: [String] = []
+        if !CounterRule.isPlausible(sample.inboundBytes) { problems.append("inbound bytes \(sample.inboundBytes)") }
+        if !CounterRule.isPlausible(sample.outboundBytes) { problems.append("outbound bytes \(sample.outboundBytes)") }
+        guard !problems.isEmpty else { return nil }
+        sample.inboundBytes = previous?.inbound ?? 0
+        sample.outboundBytes = previous?.outbound ?? 0
+        sample.counters = previous?.counters ?? ConnectionCounters()
+        sample.deltas = nil
+        sample.bitrateIn = nil
+        sample.bitrateOut = nil
+        return problems.joined(separator: " and ") + (problems.count == 1 ? " is" : " are")
+            + " not a byte count (0 to 2^53)"
     }
 
     /// Created after the previous poll: absent from a list that poll read whole, or so dated by

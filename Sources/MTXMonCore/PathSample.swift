@@ -42,6 +42,10 @@ public struct PathSample: Codable, Sendable, Equatable {
     /// `false` when MediaMTX did not list the path at this poll and mtxmon remembers it
     /// (a dynamic path whose publisher left vanishes from MediaMTX); `nil` means listed.
     public var listed: Bool?
+    /// Why MediaMTX's figures for the path at this poll cannot be taken (a counter below 0 or
+    /// past `CounterRule.maximum`): its counters are then the last plausible ones, it has no
+    /// bitrate, and it is not stored. `nil` for every sample MediaMTX reported sanely.
+    public var invalid: String?
 
     /// The server's name, `default` for snapshots that name none.
     public var serverName: String { server ?? ServerName.default }

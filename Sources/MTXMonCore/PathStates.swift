@@ -122,7 +122,9 @@ public struct PathStates: Sendable {
     /// Whether a sample goes into the history file: every path MediaMTX listed, and once, at
     /// the poll it vanished, a path it stopped listing, so that "when did it go offline" is a
     /// row, told apart from a poll MediaMTX did not answer (that one has no rows at all).
+    ///
+    /// A sample whose figures are not plausible (`invalid`) is not stored: the gap is one poll.
     public static func isStored(_ sample: PathSample, at ts: Int64) -> Bool {
-        sample.listed != false || (sample.state == .offline && sample.since == ts)
+        sample.invalid == nil && (sample.listed != false || (sample.state == .offline && sample.since == ts))
     }
 }

@@ -33,26 +33,21 @@ public struct RateTracker: Sendable {
         self.forgetAfterMs = forgetAfterMs
     }
 
-    /// Bit/s for a counter that moved from `previous` to `current` in `elapsedMs`;
-    /// `nil` when the counter went down (a reset) or no time passed.
-    ///
-    /// Rounded to the bit: the fraction is noise from the reading times, and SQLite stores a whole
-    /// REAL as an integer, which takes a raw row and a rollup row some 30 bytes fewer each.
-    public static func bitrate(previous: Int64, current: Int64, elapsedMs: Int64) -> Double? {
-        guard elapsedMs > 0, current >= previous else { return nil }
-        return (Double(current - previous) * 8_000 / Double(elapsedMs)).rounded()
-    }
-
-    /// The restart rule on its own; every other surface counts the samples it flags.
-    static func restarted(previousSource: String?, source: String?, previousCounters: (Int64, Int64),
-                                 counters: (Int64, Int64)) -> Bool {
-        if let previousSource, let source, previousSource != source { return true }
-        return counters.0 < previousCounters.0 || counters.1 < previousCounters.1
+    /// Why a sample's counters are not a reading, or `nil` when they are.
+    static func problem(_ sample: PathSample) -> String? {
+        var problems: [String] = []
+        if !CounterRule.isPlausible(sample.inboundBytes) { problems.append("inbound bytes \(sample.inboundBytes)") }
+        if !CounterRule.isPlausible(sample.outboundBytes) { problems.append("outbound bytes \(sample.outboundBytes)") }
+        guard !problems.isEmpty else { return nil }
+        return problems.joined(separator: " and ") + (problems.count == 1 ? " is" : " are")
+            + " not a byte count (0 to 2^53)"
     }
 
     /// Remembers a reading from before this process started (the history file's last sample of
     /// a path), so the first poll is judged against it.
     public mutating func remember(_ name: String, ts: Int64, inbound: Int64, outbound: Int64, sourceID: String? = nil) {
+        // A file written by an older mtxmon may hold what MediaMTX sent, sane or not.
+        guard CounterRule.isPlausible(inbound), CounterRule.isPlausible(outbound) else { return }
         last[name] = Reading(ts: ts, inbound: inbound, outbound: outbound, sourceID: sourceID)
     }
 
@@ -62,9 +57,19 @@ public struct RateTracker: Sendable {
     public mutating func derive(_ samples: [PathSample], at ts: Int64, readAt: [String: Int64] = [:]) -> [PathSample] {
         let derived = samples.map { sample -> PathSample in
             var sample = sample
+            let previous = last[sample.name]
+            if let problem = Self.problem(sample) {
+                // Not a reading: the path keeps its last one, and the next poll is judged against that.
+                sample.invalid = problem
+                sample.inboundBytes = previous?.inbound ?? 0
+                sample.outboundBytes = previous?.outbound ?? 0
+                sample.bitrateIn = nil
+                sample.bitrateOut = nil
+                sample.reset = false
+                return sample
+            }
             let reading = Reading(ts: readAt[sample.name] ?? ts, inbound: sample.inboundBytes,
                                   outbound: sample.outboundBytes, sourceID: sample.sourceID)
-            let previous = last[sample.name]
             // A path without a publisher keeps the source it last had: the next one is compared with it.
             last[sample.name] = sample.sourceID == nil && previous != nil
                 ? Reading(ts: reading.ts, inbound: reading.inbound, outbound: reading.outbound, sourceID: previous?.sourceID)
@@ -75,18 +80,23 @@ public struct RateTracker: Sendable {
             // A path without a publisher has nothing that could have restarted; the publisher that
             // comes next is the restart, once.
             guard let previous, sample.sourceID != nil || sample.online else { return sample }
-            sample.reset = Self.restarted(previousSource: previous.sourceID, source: sample.sourceID,
-                                          previousCounters: (previous.inbound, previous.outbound),
-                                          counters: (reading.inbound, reading.outbound))
-            let elapsed = reading.ts - previous.ts
+            let elapsed = reading.ts.subtractingSaturating(previous.ts)
+            // A climb faster than any link is a new counter that happens to be larger: a restart.
+            sample.reset = CounterRule.restarted(previousSource: previous.sourceID, source: sample.sourceID,
+                                                 previous: (previous.inbound, previous.outbound),
+                                                 current: (reading.inbound, reading.outbound))
+                || CounterRule.jumpedBeyondReason(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
+                || CounterRule.jumpedBeyondReason(previous: previous.outbound, current: reading.outbound,
+                                                  elapsedMs: elapsed)
             guard elapsed <= maxGapMs, !sample.reset else { return sample }
-            sample.bitrateIn = Self.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
-            sample.bitrateOut = Self.bitrate(previous: previous.outbound, current: reading.outbound, elapsedMs: elapsed)
+            sample.bitrateIn = CounterRule.bitrate(previous: previous.inbound, current: reading.inbound, elapsedMs: elapsed)
+            sample.bitrateOut = CounterRule.bitrate(previous: previous.outbound, current: reading.outbound,
+                                                    elapsedMs: elapsed)
             return sample
         }
         // Forgetting is a sweep over every path: once a minute is often enough.
-        if lastSweep.map({ ts - $0 >= 60_000 }) ?? true {
-            let horizon = ts - forgetAfterMs
+        if lastSweep.map({ ts.subtractingSaturating($0) >= 60_000 }) ?? true {
+            let horizon = ts.subtractingSaturating(forgetAfterMs)
             last = last.filter { $0.value.ts >= horizon }
             lastSweep = ts
         }

@@ -89,7 +89,7 @@ public struct WindowRates: Sendable, Equatable {
     public var onlineMs: Int64 = 0
     public var srt: SRTWindow?
 
-    public var coveredMs: Int64 { (coveredTo ?? 0) - (coveredFrom ?? 0) }
+    public var coveredMs: Int64 { (coveredTo ?? 0).subtractingSaturating(coveredFrom ?? 0) }
 
     /// Increases are counted like Prometheus's `increase()` without its extrapolation: between
     /// two consecutive samples the increase is the difference, or, when the counter went down
@@ -142,18 +142,15 @@ public struct WindowRates: Sendable, Equatable {
             // The collector's verdict is the count: the same one `history` and `history_1m` show.
             if row.reset { result.resets += 1 }
             if let previous {
-                let wentDown = row.inboundBytes < previous.inboundBytes || row.outboundBytes < previous.outboundBytes
-                let reset = row.reset || wentDown
-                result.bytesIn += increase(previous.inboundBytes, row.inboundBytes, reset: reset)
-                result.bytesOut += increase(previous.outboundBytes, row.outboundBytes, reset: reset)
-                let gap = row.ts - previous.ts
-                if gap <= maxGapMs { readerMs += Int64(previous.readers) * gap }
-                if row.bitrateIn != nil { result.onlineMs += gap }
-                // SRT counters belong to one connection: they restart with a new one, independently of the path's.
-                srt.packetsReceived += srtIncrease(previous.srtPacketsReceived, row.srtPacketsReceived)
-                srt.packetsLost += srtIncrease(previous.srtPacketsLost, row.srtPacketsLost)
-                srt.packetsRetransmitted += srtIncrease(previous.srtPacketsRetransmitted, row.srtPacketsRetransmitted)
-                srt.packetsDropped += srtIncrease(previous.srtPacketsDropped, row.srtPacketsDropped)
+                let pair = PairIncreases(previous, row, readerGapMs: maxGapMs)
+                result.bytesIn = result.bytesIn.addingSaturating(pair.inIncrease)
+                result.bytesOut = result.bytesOut.addingSaturating(pair.outIncrease)
+                readerMs = readerMs.addingSaturating(pair.readerMs)
+                if row.bitrateIn != nil { result.onlineMs = result.onlineMs.addingSaturating(pair.gapMs) }
+                srt.packetsReceived = srt.packetsReceived.addingSaturating(pair.srtReceived ?? 0)
+                srt.packetsLost = srt.packetsLost.addingSaturating(pair.srtLost ?? 0)
+                srt.packetsRetransmitted = srt.packetsRetransmitted.addingSaturating(pair.srtRetransmitted ?? 0)
+                srt.packetsDropped = srt.packetsDropped.addingSaturating(pair.srtDropped ?? 0)
             }
             if row.srtPacketsReceived != nil { sawSRT = true }
             result.samples += 1
@@ -166,20 +163,22 @@ public struct WindowRates: Sendable, Equatable {
         mutating func add(_ minute: MinuteIncreases) {
             result.resets += minute.pairResets
             if let online = minute.onlineMs {
-                result.onlineMs += online
+                result.onlineMs = result.onlineMs.addingSaturating(online)
             } else if minute.bitrateInCount > 0 {
-                let spacing = minute.samples > 1 ? (minute.lastTs - minute.firstTs) / Int64(minute.samples - 1) : maxGapMs * 2 / 7
-                result.onlineMs += Int64(minute.bitrateInCount) * spacing
+                let spacing = minute.samples > 1
+                    ? minute.lastTs.subtractingSaturating(minute.firstTs) / Int64(minute.samples - 1) : maxGapMs * 2 / 7
+                result.onlineMs = result.onlineMs.addingSaturating(
+                    Int64(minute.bitrateInCount).multipliedSaturating(by: spacing))
             }
-            result.bytesIn += minute.inIncrease
-            result.bytesOut += minute.outIncrease
-            readerMs += minute.readerMs
+            result.bytesIn = result.bytesIn.addingSaturating(minute.inIncrease)
+            result.bytesOut = result.bytesOut.addingSaturating(minute.outIncrease)
+            readerMs = readerMs.addingSaturating(minute.readerMs)
             if let received = minute.srtReceived {
                 sawSRT = true
-                srt.packetsReceived += received
-                srt.packetsLost += minute.srtLost ?? 0
-                srt.packetsRetransmitted += minute.srtRetransmitted ?? 0
-                srt.packetsDropped += minute.srtDropped ?? 0
+                srt.packetsReceived = srt.packetsReceived.addingSaturating(received)
+                srt.packetsLost = srt.packetsLost.addingSaturating(minute.srtLost ?? 0)
+                srt.packetsRetransmitted = srt.packetsRetransmitted.addingSaturating(minute.srtRetransmitted ?? 0)
+                srt.packetsDropped = srt.packetsDropped.addingSaturating(minute.srtDropped ?? 0)
             }
             result.samples += minute.samples
             cover(minute.firstTs, minute.lastTs)
@@ -196,7 +195,7 @@ public struct WindowRates: Sendable, Equatable {
             result.bitrateIn = inStats.stats(average: seconds > 0 ? Double(result.bytesIn) * 8 / seconds : nil)
             result.bitrateOut = outStats.stats(average: seconds > 0 ? Double(result.bytesOut) * 8 / seconds : nil)
             if sawSRT {
-                let offered = srt.packetsReceived + srt.packetsLost
+                let offered = srt.packetsReceived.addingSaturating(srt.packetsLost)
                 srt.lossRatio = offered > 0 ? Double(srt.packetsLost) / Double(offered) : nil
                 srt.retransmissionRatio = srt.packetsReceived > 0
                     ? Double(srt.packetsRetransmitted) / Double(srt.packetsReceived) : nil
@@ -208,16 +207,6 @@ public struct WindowRates: Sendable, Equatable {
             }
             return result
         }
-    }
-
-    public static func increase(_ previous: Int64, _ current: Int64, reset: Bool) -> Int64 {
-        reset || current < previous ? max(0, current) : current - previous
-    }
-
-    public static func srtIncrease(_ previous: Int64?, _ current: Int64?) -> Int64 {
-        guard let current else { return 0 }
-        guard let previous else { return max(0, current) }
-        return current < previous ? max(0, current) : current - previous
     }
 
     struct Accumulator {

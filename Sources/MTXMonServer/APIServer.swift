@@ -45,6 +45,8 @@ public struct APIEnvironment: Sendable {
     public var now: @Sendable () -> Int64
     /// How long a path the history file no longer has in its polls is still shown, offline.
     public var forgetAfterMs: Int64
+    /// What one connection may cost (see `HTTPLimits`).
+    public var httpLimits = HTTPLimits()
 
     public init(
         cache: any SnapshotCache, store: HistoryStore, intervalMs: Int64, apiToken: String? = nil,
@@ -107,10 +109,13 @@ public enum APIServer {
         let router = router(environment, logger: logger)
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(
+            server: GuardedHTTPChannel.builder(
+                webSocketRouter: router,
                 // Dead peers are found by pings; a client's own messages are small.
-                maxFrameSize: LiveRoutes.frameSize, autoPing: .enabled(timePeriod: .seconds(15)),
-                closeTimeout: .seconds(5), validateUTF8: true))),
+                ws: .init(maxFrameSize: LiveRoutes.frameSize, autoPing: .enabled(timePeriod: .seconds(15)),
+                          closeTimeout: .seconds(5), validateUTF8: true),
+                limits: environment.httpLimits,
+                gate: LiveFeedGate(token: environment.apiToken, allowedOrigins: environment.corsOrigins)),
             configuration: .init(address: .hostname(host, port: port), serverName: "mtxmon"),
             services: environment.live.map { [$0] } ?? [],
             onServerRunning: onServerRunning,

@@ -26,18 +26,21 @@ struct HealthReport: Sendable {
     var servers: [ServerHealth] = []
     /// What each webhook receiver is still owed.
     var webhooks: [DeliveryBacklog] = []
+    /// Rows and chunks a seal could not read and moved aside.
+    var quarantine = QuarantineSummary()
 
     static func assess(_ environment: APIEnvironment, startedAt: Int64) async -> HealthReport {
         var report = HealthReport()
         let now = environment.now()
         let status = environment.collectorStatus?.values
-        var stored: (PollRecord?, Int64?, FailureRun?) = (nil, nil, nil)
+        var stored: (PollRecord?, Int64?, FailureRun?, QuarantineSummary) = (nil, nil, nil, QuarantineSummary())
         // The in-process collector knows its outage; only `serve` alone reads it from the file.
         let fromFile = status == nil
         do {
             stored = try await environment.store.readOffThread { db in
                 try db.check()
-                return (try db.lastPoll(), fromFile ? try db.lastAnsweredPoll() : nil, fromFile ? try db.failureRun() : nil)
+                return (try db.lastPoll(), fromFile ? try db.lastAnsweredPoll() : nil, fromFile ? try db.failureRun() : nil,
+                        try db.quarantine())
             }
         } catch {
             report.sqliteOK = false
@@ -47,6 +50,12 @@ struct HealthReport: Sendable {
             report.notReady.append(problem)
         }
         report.lastPoll = stored.0
+        report.quarantine = stored.3
+        if stored.3.count > 0 {
+            report.problems.append("\(stored.3.count) damaged row\(stored.3.count == 1 ? "" : "s") or chunk"
+                + "\(stored.3.count == 1 ? " was" : "s were") moved aside into the quarantine table (the last: "
+                + "\(stored.3.lastError ?? "unknown")); the rest of the history is served")
+        }
         // Under `run` the collector's own view is freshest; `serve` alone reads the history file.
         if let status {
             report.lastSuccessTs = status.lastSuccessTs
@@ -122,8 +131,11 @@ struct HealthReport: Sendable {
             report.notReady.append(problem)
         }
         if let status, status.pendingBatches > 0 {
-            let problem = "SQLite refuses writes: \(status.pendingBatches) poll\(status.pendingBatches == 1 ? "" : "s") "
-                + "held in memory, written once it accepts them again"
+            let megabytes = Double(status.heldBytes) / 1_048_576
+            let problem = "the history store refuses writes or catches up: \(status.pendingBatches) "
+                + "poll\(status.pendingBatches == 1 ? "" : "s") held (\((megabytes * 10).rounded() / 10) MB), written "
+                + "oldest first as it takes them" + (status.droppedBatches > 0
+                    ? "; \(status.droppedBatches) dropped while the hold file and memory were full" : "")
             report.problems.append(problem)
             report.notReady.append(problem)
         }

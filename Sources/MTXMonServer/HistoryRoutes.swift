@@ -6,8 +6,9 @@ import MTXMonCore
 /// bucketed, as JSON or CSV.
 struct HistoryRoutes: Sendable {
     let environment: APIEnvironment
-    /// Points one answer may hold across all its series: 100 paths × 1 h raw is 180,000.
-    static let maxTotalPoints: Int64 = 2_000_000
+    /// Bytes one answer may take, as estimated before it is read: 32 MiB holds 100 paths × 1 h raw
+    /// with every figure three times over, and is what a browser parses in about a second.
+    static let maxAnswerBytes: Int64 = 32 << 20
 
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/history/**") { request, context -> Response in
@@ -42,12 +43,18 @@ struct HistoryRoutes: Sendable {
                 } else {
                     ids = try db.allPaths(server: server)
                 }
-                let estimate = Int64(ids.count) * (span / max(1, width))
-                guard estimate <= Self.maxTotalPoints else {
-                    let step = (Int64(ids.count) * span / Self.maxTotalPoints + 999) / 1_000
+                // A point costs its time and each figure asked for, as JSON writes them (measured: about
+                // 50 bytes a point with every figure, many of them null).
+                let perPoint = Int64(16 + 4 * fields.rawValue.nonzeroBitCount)
+                let points = Int64(ids.count).multipliedSaturating(by: span / max(1, width))
+                let estimate = points.multipliedSaturating(by: perPoint)
+                guard estimate <= Self.maxAnswerBytes else {
+                    let fit = max(1, Self.maxAnswerBytes / perPoint)
+                    let step = max(width, Int64(ids.count).multipliedSaturating(by: span) / fit) / 1_000 + 1
                     throw APIError(.badRequest, "bad_step", "\(ids.count) paths over \(span / 1_000) s would be about "
-                        + "\(estimate) points, more than \(Self.maxTotalPoints): use step=\(step)s or larger, "
-                        + "fewer paths (paths=a,b) or a shorter range")
+                        + "\(points) points (\(estimate >> 20) MiB), more than one answer holds (\(Self.maxAnswerBytes >> 20) "
+                        + "MiB): use step=\(step)s or larger, fewer paths (paths=a,b), fewer fields (fields=bitrateIn) "
+                        + "or a shorter range")
                 }
                 return try ids.compactMap { id, name, on in
                     let points = try db.points(pathID: id, range: range, fields: fields)
@@ -253,19 +260,9 @@ struct CSVWriter {
 
     mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
+    /// A text cell (see `CSVCell`), then its separator.
     mutating func field(_ text: String?, last: Bool = false) {
-        if let text {
-            if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
-                bytes.append(UInt8(ascii: "\""))
-                for byte in text.utf8 {
-                    if byte == UInt8(ascii: "\"") { bytes.append(byte) }
-                    bytes.append(byte)
-                }
-                bytes.append(UInt8(ascii: "\""))
-            } else {
-                bytes.append(contentsOf: text.utf8)
-            }
-        }
+        if let text { bytes.append(contentsOf: CSVCell.text(text).utf8) }
         bytes.append(last ? 10 : UInt8(ascii: ","))
     }
 
@@ -282,6 +279,7 @@ struct CSVWriter {
         guard let value, value.isFinite else { field(nil, last: last); return }
         var writer = JSONWriter(capacity: 24)
         writer.number(value, decimals: decimals)
-        field(String(decoding: writer.bytes, as: UTF8.self), last: last)
+        bytes.append(contentsOf: writer.bytes)
+        bytes.append(last ? 10 : UInt8(ascii: ","))
     }
 }

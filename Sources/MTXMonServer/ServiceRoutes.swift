@@ -109,6 +109,7 @@ struct ServiceRoutes: Sendable {
         w.beginObject()
         w.key("path"); w.string(environment.store.path)
         w.key("reachable"); w.bool(report.sqliteOK)
+        w.key("quarantined"); w.int(Int64(report.quarantine.count))
         w.endObject()
         if let status {
             w.key("counters")
@@ -118,6 +119,9 @@ struct ServiceRoutes: Sendable {
             w.key("pollsAbandoned"); w.int(status.pollsAbandoned)
             w.key("pendingBatches"); w.int(status.pendingBatches)
             w.key("droppedBatches"); w.int(status.droppedBatches)
+            w.key("heldBytes"); w.int(status.heldBytes)
+            w.key("ticksSkipped"); w.int(status.ticksSkipped)
+            w.key("invalidSamples"); w.int(status.invalidSamples)
             w.key("redisErrors"); w.int(status.redisErrors)
             w.key("sqliteErrors"); w.int(status.sqliteErrors)
             w.key("rowsSkipped"); w.int(status.rowsSkipped)

@@ -24,6 +24,11 @@ public struct MediaMTXEndpoint: Sendable {
     /// Largest body accepted from MediaMTX; a 1,000-path page is about 1 MB.
     public var maxBodyBytes: Int
 
+    /// What HTTP basic auth sends for `user` and `password`: base64 of `user:password`.
+    public static func basicToken(user: String, password: String) -> String {
+        Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
     public init(
         baseURL: String, credentials: Credentials? = nil, pageSize: Int = 100,
         requestTimeout: Duration = .seconds(5), maxBodyBytes: Int = 64 << 20
@@ -262,8 +267,7 @@ public struct MediaMTXClient: Sendable {
         request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
         switch endpoint.credentials {
         case let .basic(user, password):
-            let token = Data("\(user):\(password)".utf8).base64EncodedString()
-            request.headers.add(name: "Authorization", value: "Basic \(token)")
+            request.headers.add(name: "Authorization", value: "Basic \(MediaMTXEndpoint.basicToken(user: user, password: password))")
         case let .bearer(token):
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         case nil:
@@ -281,6 +285,8 @@ public struct MediaMTXClient: Sendable {
             body = try await response.body.collect(upTo: endpoint.maxBodyBytes)
         } catch is CancellationError {
             throw .timedOut(url: url)
+        } catch is NIOTooManyBytesError {
+            throw .tooLarge(url: url, limit: endpoint.maxBodyBytes)
         } catch {
             throw Self.classify(error, url: url)
         }

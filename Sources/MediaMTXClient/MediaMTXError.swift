@@ -16,6 +16,7 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
     case status(url: String, code: Int, body: String)
     case badJSON(url: String, detail: String)
     case tooManyPages(url: String, pages: Int)
+    case tooLarge(url: String, limit: Int)
 
     public var description: String {
         text(url: "MEDIA_MTX_API_URL",
@@ -56,6 +57,9 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
                 + "\(setting) the control API (:9997) and not another port?"
         case let .tooManyPages(url, pages):
             "MediaMTX kept reporting more pages of \(url) after \(pages) requests: giving up on this poll"
+        case let .tooLarge(url, limit):
+            "MediaMTX answered \(url) with more than \(limit >> 20) MiB, more than mtxmon reads in one answer: "
+                + "lower MTXMON_PAGE_SIZE so each page is smaller"
         }
     }
 
@@ -70,7 +74,7 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
         case .timedOut: .timeout
         case .unauthorized: .auth
         case .notFound, .status: .status
-        case .badJSON, .tooManyPages: .body
+        case .badJSON, .tooManyPages, .tooLarge: .body
         }
     }
 }

@@ -30,7 +30,7 @@ public enum Normalise {
                 outboundBytes: item.outboundBytes ?? item.bytesSent ?? 0,
                 readers: item.readers?.count ?? 0,
                 readersByType: readersByType,
-                inboundFramesInError: item.inboundFramesInError,
+                inboundFramesInError: count(item.inboundFramesInError),
                 srt: srt
             ))
         }
@@ -92,12 +92,12 @@ public enum Normalise {
             id: id, proto: proto, role: role, path: path, remoteAddr: c.remoteAddr, state: c.state,
             userAgent: c.userAgent, inboundBytes: c.inboundBytes ?? c.bytesReceived ?? 0,
             outboundBytes: c.outboundBytes ?? c.bytesSent ?? 0, counters: counters)
-        sample.rttMs = c.msRTT
-        sample.recvRateMbps = c.mbpsReceiveRate
-        sample.sendRateMbps = c.mbpsSendRate
-        sample.linkCapacityMbps = c.mbpsLinkCapacity
-        sample.latencyMs = role == .reader ? c.msSendTsbPdDelay : c.msReceiveTsbPdDelay
-        sample.jitter = c.inboundRTPPacketsJitter ?? c.rtpPacketsJitter
+        sample.rttMs = gauge(c.msRTT)
+        sample.recvRateMbps = gauge(c.mbpsReceiveRate)
+        sample.sendRateMbps = gauge(c.mbpsSendRate)
+        sample.linkCapacityMbps = gauge(c.mbpsLinkCapacity)
+        sample.latencyMs = count(role == .reader ? c.msSendTsbPdDelay : c.msReceiveTsbPdDelay)
+        sample.jitter = gauge(c.inboundRTPPacketsJitter ?? c.rtpPacketsJitter)
         sample.isCDN = c.isCDN
         sample.createdMs = c.created?.ms
         return sample
@@ -106,14 +106,27 @@ public enum Normalise {
     static func srtLink(_ conn: WireSRTConn) -> SRTLink {
         SRTLink(
             connectionID: conn.id ?? "",
-            rttMs: conn.msRTT,
-            recvRateMbps: conn.mbpsReceiveRate,
-            linkCapacityMbps: conn.mbpsLinkCapacity,
-            tsbpdDelayMs: conn.msReceiveTsbPdDelay,
-            packetsReceived: conn.packetsReceived,
-            packetsReceivedLoss: conn.packetsReceivedLoss,
-            packetsReceivedRetrans: conn.packetsReceivedRetrans,
-            packetsReceivedDrop: conn.packetsReceivedDrop
+            rttMs: gauge(conn.msRTT),
+            recvRateMbps: gauge(conn.mbpsReceiveRate),
+            linkCapacityMbps: gauge(conn.mbpsLinkCapacity),
+            tsbpdDelayMs: count(conn.msReceiveTsbPdDelay),
+            packetsReceived: count(conn.packetsReceived),
+            packetsReceivedLoss: count(conn.packetsReceivedLoss),
+            packetsReceivedRetrans: count(conn.packetsReceivedRetrans),
+            packetsReceivedDrop: count(conn.packetsReceivedDrop)
         )
+    }
+
+    /// A figure that cannot be below 0 (a time, a rate, a capacity): absent when MediaMTX reports
+    /// one that is, rather than stored and charted as if it were real.
+    static func gauge(_ value: Double?) -> Double? {
+        guard let value, value.isFinite, value >= 0 else { return nil }
+        return value
+    }
+
+    /// A count or a duration in whole units: absent when below 0 or past `CounterRule.maximum`.
+    static func count(_ value: Int64?) -> Int64? {
+        guard let value, CounterRule.isPlausible(value) else { return nil }
+        return value
     }
 }

@@ -156,6 +156,19 @@ struct WireReader {
 
     mutating func optionalString() throws(Failure) -> String? { try null() ? nil : try string() }
 
+    /// A string that names something (a path, a connection): `nil` unless it is valid UTF-8, so
+    /// that two names differing only in broken bytes are never repaired into the same name. The
+    /// item is then left out as one without a name.
+    mutating func optionalName() throws(Failure) -> String? {
+        guard try !null() else { return nil }
+        skipSpace()
+        let start = i
+        let text = try string()
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<(i - 1)])
+        // Escapes are ASCII: the raw bytes are valid UTF-8 exactly when the text was not repaired.
+        return String(validating: raw, as: UTF8.self) == nil ? nil : text
+    }
+
     mutating func string() throws(Failure) -> String {
         try expect(UInt8(ascii: "\""), "a string")
         let start = i
@@ -421,7 +434,7 @@ extension WirePath.Ref: WireReadable {
         try r.object(fields) { field, r throws(WireReader.Failure) in
             switch field {
             case 0: ref.type = try r.optionalString()
-            case 1: ref.id = try r.optionalString()
+            case 1: ref.id = try r.optionalName()
             default: try r.skip()
             }
         }
@@ -440,7 +453,7 @@ extension WirePath: WireReadable {
         var p = WirePath()
         try r.object(fields) { field, r throws(WireReader.Failure) in
             switch field {
-            case 0: p.name = try r.optionalString()
+            case 0: p.name = try r.optionalName()
             case 1: p.ready = try r.bool()
             case 2: p.online = try r.bool()
             case 3: p.available = try r.bool()
@@ -506,10 +519,10 @@ extension WireConnection: WireReadable {
     static func read(into v: inout WireConnection, _ r: inout WireReader) throws(WireReader.Failure) {
         try r.object(fields) { field, r throws(WireReader.Failure) in
             switch field {
-            case 0: v.id = try r.optionalString()
+            case 0: v.id = try r.optionalName()
             case 1: v.created = try r.time()
             case 2: v.state = try r.optionalString()
-            case 3: v.path = try r.optionalString()
+            case 3: v.path = try r.optionalName()
             case 4: v.remoteAddr = try r.optionalString()
             case 5: v.userAgent = try r.optionalString()
             case 6: v.inboundBytes = try r.int()

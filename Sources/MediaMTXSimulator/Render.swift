@@ -19,9 +19,11 @@ enum Render {
         return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3_600_000)):\(two(rem / 60_000 % 60)):\(two(rem / 1_000 % 60)).\(frac)000000Z"
     }
 
-    static func path(_ path: SimPath, generation: APIGeneration, nowMs: Int64) -> JSON {
-        let inbound = JSON.int(path.inboundBytes(at: nowMs))
-        let outbound = JSON.int(path.outboundBytes(at: nowMs))
+    /// `inbound` and `outbound`, when given, stand for the counters the rate would give.
+    static func path(_ path: SimPath, generation: APIGeneration, nowMs: Int64, inbound scriptedIn: Int64? = nil,
+                     outbound scriptedOut: Int64? = nil) -> JSON {
+        let inbound = JSON.int(scriptedIn ?? path.inboundBytes(at: nowMs))
+        let outbound = JSON.int(scriptedOut ?? path.outboundBytes(at: nowMs))
         let since = JSON.string(iso(path.publisher.counterStartMs))
         let source = JSON.object([("type", .string(path.publisher.proto.sourceType)), ("id", .string(path.publisher.id))])
         let readers = JSON.array(path.readers.map {

@@ -19,6 +19,14 @@ public final class Simulator: Sendable {
         var refuse: (@Sendable (Duration) -> Void)?
         var random: SeededRandom
         var startedMs: Int64
+        /// Counters the next answers of the path list give a path instead of its rate's, by name.
+        var scripts: [String: CounterScript] = [:]
+    }
+
+    /// Values a path's counters take, one per answer of the path list, in order.
+    struct CounterScript: Sendable {
+        var inbound: [Int64]
+        var outbound: [Int64]
     }
 
     private let state: Mutex<State>
@@ -180,6 +188,18 @@ public final class Simulator: Sendable {
         }
     }
 
+    /// The next answers of the path list give `path` these counters, one per answer, whatever its
+    /// rate says: any 64-bit value, so a test can send what no sane MediaMTX does (a counter of -1,
+    /// then 2^63-1). An answer past the end of a list uses the rate again. False for no such path.
+    @discardableResult
+    public func script(path name: String, inbound: [Int64], outbound: [Int64] = []) -> Bool {
+        state.withLock { s in
+            guard s.paths.contains(where: { $0.name == name }) else { return false }
+            s.scripts[name] = CounterScript(inbound: inbound, outbound: outbound)
+            return true
+        }
+    }
+
     /// Names of the paths currently listed.
     public var pathNames: [String] {
         state.withLock { $0.paths.filter(\.present).map(\.name) }
@@ -193,9 +213,22 @@ public final class Simulator: Sendable {
         state.withLock { $0.paths.filter(\.present) }
     }
 
-    /// `/v3/paths/list` items at `nowMs`.
+    /// `/v3/paths/list` items at `nowMs`; each call takes the next scripted counters.
     public func pathItems(at nowMs: Int64) -> [JSON] {
-        snapshotPaths().sorted { $0.name < $1.name }.map { Render.path($0, generation: generation, nowMs: nowMs) }
+        let (paths, scripted) = state.withLock { s -> ([SimPath], [String: (Int64?, Int64?)]) in
+            var scripted: [String: (Int64?, Int64?)] = [:]
+            for (name, script) in s.scripts {
+                var script = script
+                scripted[name] = (script.inbound.isEmpty ? nil : script.inbound.removeFirst(),
+                                  script.outbound.isEmpty ? nil : script.outbound.removeFirst())
+                s.scripts[name] = script.inbound.isEmpty && script.outbound.isEmpty ? nil : script
+            }
+            return (s.paths.filter(\.present), scripted)
+        }
+        return paths.sorted { $0.name < $1.name }.map { path in
+            let counters = scripted[path.name]
+            return Render.path(path, generation: generation, nowMs: nowMs, inbound: counters?.0, outbound: counters?.1)
+        }
     }
 
     /// Connection list items of one protocol at `nowMs`, publishers and readers alike.

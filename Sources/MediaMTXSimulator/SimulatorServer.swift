@@ -98,6 +98,23 @@ public enum SimulatorServer {
             let name = context.parameters.getCatchAll().joined(separator: "/")
             return Response(status: simulator.removePath(name) ? .noContent : .notFound)
         }
+        // The next answers of the path list give the path these counters, one per answer:
+        // `?inbound=-1,9223372036854775807&outbound=0,5`.
+        router.post("/sim/counters/**") { request, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            /// The values of `key`, empty when it is not given, `nil` when one is not an integer.
+            func values(_ key: String) -> [Int64]? {
+                guard let text = request.uri.queryParameters.get(key), !text.isEmpty else { return [] }
+                let parts = text.split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+                return parts.contains(nil) ? nil : parts.compactMap { $0 }
+            }
+            guard let inbound = values("inbound"), let outbound = values("outbound") else {
+                return text(.badRequest, "inbound and outbound are comma-separated 64-bit integers, "
+                    + "e.g. inbound=-1,9223372036854775807\n")
+            }
+            return Response(status: simulator.script(path: name, inbound: inbound, outbound: outbound)
+                ? .noContent : .notFound)
+        }
         router.post("/sim/auth") { request, _ -> Response in
             simulator.requireBasicAuth(user: request.uri.queryParameters.get("user"),
                                        password: request.uri.queryParameters.get("pass"))

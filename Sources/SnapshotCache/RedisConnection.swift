@@ -23,8 +23,10 @@ public enum RedisReply: Sendable, Equatable {
 final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
 
-    /// Connects, authenticates when `password` is set, and bounds every later call by `timeoutMs`.
-    init(host: String, port: Int, password: String?, timeoutMs: Int) throws(RedisError) {
+    /// Connects, authenticates when `password` is set, selects `database` when it is not 0, and
+    /// bounds every later call by `timeoutMs`.
+    init(host: String, port: Int, username: String? = nil, password: String?, database: Int = 0,
+         timeoutMs: Int) throws(RedisError) {
         let tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         guard let context = redisConnectWithTimeout(host, Int32(port), tv) else {
             throw RedisError(message: "Redis at \(host):\(port): cannot allocate a connection")
@@ -38,9 +40,18 @@ final class RedisConnection {
         self.context = context
         if let password, !password.isEmpty {
             do {
-                _ = try command(["AUTH", password])
+                _ = try command(["AUTH"] + (username.map { [$0] } ?? []) + [password])
             } catch {
-                throw RedisError(message: "Redis at \(host):\(port) refused the password (\(error)): check REDIS_PASSWORD")
+                throw RedisError(message: "Redis at \(host):\(port) refused the password (\(error)): check REDIS_PASSWORD "
+                    + "(or the password in REDIS_URL)")
+            }
+        }
+        if database != 0 {
+            do {
+                _ = try command(["SELECT", String(database)])
+            } catch {
+                throw RedisError(message: "Redis at \(host):\(port) refused database \(database) (\(error)): check the "
+                    + "database number in REDIS_URL against the server's `databases` setting")
             }
         }
     }

@@ -62,7 +62,9 @@ struct SubscriberLoop {
         while !stop.isSet {
             do {
                 let connection = try RedisConnection(host: settings.host, port: settings.port,
-                                                      password: settings.password, timeoutMs: settings.timeoutMs)
+                                                      username: settings.username,
+                                                      password: settings.password, database: settings.database,
+                                                      timeoutMs: settings.timeoutMs)
                 _ = try connection.command(["SUBSCRIBE", settings.channel])
                 backoff.reset()
                 if let down {

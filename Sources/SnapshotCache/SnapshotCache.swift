@@ -6,15 +6,25 @@ import MTXMonCore
 /// `InProcessSnapshotCache` for a single `mtxmon run` without Redis. Both expire the snapshot
 /// after `ttl`, so a dead collector is never shown as live data.
 public protocol SnapshotCache: Sendable {
-    /// Stores `snapshot` as its server's latest (replacing that server's previous one) and announces it.
+    /// Tells this process's own readers of `snapshot` at once (the latest view and live clients
+    /// of `mtxmon run`). Never waits on another system; the collector calls it in its tick.
+    func announce(_ snapshot: Snapshot) async
+    /// Stores `snapshot` as its server's latest (replacing that server's previous one) where other
+    /// processes read it, and announces it to them. May wait on the network: the collector calls
+    /// it off its tick, newest snapshot first.
     func publish(_ snapshot: Snapshot) async throws
     /// Every server's latest snapshot published within the time to live, merged
     /// (`Snapshot.fleet`); `nil` when there is none.
     func latest() async throws -> Snapshot?
     /// A short description for logs and `/healthz`, e.g. `redis 127.0.0.1:6379`.
     var label: String { get }
-    /// Whether the cache answers now (for `/healthz`).
+    /// Whether the cache answers now (for `/healthz`), waiting a quarter of a second at most.
     func ping() async -> Bool
+}
+
+extension SnapshotCache {
+    /// A cache that only other processes read has nothing to tell this one.
+    public func announce(_ snapshot: Snapshot) async {}
 }
 
 /// The embedded default: the same contract, held in memory.
@@ -29,7 +39,13 @@ public actor InProcessSnapshotCache: SnapshotCache {
         self.ttl = ttl
     }
 
+    public func announce(_ snapshot: Snapshot) {
+        publish(snapshot)
+    }
+
+    /// Stores and broadcasts; a snapshot already announced is not broadcast twice.
     public func publish(_ snapshot: Snapshot) {
+        if let stored = current[snapshot.serverName]?.snapshot, stored.ts == snapshot.ts, stored == snapshot { return }
         current[snapshot.serverName] = (snapshot, .now)
         broadcaster.broadcast(snapshot)
     }

@@ -55,23 +55,27 @@ public final class SnapshotBroadcaster: SnapshotFeed, @unchecked Sendable {
     }
 }
 
-/// A cache that also tells this process's listeners: `mtxmon run` with Redis fans out in
-/// process, so its live clients keep getting updates while Redis is down.
+/// A cache shared with other processes (Redis) that also serves this process from memory:
+/// `mtxmon run` with Redis. Its own live clients and its latest view come from memory, so they
+/// keep working, at full speed, while Redis is down or hung.
 public struct BroadcastingCache: SnapshotCache {
     public let inner: any SnapshotCache
-    public let broadcaster: SnapshotBroadcaster
+    public let local: InProcessSnapshotCache
+    public var broadcaster: SnapshotBroadcaster { local.broadcaster }
 
-    public init(_ inner: any SnapshotCache, broadcaster: SnapshotBroadcaster) {
+    public init(_ inner: any SnapshotCache, local: InProcessSnapshotCache) {
         self.inner = inner
-        self.broadcaster = broadcaster
+        self.local = local
     }
 
+    public func announce(_ snapshot: Snapshot) async { await local.publish(snapshot) }
+
     public func publish(_ snapshot: Snapshot) async throws {
-        broadcaster.broadcast(snapshot)
+        await local.publish(snapshot)
         try await inner.publish(snapshot)
     }
 
-    public func latest() async throws -> Snapshot? { try await inner.latest() }
+    public func latest() async throws -> Snapshot? { await local.latest() }
     public var label: String { inner.label }
     public func ping() async -> Bool { await inner.ping() }
 }

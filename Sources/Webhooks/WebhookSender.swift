@@ -67,7 +67,8 @@ public final class WebhookSender: Service, Sendable {
     public var totals: WebhookTotals { counters.withLock { $0 } }
 
     public func run() async throws {
-        if let dropped = try? store.dropDeliveries(notTo: settings.targets), dropped > 0 {
+        for url in settings.targets { try? store.renameDeliveries(from: url, to: WebhookTarget.key(url)) }
+        if let dropped = try? store.dropDeliveries(notTo: settings.targets.map(WebhookTarget.key)), dropped > 0 {
             logger.notice("webhook deliveries to receivers no longer configured were dropped",
                           metadata: ["deliveries": "\(dropped)"])
         }
@@ -78,8 +79,10 @@ public final class WebhookSender: Service, Sendable {
         }
     }
 
-    /// One receiver's queue, until shutdown.
-    func serve(_ target: String) async {
+    /// One receiver's queue, until shutdown. `url` may hold credentials; the queue is keyed,
+    /// and logs name the receiver, without them.
+    func serve(_ url: String) async {
+        let target = WebhookTarget.key(url)
         var failing = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let next: Delivery?
@@ -98,7 +101,7 @@ public final class WebhookSender: Service, Sendable {
                 await pause(.milliseconds(min(delivery.dueMs - now, 1_000)))
                 continue
             }
-            let outcome = await send(delivery)
+            let outcome = await send(delivery, to: url)
             do {
                 switch outcome {
                 case .delivered:
@@ -158,9 +161,15 @@ public final class WebhookSender: Service, Sendable {
         case failed(String)
     }
 
-    func send(_ delivery: Delivery) async -> Outcome {
+    /// A user and password in `url` are sent as basic auth, not as part of the URL.
+    func send(_ delivery: Delivery, to url: String) async -> Outcome {
         let body = Self.body(delivery.event)
-        var request = HTTPClientRequest(url: delivery.target)
+        let (plain, user, password) = Redaction.credentials(in: url)
+        var request = HTTPClientRequest(url: plain)
+        if let user {
+            let token = Data("\(user):\(password ?? "")".utf8).base64EncodedString()
+            request.headers.add(name: "Authorization", value: "Basic \(token)")
+        }
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "mtxmon/\(BuildInfo.version)")
@@ -178,7 +187,7 @@ public final class WebhookSender: Service, Sendable {
             default: return .refused("HTTP \(response.status.code)")
             }
         } catch {
-            return .failed(Self.describe(error))
+            return .failed(Redaction.url(Self.describe(error)))
         }
     }
 

@@ -17,6 +17,7 @@ struct Collect: AsyncParsableCommand {
         let notifier = SystemdNotifier(SystemdNotify(environment: ProcessInfo.processInfo.environment),
                                        readyOnStart: "collecting from \(settings.mediaMTX.baseURL)")
         let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
-        try await App.run([collector, notifier] + (webhooks.map { [$0] } ?? []), logger: logger)
+        // Stopped from the last: systemd hears of it, then the collector stops polling.
+        try await App.run((webhooks.map { [$0] } ?? []) + [collector, notifier], logger: logger)
     }
 }

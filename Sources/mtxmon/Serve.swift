@@ -45,6 +45,7 @@ struct Run: AsyncParsableCommand {
             notify.ready(status: "collecting from \(settings.mediaMTX.baseURL), serving on \(settings.listen)")
         }
         let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
-        try await App.run([collector, server, SystemdNotifier(notify)] + (webhooks.map { [$0] } ?? []), logger: logger)
+        // Stopped from the last: systemd hears of it, the collector stops polling, then the rest.
+        try await App.run([server] + (webhooks.map { [$0] } ?? []) + [collector, SystemdNotifier(notify)], logger: logger)
     }
 }

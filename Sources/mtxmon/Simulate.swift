@@ -10,7 +10,9 @@ struct Simulate: AsyncParsableCommand {
         discussion: """
             Fault switches: POST /sim/fault?mode=500|garbage|slow&ms=5000|refuse&ms=5000|none, \
             POST /sim/reset/<path> (publisher reconnects, counters from 0), POST /sim/remove/<path> \
-            (path vanishes), POST /sim/auth?user=U&pass=P (require basic auth). mode=refuse closes the \
+            (path vanishes), POST /sim/auth?user=U&pass=P (require basic auth), POST \
+            /sim/counters/<path>?inbound=-1,9223372036854775807&outbound=… (the next answers of the path \
+            list give these counters, one per answer, sane or not). mode=refuse closes the \
             port for ms milliseconds, so connections are refused as by a stopped MediaMTX, then listens again.
 
             --replay DIR serves a capture of a real MediaMTX instead (a directory of <list>_list.jsonl \

@@ -285,7 +285,14 @@ import Testing
         _ = tracker.derive([ConnectionSample(id: "a", proto: .rtmp, role: .publisher, inboundBytes: -9)], at: 0)
         let huge = ConnectionSample(id: "a", proto: .rtmp, role: .publisher, inboundBytes: .max)
         let next = tracker.derive([huge], at: 2_000)
-        #expect(next[0].bitrateIn.map { $0 > 0 && $0.isFinite } == true)
+        // Neither is a byte count: no bitrate, and the poll names the problem.
+        #expect(next[0].bitrateIn == nil)
+        #expect(tracker.problems.count == 1)
+        #expect(tracker.problems.first?.contains("9223372036854775807") == true)
+        let sane = tracker.derive([ConnectionSample(id: "a", proto: .rtmp, role: .publisher, inboundBytes: 1_000)],
+                                  at: 4_000)
+        #expect(sane[0].inboundBytes == 1_000)
+        #expect(tracker.problems.isEmpty)
     }
 
     /// v1.20 reader types: an RTSP reader may be named by its connection; types mtxmon has no

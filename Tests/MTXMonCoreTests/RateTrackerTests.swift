@@ -109,9 +109,77 @@ import Testing
     }
 
     @Test func bitrateRejectsNoElapsedTimeAndDecreases() {
-        #expect(RateTracker.bitrate(previous: 0, current: 10, elapsedMs: 0) == nil)
-        #expect(RateTracker.bitrate(previous: 10, current: 5, elapsedMs: 1_000) == nil)
-        #expect(RateTracker.bitrate(previous: 0, current: 125, elapsedMs: 1_000) == 1_000)
+        #expect(CounterRule.bitrate(previous: 0, current: 10, elapsedMs: 0) == nil)
+        #expect(CounterRule.bitrate(previous: 10, current: 5, elapsedMs: 1_000) == nil)
+        #expect(CounterRule.bitrate(previous: 0, current: 125, elapsedMs: 1_000) == 1_000)
+    }
+
+    @Test func minusOneThenTheLargestCounterAreNoReadingsAndNamed() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 500)], at: 0)
+        let minus = tracker.derive([sample("a", inbound: -1)], at: 2_000)
+        #expect(minus[0].invalid?.contains("-1") == true)
+        #expect(minus[0].inboundBytes == 500)
+        #expect(!PathStates.isStored(minus[0], at: 2_000))
+        let out = tracker.derive([sample("a", inbound: .max)], at: 4_000)
+        #expect(out[0].invalid?.contains("9223372036854775807") == true)
+        #expect(out[0].bitrateIn == nil)
+        #expect(!out[0].reset)
+        // The next sane reading is judged against the last sane one, 6 s before.
+        let back = tracker.derive([sample("a", inbound: 6_500)], at: 6_000)
+        #expect(back[0].invalid == nil)
+        #expect(!back[0].reset)
+        #expect(back[0].bitrateIn == 8_000)
+    }
+
+    @Test func aClimbFasterThanAnyLinkIsARestart() {
+        var tracker = RateTracker(maxGapMs: 7_000)
+        _ = tracker.derive([sample("a", inbound: 1_000)], at: 0)
+        // 2^52 bytes in 2 s: some 18 Pbit/s.
+        let out = tracker.derive([sample("a", inbound: 1 << 52)], at: 2_000)
+        #expect(out[0].reset)
+        #expect(out[0].bitrateIn == nil)
+        let next = tracker.derive([sample("a", inbound: (1 << 52) + 500_000)], at: 4_000)
+        #expect(!next[0].reset)
+        #expect(next[0].bitrateIn == 2_000_000)
+    }
+}
+
+@Suite struct CounterRuleTests {
+    static let extremes: [Int64] = [.min, -1, 0, 1, 1 << 53, .max - 1, .max]
+
+    @Test func increasesNeverTrapAndAreNeverNegative() {
+        for a in Self.extremes {
+            for b in Self.extremes {
+                #expect(CounterRule.increase(a, b) >= 0)
+                #expect(CounterRule.increase(a, b, reset: true) == max(0, b))
+                _ = CounterRule.bitrate(previous: a, current: b, elapsedMs: 2_000)
+                _ = CounterRule.rawBitrate(previous: a, current: b, elapsedMs: 1)
+                _ = CounterRule.jumpedBeyondReason(previous: a, current: b, elapsedMs: 0)
+                _ = PairIncreases(CounterRow(ts: a, inboundBytes: a, outboundBytes: b, readers: Int(truncatingIfNeeded: b),
+                                             srtPacketsReceived: a, srtPacketsLost: b),
+                                  CounterRow(ts: b, inboundBytes: b, outboundBytes: a, srtPacketsReceived: b),
+                                  readerGapMs: .max)
+                _ = a.addingSaturating(b)
+                _ = a.subtractingSaturating(b)
+                _ = a.multipliedSaturating(by: b)
+            }
+        }
+        #expect(Int64.max.addingSaturating(1) == .max)
+        #expect(Int64.min.addingSaturating(-1) == .min)
+        #expect(Int64.min.subtractingSaturating(1) == .min)
+        #expect(Int64(clamping: Double.nan) == 0)
+        #expect(Int64(clamping: 1e300) == .max)
+    }
+
+    @Test func theRuleIsTheDifferenceOrAllOfTheNewCounter() {
+        #expect(CounterRule.increase(100, 250) == 150)
+        #expect(CounterRule.increase(250, 100) == 100)
+        #expect(CounterRule.increase(nil, 7) == 7)
+        #expect(CounterRule.increase(7, nil) == nil)
+        #expect(CounterRule.restarted(previousSource: "a", source: "b", previous: (0, 0), current: (5, 5)))
+        #expect(!CounterRule.restarted(previousSource: "a", source: nil, previous: (0, 0), current: (5, 5)))
+        #expect(CounterRule.restarted(previousSource: nil, source: nil, previous: (5, 0), current: (4, 9)))
     }
 }
 

@@ -7,6 +7,7 @@ import MTXMonCore
 import MTXMonServer
 import SnapshotCache
 import Testing
+import TestSupport
 
 /// Runs `body` against the API router over the fixture, without a socket.
 func withAPI(_ environment: APIEnvironment, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -465,5 +466,55 @@ func errorCode(_ response: TestResponse) -> String {
                 #expect(text(response).hasPrefix("openapi: 3.1"))
             }
         }
+    }
+}
+
+@Suite struct AnswerBoundTests {
+    /// A whole fleet's raw history over hours is refused before it is read, naming the way out;
+    /// the same paths at a coarser step are answered.
+    @Test func anAnswerTooLargeIsRefusedWithTheStepThatFits() async throws {
+        let fixture = try HistoryFixture()
+        defer { fixture.remove() }
+        // 250 paths known to the file, as `scripts/run --simulate` gives: 3 h raw of each was a 67 MB answer.
+        let values = (0..<250).map { "(1, 'many/\($0)')" }.joined(separator: ",")
+        _ = try sqlite3Blocking(fixture.store.path, "INSERT INTO path (server_id, name) VALUES \(values)")
+        try await withAPI(fixture.environment()) { client in
+            try await client.execute(uri: "/api/v1/history?from=now-3h&step=1s", method: .get) { response in
+                #expect(response.status.code == 400)
+                #expect(errorCode(response) == "bad_step")
+                #expect(text(response).contains("paths=") && text(response).contains("use step="))
+            }
+            try await client.execute(uri: "/api/v1/history?from=now-3h&step=1m", method: .get) { response in
+                #expect(response.status.code == 200)
+            }
+        }
+    }
+}
+
+@Suite struct LiveFeedGateTests {
+    @Test func withoutATokenOnlyThePagesOwnOriginOrNoBrowserOpensTheFeed() {
+        let gate = LiveFeedGate(token: nil, allowedOrigins: ["https://ops.example"])
+        func refused(_ origin: String?) -> Int? {
+            gate.refusal(path: "/api/v1/ws", query: nil, authorization: nil, origin: origin, host: "mon:9990")?.status
+        }
+        #expect(refused(nil) == nil)
+        #expect(refused("http://mon:9990") == nil)
+        #expect(refused("https://mon:9990") == nil)
+        #expect(refused("https://ops.example") == nil)
+        #expect(refused("ws://mon") == nil)
+        #expect(refused("http://evil.example") == 403)
+        #expect(refused("null") == 403)
+        #expect(gate.refusal(path: "/api/v1/paths", query: nil, authorization: nil, origin: "http://evil", host: "m") == nil)
+    }
+
+    @Test func withATokenTheFeedNeedsIt() {
+        let gate = LiveFeedGate(token: "s3cret", allowedOrigins: [])
+        #expect(gate.refusal(path: "/api/v1/ws", query: nil, authorization: nil, origin: nil, host: nil)?.status == 401)
+        #expect(gate.refusal(path: "/api/v1/ws", query: "token=wrong", authorization: nil, origin: nil, host: nil)?.code
+            == "unauthorized")
+        #expect(gate.refusal(path: "/api/v1/ws", query: "a=1&token=s3cret", authorization: nil, origin: nil, host: nil)
+            == nil)
+        #expect(gate.refusal(path: "/api/v1/ws", query: nil, authorization: "Bearer s3cret", origin: "http://x",
+                             host: "y") == nil)
     }
 }

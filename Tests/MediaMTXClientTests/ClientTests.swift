@@ -25,6 +25,22 @@ import TestSupport
         }
     }
 
+    /// A reply past the body limit is said to be too large, with the setting that makes pages
+    /// smaller, not taken for a MediaMTX that cannot be reached.
+    @Test func aReplyTooLargeIsNamedAsSuch() async throws {
+        let simulator = Simulator(options: .init(paths: 30))
+        try await withSimulator(simulator) { url in
+            let client = MediaMTXClient(endpoint: .init(baseURL: url, pageSize: 100, maxBodyBytes: 2_048))
+            await #expect {
+                _ = try await client.poll()
+            } throws: { error in
+                guard let error = error as? MediaMTXError, case .tooLarge = error else { return false }
+                return error.reason == .body && error.description.contains("MTXMON_PAGE_SIZE")
+                    && !error.description.contains("unreachable")
+            }
+        }
+    }
+
     /// MediaMTX's logs and any proxy in front of it can tell mtxmon's requests by their User-Agent.
     @Test func everyRequestNamesMTXMonAndItsVersion() async throws {
         let simulator = Simulator(options: .init(paths: 3, readers: 1, srtEvery: 2), nowMs: WallClock.nowMs())

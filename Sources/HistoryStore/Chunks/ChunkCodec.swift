@@ -171,10 +171,11 @@ enum ChunkCodec {
 
     // MARK: Paths
 
-    /// The collector's bitrate from two readings, as the decoder can work it out again.
+    /// The collector's bitrate from two readings, as the decoder can work it out again: part of
+    /// the format, so it is the rule without the bound on plausible rates added later.
     @inline(__always)
     static func guess(_ previous: Int64, _ current: Int64, _ previousTs: Int64, _ ts: Int64) -> Double? {
-        RateTracker.bitrate(previous: previous, current: current, elapsedMs: ts - previousTs)
+        CounterRule.rawBitrate(previous: previous, current: current, elapsedMs: ts.subtractingSaturating(previousTs))
     }
 
     static func guesses(_ ts: [Int64], _ bytes: [Int64]) -> [Double?] {
@@ -239,12 +240,12 @@ enum ChunkCodec {
     // MARK: Connections
 
 
-    /// A counter's increase as the collector works it out from two readings.
+    /// A counter's increase as the collector works it out from two readings: the prediction of
+    /// a stored delta, none where either reading is absent.
     @inline(__always)
     static func increase(_ previous: Int64?, _ current: Int64?) -> Int64? {
         guard let current, let previous else { return nil }
-        let (difference, overflow) = current.subtractingReportingOverflow(previous)
-        return current >= previous && !overflow ? difference : max(0, current)
+        return CounterRule.increase(previous, current)
     }
 
     private static func writeConnections(_ c: [StoredConnection], _ w: inout ByteWriter) {

@@ -27,7 +27,7 @@ struct RollupRow: Equatable {
 
     /// `previousTs` is the time of the path's row before `p`, when there is one.
     mutating func add(_ p: StoredPath, pair: PairIncreases, previousTs: Int64?) {
-        if let previousTs, p.bitrateIn != nil { onlineMs += p.ts - previousTs }
+        if let previousTs, p.bitrateIn != nil { onlineMs = onlineMs.addingSaturating(p.ts.subtractingSaturating(previousTs)) }
         samples += 1
         online = online || p.online
         if p.reset { resets += 1 }
@@ -40,12 +40,12 @@ struct RollupRow: Equatable {
                                  p.linkCapacityMbps]
         for i in 0..<6 { figures[i].add(values[i]) }
         firstTs = min(firstTs ?? p.ts, p.ts)
-        inIncrease += pair.inIncrease
-        outIncrease += pair.outIncrease
-        readerMs += pair.readerMs
+        inIncrease = inIncrease.addingSaturating(pair.inIncrease)
+        outIncrease = outIncrease.addingSaturating(pair.outIncrease)
+        readerMs = readerMs.addingSaturating(pair.readerMs)
         if pair.reset { pairResets += 1 }
         let increases = [pair.srtReceived, pair.srtLost, pair.srtRetransmitted, pair.srtDropped]
-        for i in 0..<4 where increases[i] != nil { srt[i] = (srt[i] ?? 0) + increases[i]! }
+        for i in 0..<4 { if let increase = increases[i] { srt[i] = (srt[i] ?? 0).addingSaturating(increase) } }
     }
 
     mutating func merge(_ m: RollupRow) {
@@ -59,12 +59,12 @@ struct RollupRow: Equatable {
         }
         for i in 0..<6 { figures[i].merge(m.figures[i]) }
         if let f = m.firstTs { firstTs = min(firstTs ?? f, f) }
-        inIncrease += m.inIncrease
-        outIncrease += m.outIncrease
-        readerMs += m.readerMs
-        pairResets += m.pairResets
-        onlineMs += m.onlineMs
-        for i in 0..<4 where m.srt[i] != nil { srt[i] = (srt[i] ?? 0) + m.srt[i]! }
+        inIncrease = inIncrease.addingSaturating(m.inIncrease)
+        outIncrease = outIncrease.addingSaturating(m.outIncrease)
+        readerMs = readerMs.addingSaturating(m.readerMs)
+        pairResets = pairResets.addingSaturating(m.pairResets)
+        onlineMs = onlineMs.addingSaturating(m.onlineMs)
+        for i in 0..<4 { if let increase = m.srt[i] { srt[i] = (srt[i] ?? 0).addingSaturating(increase) } }
     }
 
     static func columns(_ tier: RollupTier) -> String {
@@ -189,9 +189,9 @@ struct ConnectionRollupRow {
         // The same figures as `c.point` gives, without building the whole point.
         guard let deltas = c.deltas else { return }
         let role = c.connectionRole
-        if let l = deltas.lost(role) { lost = (lost ?? 0) + l }
-        if let r = deltas.retransmitted(role) { retransmitted = (retransmitted ?? 0) + r }
-        if let d = deltas.dropped(role) { dropped = (dropped ?? 0) + d }
+        if let l = deltas.lost(role) { lost = (lost ?? 0).addingSaturating(l) }
+        if let r = deltas.retransmitted(role) { retransmitted = (retransmitted ?? 0).addingSaturating(r) }
+        if let d = deltas.dropped(role) { dropped = (dropped ?? 0).addingSaturating(d) }
     }
 
     /// The minute as `connectionMinuteRows` reads it back from `connection_1m`.

@@ -7,6 +7,10 @@ public struct SealReport: Sendable, Equatable {
     public var rows = 0
     public var chunks = 0
     public var minutes = 0
+    /// Recent rows and chunks that could not be read, moved to `quarantine`.
+    public var quarantined = 0
+    /// Paths left out of this roll-up, with why.
+    public var unrolled: [String] = []
 }
 
 extension HistoryStore {
@@ -78,7 +82,8 @@ extension HistoryStore {
         guard let newest else {
             // Nothing new, but the hours may still lack the newest minute.
             if hoursThroughEnd {
-                report.minutes = try rollUp(db, &marks, readerGapMs: readerGapMs, tails: &tails, hoursThroughEnd: true)
+                report.minutes = try rollUp(db, &marks, readerGapMs: readerGapMs, tails: &tails, hoursThroughEnd: true,
+                                            report: &report)
             }
             return report
         }
@@ -90,7 +95,7 @@ extension HistoryStore {
         while try known.step() { ids.append(known.int64(0)) }
         known.reset()
         let rowsOfGroup = try db.cached("""
-            SELECT r.path_id, r.data FROM (SELECT DISTINCT ts_ms FROM poll WHERE ts_ms > ?3) AS p
+            SELECT r.path_id, r.data, r.ts_ms FROM (SELECT DISTINCT ts_ms FROM poll WHERE ts_ms > ?3) AS p
             JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id BETWEEN ?1 AND ?2
             ORDER BY p.ts_ms, r.path_id
             """)
@@ -105,12 +110,14 @@ extension HistoryStore {
             // The ranges cover every id, so a row of a path the table does not list is sealed too.
             let low = group == 0 ? Int64.min : ids[group]
             let high = group + Self.sealGroup < ids.count ? ids[group + Self.sealGroup] - 1 : Int64.max
-            var blobs: [Int64: [[UInt8]]] = [:]
+            var blobs: [Int64: [(ts: Int64, data: [UInt8])]] = [:]
             rowsOfGroup.bind(1, low)
             rowsOfGroup.bind(2, high)
             rowsOfGroup.bind(3, marks.sealedUntil)
             do throws(SQLiteError) {
-                while try rowsOfGroup.step() { blobs[rowsOfGroup.int64(0), default: []].append(rowsOfGroup.blob(1)) }
+                while try rowsOfGroup.step() {
+                    blobs[rowsOfGroup.int64(0), default: []].append((rowsOfGroup.int64(2), rowsOfGroup.blob(1)))
+                }
             } catch {
                 rowsOfGroup.reset()
                 throw error
@@ -120,10 +127,14 @@ extension HistoryStore {
                 let rowBlobs = blobs.removeValue(forKey: pathID) ?? []
                 var all: [StoredRow] = []
                 all.reserveCapacity(rowBlobs.count)
-                do {
-                    for blob in rowBlobs { all.append(try RowCodec.decode(blob)) }
-                } catch {
-                    throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "sealing the recent rows of path \(pathID)")
+                for (ts, blob) in rowBlobs {
+                    do {
+                        all.append(try RowCodec.decode(blob))
+                    } catch {
+                        // One damaged row is moved aside; the path's others are sealed.
+                        try quarantine(recent: blob, ts: ts, pathID: pathID, error: "\(error)", db)
+                        report.quarantined += 1
+                    }
                 }
                 report.rows += all.count
                 // Many polls written at once (an import, a writer that was stopped a long time) still
@@ -147,13 +158,7 @@ extension HistoryStore {
                         lastSeen[key] = max(lastSeen[key] ?? .min, ts)
                     }
                 }
-                do {
-                    report.minutes += try roll.path(pathID, new: all, reader, &tails)
-                } catch let error as SQLiteError {
-                    throw error
-                } catch {
-                    throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "rolling up path \(pathID)")
-                }
+                report.minutes += try rollUp(pathID, new: all, roll, reader, &tails, &report)
                 rolled.insert(pathID)
             }
         }
@@ -172,7 +177,7 @@ extension HistoryStore {
         // Readers of this transaction (the roll-up below) must know the rows are sealed.
         try marks.write(db)
         report.minutes += try rollUp(db, &marks, readerGapMs: readerGapMs, skipping: rolled, tails: &tails,
-                                     hoursThroughEnd: hoursThroughEnd)
+                                     hoursThroughEnd: hoursThroughEnd, report: &report)
         return report
     }
 
@@ -182,7 +187,7 @@ extension HistoryStore {
     /// and the next seal makes it again from all its rows.
     static func rollUp(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
                        skipping done: Set<Int64> = [], tails: inout RollTails,
-                       hoursThroughEnd: Bool = false) throws(SQLiteError) -> Int {
+                       hoursThroughEnd: Bool = false, report: inout SealReport) throws(SQLiteError) -> Int {
         guard marks.sealedUntil > .min, marks.sealedUntil >= marks.rolledUntil else {
             tails.removeAll()
             return 0
@@ -206,17 +211,92 @@ extension HistoryStore {
         let reader = ReadConnection(connection: db)
         var minutes = 0
         for pathID in Set(ids).subtracting(done).sorted() {
-            do {
-                minutes += try roll.path(pathID, new: [], reader, &tails)
-            } catch let error as SQLiteError {
-                throw error
-            } catch {
-                throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)", context: "rolling up path \(pathID)")
-            }
+            minutes += try rollUp(pathID, new: [], roll, reader, &tails, &report)
         }
         marks.rolledUntil = max(marks.rolledUntil, complete)
         tails.from = marks.rolledUntil
         return minutes
+    }
+
+    /// Rolls up one path. A chunk it cannot read (damaged, or written by a defect) is moved to
+    /// `quarantine` and the path rolled up again without it; a path that still fails is left
+    /// out of this roll-up, named in the report, rather than keeping every other path's rows
+    /// from being sealed. I/O errors (a full disk, a lock) are thrown: the seal is tried again.
+    static func rollUp(_ pathID: Int64, new: [StoredRow], _ roll: Roll, _ reader: ReadConnection,
+                       _ tails: inout RollTails, _ report: inout SealReport) throws(SQLiteError) -> Int {
+        for attempt in 0..<2 {
+            do {
+                return try roll.path(pathID, new: new, reader, &tails)
+            } catch let error as SQLiteError where !error.isDamage {
+                throw error
+            } catch {
+                tails.byPath[pathID] = nil
+                if attempt == 0 {
+                    let moved = try quarantineUnreadableChunks(pathID: pathID, from: roll.from, error: "\(error)",
+                                                               reader.connection)
+                    report.quarantined += moved
+                    if moved > 0 { continue }
+                }
+                report.unrolled.append("path \(pathID): \(error)")
+                return 0
+            }
+        }
+        return 0
+    }
+
+    /// Moves a recent row that cannot be decoded to `quarantine`.
+    static func quarantine(recent blob: [UInt8], ts: Int64, pathID: Int64, error: String,
+                           _ db: SQLiteConnection) throws(SQLiteError) {
+        let s = try db.cached("""
+            INSERT INTO quarantine (at_ms, kind, path_id, first_ts, last_ts, rows, error, data)
+            VALUES (?1, 'recent', ?2, ?3, ?3, 1, ?4, ?5)
+            """)
+        s.bind(1, WallClock.nowMs())
+        s.bind(2, pathID)
+        s.bind(3, ts)
+        s.bind(4, String(error.prefix(1_000)))
+        s.bind(5, blob)
+        try s.run()
+    }
+
+    /// Moves every chunk of the path from `from` on that cannot be decoded to `quarantine`;
+    /// returns how many.
+    static func quarantineUnreadableChunks(pathID: Int64, from: Int64, error: String,
+                                           _ db: SQLiteConnection) throws(SQLiteError) -> Int {
+        let find = try db.cached("SELECT rowid, data FROM chunk WHERE path_id = ? AND last_ts >= ?")
+        find.bind(1, pathID)
+        find.bind(2, from == .min ? .min : from - RollupTier.hour.ms)
+        var bad: [Int64] = []
+        do throws(SQLiteError) {
+            while try find.step() {
+                let data = find.blob(1)
+                do {
+                    _ = try ChunkCodec.decode(data)
+                } catch {
+                    bad.append(find.int64(0))
+                }
+            }
+        } catch {
+            find.reset()
+            throw error
+        }
+        find.reset()
+        let move = try db.cached("""
+            INSERT INTO quarantine (at_ms, kind, path_id, first_ts, last_ts, rows, error, data)
+            SELECT ?1, 'chunk', path_id, first_ts, last_ts, rows, ?2, data FROM chunk WHERE rowid = ?3
+            """)
+        let remove = try db.cached("DELETE FROM chunk WHERE rowid = ?")
+        for rowid in bad {
+            move.bind(1, WallClock.nowMs())
+            move.bind(2, String(error.prefix(1_000)))
+            move.bind(3, rowid)
+            try move.run()
+            move.reset()
+            remove.bind(1, rowid)
+            try remove.run()
+            remove.reset()
+        }
+        return bad.count
     }
 
     /// Polls in `recent`, for a writer that opens a file with rows not yet sealed.
@@ -322,5 +402,26 @@ struct Roll {
             try folded.write(pathID: pathID, tier: .hour, db)
         }
         return pathMinutes.count
+    }
+}
+
+/// What a seal moved aside, for `/healthz`.
+public struct QuarantineSummary: Sendable, Equatable {
+    public var count = 0
+    public var lastError: String?
+
+    public init(count: Int = 0, lastError: String? = nil) {
+        self.count = count
+        self.lastError = lastError
+    }
+}
+
+extension ReadConnection {
+    /// How many rows and chunks are in `quarantine`, and why the newest is.
+    public func quarantine() throws -> QuarantineSummary {
+        let s = try connection.cached("SELECT count(*), (SELECT error FROM quarantine ORDER BY id DESC LIMIT 1) FROM quarantine")
+        defer { s.reset() }
+        guard try s.step() else { return QuarantineSummary() }
+        return QuarantineSummary(count: Int(s.int64(0)), lastError: s.string(1))
     }
 }

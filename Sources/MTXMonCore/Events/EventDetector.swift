@@ -338,8 +338,9 @@ extension MonitorEvent {
         let (severity, text): (Severity, String) = switch kind {
         case .redisFailing: (.warning, "the snapshot cache (Redis) fails; history is still written: \(detail)")
         case .redisBack: (.info, "the snapshot cache (Redis) works again\(detail.isEmpty ? "" : ": \(detail)")")
-        case .sqliteFailing: (.critical, "SQLite refuses writes; polls are held in memory: \(detail)")
-        default: (.info, "SQLite writes work again; held polls written\(detail.isEmpty ? "" : ": \(detail)")")
+        case .sqliteFailing: (.critical, "the history store refuses writes; polls are held in the hold file and "
+            + "written when it takes them: \(detail)")
+        default: (.info, "the history store takes writes again; held polls are written\(detail.isEmpty ? "" : ": \(detail)")")
         }
         return MonitorEvent(kind, severity: severity, ts: ts, server: nil, message: text)
     }

@@ -1041,7 +1041,11 @@ function localInput(ms) {
 function csv() {
   const keys = FIELDS.split(",");
   const fleet = isFleet();
-  const quoted = (text) => /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  // As the API's CSV: a name a spreadsheet would run as a formula is made text (OWASP's advice).
+  const quoted = (text) => {
+    const plain = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+    return /[",\n\r]/.test(plain) ? `"${plain.replace(/"/g, '""')}"` : plain;
+  };
   const lines = [[...(fleet ? ["server"] : []), "path", "t", "time", ...keys].join(",")];
   for (const id of state.selected) {
     const { server, name } = pathOf(id);
