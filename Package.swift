@@ -35,6 +35,10 @@ let package = Package(
         // Pure core: domain types and maths, no I/O.
         .target(name: "MTXMonCore", swiftSettings: swiftSettings),
 
+        // The history's interface in mtxmon's terms (servers, paths, connections, times), and an
+        // implementation in memory for tests of other modules.
+        .target(name: "History", dependencies: ["MTXMonCore"], swiftSettings: swiftSettings),
+
         // One module per outside system.
         .target(
             name: "MediaMTXClient",
@@ -57,9 +61,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "HistoryStore",
+            name: "SQLiteHistory",
             dependencies: [
-                "MTXMonCore", "CSQLite",
+                "MTXMonCore", "History", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -71,7 +75,7 @@ let package = Package(
         .target(
             name: "Collector",
             dependencies: [
-                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore",
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,7 +87,7 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: [
-                "MTXMonCore", "HistoryStore",
+                "MTXMonCore", "History",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,7 +115,7 @@ let package = Package(
         .target(
             name: "MTXMonServer",
             dependencies: [
-                "MTXMonCore", "SnapshotCache", "HistoryStore", "Collector",
+                "MTXMonCore", "SnapshotCache", "History",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -129,7 +133,7 @@ let package = Package(
         .target(
             name: "MTXMonApp",
             dependencies: [
-                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector", "MTXMonServer", "Webhooks",
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "Collector", "MTXMonServer", "Webhooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -145,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "mtxmon",
             dependencies: [
-                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "Collector",
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "Collector",
                 "MediaMTXSimulator", "MTXMonServer", "MTXMonApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -161,7 +165,7 @@ let package = Package(
         .executableTarget(
             name: "mtxmon-bench",
             dependencies: [
-                "MTXMonCore", "HistoryStore", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
+                "MTXMonCore", "History", "SQLiteHistory", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -186,14 +190,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "MTXMonCore", "TestSupport"],
+        .testTarget(name: "SQLiteHistoryTests", dependencies: ["SQLiteHistory", "History", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SnapshotCacheTests", dependencies: ["SnapshotCache", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(
             name: "CollectorTests",
             dependencies: [
-                "Collector", "MTXMonCore", "MediaMTXClient", "SnapshotCache", "HistoryStore", "MediaMTXSimulator",
+                "Collector", "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "MediaMTXSimulator",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -201,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "MTXMonServerTests",
             dependencies: [
-                "MTXMonServer", "MTXMonCore", "HistoryStore", "SnapshotCache", "TestSupport", "Collector", "MediaMTXClient",
+                "MTXMonServer", "MTXMonCore", "History", "SQLiteHistory", "SnapshotCache", "TestSupport", "Collector", "MediaMTXClient",
                 "MediaMTXSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -214,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
-                "Webhooks", "HistoryStore", "MTXMonCore", "TestSupport",
+                "Webhooks", "History", "SQLiteHistory", "MTXMonCore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -226,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "MTXMonAppTests",
             dependencies: [
-                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "HistoryStore", "MTXMonCore", "TestSupport",
+                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "MTXMonCore", "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -240,7 +244,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "MediaMTXSimulator", "MTXMonCore", "CSQLite", "HistoryStore",
+                "MediaMTXSimulator", "MTXMonCore", "CSQLite", "History", "SQLiteHistory",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,7 +2,8 @@
 // every history benchmark stands on.
 import AsyncHTTPClient
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Hummingbird
 import Logging
 import MTXMonServer
@@ -17,10 +18,10 @@ struct BenchServer: Sendable {
     let task: Task<Void, any Error>
 
     /// Serves `store` as `mtxmon serve` would, with `now` fixed so that relative ranges land on the data.
-    static func start(store: HistoryStore, intervalMs: Int64, now: Int64, port: Int) async throws -> BenchServer {
+    static func start(store: SQLiteHistory, intervalMs: Int64, now: Int64, port: Int) async throws -> BenchServer {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(10)), store: store,
+        let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(10)), history: store,
                                          intervalMs: intervalMs, now: { now })
         let app = Application(router: APIServer.router(environment, logger: logger),
                               configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)

@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 
 /// Connection history against Prometheus on the same data: after `--storage` has written a run
 /// and backfilled MediaMTX's per-connection series, one SRT and one RTSP publisher are asked for
@@ -10,7 +11,7 @@ import HistoryStore
 /// capacity, latency, loss per interval) in one answer.
 enum ConnectionQueries {
     static func run(_ w: StorageBenchmark.Written, runs: Int) async throws {
-        let store = try HistoryStore(path: w.file)
+        let store = try SQLiteHistory(path: w.file)
         let reference = PrometheusReference(dataDirectory: w.prometheus, port: 19_993)
         let prometheus = try reference.start()
         defer { prometheus.terminate() }

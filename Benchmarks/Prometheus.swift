@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 
 /// Prometheus holding the same counters, for the question operators ask: would Grafana on
 /// MediaMTX's `/metrics` answer faster? The series are MediaMTX's own names and labels,
@@ -26,7 +27,7 @@ struct PrometheusReference {
         FileManager.default.createFile(atPath: text, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: text))
         // Read through mtxmon's own reader, path by path, a few hours at a time.
-        let store = try HistoryStore(path: sqlitePath)
+        let store = try SQLiteHistory(path: sqlitePath)
         let paths = try store.read { db in try db.allPaths() }
         let first = try store.read { db in try db.firstPoll() } ?? 0
         let last = try store.read { db in try db.lastPoll()?.ts } ?? 0

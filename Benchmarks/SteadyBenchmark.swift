@@ -8,7 +8,8 @@
 //   followed by `PRAGMA incremental_vacuum`, which hands the free pages back to the file system.
 import CSQLite
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 
 enum SteadyBenchmark {
@@ -30,7 +31,7 @@ enum SteadyBenchmark {
                 sqlite3_exec(handle, "PRAGMA auto_vacuum = INCREMENTAL; CREATE TABLE x (a); DROP TABLE x;", nil, nil, nil)
                 sqlite3_close(handle)
             }
-            let store = try HistoryStore(path: path)
+            let store = try SQLiteHistory(path: path)
             var handle: OpaquePointer?
             sqlite3_open(path, &handle)
             guard let db = handle else { throw BenchError("cannot open \(path)") }

@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 
 /// What a day of history costs on disk: mtxmon's file, written through the collector's own write
@@ -26,7 +27,7 @@ enum StorageBenchmark {
         let polls = hours * 1_800
         let start: Int64 = 1_800_000_000_000
         let file = directory + "/mtxmon.sqlite"
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         var data = StorageData(start: start)
         var paths = PathStates(maxGapMs: 7_000)
         var connections = ConnectionTracker(maxGapMs: 7_000)

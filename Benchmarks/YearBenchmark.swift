@@ -9,7 +9,8 @@
 // 58 million minutes through it would take hours. The size per row is what matters here.
 import CSQLite
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 
 enum YearBenchmark {
@@ -97,7 +98,7 @@ enum YearBenchmark {
 
     static func generate(_ path: String) throws {
         print("generating \(path) …")
-        _ = try HistoryStore(path: path)  // the schema, through the migrations
+        _ = try SQLiteHistory(path: path)  // the schema, through the migrations
         var handle: OpaquePointer?
         guard sqlite3_open(path, &handle) == SQLITE_OK, let db = handle else { throw BenchError("cannot open \(path)") }
         defer { sqlite3_close(db) }
@@ -225,7 +226,7 @@ enum YearBenchmark {
 
     /// Appends polls of every path through the collector's own connection until `stop` is set,
     /// `pauseMs` apart; returns each append's duration.
-    static func collect(_ collector: HistoryStore, from ts: Int64, count: Int?, pauseMs: Int, stop: Flag) async throws
+    static func collect(_ collector: SQLiteHistory, from ts: Int64, count: Int?, pauseMs: Int, stop: Flag) async throws
         -> (times: [Double], next: Int64) {
         var times: [Double] = []
         var ts = ts
@@ -245,8 +246,8 @@ enum YearBenchmark {
     }
 
     static func prune(_ path: String) async throws {
-        let collector = try HistoryStore(path: path)
-        let pruner = try HistoryStore(path: path)
+        let collector = try SQLiteHistory(path: path)
+        let pruner = try SQLiteHistory(path: path)
         // The reference: the same writes with no prune running.
         let reference = try await collect(collector, from: end + 2_000, count: 200, pauseMs: 20, stop: Flag())
         let stop = Flag()
@@ -268,7 +269,7 @@ enum YearBenchmark {
     }
 
     static func queries(_ path: String, runs: Int) async throws {
-        let store = try HistoryStore(path: path)
+        let store = try SQLiteHistory(path: path)
         let bare = Bare(path)
         let ids = bare.ids()
         let server = try await BenchServer.start(store: store, intervalMs: 2_000, now: end, port: 19_992)

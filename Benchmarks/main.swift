@@ -16,7 +16,8 @@ import ArgumentParser
 import AsyncHTTPClient
 import CSQLite
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Hummingbird
 import Logging
 import MTXMonCore
@@ -112,7 +113,7 @@ func name(_ i: Int) -> String { "live/cam\(String(format: "%03d", i))" }
 /// Writes the file through the collector's own write path: one transaction per batch of polls.
 func generate() throws {
     print("generating \(dbPath): \(pathCount) paths × \(day / interval) polls …")
-    let store = try HistoryStore(path: dbPath)
+    let store = try SQLiteHistory(path: dbPath)
     var counters = [Int64](repeating: 0, count: pathCount)
     var batch: [PollBatch] = []
     var ts = start
@@ -237,7 +238,7 @@ func promURI(_ query: Query) -> String {
 }
 
 if !FileManager.default.fileExists(atPath: dbPath) { try generate() }
-let store = try HistoryStore(path: dbPath)
+let store = try SQLiteHistory(path: dbPath)
 let bare = Bare(dbPath)
 let ids = bare.ids()
 precondition(ids.count == pathCount, "\(dbPath) is not a benchmark file: remove it to regenerate")

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Logging
 import MediaMTXClient
 import Metrics
@@ -57,7 +57,7 @@ public struct PollTarget: Sendable {
 public struct Collector: Service {
     let targets: [PollTarget]
     let cache: any SnapshotCache
-    let store: HistoryStore
+    let store: any HistoryWriter
     let settings: CollectorSettings
     public let status: CollectorStatus
     let logger: Logger
@@ -66,7 +66,7 @@ public struct Collector: Service {
     let serverMetrics: [String: CollectorMetrics]
 
     /// `metrics` is where the collector's series go; by default the factory `main` bootstrapped.
-    public init(client: MediaMTXClient, cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
+    public init(client: MediaMTXClient, cache: any SnapshotCache, store: any HistoryWriter, settings: CollectorSettings,
                 status: CollectorStatus = CollectorStatus(), logger: Logger,
                 metrics factory: any MetricsFactory = MetricsSystem.factory) {
         self.init(targets: [PollTarget(client: client)], cache: cache, store: store, settings: settings, status: status,
@@ -74,7 +74,7 @@ public struct Collector: Service {
     }
 
     /// `targets` have distinct, valid names (`Settings` checks them).
-    public init(targets: [PollTarget], cache: any SnapshotCache, store: HistoryStore, settings: CollectorSettings,
+    public init(targets: [PollTarget], cache: any SnapshotCache, store: any HistoryWriter, settings: CollectorSettings,
                 status: CollectorStatus = CollectorStatus(), logger: Logger,
                 metrics factory: any MetricsFactory = MetricsSystem.factory) {
         precondition(!targets.isEmpty, "a collector needs a server to poll")
@@ -117,12 +117,18 @@ public struct Collector: Service {
         var name: String { target.name }
     }
 
-    /// State that lives for one run of the loop.
-    struct LoopState {
+    /// State that lives for one run of the loop: the pollers' and the writer's.
+    struct LoopState: Sendable {
         var servers: [ServerLoop]
         var tick = 0
+        var write: WriteState
+    }
+
+    /// What the writer keeps from one tick to the next: what waits for the store, how the store
+    /// and the cache fare, the webhooks' throttle.
+    struct WriteState: Sendable {
         var throttle: EventThrottle
-        /// The recorder's own events (Redis, SQLite) waiting for the next poll's batch.
+        /// The recorder's own events (Redis, the store) waiting for the next tick's batch.
         var storeEvents: [MonitorEvent] = []
         var redis = OutageTracker()
         var sqlite = OutageTracker()
@@ -135,9 +141,6 @@ public struct Collector: Service {
         /// Where snapshots wait for the shared cache, and what became of them there.
         var outbox: SnapshotOutbox?
         var redisEvents: RedisOutcomes?
-        /// Rows of a file from before chunks are left to move; `nil` until looked at.
-        var legacyLeft: Bool?
-        var legacyLogged = ContinuousClock.now
     }
 
     /// The loop's state at start: paths the history file knows, so that one seen before a restart
@@ -154,7 +157,7 @@ public struct Collector: Service {
             do {
                 let since = target.client.clock() - forgetMs
                 let name = target.name
-                let remembered = try await store.readOffThread { try $0.rememberedPaths(server: name, since: since) }
+                let remembered = try await store.rememberedPaths(server: name, since: since)
                 loop.paths.remember(remembered)
             } catch {
                 logger.warning("the history file's paths could not be read; paths seen before this start are not known",
@@ -171,31 +174,43 @@ public struct Collector: Service {
                           metadata: ["polls": "\(hold.count)", "file": "\(settings.hold.path ?? "-")"])
         }
         status.update { $0.pendingBatches = hold.count }
-        return LoopState(servers: servers, throttle: settings.throttle, hold: hold)
+        return LoopState(servers: servers, write: WriteState(throttle: settings.throttle, hold: hold))
     }
 
+    /// Polls on the tick grid; beside the loop, a writer stores each tick's polls and publishes
+    /// its snapshots, and a drain writes them to the shared cache: a slow store or cache never
+    /// delays a tick.
     public func run() async throws {
+        var state = await initialState()
         let outbox = SnapshotOutbox()
         let redisEvents = RedisOutcomes()
-        await withTaskGroup(of: Void.self) { group in
-            // The shared cache is written beside the loop, never in its tick.
-            group.addTask { await self.drain(outbox, redisEvents) }
-            await loop(outbox, redisEvents)
-            outbox.finish()
-            await group.waitForAll()
-        }
-    }
-
-    func loop(_ outbox: SnapshotOutbox, _ redisEvents: RedisOutcomes) async {
-        let clock = ContinuousClock()
-        let intervalMs = settings.interval.milliseconds
-        var state = await initialState()
-        state.outbox = outbox
-        state.redisEvents = redisEvents
+        let ticks = TickQueue()
+        state.write.outbox = outbox
+        state.write.redisEvents = redisEvents
+        let writeState = state.write
         logger.info("collector started", metadata: [
             "mediamtx": "\(targets.map { "\($0.name)=\($0.client.endpoint.baseURL)" }.joined(separator: ","))",
-            "interval_ms": "\(intervalMs)", "cache": "\(cache.label)", "db": "\(store.path)",
+            "interval_ms": "\(settings.interval.milliseconds)", "cache": "\(cache.label)", "history": "\(store.location)",
         ])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.drain(outbox, redisEvents) }
+            group.addTask {
+                var write = writeState
+                await self.writeLoop(ticks, &write)
+                outbox.finish()
+            }
+            await loop(&state, ticks)
+            ticks.finish()
+            await group.waitForAll()
+        }
+        logger.info("collector stopped", metadata: ["polls": "\(status.values.polls)"])
+    }
+
+    /// Ticks on wall-clock multiples of the interval until a shutdown; each tick's polls go to
+    /// the writer. A tick whose polls ran past the next is counted as skipped, not queued.
+    func loop(_ state: inout LoopState, _ ticks: TickQueue) async {
+        let clock = ContinuousClock()
+        let intervalMs = settings.interval.milliseconds
         // The first tick is the next wall-clock multiple of the interval; later ones follow on
         // the monotonic clock, so the grid neither drifts nor jumps with clock adjustments.
         let nowMs = WallClock.nowMs()
@@ -204,7 +219,8 @@ public struct Collector: Service {
             let tick = next
             try? await cancelWhenGracefulShutdown { try await clock.sleep(until: tick) }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            await pollOnce(&state)
+            status.update { $0.tickLateMs = tick.duration(to: clock.now).milliseconds }
+            ticks.add(await pollServers(&state))
             next += settings.interval
             let now = clock.now
             if next <= now {
@@ -215,30 +231,43 @@ public struct Collector: Service {
                 metrics.ticksSkipped.increment(by: skipped)
             }
         }
-        // What waits is written if the store takes it in the time a stop allows; what does not
-        // stays in the hold file and is written at the next start.
-        if !state.hold.isEmpty { await drain(&state, budget: .seconds(4)) }
-        let lost = state.hold.keep()
+    }
+
+    /// Stores ticks in order as the loop hands them over; at the end, writes what is held if the
+    /// store takes it in the time a stop allows, keeps the rest in the hold file for the next
+    /// start, and leaves the store tidy.
+    func writeLoop(_ ticks: TickQueue, _ w: inout WriteState) async {
+        for await _ in ticks.wakeups {
+            while let work = ticks.take() { await store(work, &w) }
+        }
+        while let work = ticks.take() { await store(work, &w) }
+        if !w.hold.isEmpty { await drain(&w, budget: .seconds(4)) }
+        let lost = w.hold.keep()
         if lost > 0 {
             logger.critical("held polls could not be kept: neither the history store nor the hold file took them",
                             metadata: ["polls": "\(lost)", "file": "\(settings.hold.path ?? "-")"])
-        } else if !state.hold.isEmpty {
+        } else if !w.hold.isEmpty {
             logger.notice("held polls are kept in the hold file and written at the next start",
-                          metadata: ["polls": "\(state.hold.count)", "file": "\(settings.hold.path ?? "-")"])
+                          metadata: ["polls": "\(w.hold.count)", "file": "\(settings.hold.path ?? "-")"])
         }
-        // Recent rows are sealed on the way out, so a stopped recorder leaves its file compact.
+        // Recent rows are sealed on the way out, so a stopped recorder leaves its history compact.
         do {
-            try await store.finishOffThread()
+            try await store.finish()
         } catch {
             logger.warning("recent rows not sealed at shutdown; they stay readable and are sealed at the next start",
                            metadata: ["error": "\(error)"])
         }
-        logger.info("collector stopped", metadata: ["polls": "\(status.values.polls)"])
     }
 
-    /// One tick: every due server polled at once, the answers stored in one transaction, then
-    /// published. Never throws: every failure is counted and logged.
+    /// One tick, start to end, in the caller's task: polled, stored, published (tests drive the
+    /// collector tick by tick with it).
     func pollOnce(_ state: inout LoopState) async {
+        let work = await pollServers(&state)
+        await store(work, &state.write)
+    }
+
+    /// Every due server polled at once. Never throws: every failure is counted and logged.
+    func pollServers(_ state: inout LoopState) async -> TickWork {
         let tick = state.tick
         state.tick += 1
         let due = state.servers.indices.filter { tick % state.servers[$0].target.everyTicks == 0 }
@@ -255,26 +284,33 @@ public struct Collector: Service {
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }
         }
-        var snapshots: [Snapshot] = []
-        var batches: [PollBatch] = []
+        var work = TickWork()
         for (i, loop, batch, snapshot) in results {
             state.servers[i] = loop
-            batches.append(batch)
-            if let snapshot { snapshots.append(snapshot) }
+            work.batches.append(batch)
+            if let snapshot { work.snapshots.append(snapshot) }
         }
+        return work
+    }
+
+    /// A tick's polls stored in one transaction (or held), then published with the events as
+    /// stored. The recorder's own events and the webhooks' summaries ride on the tick's first poll.
+    func store(_ work: TickWork, _ w: inout WriteState) async {
+        var batches = work.batches
+        var snapshots = work.snapshots
+        w.storeEvents += w.redisEvents?.takeEvents() ?? []
         if !batches.isEmpty {
-            // The recorder's own events and the webhooks' summaries ride on the tick's first poll.
             let now = batches[0].poll.ts
-            batches[0].events = state.storeEvents + batches[0].events
-            state.storeEvents = []
-            if !settings.webhookTargets.isEmpty { batches[0].events += state.throttle.summaries(at: now) }
+            batches[0].events = w.storeEvents + batches[0].events
+            w.storeEvents = []
+            if !settings.webhookTargets.isEmpty { batches[0].events += w.throttle.summaries(at: now) }
         }
         if !settings.webhookTargets.isEmpty {
             for b in batches.indices {
-                batches[b].notify = batches[b].events.indices.filter { state.throttle.admit(batches[b].events[$0]) }
+                batches[b].notify = batches[b].events.indices.filter { w.throttle.admit(batches[b].events[$0]) }
             }
         }
-        let stored = await write(batches, &state)
+        let stored = await write(batches, &w)
         let events = stored ?? batches.flatMap(\.events)
         let polled = Set(snapshots.map(\.serverName))
         for i in snapshots.indices {
@@ -284,8 +320,7 @@ public struct Collector: Service {
                 event.server == server || (i == 0 && !polled.contains(event.server ?? ""))
             }
         }
-        for snapshot in snapshots { await publish(snapshot, &state) }
-        await convertSome(&state)
+        for snapshot in snapshots { await publish(snapshot, &w) }
     }
 
     /// One server's poll from request to snapshot: the row to store and the snapshot to publish.
@@ -412,30 +447,6 @@ public struct Collector: Service {
         var text = "left out as impossible: " + invalid.prefix(5).joined(separator: "; ")
         if invalid.count > 5 { text += "; and \(invalid.count - 5) more" }
         return String(text.prefix(500))
-    }
-
-    /// Moves some rows of a file from before chunks into chunks after each poll, a few thousand
-    /// at a time, until none is left (`mtxmon migrate` does it all at once).
-    func convertSome(_ state: inout LoopState) async {
-        guard state.legacyLeft != false else { return }
-        do {
-            let progress = try await store.convertLegacyOffThread(maxChunks: 40)
-            if progress.done {
-                if state.legacyLeft == true || progress.rowsMoved > 0 {
-                    logger.notice("every row from before chunks is in chunks now")
-                }
-                state.legacyLeft = false
-                return
-            }
-            if state.legacyLeft == nil || ContinuousClock.now - state.legacyLogged > .seconds(60) {
-                logger.info("moving rows from before chunks into chunks, a few thousand after each poll (mtxmon migrate moves them all at once)")
-                state.legacyLogged = .now
-            }
-            state.legacyLeft = true
-        } catch {
-            logger.warning("rows from before chunks could not be moved; they stay readable where they are, retried next poll",
-                           metadata: ["error": "\(error)"])
-        }
     }
 
     enum PollFailure: Error, CustomStringConvertible {
@@ -565,7 +576,7 @@ public struct Collector: Service {
     /// transactions, for as long as a part of the interval allows. Returns the events stored with
     /// their ids, when the tick's polls were stored.
     @discardableResult
-    func write(_ batches: [PollBatch], _ state: inout LoopState) async -> [MonitorEvent]? {
+    func write(_ batches: [PollBatch], _ state: inout WriteState) async -> [MonitorEvent]? {
         var batches = batches
         var stored: [MonitorEvent]?
         if state.hold.isEmpty {
@@ -577,7 +588,8 @@ public struct Collector: Service {
                 if case .started = state.sqlite.recordFailure(at: batches.last?.poll.ts ?? WallClock.nowMs(),
                                                               reason: "\(error)") {
                     logger.error("the history store refuses writes; polls are held in the hold file and written once it takes them again, oldest first",
-                        metadata: ["error": "\(error)", "db": "\(store.path)", "hold": "\(settings.hold.path ?? "memory")"])
+                        metadata: ["error": "\(error)", "history": "\(store.location)",
+                                   "hold": "\(settings.hold.path ?? "memory")"])
                     if !batches.isEmpty {
                         batches[batches.count - 1].events.append(
                             .store(.sqliteFailing, ts: batches[batches.count - 1].poll.ts, detail: "\(error)"))
@@ -597,15 +609,11 @@ public struct Collector: Service {
     }
 
     /// One transaction; skipped rows and seal failures told, the store's recovery noticed.
-    func append(_ batches: [PollBatch], _ state: inout LoopState) async -> Result<[MonitorEvent], any Error> {
+    func append(_ batches: [PollBatch], _ state: inout WriteState) async -> Result<[MonitorEvent], any Error> {
         let ts = batches.last?.poll.ts ?? WallClock.nowMs()
         do {
-            let report = try await store.appendOffThread(batches, deliverTo: settings.webhookTargets)
+            let report = try await store.append(batches, deliverTo: settings.webhookTargets)
             skipped(report, &state)
-            if let failure = report.sealFailure {
-                logger.warning("recent rows could not be sealed into chunks; they stay readable, retried shortly",
-                               metadata: ["error": "\(failure)"])
-            }
             let written = batches.reduce(0) { $0 + ($1.snapshot?.paths.count ?? 0) }
             metrics.samplesWritten.increment(by: written)
             status.update { $0.samplesWritten += written }
@@ -624,7 +632,7 @@ public struct Collector: Service {
 
     /// Puts polls behind what waits; logs once when the hold file cannot take them and once per
     /// stretch of memory being full (with the count when it ends).
-    func hold(_ batches: [PollBatch], _ state: inout LoopState) {
+    func hold(_ batches: [PollBatch], _ state: inout WriteState) {
         switch state.hold.hold(batches) {
         case .file:
             if state.dropped > 0 {
@@ -654,7 +662,7 @@ public struct Collector: Service {
 
     /// Writes held polls, oldest first, a few per transaction, until none waits, the store
     /// refuses, or `budget` has passed.
-    func drain(_ state: inout LoopState, budget: Duration) async {
+    func drain(_ state: inout WriteState, budget: Duration) async {
         let until = ContinuousClock.now + budget
         while !state.hold.isEmpty, ContinuousClock.now < until {
             let (batches, taking) = state.hold.oldest(max: Self.drainGroup)
@@ -683,7 +691,7 @@ public struct Collector: Service {
 
     /// Rows the history file refused, counted; logged once when they start (the same bad value
     /// tends to come back poll after poll) and once when polls are stored whole again.
-    func skipped(_ report: AppendReport, _ state: inout LoopState) {
+    func skipped(_ report: AppendReport, _ state: inout WriteState) {
         guard let first = report.skipped.first?.description else {
             if case .ended = state.refusedRows.recordSuccess(at: WallClock.nowMs()) {
                 logger.notice("polls are stored whole again")
@@ -707,7 +715,7 @@ public struct Collector: Service {
 
     /// This process's readers hear of the snapshot at once; the shared cache (Redis) gets it from
     /// `drain`, beside the loop. The cache's own events of the last tick join this one's.
-    func publish(_ snapshot: Snapshot, _ state: inout LoopState) async {
+    func publish(_ snapshot: Snapshot, _ state: inout WriteState) async {
         await cache.announce(snapshot)
         if let outbox = state.outbox {
             outbox.offer(snapshot)

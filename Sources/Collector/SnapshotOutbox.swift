@@ -65,3 +65,44 @@ final class RedisOutcomes: Sendable {
         }
     }
 }
+
+/// What one tick gives the writer: its polls as rows and as snapshots.
+struct TickWork: Sendable {
+    var batches: [PollBatch] = []
+    var snapshots: [Snapshot] = []
+}
+
+/// Ticks from the poll loop to the writer, in order. The loop never waits on it: a store that is
+/// slow for a while only lets ticks queue here, and the writer takes what waits.
+final class TickQueue: Sendable {
+    private struct State {
+        var waiting: [TickWork] = []
+        var wake: AsyncStream<Void>.Continuation?
+    }
+
+    private let state = Mutex(State())
+    let wakeups: AsyncStream<Void>
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wakeups = stream
+        state.withLock { $0.wake = continuation }
+    }
+
+    func add(_ work: TickWork) {
+        let wake = state.withLock { s -> AsyncStream<Void>.Continuation? in
+            s.waiting.append(work)
+            return s.wake
+        }
+        wake?.yield()
+    }
+
+    /// The oldest tick waiting, or `nil`.
+    func take() -> TickWork? {
+        state.withLock { s in s.waiting.isEmpty ? nil : s.waiting.removeFirst() }
+    }
+
+    func finish() {
+        state.withLock { $0.wake }?.finish()
+    }
+}

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Collector
-import HistoryStore
+import History
+import SQLiteHistory
 import Logging
 import MediaMTXClient
 import MTXMonCore
@@ -44,7 +45,7 @@ public enum App {
 
     /// For `mtxmon serve`: snapshots published by a separate collector, through Redis, or without
     /// Redis read from the history file as the collector writes it.
-    public static func makeRemoteFeed(_ settings: Settings, store: HistoryStore, logger: Logger) -> any SnapshotFeed {
+    public static func makeRemoteFeed(_ settings: Settings, store: any HistoryReader, logger: Logger) -> any SnapshotFeed {
         if let redis = settings.redis { return RedisSubscriber(settings: redis, logger: logger) }
         return HistoryFileFeed(store: store, intervalMs: settings.interval.milliseconds,
                                forgetAfterMs: settings.forgetAfter.milliseconds)
@@ -56,20 +57,31 @@ public enum App {
                 logger: logger)
     }
 
-    /// Opens (and migrates) the history file, with an error that says what to do.
-    public static func openStore(_ settings: Settings) throws -> HistoryStore {
+    /// Opens (and migrates) the history `MTXMON_DB` names, with an error that says what to do.
+    public static func openStore(_ settings: Settings) throws -> any HistoryWriter {
+        try openHistory(settings.database, intervalMs: settings.interval.milliseconds, sealEvery: settings.sealEvery)
+    }
+
+    /// Opens (and migrates) the history at `location`: a SQLite file.
+    public static func openHistory(_ location: String, intervalMs: Int64 = 2_000,
+                                   sealEvery: Int = SQLiteHistory.defaultSealEvery) throws -> any HistoryWriter {
+        try openSQLite(location, intervalMs: intervalMs, sealEvery: sealEvery)
+    }
+
+    /// The SQLite history file itself, for what only a file has (`mtxmon migrate`'s conversion).
+    public static func openSQLite(_ path: String, intervalMs: Int64 = 2_000,
+                                  sealEvery: Int = SQLiteHistory.defaultSealEvery) throws -> SQLiteHistory {
         do {
-            return try HistoryStore(path: settings.database, intervalMs: settings.interval.milliseconds,
-                                    sealEvery: settings.sealEvery)
+            return try SQLiteHistory(path: path, intervalMs: intervalMs, sealEvery: sealEvery)
         } catch let error as MigrationError {
             throw SettingsError(message: "\(error)")
         } catch {
-            throw SettingsError(message: "cannot open the history database MTXMON_DB='\(settings.database)' (\(error)): "
+            throw SettingsError(message: "cannot open the history database MTXMON_DB='\(path)' (\(error)): "
                 + "check that its folder exists and is writable by this user")
         }
     }
 
-    public static func makeCollector(_ settings: Settings, cache: any SnapshotCache, store: HistoryStore,
+    public static func makeCollector(_ settings: Settings, cache: any SnapshotCache, store: any HistoryWriter,
                                      status: CollectorStatus, logger: Logger) -> Collector {
         let base = settings.interval.milliseconds
         return Collector(
@@ -89,20 +101,25 @@ public enum App {
             status: status, logger: logger)
     }
 
+    /// Seals and rolls up the history beside the collector (`run`, `collect`).
+    public static func makeCompactor(_ settings: Settings, store: any HistoryWriter, logger: Logger) -> HistoryCompactor {
+        HistoryCompactor(store: store, every: settings.interval, logger: logger)
+    }
+
     /// The webhook sender of a process that collects, when receivers are configured.
-    public static func makeWebhooks(_ settings: Settings, store: HistoryStore, logger: Logger) -> WebhookSender? {
+    public static func makeWebhooks(_ settings: Settings, store: any HistoryWriter, logger: Logger) -> WebhookSender? {
         guard !settings.events.webhookURLs.isEmpty else { return nil }
         return WebhookSender(store: store, settings: WebhookSettings(targets: settings.events.webhookURLs,
                                                                      secret: settings.events.secret), logger: logger)
     }
 
     /// What the HTTP API reads from; `status` is the in-process collector's, under `mtxmon run`.
-    public static func apiEnvironment(_ settings: Settings, cache: any SnapshotCache, store: HistoryStore,
+    public static func apiEnvironment(_ settings: Settings, cache: any SnapshotCache, store: any HistoryReader,
                                       registry: PrometheusCollectorRegistry?, status: CollectorStatus?,
                                       live: LiveHub? = nil) -> APIEnvironment {
         let interval = settings.interval.components
         var environment = APIEnvironment(
-            cache: cache, store: store,
+            cache: cache, history: store,
             intervalMs: interval.seconds * 1_000 + interval.attoseconds / 1_000_000_000_000_000,
             apiToken: settings.apiToken, corsOrigins: settings.corsOrigins, registry: registry,
             collectorStatus: status, mediaMTXURL: settings.mediaMTX.baseURL, live: live,

@@ -1,5 +1,5 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
 import MediaMTXClient
 import MTXMonCore
 import MTXMonServer
@@ -33,7 +33,7 @@ public struct Settings: Sendable {
     public var forgetAfter: Duration = .seconds(86_400)
     /// `MTXMON_SEAL_EVERY`: polls kept as recent rows before they are sealed into chunks (default
     /// 120: four minutes at 2 s). Fewer seal sooner and compress less.
-    public var sealEvery: Int = HistoryStore.defaultSealEvery
+    public var sealEvery: Int = SQLiteHistory.defaultSealEvery
     /// `MTXMON_METRICS_MAX_SERIES`: most stream series (per-path gauges) one `/metrics` scrape
     /// writes (default 20,000: every figure of some 2,500 paths); 0 writes none.
     public var metricsMaxSeries: Int = Settings.defaultMetricsMaxSeries
@@ -220,7 +220,7 @@ extension Settings {
                 problems.append("MTXMON_FORGET_AFTER=\(error)")
             }
         }
-        var sealEvery = HistoryStore.defaultSealEvery
+        var sealEvery = SQLiteHistory.defaultSealEvery
         if let text = value("MTXMON_SEAL_EVERY") {
             if let n = Int(text.trimmingCharacters()), (2...10_000).contains(n) {
                 sealEvery = n

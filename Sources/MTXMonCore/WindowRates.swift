@@ -91,6 +91,12 @@ public struct WindowRates: Sendable, Equatable {
 
     public var coveredMs: Int64 { (coveredTo ?? 0).subtractingSaturating(coveredFrom ?? 0) }
 
+    /// A window with nothing in it yet.
+    public init(from: Int64, to: Int64) {
+        self.from = from
+        self.to = to
+    }
+
     /// Increases are counted like Prometheus's `increase()` without its extrapolation: between
     /// two consecutive samples the increase is the difference, or, when the counter went down
     /// (a reconnect restarts MediaMTX's counters at zero), the new value. The average bitrate is

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import Logging
 import MTXMonCore
@@ -65,9 +65,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             default:
                 throw APIError(error.status, "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
             }
-        } catch let error as SQLiteError {
+        } catch let error as HistoryError {
             throw APIError(.serviceUnavailable, "history_unavailable",
-                           "the history file could not be read (\(error)): see GET /healthz")
+                           "the history could not be read (\(error)): see GET /healthz")
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw APIError(.internalServerError, "internal", "mtxmon could not answer: \(error)")

@@ -1,5 +1,4 @@
-import Collector
-import HistoryStore
+import History
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -27,7 +26,7 @@ public struct APIRequestContext: RequestContext, WebSocketRequestContext {
 /// runs in the same process, its status.
 public struct APIEnvironment: Sendable {
     public var cache: any SnapshotCache
-    public var store: HistoryStore
+    public var history: any HistoryReader
     /// The collector's poll interval in ms: the raw resolution, and the unit of staleness.
     public var intervalMs: Int64
     public var apiToken: String?
@@ -49,7 +48,7 @@ public struct APIEnvironment: Sendable {
     public var httpLimits = HTTPLimits()
 
     public init(
-        cache: any SnapshotCache, store: HistoryStore, intervalMs: Int64, apiToken: String? = nil,
+        cache: any SnapshotCache, history: any HistoryReader, intervalMs: Int64, apiToken: String? = nil,
         corsOrigins: [String] = [], registry: PrometheusCollectorRegistry? = nil,
         collectorStatus: CollectorStatus? = nil, mediaMTXURL: String = "", live: LiveHub? = nil,
         now: @escaping @Sendable () -> Int64 = WallClock.nowMs, forgetAfterMs: Int64 = 86_400_000,
@@ -58,7 +57,7 @@ public struct APIEnvironment: Sendable {
         self.serverURLs = serverURLs
         self.forgetAfterMs = forgetAfterMs
         self.cache = cache
-        self.store = store
+        self.history = history
         self.intervalMs = intervalMs
         self.apiToken = apiToken
         self.corsOrigins = corsOrigins

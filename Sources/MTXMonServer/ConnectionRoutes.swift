@@ -1,5 +1,5 @@
 import Foundation
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -31,30 +31,29 @@ struct ConnectionRoutes: Sendable {
                     + "agg=avg, agg=min or agg=max with this step, or agg=last with a step that is not a whole number "
                     + "of minutes (e.g. step=30s) within the raw retention")
             }
-            let (info, points) = try await environment.store.readOffThread {
-                db throws -> (ConnectionInfo, [ConnectionPoint]) in
-                guard let info = try db.connection(id: id, server: server) else {
-                    throw APIError(.notFound, "unknown_connection", "mtxmon has no history for connection '\(id)': "
-                        + "ids come from GET /api/v1/paths/{name}/connections; history is kept for the raw retention")
-                }
-                let through = fields.columns
-                guard let step = range.step else {
-                    return (info, try db.connectionPoints(key: info.key, from: range.from, to: range.to,
-                                                          through: through))
-                }
+            let history = environment.history
+            guard let info = try await history.connection(id: id, server: server) else {
+                throw APIError(.notFound, "unknown_connection", "mtxmon has no history for connection '\(id)': "
+                    + "ids come from GET /api/v1/paths/{name}/connections; history is kept for the raw retention")
+            }
+            let through = fields.columns
+            let points: [ConnectionPoint]
+            if let step = range.step {
                 var folder = Folder(step: step, aggregation: range.aggregation)
                 if fromMinutes {
-                    for minute in try db.connectionMinuteRows(key: info.key, from: range.from, to: range.to,
-                                                              through: through) {
+                    for minute in try await history.connectionMinutes(info.ref, from: range.from, to: range.to,
+                                                                      through: through) {
                         folder.add(minute)
                     }
                 } else {
-                    for point in try db.connectionPoints(key: info.key, from: range.from, to: range.to,
-                                                         through: through) {
+                    for point in try await history.connectionPoints(info.ref, from: range.from, to: range.to,
+                                                                    through: through) {
                         folder.add(point)
                     }
                 }
-                return (info, folder.finish())
+                points = folder.finish()
+            } else {
+                points = try await history.connectionPoints(info.ref, from: range.from, to: range.to, through: through)
             }
             if format == .csv {
                 return APIServer.csv(Self.csv(id, points, fields: fields), filename: "connection-history.csv")
@@ -114,9 +113,8 @@ struct ConnectionRoutes: Sendable {
         let connections = snapshot.connections(of: name, server: on)
         let srtIDs = connections.filter { $0.proto == .srt }.map(\.id)
         let now = snapshot.ts
-        let links = srtIDs.isEmpty ? [:] : (try? await environment.store.readOffThread { db in
-            try db.linkSamples(ids: srtIDs, server: on, now: now)
-        }) ?? [:]
+        let links = srtIDs.isEmpty ? [:] : (try? await environment.history.linkSamples(ids: srtIDs, server: on,
+                                                                                       now: now)) ?? [:]
         var w = JSONWriter(capacity: 1_024 * (connections.count + 1))
         w.beginObject()
         w.key("server"); w.string(on)

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -57,7 +57,7 @@ struct EventRoutes: Sendable {
                 query.before = id
             }
             let asked = query
-            let (events, more) = try await environment.store.readOffThread { try $0.events(asked) }
+            let (events, more) = try await environment.history.events(asked)
             let next = more ? events.last?.id.map(String.init) : nil
             if format == .csv { return APIServer.csv(Self.csv(events), filename: "events.csv") }
             var w = JSONWriter(capacity: 256 + events.count * 320)

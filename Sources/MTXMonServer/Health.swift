@@ -1,6 +1,5 @@
-import Collector
 import Foundation
-import HistoryStore
+import History
 import MTXMonCore
 
 /// What `/healthz` and `/readyz` say, worked out once from what this process knows.
@@ -34,18 +33,28 @@ struct HealthReport: Sendable {
         let now = environment.now()
         let status = environment.collectorStatus?.values
         var stored: (PollRecord?, Int64?, FailureRun?, QuarantineSummary) = (nil, nil, nil, QuarantineSummary())
-        // The in-process collector knows its outage; only `serve` alone reads it from the file.
+        // The in-process collector knows its outage; only `serve` alone reads it from the history.
         let fromFile = status == nil
+        let history = environment.history
         do {
-            stored = try await environment.store.readOffThread { db in
-                try db.check()
-                return (try db.lastPoll(), fromFile ? try db.lastAnsweredPoll() : nil, fromFile ? try db.failureRun() : nil,
-                        try db.quarantine())
+            try await history.check()
+            var answered: Int64?
+            var failure: FailureRun?
+            if fromFile {
+                // The newest answer of any server; the failures of the one server, when there is one.
+                let names = try await history.serverNames()
+                for name in names {
+                    let polls = try await history.polls(server: name)
+                    answered = max(answered ?? .min, polls.lastAnsweredTs ?? .min)
+                    if names.count == 1 { failure = polls.failure }
+                }
+                if answered == .min { answered = nil }
             }
+            stored = (try await history.lastPoll(), answered, failure, try await history.quarantine())
         } catch {
             report.sqliteOK = false
             report.broken = true
-            let problem = "the history file \(environment.store.path) cannot be read: \(error)"
+            let problem = "the history \(environment.history.location) cannot be read: \(error)"
             report.problems.append(problem)
             report.notReady.append(problem)
         }
@@ -88,7 +97,7 @@ struct HealthReport: Sendable {
                     + "; the other servers are collected")
             }
         }
-        report.webhooks = (try? await environment.store.readOffThread { try $0.deliveryBacklog() }) ?? []
+        report.webhooks = (try? await environment.history.deliveryBacklog()) ?? []
         for backlog in report.webhooks where backlog.attempts > 0 {
             report.problems.append("the webhook receiver \(Delivery.shown(backlog.target)) fails (\(backlog.lastError ?? "no answer")): "
                 + "\(backlog.pending) event\(backlog.pending == 1 ? "" : "s") waiting"

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -17,10 +17,9 @@ struct HistoryRoutes: Sendable {
             let range = try parseRange(request)
             let fields = try PointFields.parse(RequestInput.query(request, "fields"))
             let server = try RequestInput.server(request)
-            let series = try await environment.store.readOffThread { db throws -> [Series] in
-                let (id, on) = try Self.resolve(db, name, server: server)
-                return [Series(server: on, name: name, points: try db.points(pathID: id, range: range, fields: fields))]
-            }
+            let path = try await Self.resolve(environment.history, name, server: server)
+            let series = [Series(server: path.server, name: name,
+                                 points: try await environment.history.points(path, range: range, fields: fields))]
             return respond(series, range: range, fields: fields, format: format, single: true)
         }
         router.get("/api/v1/history") { request, _ -> Response in
@@ -33,34 +32,32 @@ struct HistoryRoutes: Sendable {
             let server = try RequestInput.server(request)
             let span = range.to - range.from
             let width = range.step ?? environment.intervalMs
-            let series = try await environment.store.readOffThread { db throws -> [Series] in
-                let ids: [(id: Int64, name: String, server: String)]
-                if let wanted {
-                    ids = try wanted.map { name in
-                        let (id, on) = try Self.resolve(db, name, server: server)
-                        return (id, name, on)
-                    }
-                } else {
-                    ids = try db.allPaths(server: server)
-                }
-                // A point costs its time and each figure asked for, as JSON writes them (measured: about
-                // 50 bytes a point with every figure, many of them null).
-                let perPoint = Int64(16 + 4 * fields.rawValue.nonzeroBitCount)
-                let points = Int64(ids.count).multipliedSaturating(by: span / max(1, width))
-                let estimate = points.multipliedSaturating(by: perPoint)
-                guard estimate <= Self.maxAnswerBytes else {
-                    let fit = max(1, Self.maxAnswerBytes / perPoint)
-                    let step = max(width, Int64(ids.count).multipliedSaturating(by: span) / fit) / 1_000 + 1
-                    throw APIError(.badRequest, "bad_step", "\(ids.count) paths over \(span / 1_000) s would be about "
-                        + "\(points) points (\(estimate >> 20) MiB), more than one answer holds (\(Self.maxAnswerBytes >> 20) "
-                        + "MiB): use step=\(step)s or larger, fewer paths (paths=a,b), fewer fields (fields=bitrateIn) "
-                        + "or a shorter range")
-                }
-                return try ids.compactMap { id, name, on in
-                    let points = try db.points(pathID: id, range: range, fields: fields)
-                    // Listing every path: ones without samples in the range are left out.
-                    return wanted == nil && points.isEmpty ? nil : Series(server: on, name: name, points: points)
-                }
+            let history = environment.history
+            var paths: [PathRef] = []
+            if let wanted {
+                for name in wanted { paths.append(try await Self.resolve(history, name, server: server)) }
+            } else {
+                paths = try await history.paths(server: server)
+            }
+            // A point costs its time and each figure asked for, as JSON writes them (measured: about
+            // 50 bytes a point with every figure, many of them null).
+            let perPoint = Int64(16 + 4 * fields.rawValue.nonzeroBitCount)
+            let points = Int64(paths.count).multipliedSaturating(by: span / max(1, width))
+            let estimate = points.multipliedSaturating(by: perPoint)
+            guard estimate <= Self.maxAnswerBytes else {
+                let fit = max(1, Self.maxAnswerBytes / perPoint)
+                let step = max(width, Int64(paths.count).multipliedSaturating(by: span) / fit) / 1_000 + 1
+                throw APIError(.badRequest, "bad_step", "\(paths.count) paths over \(span / 1_000) s would be about "
+                    + "\(points) points (\(estimate >> 20) MiB), more than one answer holds (\(Self.maxAnswerBytes >> 20) "
+                    + "MiB): use step=\(step)s or larger, fewer paths (paths=a,b), fewer fields (fields=bitrateIn) "
+                    + "or a shorter range")
+            }
+            var series: [Series] = []
+            for path in paths {
+                let points = try await history.points(path, range: range, fields: fields)
+                // Listing every path: ones without samples in the range are left out.
+                if wanted == nil && points.isEmpty { continue }
+                series.append(Series(server: path.server, name: path.name, points: points))
             }
             return respond(series, range: range, fields: fields, format: format, single: false)
         }
@@ -82,11 +79,11 @@ struct HistoryRoutes: Sendable {
             + "GET /api/v1/history?from=now-24h&step=1h, or check the name's spelling and case")
     }
 
-    /// The path's id and server: on `server`, or on the one server that has the name (several
-    /// throw `AmbiguousPath`, answered 400 by the error middleware).
-    static func resolve(_ db: ReadConnection, _ name: String, server: String?) throws -> (Int64, String) {
-        guard let id = try db.pathID(name, server: server) else { throw unknown(name, server: server) }
-        return (id, try server ?? db.serverName(pathID: id))
+    /// The path: on `server`, or on the one server that has the name (several throw
+    /// `AmbiguousPath`, answered 400 by the error middleware); 404 when unknown.
+    static func resolve(_ history: any HistoryReader, _ name: String, server: String?) async throws -> PathRef {
+        guard let path = try await history.path(named: name, server: server) else { throw unknown(name, server: server) }
+        return path
     }
 
     func parseRange(_ request: Request) throws -> HistoryRange {

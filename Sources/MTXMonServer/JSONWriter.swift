@@ -1,3 +1,4 @@
+import MTXMonCore
 import NIOCore
 
 /// Writes JSON straight into bytes. History answers hold up to a million numbers; going through
@@ -109,19 +110,7 @@ struct JSONWriter {
     mutating func string(_ value: String?) {
         guard let value else { null(); return }
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONText.append(value, to: &bytes)
     }
 
     private mutating func appendDigits(_ value: Int64) {

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -115,10 +115,9 @@ struct LiveSession: Sendable {
             if let server, let problem = ServerName.problem(server) {
                 throw APIError(.badRequest, "bad_server", "server: \(problem): use a name GET /api/v1/servers lists")
             }
-            let (on, points) = try await environment.store.readOffThread { db throws -> (String, [HistoryPoint]) in
-                let (id, on) = try HistoryRoutes.resolve(db, name, server: server)
-                return (on, try db.points(pathID: id, range: range, fields: fields))
-            }
+            let path = try await HistoryRoutes.resolve(environment.history, name, server: server)
+            let on = path.server
+            let points = try await environment.history.points(path, range: range, fields: fields)
             var w = JSONWriter(capacity: 256 + points.count * (16 + 20 * fields.rawValue.nonzeroBitCount))
             w.beginObject()
             w.key("type"); w.string("history")

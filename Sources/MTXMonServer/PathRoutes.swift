@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -10,7 +10,7 @@ struct PathRoutes: Sendable {
         router.get("/api/v1/paths") { request, _ -> Response in
             let server = try RequestInput.server(request)
             let (snapshot, source) = try await shown()
-            let historyFrom = try? await environment.store.readOffThread { try $0.firstPoll() }
+            let historyFrom = try? await environment.history.firstPollTs()
             var writer = JSONWriter(capacity: 256 * (snapshot?.paths.count ?? 1))
             writer.beginObject()
             header(&writer, snapshot, source)
@@ -85,9 +85,7 @@ struct PathRoutes: Sendable {
         if let snapshot = try? await environment.cache.latest() { return (snapshot, .cache) }
         do {
             let forget = environment.forgetAfterMs
-            let snapshot = try await environment.store.readOffThread {
-                Snapshot.fleet(try $0.latestSnapshots(forgetAfterMs: forget))
-            }
+            let snapshot = Snapshot.fleet(try await environment.history.latestSnapshots(forgetAfterMs: forget))
             return (snapshot, snapshot == nil ? .none : .history)
         } catch {
             throw APIError(.serviceUnavailable, "history_unavailable",

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -28,10 +28,9 @@ struct RateRoutes: Sendable {
             // The gap beyond which readers are not counted: the collector's own run rule.
             let maxGap = environment.intervalMs * 7 / 2
             let server = try RequestInput.server(request)
-            let (on, rates) = try await environment.store.readOffThread { db throws -> (String, WindowRates) in
-                let (id, on) = try HistoryRoutes.resolve(db, name, server: server)
-                return (on, try db.windowRates(pathID: id, from: from, to: to, maxGapMs: maxGap))
-            }
+            let path = try await HistoryRoutes.resolve(environment.history, name, server: server)
+            let on = path.server
+            let rates = try await environment.history.windowRates(path, from: from, to: to, maxGapMs: maxGap)
             switch format {
             case .json, .columns: return APIServer.json(Self.json(name, server: on, rates))
             case .csv: return APIServer.csv(Self.csv(name, server: on, rates), filename: "rates.csv")

@@ -1,5 +1,4 @@
-import Collector
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -21,14 +20,11 @@ struct ServerHealth: Sendable {
     /// `latest` is the snapshot cache's merged view, read by the caller.
     static func all(_ environment: APIEnvironment, latest: Snapshot?) async throws -> [ServerHealth] {
         let statuses = environment.collectorStatus?.servers
-        let stored = try await environment.store.readOffThread { db -> [(String, PollRecord?, Int64?, FailureRun?)] in
-            try db.serverNames().map { name in
-                (name, try db.lastPoll(server: name), try db.lastAnsweredPoll(server: name), try db.failureRun(server: name))
-            }
-        }
         var byName: [String: ServerHealth] = [:]
-        for (name, poll, answered, failure) in stored {
-            byName[name] = ServerHealth(name: name, lastPoll: poll, lastSuccessTs: answered, failure: failure)
+        for name in try await environment.history.serverNames() {
+            let polls = try await environment.history.polls(server: name)
+            byName[name] = ServerHealth(name: name, lastPoll: polls.lastPoll, lastSuccessTs: polls.lastAnsweredTs,
+                                        failure: polls.failure)
         }
         for name in environment.serverURLs.keys where byName[name] == nil { byName[name] = ServerHealth(name: name) }
         for (name, status) in statuses ?? [:] {

@@ -1,4 +1,4 @@
-import HistoryStore
+import History
 import Hummingbird
 import MTXMonCore
 
@@ -107,7 +107,7 @@ struct ServiceRoutes: Sendable {
         }
         w.key("sqlite")
         w.beginObject()
-        w.key("path"); w.string(environment.store.path)
+        w.key("path"); w.string(environment.history.location)
         w.key("reachable"); w.bool(report.sqliteOK)
         w.key("quarantined"); w.int(Int64(report.quarantine.count))
         w.endObject()

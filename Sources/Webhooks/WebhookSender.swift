@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
-import HistoryStore
+import History
 import Logging
 import Metrics
 import MTXMonCore
@@ -48,7 +48,7 @@ public struct WebhookTotals: Sendable, Equatable {
 /// with backoff, for a day by default), never holding a poll (it reads the queue the collector
 /// writes, in a loop of its own).
 public final class WebhookSender: Service, Sendable {
-    let store: HistoryStore
+    let store: any HistoryWriter
     let settings: WebhookSettings
     let logger: Logger
     let client: HTTPClient
@@ -57,7 +57,7 @@ public final class WebhookSender: Service, Sendable {
     private let retried = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "retried")])
     private let dropped = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "dropped")])
 
-    public init(store: HistoryStore, settings: WebhookSettings, logger: Logger, client: HTTPClient = .shared) {
+    public init(store: any HistoryWriter, settings: WebhookSettings, logger: Logger, client: HTTPClient = .shared) {
         self.store = store
         self.settings = settings
         self.logger = logger
@@ -67,8 +67,8 @@ public final class WebhookSender: Service, Sendable {
     public var totals: WebhookTotals { counters.withLock { $0 } }
 
     public func run() async throws {
-        for url in settings.targets { try? store.renameDeliveries(from: url, to: WebhookTarget.key(url)) }
-        if let dropped = try? store.dropDeliveries(notTo: settings.targets.map(WebhookTarget.key)), dropped > 0 {
+        for url in settings.targets { try? await store.renameDeliveries(from: url, to: WebhookTarget.key(url)) }
+        if let dropped = try? await store.dropDeliveries(notTo: settings.targets.map(WebhookTarget.key)), dropped > 0 {
             logger.notice("webhook deliveries to receivers no longer configured were dropped",
                           metadata: ["deliveries": "\(dropped)"])
         }
@@ -87,7 +87,7 @@ public final class WebhookSender: Service, Sendable {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let next: Delivery?
             do {
-                next = try store.nextDelivery(to: target)
+                next = try await store.nextDelivery(to: target)
             } catch {
                 logger.warning("the webhook queue could not be read; retried shortly", metadata: ["error": "\(error)"])
                 next = nil
@@ -105,7 +105,7 @@ public final class WebhookSender: Service, Sendable {
             do {
                 switch outcome {
                 case .delivered:
-                    try store.settle(delivery)
+                    try await store.settle(delivery)
                     count { $0.delivered += 1 }
                     delivered.increment()
                     if failing {
@@ -113,19 +113,19 @@ public final class WebhookSender: Service, Sendable {
                         logger.notice("webhook receiver takes events again", metadata: ["url": "\(Delivery.shown(target))"])
                     }
                 case let .refused(reason):
-                    try drop(delivery, reason: reason)
+                    try await drop(delivery, reason: reason)
                     logger.warning("webhook receiver refused an event; it is not sent again",
                                    metadata: ["url": "\(Delivery.shown(target))", "event": "\(delivery.event.id ?? 0)",
                                               "error": "\(reason)"])
                 case let .failed(reason):
                     if now - delivery.event.ts > settings.giveUpAfter.milliseconds {
-                        try drop(delivery, reason: reason)
+                        try await drop(delivery, reason: reason)
                         logger.error("webhook event given up: the receiver did not take it within the retry span",
                                      metadata: ["url": "\(Delivery.shown(target))", "event": "\(delivery.event.id ?? 0)"])
                         continue
                     }
                     let wait = Self.backoff(attempts: delivery.attempts, max: settings.maxBackoff)
-                    try store.retry(delivery, at: now + wait.milliseconds, error: reason)
+                    try await store.retry(delivery, at: now + wait.milliseconds, error: reason)
                     count {
                         $0.retried += 1
                         $0.lastError = reason
@@ -146,8 +146,8 @@ public final class WebhookSender: Service, Sendable {
     }
 
     /// The event is owed no more although the receiver did not take it.
-    private func drop(_ delivery: Delivery, reason: String) throws {
-        try store.settle(delivery)
+    private func drop(_ delivery: Delivery, reason: String) async throws {
+        try await store.settle(delivery)
         count {
             $0.dropped += 1
             $0.lastError = reason
@@ -205,12 +205,12 @@ public final class WebhookSender: Service, Sendable {
     /// The event as `GET /api/v1/events` lists it (members in its order, `null` where absent),
     /// after `"type":"event"`.
     public static func body(_ event: MonitorEvent) -> [UInt8] {
-        func text(_ value: String?) -> String { value.map(EventJSON.string) ?? "null" }
+        func text(_ value: String?) -> String { value.map(JSONText.string) ?? "null" }
         let members = [
             "\"type\":\"event\"", "\"ts\":\(event.ts)", "\"kind\":\(text(event.kind.rawValue))", "\"path\":\(text(event.path))",
             "\"id\":\(event.id.map(String.init) ?? "null")", "\"severity\":\(text(event.severity.rawValue))",
             "\"server\":\(text(event.server))", "\"connection\":\(text(event.connection))",
-            "\"message\":\(text(event.message))", "\"figures\":\(EventJSON.figures(event.figures) ?? "{}")",
+            "\"message\":\(text(event.message))", "\"figures\":\(JSONText.figures(event.figures) ?? "{}")",
         ]
         return Array(("{" + members.joined(separator: ",") + "}").utf8)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Collector
 import Foundation
 import MTXMonApp
+import MTXMonCore
 
 struct Collect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,8 @@ struct Collect: AsyncParsableCommand {
         let notifier = SystemdNotifier(SystemdNotify(environment: ProcessInfo.processInfo.environment),
                                        readyOnStart: "collecting from \(settings.mediaMTX.baseURL)")
         let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
+        let compactor = App.makeCompactor(settings, store: store, logger: logger)
         // Stopped from the last: systemd hears of it, then the collector stops polling.
-        try await App.run((webhooks.map { [$0] } ?? []) + [collector, notifier], logger: logger)
+        try await App.run((webhooks.map { [$0] } ?? []) + [compactor, collector, notifier], logger: logger)
     }
 }

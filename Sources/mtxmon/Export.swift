@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import HistoryStore
+import History
+import MTXMonApp
 import MTXMonCore
 
 struct Export: AsyncParsableCommand {
@@ -53,13 +54,13 @@ struct Export: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: file) else {
             throw ValidationError("\(file) does not exist: point --db or MTXMON_DB at the history file")
         }
-        let store: HistoryStore
-        do { store = try HistoryStore(path: file) } catch {
+        let store: any HistoryReader
+        do { store = try App.openHistory(file) } catch {
             throw ValidationError("cannot open \(file): \(error)")
         }
-        var out = Output()
+        let out = Output()
         do {
-            try write(store, file: file, format: format, from: fromMs, to: toMs, &out)
+            try await write(store, file: file, format: format, from: fromMs, to: toMs, out)
         } catch let error as AmbiguousPath {
             throw ValidationError("\(error.kind) '\(error.name)' is on servers \(error.servers.joined(separator: ", ")): "
                 + "add --server \(error.servers.first ?? "default")")
@@ -67,39 +68,40 @@ struct Export: AsyncParsableCommand {
         out.flush()
     }
 
-    func write(_ store: HistoryStore, file: String, format: ExportFormat, from fromMs: Int64, to toMs: Int64,
-               _ out: inout Output) throws {
+    func write(_ store: any HistoryReader, file: String, format: ExportFormat, from fromMs: Int64, to toMs: Int64,
+               _ out: Output) async throws {
         if let connection {
-            guard try store.read({ db in try db.connection(id: connection, server: server) }) != nil else {
+            guard try await store.connection(id: connection, server: server) != nil else {
                 throw ValidationError("no connection '\(connection)' in \(file): ids are MediaMTX's, as listed by "
                     + "GET /api/v1/paths/{name}/connections")
             }
             if let header = format.header(ExportFormat.connectionColumns) { out.line(header) }
-            try store.exportConnections(from: fromMs, to: toMs, id: connection, server: server) {
+            try await store.exportConnections(from: fromMs, to: toMs, id: connection, server: server) {
                 out.line(format.line(ExportFormat.connectionColumns, ExportFormat.values($0)))
             }
         } else {
-            if let path, try store.read({ db in try db.pathID(path, server: server) }) == nil {
+            if let path, try await store.path(named: path, server: server) == nil {
                 throw ValidationError("no path '\(path)' in \(file): names are as MediaMTX lists them, e.g. live/cam1")
             }
             if let header = format.header(ExportFormat.pathColumns) { out.line(header) }
-            try store.exportPaths(from: fromMs, to: toMs, path: path, server: server) {
+            try await store.exportPaths(from: fromMs, to: toMs, path: path, server: server) {
                 out.line(format.line(ExportFormat.pathColumns, ExportFormat.values($0)))
             }
         }
     }
 
-    /// Buffered standard output: a day of a hundred paths is millions of lines.
-    struct Output {
+    /// Buffered standard output: a day of a hundred paths is millions of lines. Written by the one
+    /// task the export runs in.
+    final class Output: @unchecked Sendable {
         var buffer: [UInt8] = []
 
-        mutating func line(_ text: String) {
+        func line(_ text: String) {
             buffer.append(contentsOf: text.utf8)
             buffer.append(10)
             if buffer.count >= 1 << 16 { flush() }
         }
 
-        mutating func flush() {
+        func flush() {
             FileHandle.standardOutput.write(Data(buffer))
             buffer.removeAll(keepingCapacity: true)
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HistoryStore
+import History
 import Logging
 import Metrics
 import MTXMonApp
@@ -84,7 +84,7 @@ func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollec
 
 extension CommonOptions {
     /// What every long-running command starts with: settings, logging and metrics, the history file.
-    func start(label: String) throws -> (Settings, Logger, PrometheusCollectorRegistry, HistoryStore) {
+    func start(label: String) throws -> (Settings, Logger, PrometheusCollectorRegistry, any HistoryWriter) {
         MemoryArenas.limit(environment: ProcessInfo.processInfo.environment)
         let settings = try settings()
         let (logger, registry) = bootstrap(settings, label: label)

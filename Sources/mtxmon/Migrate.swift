@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HistoryStore
+import SQLiteHistory
 import MTXMonApp
 
 struct Migrate: AsyncParsableCommand {
@@ -12,7 +12,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.settings()
-        let store = try App.openStore(settings)
+        let store = try App.openSQLite(settings.database, intervalMs: settings.interval.milliseconds)
         let version = try store.schemaVersion()
         print("\(settings.database): schema version \(version) (this mtxmon knows \(Migration.embedded.count) migration(s))")
         var last = Date.distantPast

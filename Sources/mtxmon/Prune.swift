@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HistoryStore
+import History
 import MTXMonApp
 import MTXMonCore
 
@@ -61,13 +61,13 @@ struct Prune: AsyncParsableCommand {
             throw ValidationError("no history file at \(path): set --db or MTXMON_DB to the file mtxmon writes")
         }
         let before = Self.size(path)
-        let store: HistoryStore
-        do { store = try HistoryStore(path: path) } catch {
+        let store: any HistoryWriter
+        do { store = try App.openHistory(path) } catch {
             throw ValidationError("cannot open \(path): \(error)")
         }
         let (raw, minutes, hours) = retention.cutoffs(now: WallClock.nowMs())
-        let report = try store.prune(rawBefore: raw, rollupsBefore: hours, minutesBefore: minutes, batch: batchRows,
-                                     dryRun: dryRun)
+        let report = try await store.prune(rawBefore: raw, rollupsBefore: hours, minutesBefore: minutes,
+                                           batch: batchRows, dryRun: dryRun)
         let verb = dryRun ? "would remove" : "removed"
         print("\(path): \(verb) \(report.chunks) chunks, \(report.samples) unconverted samples, "
             + "\(report.connectionSamples) unconverted connection samples "

@@ -2,6 +2,7 @@ import ArgumentParser
 import Collector
 import Foundation
 import MTXMonApp
+import MTXMonCore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,7 @@ struct Serve: AsyncParsableCommand {
         let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, store: store, logger: logger), logger: logger)
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil, live: hub)
-        logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)"])
+        logger.info("serving", metadata: ["listen": "\(settings.listen)", "history": "\(store.location)"])
         let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
         let server = App.makeServer(environment, settings: settings, logger: logger) {
             notify.ready(status: "serving on \(settings.listen)")
@@ -33,12 +34,13 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger, registry, store) = try options.start(label: "mtxmon.run")
+        let compactor = App.makeCompactor(settings, store: store, logger: logger)
         let (cache, feed) = App.makeCacheAndLocalFeed(settings)
         let status = CollectorStatus()
         let collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
         let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status,
                                              live: App.makeHub(settings, feed: feed, logger: logger))
-        logger.info("serving", metadata: ["listen": "\(settings.listen)", "db": "\(settings.database)",
+        logger.info("serving", metadata: ["listen": "\(settings.listen)", "history": "\(store.location)",
                                           "cache": "\(cache.label)"])
         let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
         let server = App.makeServer(environment, settings: settings, logger: logger) {
@@ -46,6 +48,7 @@ struct Run: AsyncParsableCommand {
         }
         let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
         // Stopped from the last: systemd hears of it, the collector stops polling, then the rest.
-        try await App.run([server] + (webhooks.map { [$0] } ?? []) + [collector, SystemdNotifier(notify)], logger: logger)
+        try await App.run([server] + (webhooks.map { [$0] } ?? []) + [compactor, collector, SystemdNotifier(notify)],
+                          logger: logger)
     }
 }

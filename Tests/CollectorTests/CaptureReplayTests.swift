@@ -1,6 +1,7 @@
 @testable import Collector
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 import MediaMTXClient
 import MediaMTXSimulator
@@ -19,7 +20,7 @@ import TestSupport
         var events: [PathEvent] = []
         var replay: Replay
         var file: String
-        var store: HistoryStore
+        var store: SQLiteHistory
 
         func t(_ step: Int) -> Int64 { replay.t(at: step) }
 
@@ -38,7 +39,7 @@ import TestSupport
     func replay(_ directory: URL, into dir: TemporaryDirectory) async throws -> Run {
         let replay = try Replay(directory: directory)
         let file = dir.file("replay.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         return try await withReplayServer(replay) { server, url in
             let cache = InProcessSnapshotCache(ttl: .seconds(3_600))
             let clock: @Sendable () -> Int64 = { replay.t(at: replay.step) }

@@ -1,6 +1,7 @@
 import Collector
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 import MediaMTXClient
 import MediaMTXSimulator
@@ -18,7 +19,7 @@ import TestSupport
 
     /// Runs a collector against `baseURL` until `until` holds, then cancels it and waits for it to stop.
     func collect(
-        _ baseURL: String, cache: any SnapshotCache, store: HistoryStore, status: CollectorStatus = CollectorStatus(),
+        _ baseURL: String, cache: any SnapshotCache, store: SQLiteHistory, status: CollectorStatus = CollectorStatus(),
         interval: Duration = Self.interval, until what: String, _ condition: @escaping @Sendable (CollectorStatus) async throws -> Bool
     ) async throws {
         var logger = Logger(label: "test.collector")
@@ -39,7 +40,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let settings = RedisSettings(host: "127.0.0.1", port: redis.port)
         // The snapshot outlives the wait for it: the test reads Redis after the collector stopped.
         let cache = RedisSnapshotCache(settings: settings, ttl: .seconds(120))
@@ -113,7 +114,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 3, bitrate: 8_000_000))
         let status = CollectorStatus()
         let resetDone = Mutex(false)
@@ -149,7 +150,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let settings = RedisSettings(host: "127.0.0.1", port: redis.port)
         let cache = RedisSnapshotCache(settings: settings, ttl: .seconds(5))
         let simulator = Simulator(options: SimulatorOptions(paths: 5))
@@ -179,7 +180,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
         let status = CollectorStatus()
         let cache = InProcessSnapshotCache(ttl: .seconds(5))

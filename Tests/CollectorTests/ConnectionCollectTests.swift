@@ -1,6 +1,7 @@
 import Collector
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 @testable import MediaMTXClient
 import MediaMTXSimulator
@@ -18,7 +19,7 @@ import TestSupport
 
     /// Runs a collector against `baseURL` until `condition` holds, then stops it.
     func collect(
-        _ baseURL: String, store: HistoryStore, status: CollectorStatus,
+        _ baseURL: String, store: SQLiteHistory, status: CollectorStatus,
         metrics: any MetricsFactory = CountingMetrics(), interval: Duration = Self.interval,
         infoEvery: Duration = .seconds(60), until what: String,
         _ condition: @escaping @Sendable (CollectorStatus) async throws -> Bool
@@ -45,7 +46,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let paths = try Fixtures.lines("paths_list")
         let srt = try Fixtures.lines("srtconns_list")
         let rtsp = try Fixtures.lines("rtspsessions_list")
@@ -94,7 +95,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let long = String(repeating: "x", count: 1_025)
         func batch(_ ts: Int64) -> PollBatch {
             let paths = [PathSample(name: "ok", online: true, inboundBytes: 10, readers: 0),
@@ -121,7 +122,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         // Path 1 is published over RTMP, so the RTMP list is read.
         let simulator = Simulator(options: SimulatorOptions(paths: 3, idleRTMP: 1))
         let id = try #require(simulator.idleConnectionIDs.first)
@@ -157,7 +158,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("h.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 3, readers: 1))
         let status = CollectorStatus()
         let metrics = CountingMetrics()
@@ -192,7 +193,7 @@ import TestSupport
     @Test func theVersionIsRetriedAfterAFailureAndForgottenOnA404() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("h.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("h.sqlite"))
         let simulator = Simulator(options: SimulatorOptions(paths: 1))
         let status = CollectorStatus()
         simulator.setFault(.serverError, list: "info")

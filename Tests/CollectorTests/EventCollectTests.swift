@@ -1,6 +1,7 @@
 @testable import Collector
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 import MediaMTXClient
 import MediaMTXSimulator
@@ -16,7 +17,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("e.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let cache = InProcessSnapshotCache(ttl: .seconds(600))
         var logger = Logger(label: "test.events")
         logger.logLevel = .critical

@@ -1,6 +1,7 @@
 import Collector
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 import MediaMTXClient
 import MediaMTXSimulator
@@ -12,7 +13,7 @@ import TestSupport
 /// A MediaMTX that reports what no MediaMTX can: the collector goes on, names the problem in the
 /// poll's row, stores the rest, and the file it wrote opens and serves again.
 @Suite struct HostileReplyTests {
-    static func collector(_ url: String, store: HistoryStore, status: CollectorStatus) -> Collector {
+    static func collector(_ url: String, store: SQLiteHistory, status: CollectorStatus) -> Collector {
         var logger = Logger(label: "test.hostile")
         logger.logLevel = .critical
         return Collector(client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(2))),
@@ -27,7 +28,7 @@ import TestSupport
         let simulator = Simulator(options: SimulatorOptions(paths: 2, srtEvery: 1))
         try await withSimulator(simulator) { url in
             let status = CollectorStatus()
-            let store = try HistoryStore(path: file, sealEvery: 3)
+            let store = try SQLiteHistory(path: file, sealEvery: 3)
             let task = Task { try await Self.collector(url, store: store, status: status).run() }
             defer { task.cancel() }
             try await eventually("a first answered poll") { status.values.polls - status.values.pollFailures >= 2 }
@@ -59,7 +60,7 @@ import TestSupport
         // The same file opens again, a new collector records on it, and every query answers.
         try await withSimulator(Simulator(options: SimulatorOptions(paths: 2, srtEvery: 1))) { url in
             let status = CollectorStatus()
-            let store = try HistoryStore(path: file, sealEvery: 3)
+            let store = try SQLiteHistory(path: file, sealEvery: 3)
             let task = Task { try await Self.collector(url, store: store, status: status).run() }
             defer { task.cancel() }
             try await eventually("polls on the same file") { status.values.polls - status.values.pollFailures >= 5 }

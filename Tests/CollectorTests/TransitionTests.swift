@@ -1,6 +1,7 @@
 @testable import Collector
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 import MediaMTXClient
 import MediaMTXSimulator
@@ -25,9 +26,9 @@ import TestSupport
         let collector: Collector
         var state: Collector.LoopState
         let cache: InProcessSnapshotCache
-        let store: HistoryStore
+        let store: SQLiteHistory
 
-        init(_ url: String, store: HistoryStore, interval: Duration = .seconds(60)) async {
+        init(_ url: String, store: SQLiteHistory, interval: Duration = .seconds(60)) async {
             cache = InProcessSnapshotCache(ttl: .seconds(60))
             self.store = store
             collector = Collector(
@@ -43,7 +44,7 @@ import TestSupport
         }
     }
 
-    func lastPoll(_ store: HistoryStore) async throws -> PollRecord {
+    func lastPoll(_ store: SQLiteHistory) async throws -> PollRecord {
         try #require(try await store.readOffThread { try $0.lastPoll() })
     }
 
@@ -52,7 +53,7 @@ import TestSupport
     @Test func eachFailureIsNamedAsItselfAndFailsAtOnce() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("f.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("f.sqlite"))
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
         let failure: @Sendable (String, Duration) async throws -> PollRecord = { url, interval in
             var driven = await Driven(url, store: store, interval: interval)
@@ -93,7 +94,7 @@ import TestSupport
     @Test func aSlowFirstPageIsStampedWhenItWasRead() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("s.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("s.sqlite"))
         let start = WallClock.nowMs()
         let simulator = Simulator(options: SimulatorOptions(paths: 1, bitrate: 8_000_000), nowMs: start)
         try await withSimulator(simulator) { url in
@@ -115,7 +116,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("o.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
         var d = try await withSimulator(simulator) { url in
             var d = await Driven(url, store: store)
@@ -158,7 +159,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("r.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
         try await withSimulator(simulator) { url in
             var first = await Driven(url, store: store)
@@ -182,7 +183,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("x.sqlite")
-        let store = try HistoryStore(path: file)
+        let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
         let events = try await withSimulator(simulator) { url in
             var events: [PathEvent] = []

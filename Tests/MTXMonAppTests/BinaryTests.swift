@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 import Testing
 import TestSupport
@@ -91,7 +92,7 @@ import Glibc
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("k.sqlite")
-        let store = try HistoryStore(path: db)
+        let store = try SQLiteHistory(path: db)
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
         let old = now - 3 * 86_400_000
         func poll(_ ts: Int64) -> PollBatch {

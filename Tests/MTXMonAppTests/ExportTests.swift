@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 import Testing
 import TestSupport
@@ -16,7 +17,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.file("e.sqlite")
-        let store = try HistoryStore(path: db, sealEvery: 7)
+        let store = try SQLiteHistory(path: db, sealEvery: 7)
         let base: Int64 = 1_700_000_000_000
         for i in 0..<20 {
             let ts = base + Int64(i) * 2_000

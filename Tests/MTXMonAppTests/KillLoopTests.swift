@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 import Testing
 import TestSupport
@@ -40,7 +41,7 @@ import TestSupport
         #expect(try await sqlite3(db, "PRAGMA integrity_check") == "ok")
 
         // Read through the same code the API and `mtxmon export` use, recent rows and chunks alike.
-        let store = try HistoryStore(path: db)
+        let store = try SQLiteHistory(path: db)
         let answered = Set(try await sqlite3(db, "SELECT ts_ms FROM poll WHERE ok = 1").split(separator: "\n").compactMap { Int64($0) })
         #expect(answered.count >= 60)
         var pathRows: [String: [Int64]] = [:]

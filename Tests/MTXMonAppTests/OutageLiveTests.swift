@@ -81,7 +81,10 @@ import Glibc
         let connections = try await request("\(api)/api/v1/paths/sim/0000/connections").body
         #expect(connections["state"] as? String == "unknown")
         #expect((connections["connections"] as? [Any])?.isEmpty == true)
-        #expect(try await sqlite3(db, "SELECT DISTINCT reason FROM poll WHERE ok = 0") == "refused")
+        // The poll's row is written beside the loop, a moment after its status is known.
+        try await eventually("the refused polls stored with their cause") {
+            try await sqlite3(db, "SELECT DISTINCT reason FROM poll WHERE ok = 0") == "refused"
+        }
 
         // MediaMTX is back (new ids, counters from 0): ready again, paths online.
         simulator = try launchMTXMon(["simulate", "--listen", "127.0.0.1:\(simPort)", "--paths", "5", "--srt-every", "2"])

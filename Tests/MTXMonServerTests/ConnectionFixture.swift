@@ -1,4 +1,5 @@
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 import MTXMonServer
 import SnapshotCache
@@ -23,11 +24,11 @@ struct ConnectionFixture {
     static let readerID = "rtsp-rdr-1"
 
     let directory: TemporaryDirectory
-    let store: HistoryStore
+    let store: SQLiteHistory
 
     init() throws {
         directory = try TemporaryDirectory()
-        store = try HistoryStore(path: directory.file("history.sqlite"))
+        store = try SQLiteHistory(path: directory.file("history.sqlite"))
         let batches = (0..<Self.polls).map { i in
             let ts = Self.ts(i)
             return PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 10, pathCount: 1),
@@ -100,7 +101,7 @@ struct ConnectionFixture {
     }
 
     func environment(cache: any SnapshotCache = InProcessSnapshotCache(ttl: .seconds(60))) -> APIEnvironment {
-        APIEnvironment(cache: cache, store: store, intervalMs: Self.interval, mediaMTXURL: "http://127.0.0.1:9997",
+        APIEnvironment(cache: cache, history: store, intervalMs: Self.interval, mediaMTXURL: "http://127.0.0.1:9997",
                        now: { Self.now })
     }
 

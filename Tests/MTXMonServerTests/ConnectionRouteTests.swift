@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import HummingbirdTesting
 import MTXMonCore
 import MTXMonServer
@@ -155,13 +156,13 @@ private func points(_ body: [String: Any]) throws -> [[String: Any]] {
     @Test func anEscapedIdFindsTheIdMediaMTXReported() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("h.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("h.sqlite"))
         let id = "rtmp conn/1:é"
         try store.append([PollBatch(
             poll: PollRecord(ts: ConnectionFixture.base, ok: true, durationMs: 3, pathCount: 1),
             snapshot: Snapshot(ts: ConnectionFixture.base, paths: [PathSample(name: "cam", online: true)],
                                connections: [ConnectionSample(id: id, proto: .rtmp, role: .publisher, path: "cam")]))])
-        let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(60)), store: store,
+        let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(60)), history: store,
                                          intervalMs: 2_000, now: { ConnectionFixture.now })
         try await withAPI(environment) { client in
             let uri = "/api/v1/connections/rtmp%20conn%2F1%3A%C3%A9/history"

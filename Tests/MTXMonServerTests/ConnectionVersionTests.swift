@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import HummingbirdTesting
 import Logging
 import MTXMonCore
@@ -20,7 +21,7 @@ import TestSupport
     func healthzNamesTheVersionTheInProcessCollectorPolled(generation: APIGeneration, version: String?) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("h.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("h.sqlite"))
         let cache = InProcessSnapshotCache(ttl: .seconds(60))
         let status = CollectorStatus()
         let simulator = Simulator(options: SimulatorOptions(paths: 1, generation: generation))
@@ -41,7 +42,7 @@ import TestSupport
         #expect(status.values.polls == 1)
         #expect(status.values.pollFailures == 0, "\(status.values.lastError ?? "")")
         let polledAt = try #require(status.values.lastPollTs)
-        let environment = APIEnvironment(cache: cache, store: store, intervalMs: 2_000, collectorStatus: status,
+        let environment = APIEnvironment(cache: cache, history: store, intervalMs: 2_000, collectorStatus: status,
                                          mediaMTXURL: "http://127.0.0.1:9997", now: { polledAt })
         try await withAPI(environment) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in

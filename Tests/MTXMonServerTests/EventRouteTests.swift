@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import HummingbirdTesting
 import MTXMonCore
 import MTXMonServer
@@ -14,7 +15,7 @@ import TestSupport
     @Test func filtersPagesAndCSV() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("e.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("e.sqlite"))
         var batches: [PollBatch] = []
         for i in 0..<30 {
             let ts = Self.t0 + Int64(i) * 2_000
@@ -27,7 +28,7 @@ import TestSupport
                                      snapshot: nil, events: events))
         }
         try store.append(batches)
-        let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(5)), store: store, intervalMs: 2_000,
+        let environment = APIEnvironment(cache: InProcessSnapshotCache(ttl: .seconds(5)), history: store, intervalMs: 2_000,
                                          now: { Self.t0 + 60_000 })
         try await withAPI(environment) { client in
             var ids: [Int] = []

@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import HummingbirdTesting
 import Logging
 import MTXMonCore
@@ -24,7 +25,7 @@ import TestSupport
     @Test func threeServersOneRecorderEachPathUnderItsServer() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("fleet.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("fleet.sqlite"))
         let cache = InProcessSnapshotCache(ttl: .seconds(600))
         let status = CollectorStatus()
         let a = Simulator(options: SimulatorOptions(paths: 3, srtEvery: 2))
@@ -80,7 +81,7 @@ import TestSupport
         let aMean = aRates.reduce(0, +) / Double(max(1, aRates.count))
         #expect(aRates.count >= 4 && aMean > 0)
         let environment = APIEnvironment(
-            cache: cache, store: store, intervalMs: 20_000, collectorStatus: status, now: { polledAt },
+            cache: cache, history: store, intervalMs: 20_000, collectorStatus: status, now: { polledAt },
             serverURLs: ["a": "http://a:9997", "b": "http://b:9997", "c": "http://c:9997"])
         try await withAPI(environment) { client in
             try await client.execute(uri: "/api/v1/history/sim/0001?server=b&from=now-1h", method: .get) { response in

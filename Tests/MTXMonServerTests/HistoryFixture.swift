@@ -1,4 +1,5 @@
-import HistoryStore
+import SQLiteHistory
+import History
 import Logging
 import MTXMonCore
 import MTXMonServer
@@ -18,11 +19,11 @@ struct HistoryFixture {
     static let now: Int64 = base + 60 * interval
 
     let directory: TemporaryDirectory
-    let store: HistoryStore
+    let store: SQLiteHistory
 
     init() throws {
         directory = try TemporaryDirectory()
-        store = try HistoryStore(path: directory.file("history.sqlite"))
+        store = try SQLiteHistory(path: directory.file("history.sqlite"))
         var batches: [PollBatch] = []
         for i in 0..<60 {
             let ts = Self.base + Int64(i) * Self.interval
@@ -66,7 +67,7 @@ struct HistoryFixture {
         cache: any SnapshotCache = InProcessSnapshotCache(ttl: .seconds(60)), now: Int64 = HistoryFixture.now,
         token: String? = nil, cors: [String] = []
     ) -> APIEnvironment {
-        APIEnvironment(cache: cache, store: store, intervalMs: Self.interval, apiToken: token, corsOrigins: cors,
+        APIEnvironment(cache: cache, history: store, intervalMs: Self.interval, apiToken: token, corsOrigins: cors,
                        mediaMTXURL: "http://127.0.0.1:9997", now: { now })
     }
 

@@ -1,5 +1,6 @@
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import Hummingbird
 import HummingbirdTesting
 import Logging

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import MTXMonCore
 
 /// A history file as mtxmon wrote it before chunks: one row per path per poll in `sample`, one

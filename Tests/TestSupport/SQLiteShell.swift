@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 
 /// Runs `sql` on `file` and returns what the `sqlite3` shell prints for it in its default list
 /// mode: rows on lines, columns joined by `|`, NULL as nothing.
@@ -64,7 +65,7 @@ func materializeRawHistory(_ file: String, _ db: OpaquePointer, for sql: String)
     let wantsPaths = sql.range(of: #"\bhistory\b(?!_)"#, options: .regularExpression) != nil
     let wantsConnections = sql.range(of: #"\bconnection_history\b(?!_)"#, options: .regularExpression) != nil
     guard wantsPaths || wantsConnections else { return }
-    let store = try HistoryStore(path: file)
+    let store = try SQLiteHistory(path: file)
     func exec(_ text: String) throws {
         guard sqlite3_exec(db, text, nil, nil, nil) == SQLITE_OK else {
             throw TestSupportError("\(text.prefix(60)): \(String(cString: sqlite3_errmsg(db)))")

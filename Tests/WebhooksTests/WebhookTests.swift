@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
-import HistoryStore
+import SQLiteHistory
+import History
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -73,11 +74,11 @@ import TestSupport
     @Test func deliveredOnceInOrderAndSignedAfterTheReceiverRecovers() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try HistoryStore(path: dir.file("w.sqlite"))
+        let store = try SQLiteHistory(path: dir.file("w.sqlite"))
         let port = try freePort()
         let url = "http://127.0.0.1:\(port)/hook"
         let now = WallClock.nowMs()
-        try store.append(Self.events(["a", "b", "a", "c", "a"], from: now), deliverTo: [url])
+        try await store.append(Self.events(["a", "b", "a", "c", "a"], from: now), deliverTo: [url])
         let sender = WebhookSender(store: store, settings: WebhookSettings(
             targets: [url], secret: Self.secret, requestTimeout: .seconds(1), maxBackoff: .milliseconds(500)),
             logger: Self.logger)
@@ -100,7 +101,7 @@ import TestSupport
             try await eventually("every event taken") { try store.deliveryBacklog().isEmpty }
             // A receiver that refuses an event (4xx) is not asked again for it.
             receiver.mode.withLock { $0 = .refusing }
-            try store.append(Self.events(["z"], from: now + 60_000), deliverTo: [url])
+            try await store.append(Self.events(["z"], from: now + 60_000), deliverTo: [url])
             try await eventually("the refused event dropped") { try store.deliveryBacklog().isEmpty }
             #expect(receiver.count(.refusing) == 1)
             #expect(sender.totals.dropped == 1)

@@ -1,0 +1,124 @@
+import MTXMonCore
+
+/// One stored row of a path, named, as `mtxmon export` writes it.
+public struct ExportedPath: Sendable {
+    public var server: String
+    public var path: String
+    public var row: StoredPath
+
+    public init(server: String, path: String, row: StoredPath) {
+        self.server = server
+        self.path = path
+        self.row = row
+    }
+}
+
+/// One stored row of a connection, with what identifies it.
+public struct ExportedConnection: Sendable {
+    public var server: String
+    public var id: String
+    public var proto: String
+    public var path: String?
+    public var remoteAddr: String?
+    public var row: ConnectionRow
+
+    public init(server: String, id: String, proto: String, path: String?, remoteAddr: String?, row: ConnectionRow) {
+        self.server = server
+        self.id = id
+        self.proto = proto
+        self.path = path
+        self.remoteAddr = remoteAddr
+        self.row = row
+    }
+}
+
+/// The text forms of `mtxmon export`: every stored figure at full detail, floats as the
+/// shortest decimal that reads back to the same bits, `nil` as an empty CSV field or `null`.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    case csv, jsonl
+
+    public static let pathColumns = [
+        "server", "path", "ts_ms", "online", "reset", "source_type", "inbound_bytes", "outbound_bytes", "bitrate_in_bps",
+        "bitrate_out_bps", "readers", "readers_by_type", "frames_in_error", "rtt_ms", "recv_rate_mbps",
+        "link_capacity_mbps", "tsbpd_delay_ms", "srt_packets_received", "srt_packets_lost", "srt_packets_retrans",
+        "srt_packets_dropped",
+    ]
+
+    public static let counterNames = [
+        "packetsReceived", "packetsReceivedLoss", "packetsReceivedRetrans", "packetsReceivedDrop",
+        "packetsReceivedBelated", "packetsReceivedUndecrypt", "packetsSent", "packetsSendLoss", "packetsRetrans",
+        "packetsSendDrop", "rtpPacketsReceived", "rtpPacketsLost", "rtpPacketsInError", "rtcpPacketsReceived",
+        "rtcpPacketsInError", "rtpPacketsSent", "rtpPacketsReportedLost", "rtpPacketsDiscarded", "framesDiscarded",
+    ]
+
+    public static let connectionColumns = [
+        "server", "id", "protocol", "path", "remote_addr", "ts_ms", "role", "inbound_bytes", "outbound_bytes", "bitrate_in_bps",
+        "bitrate_out_bps", "reset", "rtt_ms", "recv_rate_mbps", "send_rate_mbps", "link_capacity_mbps", "latency_ms",
+        "jitter", "lost", "retransmitted", "dropped",
+    ] + counterNames + counterNames.map { "delta_" + $0 }
+
+    /// A field's value; `nil` is absent.
+    public enum Value: Sendable, Equatable {
+        case text(String), int(Int64), real(Double), bool(Bool)
+    }
+
+    public static func values(_ e: ExportedPath) -> [Value?] {
+        let r = e.row
+        return [.text(e.server), .text(e.path), .int(r.ts), .bool(r.online), .bool(r.reset), r.sourceType.map(Value.text),
+                .int(r.inboundBytes), .int(r.outboundBytes), r.bitrateIn.map(Value.real), r.bitrateOut.map(Value.real),
+                .int(r.readers), r.readersByType.map(Value.text), r.framesInError.map(Value.int), r.rttMs.map(Value.real),
+                r.recvRateMbps.map(Value.real), r.linkCapacityMbps.map(Value.real), r.tsbpdDelayMs.map(Value.int),
+                r.srtPacketsReceived.map(Value.int), r.srtPacketsLost.map(Value.int),
+                r.srtPacketsRetransmitted.map(Value.int), r.srtPacketsDropped.map(Value.int)]
+    }
+
+    public static func values(_ e: ExportedConnection) -> [Value?] {
+        let r = e.row
+        let p = r.point
+        var values: [Value?] = [
+            .text(e.server), .text(e.id), .text(e.proto), e.path.map(Value.text), e.remoteAddr.map(Value.text), .int(r.ts), .text(r.role),
+            .int(r.inboundBytes), .int(r.outboundBytes), r.bitrateIn.map(Value.real), r.bitrateOut.map(Value.real),
+            .bool(r.reset), r.rttMs.map(Value.real), r.recvRateMbps.map(Value.real), r.sendRateMbps.map(Value.real),
+            r.linkCapacityMbps.map(Value.real), r.latencyMs.map(Value.int), r.jitter.map(Value.real),
+            p.lost.map(Value.int), p.retransmitted.map(Value.int), p.dropped.map(Value.int),
+        ]
+        for key in ConnectionCounters.all { values.append(r.counters[keyPath: key].map(Value.int)) }
+        for key in ConnectionCounters.all { values.append(r.deltas?[keyPath: key].map(Value.int)) }
+        return values
+    }
+
+    public func header(_ columns: [String]) -> String? {
+        self == .csv ? columns.joined(separator: ",") : nil
+    }
+
+    public func line(_ columns: [String], _ values: [Value?]) -> String {
+        switch self {
+        case .csv:
+            return values.map { v -> String in
+                switch v {
+                case nil: ""
+                case let .text(t)?: Self.csvField(t)
+                case let .int(i)?: String(i)
+                case let .real(d)?: "\(d)"
+                case let .bool(b)?: b ? "1" : "0"
+                }
+            }.joined(separator: ",")
+        case .jsonl:
+            let fields = zip(columns, values).map { name, v -> String in
+                let value: String = switch v {
+                case nil: "null"
+                case let .text(t)?: Self.jsonString(t)
+                case let .int(i)?: String(i)
+                case let .real(d)?: "\(d)"
+                case let .bool(b)?: b ? "true" : "false"
+                }
+                return "\"\(name)\":\(value)"
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+    }
+
+    static func csvField(_ text: String) -> String { CSVCell.text(text) }
+
+    public static func jsonString(_ text: String) -> String { JSONText.string(text) }
+}

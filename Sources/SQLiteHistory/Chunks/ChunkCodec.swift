@@ -1,0 +1,349 @@
+import History
+import MTXMonCore
+
+/// The binary form of a run of `StoredRow`s of one path: a chunk when sealed, a single row
+/// while recent.
+///
+/// Column by column, so each figure is encoded with its neighbours in time (see `Columns`).
+/// Bitrates are guessed from the counters and the time between rows, as the collector worked
+/// them out, and only the difference is kept; a counter's increase is guessed from the counter.
+/// Each connection's block is listed in a directory with its length, so one connection is read
+/// without decoding the others.
+enum ChunkCodec {
+    static let version: UInt8 = 1
+
+    static func encode(_ rows: [StoredRow]) -> [UInt8] { encode(rows[...]) }
+
+    static func encode(_ rows: ArraySlice<StoredRow>) -> [UInt8] {
+        let rows = RowsFromZero(base: rows)
+        var w = ByteWriter(capacity: 64 + rows.count * 16)
+        w.byte(version)
+        w.varint(rows.count)
+        let ts = rows.map { $0.ts }
+        Columns.writeInts(ts, &w)
+        Columns.writePresence(rows.map { $0.path != nil }, &w)
+        let paths = rows.compactMap { $0.path }
+        if !paths.isEmpty { writePaths(paths, &w) }
+        var series: [Int64: [Int]] = [:]
+        var keys: [Int64] = []
+        for (i, row) in rows.enumerated() {
+            for (j, c) in row.connections.enumerated() {
+                if series[c.key] == nil { keys.append(c.key) }
+                series[c.key, default: []].append(i << 16 | j)
+            }
+        }
+        w.varint(keys.count)
+        var blocks: [[UInt8]] = []
+        for key in keys {
+            let positions = series[key] ?? []
+            var present = [Bool](repeating: false, count: rows.count)
+            var samples: [StoredConnection] = []
+            samples.reserveCapacity(positions.count)
+            for p in positions where !present[p >> 16] {
+                present[p >> 16] = true
+                samples.append(rows[p >> 16].connections[p & 0xffff])
+            }
+            var b = ByteWriter(capacity: 32 + samples.count * 8)
+            Columns.writePresence(present, &b)
+            writeConnections(samples, &b)
+            blocks.append(b.bytes)
+            w.varint(UInt64(bitPattern: key))
+            w.varint(b.bytes.count)
+        }
+        for block in blocks { w.append(block) }
+        return w.bytes
+    }
+
+    /// A slice seen with indices from 0, so a seal's rows of one chunk are encoded where they lie.
+    struct RowsFromZero: RandomAccessCollection {
+        let base: ArraySlice<StoredRow>
+        var startIndex: Int { 0 }
+        var endIndex: Int { base.count }
+        subscript(i: Int) -> StoredRow {
+            // Lent, not copied: a row holds a path's figures inline.
+            _read { yield base[base.startIndex + i] }
+        }
+    }
+
+    /// Every row with its path and connections.
+    static func decode(_ bytes: [UInt8]) throws(ChunkError) -> [StoredRow] {
+        var r = ByteReader(bytes)
+        let (ts, paths) = try readHead(&r)
+        var rows = zip(ts, paths).map { StoredRow(ts: $0, path: $1) }
+        for (key, range) in try readDirectory(&r) {
+            var block = ByteReader(bytes, offset: range.lowerBound)
+            let read = try readConnection(key: key, ts: ts, &block)
+            for i in 0..<read.count { rows[read.rows[i]].connections.append(read.stored(i)) }
+        }
+        return rows
+    }
+
+    /// The path's own rows only, without reading its connections.
+    static func decodePaths(_ bytes: [UInt8]) throws(ChunkError) -> [StoredPath] {
+        var r = ByteReader(bytes)
+        return try readHead(&r).paths.compactMap { $0 }
+    }
+
+    /// The rows of one connection, or none when the chunk does not hold it. With `through`, only
+    /// the block's columns up to that one are read (see `ConnectionColumn`); later figures keep
+    /// neutral values.
+    static func decodeConnection(_ bytes: [UInt8], key: Int64,
+                                 through: ConnectionColumn = .counters) throws(ChunkError) -> [StoredConnection] {
+        guard let block = try connectionBlock(bytes, key: key, through: through) else { return [] }
+        return (0..<block.count).map(block.stored)
+    }
+
+    /// One connection's block of the chunk, its columns read as far as `through`; `nil` when the
+    /// chunk does not hold the connection.
+    static func connectionBlock(_ bytes: [UInt8], key: Int64,
+                                through: ConnectionColumn) throws(ChunkError) -> ConnectionBlock? {
+        var r = ByteReader(bytes)
+        let (ts, present) = try readTimes(&r)
+        // The path's own columns lie between the head and the directory: walked past, not built.
+        try skipPaths(present.lazy.filter { $0 }.count, &r)
+        for (k, range) in try readDirectory(&r) where k == key {
+            var block = ByteReader(bytes, offset: range.lowerBound)
+            return try readConnection(key: key, ts: ts, through: through, &block)
+        }
+        return nil
+    }
+
+    /// The keys of the connections the chunk holds.
+    static func connectionKeys(_ bytes: [UInt8]) throws(ChunkError) -> [Int64] {
+        var r = ByteReader(bytes)
+        _ = try readHead(&r)
+        return try readDirectory(&r).map(\.0)
+    }
+
+    // MARK: Head and directory
+
+    /// The rows' times and which rows have the path's own figures.
+    static func readTimes(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], present: [Bool]) {
+        let v = try r.byte()
+        guard v == version else { throw ChunkError(detail: "version \(v), this mtxmon reads \(version)") }
+        let n = try r.count(limit: 1 << 24)
+        let ts = try Columns.readInts(n, &r)
+        return (ts, try Columns.readPresence(n, &r))
+    }
+
+    /// The times of the rows that hold the path's own figures: what its columns are as long as.
+    static func readPathTimes(_ r: inout ByteReader) throws(ChunkError) -> [Int64] {
+        let (rowTs, present) = try readTimes(&r)
+        var ts: [Int64] = []
+        ts.reserveCapacity(rowTs.count)
+        for i in rowTs.indices where present[i] { ts.append(rowTs[i]) }
+        return ts
+    }
+
+    private static func readHead(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], paths: [StoredPath?]) {
+        let (ts, present) = try readTimes(&r)
+        let n = ts.count
+        let count = present.lazy.filter { $0 }.count
+        var paths = [StoredPath?](repeating: nil, count: n)
+        if count > 0 {
+            let rowTs = zip(ts, present).compactMap { $1 ? $0 : nil }
+            let decoded = try readPaths(rowTs, &r)
+            var k = 0
+            for i in 0..<n where present[i] {
+                paths[i] = decoded[k]
+                k += 1
+            }
+        }
+        return (ts, paths)
+    }
+
+    private static func readDirectory(_ r: inout ByteReader) throws(ChunkError) -> [(Int64, Range<Int>)] {
+        let count = try r.count(limit: r.bytes.count)
+        var entries: [(Int64, Int)] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = Int64(bitPattern: try r.varint())
+            entries.append((key, try r.count()))
+        }
+        var offset = r.offset
+        var result: [(Int64, Range<Int>)] = []
+        for (key, length) in entries {
+            guard length <= r.bytes.count - offset else { throw ChunkError(detail: "connection block past the end") }
+            result.append((key, offset..<offset + length))
+            offset += length
+        }
+        return result
+    }
+
+    // MARK: Paths
+
+    /// The collector's bitrate from two readings, as the decoder can work it out again: part of
+    /// the format, so it is the rule without the bound on plausible rates added later.
+    @inline(__always)
+    static func guess(_ previous: Int64, _ current: Int64, _ previousTs: Int64, _ ts: Int64) -> Double? {
+        CounterRule.rawBitrate(previous: previous, current: current, elapsedMs: ts.subtractingSaturating(previousTs))
+    }
+
+    static func guesses(_ ts: [Int64], _ bytes: [Int64]) -> [Double?] {
+        ts.indices.map { i in i == 0 ? nil : guess(bytes[i - 1], bytes[i], ts[i - 1], ts[i]) }
+    }
+
+    private static func writePaths(_ p: [StoredPath], _ w: inout ByteWriter) {
+        let ts = p.map { $0.ts }
+        let inbound = p.map { $0.inboundBytes }, outbound = p.map { $0.outboundBytes }
+        Columns.writeBools(p.map { $0.online }, &w)
+        Columns.writeBools(p.map { $0.reset }, &w)
+        Columns.writeStrings(p.map { $0.sourceType }, &w)
+        Columns.writeInts(inbound, &w)
+        Columns.writeInts(outbound, &w)
+        Columns.writeDoubles(p.map { $0.bitrateIn }, predicted: guesses(ts, inbound), &w)
+        Columns.writeDoubles(p.map { $0.bitrateOut }, predicted: guesses(ts, outbound), &w)
+        Columns.writeInts(p.map { $0.readers }, &w)
+        Columns.writeStrings(p.map { $0.readersByType }, &w)
+        Columns.writeOptionalInts(p.map { $0.framesInError }, &w)
+        Columns.writeDoubles(p.map { $0.rttMs }, &w)
+        Columns.writeDoubles(p.map { $0.recvRateMbps }, &w)
+        Columns.writeDoubles(p.map { $0.linkCapacityMbps }, &w)
+        Columns.writeOptionalInts(p.map { $0.tsbpdDelayMs }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsReceived }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsLost }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsRetransmitted }, &w)
+        Columns.writeOptionalInts(p.map { $0.srtPacketsDropped }, &w)
+    }
+
+    private static func readPaths(_ ts: [Int64], _ r: inout ByteReader) throws(ChunkError) -> [StoredPath] {
+        let n = ts.count
+        let online = try Columns.readBools(n, &r)
+        let reset = try Columns.readBools(n, &r)
+        let sourceType = try Columns.readStrings(n, &r)
+        let inbound = try Columns.readInts(n, &r)
+        let outbound = try Columns.readInts(n, &r)
+        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
+        let bitrateOut = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
+        let readers = try Columns.readInts(n, &r)
+        let byType = try Columns.readStrings(n, &r)
+        let frames = try Columns.readOptionalInts(n, &r)
+        let rtt = try Columns.readDoubles(n, &r)
+        let recv = try Columns.readDoubles(n, &r)
+        let link = try Columns.readDoubles(n, &r)
+        let tsbpd = try Columns.readOptionalInts(n, &r)
+        let received = try Columns.readOptionalInts(n, &r)
+        let lost = try Columns.readOptionalInts(n, &r)
+        let retrans = try Columns.readOptionalInts(n, &r)
+        let dropped = try Columns.readOptionalInts(n, &r)
+        return (0..<n).map { i in
+            StoredPath(ts: ts[i], online: online[i], reset: reset[i], sourceType: sourceType[i],
+                       inboundBytes: inbound[i], outboundBytes: outbound[i], bitrateIn: bitrateIn[i],
+                       bitrateOut: bitrateOut[i], readers: readers[i], readersByType: byType[i],
+                       framesInError: frames[i], rttMs: rtt[i], recvRateMbps: recv[i], linkCapacityMbps: link[i],
+                       tsbpdDelayMs: tsbpd[i], srtPacketsReceived: received[i], srtPacketsLost: lost[i],
+                       srtPacketsRetransmitted: retrans[i], srtPacketsDropped: dropped[i])
+        }
+    }
+
+    // MARK: Connections
+
+
+    /// A counter's increase as the collector works it out from two readings: the prediction of
+    /// a stored delta, none where either reading is absent.
+    @inline(__always)
+    static func increase(_ previous: Int64?, _ current: Int64?) -> Int64? {
+        guard let current, let previous else { return nil }
+        return CounterRule.increase(previous, current)
+    }
+
+    private static func writeConnections(_ c: [StoredConnection], _ w: inout ByteWriter) {
+        let ts = c.map { $0.ts }
+        let inbound = c.map { $0.inboundBytes }, outbound = c.map { $0.outboundBytes }
+        Columns.writeStrings(c.map { $0.role }, &w)
+        Columns.writeInts(inbound, &w)
+        Columns.writeInts(outbound, &w)
+        Columns.writeDoubles(c.map { $0.bitrateIn }, predicted: guesses(ts, inbound), &w)
+        Columns.writeDoubles(c.map { $0.bitrateOut }, predicted: guesses(ts, outbound), &w)
+        Columns.writeBools(c.map { $0.reset }, &w)
+        Columns.writeDoubles(c.map { $0.rttMs }, &w)
+        Columns.writeDoubles(c.map { $0.recvRateMbps }, &w)
+        Columns.writeDoubles(c.map { $0.sendRateMbps }, &w)
+        Columns.writeDoubles(c.map { $0.linkCapacityMbps }, &w)
+        Columns.writeOptionalInts(c.map { $0.latencyMs }, &w)
+        Columns.writeDoubles(c.map { $0.jitter }, &w)
+        let width = ConnectionCounters.count
+        w.varint(width)
+        for k in 0..<width { Columns.writeOptionalInts(c.map { $0.counters[k] }, &w) }
+        Columns.writePresence(c.map { $0.deltas != nil }, &w)
+        let withDeltas = c.indices.filter { c[$0].deltas != nil }
+        guard !withDeltas.isEmpty else { return }
+        for k in 0..<width {
+            let residuals: [Int64?] = withDeltas.map { i in
+                guard let d = c[i].deltas?[k] else { return nil }
+                let g = i == 0 ? nil : increase(c[i - 1].counters[k], c[i].counters[k])
+                return d &- (g ?? 0)
+            }
+            Columns.writeOptionalInts(residuals, &w)
+        }
+    }
+
+    private static func readConnection(key: Int64, ts rowTs: [Int64], through: ConnectionColumn = .counters,
+                                       _ r: inout ByteReader) throws(ChunkError) -> ConnectionBlock {
+        let present = try Columns.readPresence(rowTs.count, &r)
+        let rows = rowTs.indices.filter { present[$0] }
+        let n = rows.count
+        let ts = rows.map { rowTs[$0] }
+        let role = try Columns.readStrings(n, &r)
+        let inbound = try Columns.readInts(n, &r)
+        let outbound = try Columns.readInts(n, &r)
+        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
+            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
+        // Past `through`, nothing more is read: the figures stay absent (nil, false, no counters).
+        var gauges: ConnectionGauges?
+        if through > .bitrateIn {
+            gauges = ConnectionGauges(
+                bitrateOut: try Columns.readDoubles(n, predicted: { i in
+                    i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r),
+                reset: try Columns.readBools(n, &r), rtt: try Columns.readDoubles(n, &r),
+                recv: try Columns.readDoubles(n, &r), send: try Columns.readDoubles(n, &r),
+                link: try Columns.readDoubles(n, &r), latency: try Columns.readOptionalInts(n, &r),
+                jitter: try Columns.readDoubles(n, &r))
+        }
+        let counted = try through == .counters ? readCounters(n, &r) : nil
+        return ConnectionBlock(key: key, rows: rows, ts: ts, role: role, inbound: inbound, outbound: outbound,
+                               bitrateIn: bitrateIn, gauges: gauges, counted: counted)
+    }
+
+    /// A connection block's columns between the inbound bitrate and the counters.
+    struct ConnectionGauges {
+        let bitrateOut: [Double?]
+        let reset: [Bool]
+        let rtt, recv, send, link: [Double?]
+        let latency: [Int64?]
+        let jitter: [Double?]
+    }
+
+    /// The counters of `n` polls and, from each one's second poll on, their increases.
+    private static func readCounters(_ n: Int, _ r: inout ByteReader) throws(ChunkError)
+        -> (counters: [ConnectionCounters], deltas: [ConnectionCounters?]) {
+        let counterCount = try r.count(limit: 4_096)
+        let known = ConnectionCounters.count
+        var columns: [[Int64?]] = []
+        for _ in 0..<counterCount { columns.append(try Columns.readOptionalInts(n, &r)) }
+        // Counters a later mtxmon adds are read past, not misread.
+        var counters = [ConnectionCounters](repeating: ConnectionCounters(), count: n)
+        for k in 0..<min(known, counterCount) {
+            let column = columns[k]
+            for i in 0..<n { counters[i][k] = column[i] }
+        }
+        let hasDeltas = try Columns.readPresence(n, &r)
+        var deltas = [ConnectionCounters?](repeating: nil, count: n)
+        let withDeltas = (0..<n).filter { hasDeltas[$0] }
+        if !withDeltas.isEmpty {
+            for i in withDeltas { deltas[i] = ConnectionCounters() }
+            for k in 0..<counterCount {
+                let residuals = try Columns.readOptionalInts(withDeltas.count, &r)
+                guard k < known else { continue }
+                for (j, i) in withDeltas.enumerated() {
+                    guard let residual = residuals[j] else { continue }
+                    let g = i == 0 ? nil : increase(columns[k][i - 1], columns[k][i])
+                    deltas[i]?[k] = residual &+ (g ?? 0)
+                }
+            }
+        }
+        return (counters, deltas)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import History
+import MTXMonCore
+
+extension ReadConnection {
+    /// The newest poll attempt of `server` (of any server when `nil`), successful or not.
+    public func lastPoll(server: String? = nil) throws -> PollRecord? {
+        let statement = try connection.cached("""
+            SELECT p.ts_ms, p.ok, p.duration_ms, p.path_count, p.error, p.reason, s.name
+            FROM poll AS p JOIN server AS s ON s.id = p.server_id
+            WHERE ?1 IS NULL OR s.name = ?1 ORDER BY p.ts_ms DESC LIMIT 1
+            """)
+        statement.bind(1, server)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return PollRecord(ts: statement.int64(0), ok: statement.int64(1) != 0, durationMs: statement.int64(2),
+                          pathCount: statement.optionalInt64(3).map(Int.init), error: statement.string(4),
+                          reason: statement.string(5), server: statement.string(6) ?? ServerName.default)
+    }
+
+    /// The oldest poll in the file: how far back history reaches.
+    public func firstPoll() throws -> Int64? {
+        let first = try connection.cached("SELECT min(ts_ms) FROM poll")
+        defer { first.reset() }
+        guard try first.step() else { return nil }
+        return first.optionalInt64(0)
+    }
+
+    /// The newest successful poll's time, of `server` (of any server when `nil`).
+    public func lastAnsweredPoll(server: String? = nil) throws -> Int64? {
+        let last = try connection.cached("""
+            SELECT max(p.ts_ms) FROM poll AS p JOIN server AS s ON s.id = p.server_id
+            WHERE p.ok = 1 AND (?1 IS NULL OR s.name = ?1)
+            """)
+        last.bind(1, server)
+        defer { last.reset() }
+        guard try last.step() else { return nil }
+        return last.optionalInt64(0)
+    }
+
+    /// The server's failed polls since its newest successful one, when its newest poll failed.
+    public func failureRun(server: String = ServerName.default) throws -> FailureRun? {
+        let after = try lastAnsweredPoll(server: server) ?? .min
+        let statement = try connection.cached("""
+            SELECT count(*), min(p.ts_ms) FROM poll AS p JOIN server AS s ON s.id = p.server_id
+            WHERE s.name = ?2 AND p.ts_ms > ?1
+            """)
+        statement.bind(1, after)
+        statement.bind(2, server)
+        defer { statement.reset() }
+        guard try statement.step(), statement.int64(0) > 0, let since = statement.optionalInt64(1) else { return nil }
+        let count = Int(statement.int64(0))
+        let last = try lastPoll(server: server)
+        return FailureRun(since: since, polls: count, lastError: last?.error, lastReason: last?.reason)
+    }
+
+    /// Each of the server's paths' newest row since `since`, and its figures at the last poll it
+    /// was online when that is the newest row or the one before it (the row before an offline marker).
+    public func rememberedPaths(server: String = ServerName.default, since: Int64) throws -> [RememberedPath] {
+        try remembered(server: server, since: since).map(\.path)
+    }
+
+    /// `rememberedPaths` with each path's id and newest row, for the lookups that follow.
+    func remembered(server: String, since: Int64) throws -> [(id: Int64, path: RememberedPath, row: StoredPath)] {
+        var result: [(id: Int64, path: RememberedPath, row: StoredPath)] = []
+        for (id, name, _) in try allPaths(server: server) {
+            guard let newest = try newestStoredPath(pathID: id, atOrBefore: .max), newest.ts >= since else { continue }
+            var path = RememberedPath(name: name, ts: newest.ts, online: newest.online, inboundBytes: newest.inboundBytes,
+                                      outboundBytes: newest.outboundBytes, sourceType: newest.sourceType)
+            var seen = newest.online ? newest : nil
+            if seen == nil, let before = try newestStoredPath(pathID: id, atOrBefore: newest.ts - 1), before.online {
+                seen = before
+            }
+            path.lastSeen = seen.map { LastSeen(ts: $0.ts, bitrateIn: $0.bitrateIn, bitrateOut: $0.bitrateOut,
+                                                readers: Int($0.readers)) }
+            result.append((id, path, newest))
+        }
+        return result
+    }
+
+    /// Every server's newest state rebuilt from the file (see `latestSnapshot(server:)`).
+    public func latestSnapshots(forgetAfterMs: Int64 = 86_400_000) throws -> [Snapshot] {
+        try serverNames().compactMap { try latestSnapshot(server: $0, forgetAfterMs: forgetAfterMs) }
+    }
+
+    /// The newest state rebuilt from the file: what `serve` shows when the snapshot cache has
+    /// nothing (no Redis, or its key expired), so the newest known state is never hidden. Paths
+    /// the last answered poll did not list are `offline` (for `forgetAfterMs` after their last
+    /// row); when polls failed after it, every path is `unknown`, as the collector says it.
+    public func latestSnapshot(server: String = ServerName.default, forgetAfterMs: Int64 = 86_400_000) throws -> Snapshot? {
+        guard let ts = try lastAnsweredPoll(server: server) else { return nil }
+        var samples: [PathSample] = []
+        for (_, known, s) in try remembered(server: server, since: ts - forgetAfterMs) {
+            let name = known.name
+            guard known.ts == ts else {
+                // Not in the last answered poll: offline since its newest row if that row says so.
+                var sample = PathSample(name: name, online: false, inboundBytes: known.inboundBytes,
+                                        outboundBytes: known.outboundBytes)
+                sample.state = .offline
+                sample.since = known.online ? nil : known.ts
+                sample.lastSeen = known.lastSeen
+                sample.listed = false
+                samples.append(sample)
+                continue
+            }
+            let byType = s.readersByType.flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
+            let srt = s.rttMs == nil && s.recvRateMbps == nil && s.srtPacketsReceived == nil ? nil : SRTLink(
+                connectionID: "", rttMs: s.rttMs, recvRateMbps: s.recvRateMbps, linkCapacityMbps: s.linkCapacityMbps,
+                tsbpdDelayMs: s.tsbpdDelayMs, packetsReceived: s.srtPacketsReceived, packetsReceivedLoss: s.srtPacketsLost,
+                packetsReceivedRetrans: s.srtPacketsRetransmitted, packetsReceivedDrop: s.srtPacketsDropped)
+            var sample = PathSample(
+                name: name, online: s.online, sourceType: s.sourceType, inboundBytes: s.inboundBytes,
+                outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
+                readers: Int(s.readers), readersByType: byType ?? [:], inboundFramesInError: s.framesInError,
+                reset: s.reset, srt: srt)
+            sample.state = sample.online ? .online : .offline
+            sample.lastSeen = known.lastSeen
+            samples.append(sample)
+        }
+        guard let run = try failureRun(server: server) else { return Snapshot(ts: ts, paths: samples).named(server) }
+        let unknown = samples.map { $0.unknown(since: run.since, at: ts) }
+        let last = try lastPoll(server: server)
+        return Snapshot(ts: last?.ts ?? ts, paths: unknown, reachable: false, error: run.lastError).named(server)
+    }
+}
