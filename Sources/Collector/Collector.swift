@@ -115,6 +115,8 @@ public struct Collector: Service {
 
         var client: MediaMTXClient { target.client }
         var name: String { target.name }
+        /// The interval this server is polled at.
+        var intervalMs: Int64
     }
 
     /// State that lives for one run of the loop: the pollers' and the writer's.
@@ -149,11 +151,12 @@ public struct Collector: Service {
         var servers: [ServerLoop] = []
         for target in targets {
             let intervalMs = settings.interval.milliseconds * Int64(target.everyTicks)
-            let maxGap = intervalMs * 3 + intervalMs / 2
+            let maxGap = Cadence(intervalMs: intervalMs).maxGapMs
             let forgetMs = settings.forgetAfter.milliseconds
             var loop = ServerLoop(target: target, paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
                                   connectionRates: ConnectionTracker(maxGapMs: maxGap),
-                                  detector: EventDetector(server: target.name, rules: settings.rules))
+                                  detector: EventDetector(server: target.name, rules: settings.rules),
+                                  intervalMs: intervalMs)
             do {
                 let since = target.client.clock() - forgetMs
                 let name = target.name
@@ -343,7 +346,7 @@ public struct Collector: Service {
                                     connections: loop.connectionRates.derive(consume connections, at: reply.ts,
                                                                              readAt: connectionReadAt,
                                                                              listsRead: Set(reply.readLists)),
-                                    serverVersionNote: loop.serverVersionNote).named(server)
+                                    serverVersionNote: loop.serverVersionNote).named(server, intervalMs: loop.intervalMs)
             let invalid = derived.compactMap { path in path.invalid.map { "path '\(path.name)': \($0)" } }
                 + loop.connectionRates.problems
             recordInvalid(invalid, at: reply.ts, &loop, log)
@@ -362,7 +365,7 @@ public struct Collector: Service {
             let batch = PollBatch(
                 poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count,
                                  error: Self.invalidSummary(invalid), reason: invalid.isEmpty ? nil : "invalid",
-                                 server: server),
+                                 server: server, intervalMs: loop.intervalMs),
                 snapshot: snapshot, events: events)
             metrics.paths.record(samples.count)
             track(reply, &loop, log, metrics)
@@ -380,6 +383,7 @@ public struct Collector: Service {
                 $0.lastFailureReason = nil
                 $0.serverVersion = version
                 $0.serverVersionNote = note
+                $0.intervalMs = loop.intervalMs
             }
             return (batch, snapshot)
         case let .failure(failure):
@@ -393,7 +397,8 @@ public struct Collector: Service {
             }
             let batch = PollBatch(
                 poll: PollRecord(ts: startedMs, ok: false, durationMs: durationMs, error: reason,
-                                 reason: failure.reason.rawValue, server: server), snapshot: nil, events: events)
+                                 reason: failure.reason.rawValue, server: server, intervalMs: loop.intervalMs),
+                snapshot: nil, events: events)
             // What the server was is not known while it does not answer: it may come back another version.
             loop.serverVersion = nil
             loop.serverVersionNote = nil
@@ -418,7 +423,7 @@ public struct Collector: Service {
             // Live clients and the cache learn at once that nothing is known now, rather than
             // showing the last answer as current until it ages out.
             let snapshot = Snapshot(ts: startedMs, paths: loop.paths.unanswered(at: startedMs), reachable: false,
-                                    error: reason).named(server)
+                                    error: reason).named(server, intervalMs: loop.intervalMs)
             return (batch, snapshot)
         }
     }

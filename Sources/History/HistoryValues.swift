@@ -134,8 +134,12 @@ public struct ServerPolls: Sendable, Equatable {
     public var lastAnsweredTs: Int64?
     /// The failed polls since the last answered one, when the newest failed.
     public var failure: FailureRun?
+    /// The interval the server is polled at, as its collector last told it.
+    public var intervalMs: Int64?
 
-    public init(name: String, lastPoll: PollRecord?, lastAnsweredTs: Int64?, failure: FailureRun?) {
+    public init(name: String, lastPoll: PollRecord?, lastAnsweredTs: Int64?, failure: FailureRun?,
+                intervalMs: Int64? = nil) {
+        self.intervalMs = intervalMs
         self.name = name
         self.lastPoll = lastPoll
         self.lastAnsweredTs = lastAnsweredTs

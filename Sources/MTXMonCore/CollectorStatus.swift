@@ -13,6 +13,8 @@ public final class CollectorStatus: Sendable {
         public var ticksSkipped = 0
         /// How late the newest tick started after its slot on the grid, ms.
         public var tickLateMs: Int64 = 0
+        /// The interval the server is polled at (per server), ms.
+        public var intervalMs: Int64?
         public var lastPollTs: Int64?
         public var lastSuccessTs: Int64?
         public var lastPollDurationMs: Int64?

@@ -9,6 +9,8 @@ public struct ServerSummary: Codable, Sendable, Equatable {
     public var serverVersionNote: String?
     public var paths: Int
     public var connections: Int
+    /// The server's polling interval, ms, when its collector told it.
+    public var intervalMs: Int64?
 
     public init(_ snapshot: Snapshot) {
         name = snapshot.serverName
@@ -19,15 +21,17 @@ public struct ServerSummary: Codable, Sendable, Equatable {
         serverVersionNote = snapshot.serverVersionNote
         paths = snapshot.paths.count
         connections = snapshot.connections.count
+        intervalMs = snapshot.intervalMs
     }
 }
 
 extension Snapshot {
     /// This server's snapshot with its name on every path and connection, as the collector
     /// publishes it: an item read alone (a live update, a cached key) still says whose it is.
-    public func named(_ server: String) -> Snapshot {
+    public func named(_ server: String, intervalMs: Int64? = nil) -> Snapshot {
         var copy = self
         copy.server = server
+        if let intervalMs { copy.intervalMs = intervalMs }
         for i in copy.paths.indices { copy.paths[i].server = server }
         for i in copy.connections.indices { copy.connections[i].server = server }
         return copy
@@ -69,17 +73,23 @@ extension Snapshot {
             error: failing.isEmpty ? nil : failing.map { "\($0.serverName): \($0.error ?? "not answered")" }
                 .joined(separator: "; "))
         merged.servers = summaries
+        // The fastest server's: the merged view is as fresh as its freshest part.
+        merged.intervalMs = parts.compactMap(\.intervalMs).min()
         return merged
     }
 }
 
 extension Snapshot {
-    /// The snapshot as it may be shown at a time when polls before `limit` no longer vouch for
-    /// anything: a server whose newest poll is older is shown `unknown` (see `unknown()`),
-    /// the others as they are. A snapshot of one server is all one or the other.
-    public func unknown(olderThan limit: Int64) -> Snapshot {
-        guard let servers, servers.count > 1 else { return ts < limit ? unknown() : self }
-        let stale = Set(servers.filter { $0.ts < limit }.map(\.name))
+    /// The snapshot as it may be shown at `now`: a server whose newest poll no longer vouches for
+    /// anything by its own cadence (see `Cadence`; `intervalMs` for a server that did not tell
+    /// its interval) is shown `unknown` (see `unknown()`), the others as they are. A snapshot of
+    /// one server is all one or the other.
+    public func shown(at now: Int64, intervalMs: Int64) -> Snapshot {
+        guard let servers, servers.count > 1 else {
+            return cadence(fallback: intervalMs).isCurrent(ts, at: now) ? self : unknown()
+        }
+        let stale = Set(servers.filter { !Cadence(intervalMs: $0.intervalMs ?? intervalMs).isCurrent($0.ts, at: now) }
+            .map(\.name))
         guard !stale.isEmpty else { return self }
         var copy = self
         let at = Dictionary(servers.map { ($0.name, $0.ts) }, uniquingKeysWith: max)
@@ -105,6 +115,7 @@ extension Snapshot {
                 reachable: summary.reachable ? nil : false, error: summary.error,
                 serverVersionNote: summary.serverVersionNote, server: summary.name)
             part.servers = nil
+            part.intervalMs = summary.intervalMs
             return part
         }
     }

@@ -9,9 +9,12 @@ public struct PollRecord: Sendable, Equatable {
     public var error: String?
     /// A failed poll's cause in one word (`refused`, `timeout`, …).
     public var reason: String?
+    /// The interval the server is polled at, ms (see `Cadence`); `nil` when not told.
+    public var intervalMs: Int64?
 
     public init(ts: Int64, ok: Bool, durationMs: Int64, pathCount: Int? = nil, error: String? = nil,
-                reason: String? = nil, server: String = ServerName.default) {
+                reason: String? = nil, server: String = ServerName.default, intervalMs: Int64? = nil) {
+        self.intervalMs = intervalMs
         self.server = server
         self.ts = ts
         self.ok = ok

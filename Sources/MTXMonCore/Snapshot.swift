@@ -23,6 +23,9 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// What this poll showed happening, as stored (with ids); `nil` from a collector that sends
     /// none, whose listeners work the path events out themselves.
     public var events: [MonitorEvent]?
+    /// The interval its server is polled at, ms (see `Cadence`); `nil` from a collector that does
+    /// not tell, whose readers use their own setting.
+    public var intervalMs: Int64?
 
     public init(ts: Int64, paths: [PathSample], serverVersion: String? = nil, connections: [ConnectionSample] = [],
                 reachable: Bool? = nil, error: String? = nil, serverVersionNote: String? = nil, server: String? = nil) {
@@ -40,7 +43,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var answered: Bool { reachable ?? true }
 
     enum CodingKeys: String, CodingKey {
-        case server, servers, ts, paths, serverVersion, connections, reachable, error, serverVersionNote, events
+        case server, servers, ts, paths, serverVersion, connections, reachable, error, serverVersionNote, events,
+             intervalMs
     }
 
     /// Snapshots published by an mtxmon from before connections were recorded have none.
@@ -56,7 +60,11 @@ public struct Snapshot: Codable, Sendable, Equatable {
         error = try container.decodeIfPresent(String.self, forKey: .error)
         serverVersionNote = try container.decodeIfPresent(String.self, forKey: .serverVersionNote)
         events = try container.decodeIfPresent([MonitorEvent].self, forKey: .events)
+        intervalMs = try container.decodeIfPresent(Int64.self, forKey: .intervalMs)
     }
+
+    /// Its server's cadence: its own interval, or `fallback` when the collector did not tell.
+    public func cadence(fallback intervalMs: Int64) -> Cadence { Cadence(intervalMs: self.intervalMs ?? intervalMs) }
 
     /// The server's name, `default` for snapshots that name none.
     public var serverName: String { server ?? ServerName.default }

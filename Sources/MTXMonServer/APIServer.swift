@@ -68,8 +68,6 @@ public struct APIEnvironment: Sendable {
         self.now = now
     }
 
-    /// A snapshot older than this many intervals is flagged `stale`.
-    static let staleAfterIntervals: Int64 = 3
 }
 
 /// The HTTP API: routes and the middleware every route shares.

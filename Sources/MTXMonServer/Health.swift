@@ -117,7 +117,9 @@ struct HealthReport: Sendable {
                 + (failure.lastError.map { ": \($0)" } ?? "")
             report.problems.append(problem)
         }
-        let limit = APIEnvironment.staleAfterIntervals * environment.intervalMs
+        // By the cadence of the server that answered last: one polled every 10 s is current for 30 s.
+        let newest = report.servers.filter { $0.lastSuccessTs != nil }.max { $0.lastSuccessTs! < $1.lastSuccessTs! }
+        let limit = Cadence(intervalMs: newest?.intervalMs ?? environment.intervalMs).staleAfterMs
         if let success = report.lastSuccessTs {
             if now - success > limit {
                 let reason = "no successful poll for \((now - success) / 1_000) s (the last at \(Self.clock(success)))"

@@ -109,7 +109,7 @@ public actor LiveHub: Service {
     private func merged() -> Snapshot? {
         let fleet = Snapshot.fleet(Array(parts.values))
         guard parts.count > 1 else { return fleet }
-        return fleet?.unknown(olderThan: (fleet?.ts ?? 0) - APIEnvironment.staleAfterIntervals * intervalMs)
+        return fleet?.shown(at: fleet?.ts ?? 0, intervalMs: intervalMs)
     }
 
     /// Encodes the merged view for the clients (or leaves it for the first one) and sends it.

@@ -59,7 +59,7 @@ struct EncodedSnapshot: Sendable, Equatable {
         writer.key("error"); writer.string(snapshot?.error)
         if let servers = snapshot?.servers {
             writer.key("servers")
-            PathRoutes.writeServers(servers, now: WallClock.nowMs(), staleAfterMs: (intervalMs ?? 2_000) * APIEnvironment.staleAfterIntervals,
+            PathRoutes.writeServers(servers, now: WallClock.nowMs(), intervalMs: intervalMs ?? 2_000,
                                     &writer)
         }
         writer.key("paths")

@@ -155,7 +155,9 @@ struct LiveSession: Sendable {
             for event in batch.events where filter.admits(event) { try await send(LiveReply.event(event)) }
             if let update = batch.update {
                 if batch.asSnapshot {
-                    let stale = update.ts.map { environment.now() - $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true
+                    let cadence = update.snapshot?.cadence(fallback: environment.intervalMs)
+                        ?? Cadence(intervalMs: environment.intervalMs)
+                    let stale = update.ts.map { !cadence.isCurrent($0, at: environment.now()) } ?? true
                     // Too old to vouch for anything: its paths go out `unknown`, as GET /api/v1/paths has them.
                     let shown = stale ? update.snapshot.map {
                         EncodedSnapshot($0.unknown(), source: update.source, sequence: update.sequence)

@@ -75,8 +75,7 @@ struct PathRoutes: Sendable {
     func shown() async throws -> (Snapshot?, Source) {
         let (snapshot, source) = try await latest()
         guard let snapshot else { return (nil, source) }
-        return (snapshot.unknown(olderThan: environment.now() - APIEnvironment.staleAfterIntervals * environment.intervalMs),
-                source)
+        return (snapshot.shown(at: environment.now(), intervalMs: environment.intervalMs), source)
     }
 
     /// The cache's snapshot, or, when it has none or cannot be reached, the last poll in the
@@ -97,8 +96,8 @@ struct PathRoutes: Sendable {
         writer.key("ts")
         writer.int(snapshot?.ts)
         writer.key("stale")
-        let age = snapshot.map { environment.now() - $0.ts }
-        writer.bool(age.map { $0 > APIEnvironment.staleAfterIntervals * environment.intervalMs } ?? true)
+        writer.bool(snapshot.map { !$0.cadence(fallback: environment.intervalMs).isCurrent($0.ts, at: environment.now()) }
+            ?? true)
         writer.key("source")
         writer.string(source.rawValue)
         writer.key("serverVersion")
@@ -110,24 +109,26 @@ struct PathRoutes: Sendable {
         writer.key("error")
         writer.string(snapshot?.error)
         writer.key("servers")
-        Self.writeServers(snapshot?.servers, now: environment.now(),
-                          staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs, &writer)
+        Self.writeServers(snapshot?.servers, now: environment.now(), intervalMs: environment.intervalMs, &writer)
     }
 
-    /// Each server's newest poll: `[{name, ts, stale, reachable, error, serverVersion, paths, connections}]`.
-    static func writeServers(_ servers: [ServerSummary]?, now: Int64, staleAfterMs: Int64, _ writer: inout JSONWriter) {
+    /// Each server's newest poll: `[{name, ts, stale, reachable, error, serverVersion, paths, connections,
+    /// intervalMs}]`, stale by the server's own cadence (`intervalMs` for one that does not tell its own).
+    static func writeServers(_ servers: [ServerSummary]?, now: Int64, intervalMs: Int64, _ writer: inout JSONWriter) {
         writer.beginArray()
         for s in servers ?? [] {
             writer.beginObject()
             writer.key("name"); writer.string(s.name)
             writer.key("ts"); writer.int(s.ts)
-            writer.key("stale"); writer.bool(now - s.ts > staleAfterMs)
+            let cadence = Cadence(intervalMs: s.intervalMs ?? intervalMs)
+            writer.key("stale"); writer.bool(!cadence.isCurrent(s.ts, at: now))
             writer.key("reachable"); writer.bool(s.reachable)
             writer.key("error"); writer.string(s.error)
             writer.key("serverVersion"); writer.string(s.serverVersion)
             writer.key("serverVersionNote"); writer.string(s.serverVersionNote)
             writer.key("paths"); writer.int(s.paths)
             writer.key("connections"); writer.int(s.connections)
+            writer.key("intervalMs"); writer.int(cadence.intervalMs)
             writer.endObject()
         }
         writer.endArray()

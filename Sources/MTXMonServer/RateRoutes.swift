@@ -25,11 +25,13 @@ struct RateRoutes: Sendable {
                 try TimeArgument.milliseconds(text, parameter: "at", now: now)
             } ?? now
             let from = to - window
-            // The gap beyond which readers are not counted: the collector's own run rule.
-            let maxGap = environment.intervalMs * 7 / 2
             let server = try RequestInput.server(request)
             let path = try await HistoryRoutes.resolve(environment.history, name, server: server)
             let on = path.server
+            // The gap beyond which readers are not counted: the collector's run rule, by the
+            // interval that server is polled at.
+            let interval = try await environment.history.polls(server: on).intervalMs ?? environment.intervalMs
+            let maxGap = Cadence(intervalMs: interval).maxGapMs
             let rates = try await environment.history.windowRates(path, from: from, to: to, maxGapMs: maxGap)
             switch format {
             case .json, .columns: return APIServer.json(Self.json(name, server: on, rates))

@@ -13,6 +13,8 @@ struct ServerHealth: Sendable {
     var failure: FailureRun?
     var paths: Int?
     var connections: Int?
+    /// The interval the server is polled at, when known (its collector, its snapshot, its polls).
+    var intervalMs: Int64?
 
     /// Each server this process knows of: from its own collector under `mtxmon run`, else from
     /// the history file (polls) and the snapshot cache (version, counts); configured servers
@@ -24,7 +26,7 @@ struct ServerHealth: Sendable {
         for name in try await environment.history.serverNames() {
             let polls = try await environment.history.polls(server: name)
             byName[name] = ServerHealth(name: name, lastPoll: polls.lastPoll, lastSuccessTs: polls.lastAnsweredTs,
-                                        failure: polls.failure)
+                                        failure: polls.failure, intervalMs: polls.intervalMs)
         }
         for name in environment.serverURLs.keys where byName[name] == nil { byName[name] = ServerHealth(name: name) }
         for (name, status) in statuses ?? [:] {
@@ -37,6 +39,7 @@ struct ServerHealth: Sendable {
             s.version = status.serverVersion
             s.versionNote = status.serverVersionNote
             s.paths = status.pathsSeen
+            s.intervalMs = status.intervalMs ?? s.intervalMs
             s.connections = status.connectionsSeen
             byName[name] = s
         }
@@ -47,6 +50,7 @@ struct ServerHealth: Sendable {
                 s.versionNote = summary.serverVersionNote
                 s.paths = summary.paths
                 s.connections = summary.connections
+                s.intervalMs = summary.intervalMs ?? s.intervalMs
             }
             byName[summary.name] = s
         }
@@ -57,12 +61,14 @@ struct ServerHealth: Sendable {
         }.sorted { $0.name < $1.name }
     }
 
-    func write(_ w: inout JSONWriter, now: Int64, staleAfterMs: Int64) {
+    /// `intervalMs` stands for the server's own interval when that is not known.
+    func write(_ w: inout JSONWriter, now: Int64, intervalMs fallback: Int64) {
+        let cadence = Cadence(intervalMs: intervalMs ?? fallback)
         w.beginObject()
         w.key("name"); w.string(name)
         w.key("url"); w.string(url)
         let state: String = failure != nil ? "down"
-            : lastSuccessTs.map { now - $0 > staleAfterMs ? "stale" : "up" } ?? "unknown"
+            : lastSuccessTs.map { cadence.isCurrent($0, at: now) ? "up" : "stale" } ?? "unknown"
         w.key("state"); w.string(state)
         w.key("version"); w.string(failure == nil ? version : nil)
         w.key("versionNote"); w.string(failure == nil ? versionNote : "unknown while MediaMTX does not answer")
@@ -79,6 +85,7 @@ struct ServerHealth: Sendable {
         w.key("failedPolls"); w.int(failure?.polls ?? 0)
         w.key("paths"); w.int((paths ?? lastPoll?.pathCount).map(Int64.init))
         w.key("connections"); w.int(connections.map(Int64.init))
+        w.key("intervalMs"); w.int(cadence.intervalMs)
         w.endObject()
     }
 }
@@ -97,7 +104,7 @@ struct ServerRoutes: Sendable {
             w.key("servers")
             w.beginArray()
             for server in servers {
-                server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
+                server.write(&w, now: now, intervalMs: environment.intervalMs)
             }
             w.endArray()
             w.endObject()

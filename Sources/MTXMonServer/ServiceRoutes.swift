@@ -76,7 +76,7 @@ struct ServiceRoutes: Sendable {
         w.key("servers")
         w.beginArray()
         for server in report.servers {
-            server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
+            server.write(&w, now: now, intervalMs: environment.intervalMs)
         }
         w.endArray()
         w.key("webhooks")
@@ -155,7 +155,7 @@ struct ServiceRoutes: Sendable {
         w.beginArray()
         let now = environment.now()
         for server in report.servers {
-            server.write(&w, now: now, staleAfterMs: APIEnvironment.staleAfterIntervals * environment.intervalMs)
+            server.write(&w, now: now, intervalMs: environment.intervalMs)
         }
         w.endArray()
         w.endObject()

@@ -123,3 +123,13 @@ extension ReadConnection {
         return Snapshot(ts: last?.ts ?? ts, paths: unknown, reachable: false, error: run.lastError).named(server)
     }
 }
+
+extension ReadConnection {
+    /// The server's polling interval as its collector last told it.
+    func interval(server: String) throws -> Int64? {
+        let s = try connection.cached("SELECT interval_ms FROM server WHERE name = ?")
+        s.bind(1, server)
+        defer { s.reset() }
+        return try s.step() ? s.optionalInt64(0) : nil
+    }
+}

@@ -38,7 +38,8 @@ extension SQLiteHistory: HistoryWriter {
     public func polls(server: String) async throws -> ServerPolls {
         try await reading { db in
             ServerPolls(name: server, lastPoll: try db.lastPoll(server: server),
-                        lastAnsweredTs: try db.lastAnsweredPoll(server: server), failure: try db.failureRun(server: server))
+                        lastAnsweredTs: try db.lastAnsweredPoll(server: server), failure: try db.failureRun(server: server),
+                        intervalMs: try db.interval(server: server))
         }
     }
 

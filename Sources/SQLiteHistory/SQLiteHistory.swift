@@ -19,6 +19,8 @@ public final class SQLiteHistory: Sendable {
     struct WriterState: ~Copyable {
         let connection: SQLiteConnection
         var serverIDs: [String: Int64] = [:]
+        /// Each server's interval as stored, by server id.
+        var intervals: [Int64: Int64] = [:]
         var pathIDs: [PathKey: Int64] = [:]
         var connectionKeys = ConnectionKeyCache()
         /// Polls written to `recent` since the last seal.
@@ -29,6 +31,7 @@ public final class SQLiteHistory: Sendable {
         /// After a rollback: rows the caches name may no longer exist.
         mutating func forgetCaches() {
             serverIDs.removeAll()
+            intervals.removeAll()
             pathIDs.removeAll()
             connectionKeys.removeAll()
             tails.removeAll()
@@ -38,7 +41,8 @@ public final class SQLiteHistory: Sendable {
     /// How many connection keys the writer remembers; the bound on that memory is tested by it.
     var rememberedConnectionKeys: Int { writer.withLock { $0.connectionKeys.count } }
 
-    /// Readers are counted across gaps up to 3.5 poll intervals in the minute rollups.
+    /// Readers are counted across gaps up to 3.5 poll intervals in the minute rollups: this
+    /// writer's interval, for servers the file has no interval of.
     let readerGapMs: Int64
 
     /// Polls kept as recent rows before they are sealed into chunks: Prometheus's chunk length,
@@ -53,7 +57,7 @@ public final class SQLiteHistory: Sendable {
         self.path = path
         self.sealEvery = max(1, sealEvery)
         self.busyTimeoutMs = busyTimeoutMs
-        self.readerGapMs = intervalMs * 7 / 2
+        self.readerGapMs = Cadence(intervalMs: intervalMs).maxGapMs
         let connection = try SQLiteConnection(path: path)
         try Self.configure(connection, busyTimeoutMs: busyTimeoutMs)
         // A new file can give pages back: `finish` returns the space recent rows used once they
@@ -104,6 +108,7 @@ public final class SQLiteHistory: Sendable {
                 var ticks = Set<Int64>()
                 for batch in batches {
                     let serverID = try Self.serverID(batch.poll.server, &state)
+                    if let interval = batch.poll.intervalMs { try Self.note(interval: interval, serverID: serverID, &state) }
                     try Self.insert(poll: batch.poll, serverID: serverID, db)
                     report.events += try Self.insert(events: batch.events, notify: batch.notify, targets: targets, &state)
                     guard let snapshot = batch.snapshot, snapshot.ts > state.watermarks.sealedUntil else { continue }
@@ -268,6 +273,16 @@ public final class SQLiteHistory: Sendable {
     /// server (as before fleets), a path row with the empty name for every other.
     static func noPathID(serverID: Int64, _ state: inout WriterState) throws(SQLiteError) -> Int64 {
         serverID == 1 ? 0 : try pathID("", serverID: serverID, state.connection, cache: &state.pathIDs)
+    }
+
+    /// Keeps the server's polling interval, which reader minutes across its gaps rest on.
+    static func note(interval: Int64, serverID: Int64, _ state: inout WriterState) throws(SQLiteError) {
+        guard state.intervals[serverID] != interval, interval > 0 else { return }
+        let s = try state.connection.cached("UPDATE server SET interval_ms = ? WHERE id = ?")
+        s.bind(1, interval)
+        s.bind(2, serverID)
+        try s.run()
+        state.intervals[serverID] = interval
     }
 
     /// The server's row id, created on its first poll.

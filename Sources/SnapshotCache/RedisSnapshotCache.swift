@@ -62,12 +62,12 @@ public final class RedisSnapshotCache: SnapshotCache {
     private let ttl: Duration
     public let label: String
     private let queue: DispatchQueue
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     struct State {
         // The connection lives only on `queue`; the lock guards who may touch it.
         var connection: RedisConnectionBox?
-        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+        var backoff: Backoff
         var retryAt: ContinuousClock.Instant = .now
         /// The newest finished call's outcome, for `/healthz` without waiting on Redis.
         var lastOutcome: (ok: Bool, at: ContinuousClock.Instant)?
@@ -75,7 +75,10 @@ public final class RedisSnapshotCache: SnapshotCache {
         var busySince: ContinuousClock.Instant?
     }
 
-    public init(settings: RedisSettings, ttl: Duration) {
+    /// `reconnect` is the pause after a failure before the next call tries Redis again.
+    public init(settings: RedisSettings, ttl: Duration,
+                reconnect: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))) {
+        self.state = Mutex(State(backoff: reconnect))
         self.settings = settings
         self.ttl = ttl
         self.label = "redis \(settings.host):\(settings.port)" + (settings.database == 0 ? "" : "/\(settings.database)")
@@ -88,7 +91,9 @@ public final class RedisSnapshotCache: SnapshotCache {
         let full = try encoder.encode(snapshot)
         let seedText = String(decoding: seed, as: UTF8.self)
         let fullText = String(decoding: full, as: UTF8.self)
-        let ttlMs = String(ttl.components.seconds * 1_000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+        // Its own server's time to live when that is longer (see `Cadence`).
+        let ttlMs = String(max(ttl.components.seconds * 1_000 + ttl.components.attoseconds / 1_000_000_000_000_000,
+                               snapshot.intervalMs.map { Cadence(intervalMs: $0).ttlMs } ?? 0))
         let server = snapshot.serverName
         var commands = [
             ["SET", settings.nodeKey(server), seedText, "PX", ttlMs],

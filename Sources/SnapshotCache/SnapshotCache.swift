@@ -52,8 +52,13 @@ public actor InProcessSnapshotCache: SnapshotCache {
 
     public func ping() -> Bool { true }
 
+    /// A snapshot stays readable for the time to live, or for its own server's (`Cadence`) when
+    /// that is longer: a server polled every 10 s is not gone between two of its polls.
     public func latest() -> Snapshot? {
         let now = ContinuousClock.now
-        return Snapshot.fleet(current.values.filter { $0.storedAt.duration(to: now) < ttl }.map(\.snapshot))
+        return Snapshot.fleet(current.values.filter { entry in
+            let own = Duration.milliseconds(entry.snapshot.intervalMs.map { Cadence(intervalMs: $0).ttlMs } ?? 0)
+            return entry.storedAt.duration(to: now) < max(ttl, own)
+        }.map(\.snapshot))
     }
 }

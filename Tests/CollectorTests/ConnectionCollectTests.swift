@@ -21,15 +21,15 @@ import TestSupport
     func collect(
         _ baseURL: String, store: SQLiteHistory, status: CollectorStatus,
         metrics: any MetricsFactory = CountingMetrics(), interval: Duration = Self.interval,
-        infoEvery: Duration = .seconds(60), until what: String,
+        infoEvery: Duration = .seconds(60), pollDeadline: Duration? = nil, until what: String,
         _ condition: @escaping @Sendable (CollectorStatus) async throws -> Bool
     ) async throws {
         var logger = Logger(label: "test.collector")
         logger.logLevel = .critical
         let collector = Collector(
-            client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: baseURL, requestTimeout: .seconds(2))),
+            client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: baseURL, requestTimeout: pollDeadline ?? .seconds(2))),
             cache: InProcessSnapshotCache(ttl: .seconds(5)), store: store,
-            settings: CollectorSettings(interval: interval, infoEvery: infoEvery), status: status, logger: logger,
+            settings: CollectorSettings(interval: interval, pollDeadline: pollDeadline, infoEvery: infoEvery), status: status, logger: logger,
             metrics: metrics)
         let task = Task { try await collector.run() }
         defer { task.cancel() }
@@ -163,12 +163,13 @@ import TestSupport
         let status = CollectorStatus()
         let metrics = CountingMetrics()
         simulator.setFault(.serverError, list: "rtmpconns")
-        // At 2 s the lists that work answer well within their deadline even on a loaded machine,
-        // so only the one made to fail is counted.
+        // A deadline far past any loaded machine's answer time, so only the list made to fail
+        // is counted.
         let interval = Duration.seconds(2)
+        let deadline = Duration.seconds(15)
         try await withSimulator(simulator) { url in
             try await collect(url, store: store, status: status, metrics: metrics, interval: interval,
-                              until: "three polls without RTMP") { _ in
+                              pollDeadline: deadline, until: "three polls without RTMP") { _ in
                 metrics.value("mtxmon_connection_list_failures_total", ("server", "default"), ("list", "rtmp")) >= 3
             }
             let values = status.values
@@ -179,7 +180,7 @@ import TestSupport
             #expect(try await sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'") == "0")
             simulator.setFault(.none, list: "rtmpconns")
             try await collect(url, store: store, status: status, metrics: metrics, interval: interval,
-                              until: "RTMP connections again") { _ in
+                              pollDeadline: deadline, until: "RTMP connections again") { _ in
                 (try? await sqlite3(file, "SELECT count(*) FROM connection_history WHERE protocol = 'rtmp'")) != "0"
             }
         }

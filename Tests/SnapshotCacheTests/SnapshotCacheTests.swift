@@ -49,7 +49,10 @@ import TestSupport
 
     @Test func survivesARedisRestartWithoutBlockingTheCaller() async throws {
         let redis = try await RedisServer()
-        let cache = RedisSnapshotCache(settings: RedisSettings(host: "127.0.0.1", port: redis.port), ttl: .seconds(10))
+        // A backoff longer than a loaded machine takes between two calls, so the second is
+        // sure to fall inside it.
+        let cache = RedisSnapshotCache(settings: RedisSettings(host: "127.0.0.1", port: redis.port), ttl: .seconds(10),
+                                       reconnect: Backoff(initial: .seconds(4), maximum: .seconds(4)))
         try await cache.publish(snapshot)
         try await redis.kill()
         await #expect(throws: RedisError.self) { try await cache.publish(snapshot) }

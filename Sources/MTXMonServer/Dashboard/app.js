@@ -347,7 +347,17 @@ function append(points, point) {
 
 // ---- Charts ----
 
-const gap = () => Math.max(2.5 * (state.step || state.intervalMs), 3.5 * state.intervalMs);
+/** The interval the server of a series (by its id) is polled at: a fleet's servers may differ. */
+function intervalOf(id) {
+  const { server } = pathOf(id);
+  return state.servers.find((s) => s.name === server)?.intervalMs || state.intervalMs;
+}
+/** Points further apart than this are not joined: the server's own run rule (3.5 of its
+ *  intervals), or 2.5 buckets when the chart is stepped. */
+const gap = (series) => {
+  const interval = series ? intervalOf(series.name) : state.intervalMs;
+  return Math.max(2.5 * (state.step || interval), 3.5 * interval);
+};
 const charts = {
   main: new TimeChart($("chart-main"), { format: formatBitrate, gapMs: gap }),
   second: new TimeChart($("chart-second"), { format: (v, exact) => SECOND[state.second].format(v, exact), gapMs: gap }),
@@ -736,7 +746,8 @@ function showStrips() {
   const html = state.servers.map((s) => {
     const info = state.serverInfo.get(s.name);
     const age = now - s.ts;
-    const status = !s.reachable ? "down" : age > STALE_INTERVALS * state.intervalMs ? "stale" : "up";
+    // Each server by its own interval: one polled every 10 s is not stale between its polls.
+    const status = !s.reachable ? "down" : age > STALE_INTERVALS * (s.intervalMs || state.intervalMs) ? "stale" : "up";
     const parts = [
       `<b>${escapeHTML(s.name)}</b>`,
       s.serverVersion ? `<span class="muted">MediaMTX ${escapeHTML(s.serverVersion)}</span>` : "",

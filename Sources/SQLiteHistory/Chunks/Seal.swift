@@ -45,7 +45,7 @@ extension SQLiteHistory {
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 var marks = try Watermarks.read(db)
-                let report = try Self.seal(db, &marks, readerGapMs: readerGapMs, chunkRows: sealEvery,
+                let report = try Self.seal(db, &marks, readerGapMs: ReaderGaps.read(db, fallback: readerGapMs), chunkRows: sealEvery,
                                            tails: &state.tails, hoursThroughEnd: hoursThroughEnd)
                 try marks.write(db)
                 try db.execute("COMMIT")
@@ -63,7 +63,7 @@ extension SQLiteHistory {
     /// Paths whose recent rows a seal reads together.
     static let sealGroup = 64
 
-    static func seal(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
+    static func seal(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: ReaderGaps,
                      chunkRows: Int, tails: inout RollTails, hoursThroughEnd: Bool = false) throws(SQLiteError) -> SealReport {
         var report = SealReport()
         let span = try db.cached("SELECT max(ts_ms) FROM recent")
@@ -175,7 +175,7 @@ extension SQLiteHistory {
     /// may not be over: its row is written all the same (so `history_1m` is current as of the
     /// seal, also after a shutdown), but `rolledUntil` stops before it, so queries read it raw
     /// and the next seal makes it again from all its rows.
-    static func rollUp(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: Int64,
+    static func rollUp(_ db: SQLiteConnection, _ marks: inout Watermarks, readerGapMs: ReaderGaps,
                        skipping done: Set<Int64> = [], tails: inout RollTails,
                        hoursThroughEnd: Bool = false, report: inout SealReport) throws(SQLiteError) -> Int {
         guard marks.sealedUntil > .min, marks.sealedUntil >= marks.rolledUntil else {
@@ -325,7 +325,7 @@ struct Roll {
     let from: Int64
     let end: Int64
     let complete: Int64
-    let readerGapMs: Int64
+    let readerGapMs: ReaderGaps
     let hoursThroughEnd: Bool
 
     private static func fold(_ c: StoredConnection, minute: Int64, into list: inout [ConnectionRollupRow]) {
@@ -336,6 +336,7 @@ struct Roll {
     /// Rolls up one path from its rows since `from` (`new`: those just sealed, in memory).
     func path(_ pathID: Int64, new: [StoredRow], _ reader: ReadConnection, _ tails: inout RollTails) throws -> Int {
         let db = reader.connection
+        let gap = readerGapMs.gap(pathID: pathID)
         var rows: [StoredRow]
         var previous: StoredPath?
         var pathMinutes: [RollupRow] = []
@@ -354,7 +355,7 @@ struct Roll {
         for i in rows.indices {
             let minute = rows[i].ts - rows[i].ts % 60_000
             if let p = rows[i].path {
-                let pair = previous.map { PairIncreases($0.counterRow, p.counterRow, readerGapMs: readerGapMs) }
+                let pair = previous.map { PairIncreases($0.counterRow, p.counterRow, readerGapMs: gap) }
                     ?? PairIncreases()
                 if pathMinutes.last?.start != minute { pathMinutes.append(RollupRow(start: minute)) }
                 pathMinutes[pathMinutes.count - 1].add(p, pair: pair, previousTs: previous?.ts)
@@ -402,5 +403,24 @@ extension ReadConnection {
         defer { s.reset() }
         guard try s.step() else { return QuarantineSummary() }
         return QuarantineSummary(count: Int(s.int64(0)), lastError: s.string(1))
+    }
+}
+
+/// How far apart two samples of each path may lie and still count reader time between them: its
+/// server's cadence (see `Cadence`), read once per seal.
+struct ReaderGaps {
+    var byPath: [Int64: Int64] = [:]
+    var fallback: Int64
+
+    func gap(pathID: Int64) -> Int64 { byPath[pathID] ?? fallback }
+
+    static func read(_ db: SQLiteConnection, fallback: Int64) throws(SQLiteError) -> ReaderGaps {
+        var gaps = ReaderGaps(fallback: fallback)
+        let s = try db.cached("""
+            SELECT p.id, s.interval_ms FROM path AS p JOIN server AS s ON s.id = p.server_id WHERE s.interval_ms IS NOT NULL
+            """)
+        defer { s.reset() }
+        while try s.step() { gaps.byPath[s.int64(0)] = Cadence(intervalMs: s.int64(1)).maxGapMs }
+        return gaps
     }
 }
