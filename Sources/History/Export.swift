@@ -94,15 +94,19 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     public func line(_ columns: [String], _ values: [Value?]) -> String {
         switch self {
         case .csv:
-            return values.map { v -> String in
+            var out = CSVWriter()
+            for (i, v) in values.enumerated() {
+                let last = i == values.count - 1
                 switch v {
-                case nil: ""
-                case let .text(t)?: Self.csvField(t)
-                case let .int(i)?: String(i)
-                case let .real(d)?: "\(d)"
-                case let .bool(b)?: b ? "1" : "0"
+                case nil: out.field(nil, last: last)
+                case let .text(t)?: out.field(t, last: last)
+                case let .int(n)?: out.integer(n, last: last)
+                case let .real(d)?: out.raw("\(d)"); out.end(last: last)
+                case let .bool(b)?: out.integer(b ? 1 : 0, last: last)
                 }
-            }.joined(separator: ",")
+            }
+            if !values.isEmpty { out.bytes.removeLast() }
+            return String(decoding: out.bytes, as: UTF8.self)
         case .jsonl:
             let fields = zip(columns, values).map { name, v -> String in
                 let value: String = switch v {
@@ -117,8 +121,6 @@ public enum ExportFormat: String, Sendable, CaseIterable {
             return "{" + fields.joined(separator: ",") + "}"
         }
     }
-
-    static func csvField(_ text: String) -> String { CSVCell.text(text) }
 
     public static func jsonString(_ text: String) -> String { JSONText.string(text) }
 }

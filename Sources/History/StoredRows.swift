@@ -1,3 +1,4 @@
+import Foundation
 import MTXMonCore
 
 /// One path's stored figures at one poll: the columns of the `sample` table, exactly.
@@ -64,6 +65,20 @@ public struct StoredPath: Sendable, Equatable {
                   srtPacketsLost: sample.srt?.packetsReceivedLoss,
                   srtPacketsRetransmitted: sample.srt?.packetsReceivedRetrans,
                   srtPacketsDropped: sample.srt?.packetsReceivedDrop)
+    }
+
+    /// The sample this row was stored from, as far as the row kept it (no `state`, `since` or
+    /// `lastSeen`: those are the path's, not the row's).
+    public func sample(name: String) -> PathSample {
+        let byType = readersByType.flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
+        let srt = rttMs == nil && recvRateMbps == nil && srtPacketsReceived == nil ? nil : SRTLink(
+            connectionID: "", rttMs: rttMs, recvRateMbps: recvRateMbps, linkCapacityMbps: linkCapacityMbps,
+            tsbpdDelayMs: tsbpdDelayMs, packetsReceived: srtPacketsReceived, packetsReceivedLoss: srtPacketsLost,
+            packetsReceivedRetrans: srtPacketsRetransmitted, packetsReceivedDrop: srtPacketsDropped)
+        return PathSample(name: name, online: online, sourceType: sourceType, inboundBytes: inboundBytes,
+                          outboundBytes: outboundBytes, bitrateIn: bitrateIn, bitrateOut: bitrateOut,
+                          readers: Int(readers), readersByType: byType ?? [:], inboundFramesInError: framesInError,
+                          reset: reset, srt: srt)
     }
 
     /// The figures rates and roll-ups count from.

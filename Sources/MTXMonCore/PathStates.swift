@@ -96,12 +96,8 @@ public struct PathStates: Sendable {
             let since = path.state == .offline ? path.since : ts
             known[name]?.state = .offline
             known[name]?.since = since
-            var sample = PathSample(name: name, online: false, inboundBytes: path.inbound, outboundBytes: path.outbound)
-            sample.state = .offline
-            sample.since = since
-            sample.lastSeen = path.lastSeen
-            sample.listed = false
-            absent.append(sample)
+            absent.append(.absent(name, inbound: path.inbound, outbound: path.outbound, since: since,
+                                  lastSeen: path.lastSeen))
         }
         return (result + absent).sorted { $0.name < $1.name }
     }
@@ -126,5 +122,44 @@ public struct PathStates: Sendable {
     /// A sample whose figures are not plausible (`invalid`) is not stored: the gap is one poll.
     public static func isStored(_ sample: PathSample, at ts: Int64) -> Bool {
         sample.invalid == nil && (sample.listed != false || (sample.state == .offline && sample.since == ts))
+    }
+}
+
+extension PathStates {
+    /// A server's newest state rebuilt from what its history kept, by the rules `answered` and
+    /// `unanswered` apply live: what `serve` shows when no snapshot is cached, so the newest known
+    /// state is never hidden.
+    ///
+    /// `paths`: each path remembered since `answeredAt - forgetAfterMs` with its newest stored
+    /// row. A path whose newest row is of the newest answered poll is as that row tells; one not
+    /// listed then is `offline` (since its newest row, when that row says offline already). When
+    /// polls failed after the answered one (`failedSince`), every path is `unknown` since then.
+    public static func rebuilt(server: String, answeredAt ts: Int64, paths: [(known: RememberedPath, newest: PathSample)],
+                               failedSince: Int64?, lastPollTs: Int64?, lastError: String?) -> Snapshot {
+        let samples = paths.map { known, newest -> PathSample in
+            guard known.ts == ts else {
+                return .absent(known.name, inbound: known.inboundBytes, outbound: known.outboundBytes,
+                               since: known.online ? nil : known.ts, lastSeen: known.lastSeen)
+            }
+            var sample = newest
+            sample.state = sample.online ? .online : .offline
+            sample.lastSeen = known.lastSeen
+            return sample
+        }
+        guard let failedSince else { return Snapshot(ts: ts, paths: samples).named(server) }
+        return Snapshot(ts: lastPollTs ?? ts, paths: samples.map { $0.unknown(since: failedSince, at: ts) },
+                        reachable: false, error: lastError).named(server)
+    }
+}
+
+extension PathSample {
+    /// A known path MediaMTX did not list: `offline`, with its last figures in `lastSeen`.
+    static func absent(_ name: String, inbound: Int64, outbound: Int64, since: Int64?, lastSeen: LastSeen?) -> PathSample {
+        var sample = PathSample(name: name, online: false, inboundBytes: inbound, outboundBytes: outbound)
+        sample.state = .offline
+        sample.since = since
+        sample.lastSeen = lastSeen
+        sample.listed = false
+        return sample
     }
 }

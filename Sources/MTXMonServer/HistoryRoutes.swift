@@ -250,33 +250,3 @@ extension RequestInput {
         return fields
     }
 }
-
-/// RFC 4180 CSV: fields quoted only when they need it, CRLF-free (spreadsheets take LF).
-struct CSVWriter {
-    var bytes: [UInt8] = []
-
-    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
-
-    /// A text cell (see `CSVCell`), then its separator.
-    mutating func field(_ text: String?, last: Bool = false) {
-        if let text { bytes.append(contentsOf: CSVCell.text(text).utf8) }
-        bytes.append(last ? 10 : UInt8(ascii: ","))
-    }
-
-    /// A number without a separator after it; nothing when absent.
-    mutating func value(_ value: Double?, decimals: Int = 3) {
-        guard let value, value.isFinite else { return }
-        var writer = JSONWriter(capacity: 24)
-        writer.number(value, decimals: decimals)
-        bytes.append(contentsOf: writer.bytes)
-    }
-
-    /// Empty when absent, so spreadsheets see a blank cell rather than the word null.
-    mutating func number(_ value: Double?, decimals: Int = 3, last: Bool = false) {
-        guard let value, value.isFinite else { field(nil, last: last); return }
-        var writer = JSONWriter(capacity: 24)
-        writer.number(value, decimals: decimals)
-        bytes.append(contentsOf: writer.bytes)
-        bytes.append(last ? 10 : UInt8(ascii: ","))
-    }
-}

@@ -63,7 +63,7 @@ struct JSONWriter {
 
     mutating func int(_ value: Int64) {
         separate()
-        appendDigits(value)
+        JSONText.append(value, to: &bytes)
     }
 
     mutating func int(_ value: Int) { int(Int64(value)) }
@@ -74,71 +74,12 @@ struct JSONWriter {
     mutating func number(_ value: Double?, decimals: Int = 3) {
         guard let value, value.isFinite else { null(); return }
         separate()
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let scaled = (value * scale).rounded()
-        guard abs(scaled) < 9e15 else {
-            bytes.append(contentsOf: value.description.utf8)
-            return
-        }
-        var units = Int64(scaled)
-        if units < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            units = -units
-        }
-        let factor = Int64(scale)
-        appendDigits(units / factor)
-        var fraction = units % factor
-        guard fraction != 0 else { return }
-        var places = decimals
-        while fraction % 10 == 0 {
-            fraction /= 10
-            places -= 1
-        }
-        bytes.append(UInt8(ascii: "."))
-        // The places are written in place, right to left: no array per number.
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: places))
-        var index = start + places - 1
-        while fraction > 0 {
-            bytes[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
-            fraction /= 10
-            index -= 1
-        }
+        JSONText.append(value, decimals: decimals, to: &bytes)
     }
 
     mutating func string(_ value: String?) {
         guard let value else { null(); return }
         separate()
         JSONText.append(value, to: &bytes)
-    }
-
-    private mutating func appendDigits(_ value: Int64) {
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            if value == .min {
-                bytes.append(contentsOf: "9223372036854775808".utf8)
-                return
-            }
-            appendDigits(-value)
-            return
-        }
-        if value < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while rest > 0 {
-                raw[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: raw[(20 - count)...])
-        }
     }
 }

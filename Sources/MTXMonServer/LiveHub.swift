@@ -25,9 +25,9 @@ public actor LiveHub: Service {
     private var unencoded: (source: PathRoutes.Source, sequence: Int64)?
     /// Snapshots taken so far: each one's place in the order clients see them in.
     private var taken: Int64 = 0
-    /// Each server's newest snapshot of a poll MediaMTX answered: events compare with it, so an
-    /// outage (every path `unknown`) is no change of any path, and what changed across it is told once.
-    private var previous: [String: Snapshot] = [:]
+    /// Each server's events, for snapshots from a collector that sends none: the collector's own
+    /// rules (`EventDetector`), so a listener tells the changes a recorder would have stored.
+    private var detectors: [String: EventDetector] = [:]
     /// Each server's newest snapshot; clients see them merged (`Snapshot.fleet`).
     private var parts: [String: Snapshot] = [:]
     /// The feed was lost: the next snapshot goes out as a `snapshot`, not an `update`.
@@ -85,7 +85,7 @@ public actor LiveHub: Service {
             if !parts.isEmpty { return }
             for part in snapshot.split() {
                 parts[part.serverName] = part
-                if part.answered { previous[part.serverName] = part }
+                if part.answered { _ = detect(part) }
             }
             taken += 1
             settle(events: [], source: source)
@@ -98,10 +98,16 @@ public actor LiveHub: Service {
         taken += 1
         // A collector that stores events sends them; for one that does not, the path events
         // are worked out here, as before.
-        let events = clients.isEmpty ? [] : snapshot.events
-            ?? (snapshot.answered ? PathEvent.between(previous[server], snapshot).map(MonitorEvent.init) : [])
-        if snapshot.answered { previous[server] = snapshot }
+        let worked = snapshot.events == nil && snapshot.answered ? detect(snapshot) : []
+        let events = clients.isEmpty ? [] : snapshot.events ?? worked
         settle(events: events, source: source)
+    }
+
+    /// Feeds an answered snapshot to its server's detector: an outage (no answer) is no change of
+    /// any path, and what changed across it is told once, when the server answers again.
+    private func detect(_ snapshot: Snapshot) -> [MonitorEvent] {
+        let server = snapshot.serverName
+        return detectors[server, default: EventDetector(server: server)].answered(snapshot)
     }
 
     /// The servers' snapshots as clients see them: one server's as it is; a fleet's merged, with

@@ -83,44 +83,16 @@ extension ReadConnection {
         try serverNames().compactMap { try latestSnapshot(server: $0, forgetAfterMs: forgetAfterMs) }
     }
 
-    /// The newest state rebuilt from the file: what `serve` shows when the snapshot cache has
-    /// nothing (no Redis, or its key expired), so the newest known state is never hidden. Paths
-    /// the last answered poll did not list are `offline` (for `forgetAfterMs` after their last
-    /// row); when polls failed after it, every path is `unknown`, as the collector says it.
+    /// The newest state rebuilt from the file (`PathStates.rebuilt`).
     public func latestSnapshot(server: String = ServerName.default, forgetAfterMs: Int64 = 86_400_000) throws -> Snapshot? {
         guard let ts = try lastAnsweredPoll(server: server) else { return nil }
-        var samples: [PathSample] = []
-        for (_, known, s) in try remembered(server: server, since: ts - forgetAfterMs) {
-            let name = known.name
-            guard known.ts == ts else {
-                // Not in the last answered poll: offline since its newest row if that row says so.
-                var sample = PathSample(name: name, online: false, inboundBytes: known.inboundBytes,
-                                        outboundBytes: known.outboundBytes)
-                sample.state = .offline
-                sample.since = known.online ? nil : known.ts
-                sample.lastSeen = known.lastSeen
-                sample.listed = false
-                samples.append(sample)
-                continue
-            }
-            let byType = s.readersByType.flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }
-            let srt = s.rttMs == nil && s.recvRateMbps == nil && s.srtPacketsReceived == nil ? nil : SRTLink(
-                connectionID: "", rttMs: s.rttMs, recvRateMbps: s.recvRateMbps, linkCapacityMbps: s.linkCapacityMbps,
-                tsbpdDelayMs: s.tsbpdDelayMs, packetsReceived: s.srtPacketsReceived, packetsReceivedLoss: s.srtPacketsLost,
-                packetsReceivedRetrans: s.srtPacketsRetransmitted, packetsReceivedDrop: s.srtPacketsDropped)
-            var sample = PathSample(
-                name: name, online: s.online, sourceType: s.sourceType, inboundBytes: s.inboundBytes,
-                outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
-                readers: Int(s.readers), readersByType: byType ?? [:], inboundFramesInError: s.framesInError,
-                reset: s.reset, srt: srt)
-            sample.state = sample.online ? .online : .offline
-            sample.lastSeen = known.lastSeen
-            samples.append(sample)
+        let paths = try remembered(server: server, since: ts - forgetAfterMs).map { _, known, row in
+            (known: known, newest: row.sample(name: known.name))
         }
-        guard let run = try failureRun(server: server) else { return Snapshot(ts: ts, paths: samples).named(server) }
-        let unknown = samples.map { $0.unknown(since: run.since, at: ts) }
-        let last = try lastPoll(server: server)
-        return Snapshot(ts: last?.ts ?? ts, paths: unknown, reachable: false, error: run.lastError).named(server)
+        let failure = try failureRun(server: server)
+        let last = failure == nil ? nil : try lastPoll(server: server)
+        return PathStates.rebuilt(server: server, answeredAt: ts, paths: paths, failedSince: failure?.since,
+                                  lastPollTs: last?.ts, lastError: failure?.lastError)
     }
 }
 

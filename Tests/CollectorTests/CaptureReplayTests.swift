@@ -17,7 +17,7 @@ import TestSupport
     /// What one replay left: every published snapshot by step, the live events, the history file.
     struct Run: Sendable {
         var snapshots: [Snapshot] = []
-        var events: [PathEvent] = []
+        var events: [MonitorEvent] = []
         var replay: Replay
         var file: String
         var store: SQLiteHistory
@@ -51,16 +51,12 @@ import TestSupport
                 logger: Self.logger)
             var state = await collector.initialState()
             var run = Run(replay: replay, file: file, store: store)
-            var answered: Snapshot?
             for step in 0..<replay.stepCount {
                 try await server.go(to: step)
                 await collector.pollOnce(&state)
                 let snapshot = try #require(try await cache.latest())
                 try #require(snapshot.ts == replay.t(at: step) || !snapshot.answered, "step \(step) was polled")
-                if snapshot.answered {
-                    run.events += PathEvent.between(answered, snapshot)
-                    answered = snapshot
-                }
+                run.events += snapshot.events ?? []
                 run.snapshots.append(snapshot)
             }
             // As the collector does when it stops: every row sealed and rolled up.
@@ -112,8 +108,8 @@ import TestSupport
         #expect(away.state == .offline && away.since == run.t(62) && away.listed == false)
         #expect(away.lastSeen?.ts == run.t(61))
         #expect(run.snapshots[64].path(named: "cam1")?.state == .online)
-        #expect(run.events.contains(PathEvent(.offline, path: "srt1", ts: run.t(62))))
-        #expect(run.events.contains(PathEvent(.online, path: "srt1", ts: run.t(67))))
+        #expect(run.events.contains { $0.kind == .offline && $0.path == "srt1" && $0.ts == run.t(62) })
+        #expect(run.events.contains { $0.kind == .online && $0.path == "srt1" && $0.ts == run.t(67) })
         // The story as stored, step by step (connections and readers aside): each change once, at
         // the poll that showed it; MediaMTX's outage as one event with its cause, and its end.
         let story = try await run.rows("""

@@ -186,17 +186,16 @@ import TestSupport
         let store = try SQLiteHistory(path: file)
         let simulator = Simulator(options: SimulatorOptions(paths: 2))
         let events = try await withSimulator(simulator) { url in
-            var events: [PathEvent] = []
+            var events: [MonitorEvent] = []
             var d = await Driven(url, store: store)
-            var previous = try await d.poll()
-            try #require(previous.answered, "the first poll is the restart's reference")
+            let first = try await d.poll()
+            try #require(first.answered, "the first poll is the restart's reference")
             for step in 0..<6 {
                 if step == 2 { simulator.resetCounters(path: "sim/0000") }
                 if step == 4 { simulator.removePath("sim/0001") }
                 let next = try await d.poll()
                 try #require(next.answered)
-                events += PathEvent.between(previous, next)
-                previous = next
+                events += try #require(next.events, "the collector publishes the poll's events")
             }
             return events
         }

@@ -44,11 +44,11 @@ import Testing
         var box = LiveMailbox(slowLimitMs: 10_000)
         _ = box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0)
         _ = box.take()
-        _ = box.offer(encoded(2), events: [MonitorEvent(PathEvent(.offline, path: "a", ts: 2))], asSnapshot: false, nowMs: 2)
-        _ = box.offer(encoded(3), events: [MonitorEvent(PathEvent(.online, path: "a", ts: 3))], asSnapshot: false, nowMs: 3)
+        _ = box.offer(encoded(2), events: [MonitorEvent(.offline, severity: .warning, ts: 2, path: "a", message: "a went offline")], asSnapshot: false, nowMs: 2)
+        _ = box.offer(encoded(3), events: [MonitorEvent(.online, severity: .info, ts: 3, path: "a", message: "a is online")], asSnapshot: false, nowMs: 3)
         let batch = box.take()
         #expect(batch.update?.ts == 3)
-        #expect(batch.events == [MonitorEvent(PathEvent(.offline, path: "a", ts: 2)), MonitorEvent(PathEvent(.online, path: "a", ts: 3))])
+        #expect(batch.events == [MonitorEvent(.offline, severity: .warning, ts: 2, path: "a", message: "a went offline"), MonitorEvent(.online, severity: .info, ts: 3, path: "a", message: "a is online")])
     }
 
     @Test func aClientThatReadsNothingForTheLimitIsClosedWithAReason() {
@@ -71,8 +71,9 @@ import Testing
         }
     }
 
-    func events(_ count: Int, ts: Int64, kind: PathEvent.Kind = .online) -> [MonitorEvent] {
-        (0..<count).map { MonitorEvent(PathEvent(kind, path: String(format: "p%04d", $0), ts: ts)) }
+    func events(_ count: Int, ts: Int64, kind: MonitorEvent.Kind = .online) -> [MonitorEvent] {
+        (0..<count).map { MonitorEvent(kind, severity: kind == .online ? .info : .warning, ts: ts, path: String(format: "p%04d", $0),
+                                 message: String(format: "p%04d changed", $0)) }
     }
 
     /// MediaMTX restarting with more paths than the event bound: one poll brings them all.
@@ -86,9 +87,9 @@ import Testing
         #expect(batch.update?.ts == 2)
         #expect(batch.asSnapshot)
         // Keeping up again, it gets events and updates as before.
-        #expect(box.offer(encoded(3), events: [MonitorEvent(PathEvent(.reset, path: "a", ts: 3))], asSnapshot: false, nowMs: 2) == .queued)
+        #expect(box.offer(encoded(3), events: [MonitorEvent(.reset, severity: .warning, ts: 3, path: "a", message: "a changed")], asSnapshot: false, nowMs: 2) == .queued)
         let next = box.take()
-        #expect(next.events == [MonitorEvent(PathEvent(.reset, path: "a", ts: 3))])
+        #expect(next.events == [MonitorEvent(.reset, severity: .warning, ts: 3, path: "a", message: "a changed")])
         #expect(!next.asSnapshot)
     }
 
@@ -98,7 +99,7 @@ import Testing
         _ = box.take()
         #expect(box.offer(encoded(2), events: events(1_500, ts: 2), asSnapshot: false, nowMs: 1) == .queued)
         let batch = box.take()
-        #expect(batch.events == [MonitorEvent(PathEvent(.online, path: "p0007", ts: 2))])
+        #expect(batch.events == [MonitorEvent(.online, severity: .info, ts: 2, path: "p0007", message: "p0007 changed")])
         #expect(!batch.asSnapshot)
     }
 
@@ -109,7 +110,7 @@ import Testing
         #expect(box.offer(encoded(2), events: events(600, ts: 2), asSnapshot: false, nowMs: 1) == .queued)
         #expect(box.offer(encoded(3), events: events(600, ts: 3, kind: .offline), asSnapshot: false, nowMs: 2) == .queued)
         // After a gap in the events, later ones alone would mislead: the snapshot says it all.
-        #expect(box.offer(encoded(4), events: [MonitorEvent(PathEvent(.reset, path: "a", ts: 4))], asSnapshot: false, nowMs: 3) == .queued)
+        #expect(box.offer(encoded(4), events: [MonitorEvent(.reset, severity: .warning, ts: 4, path: "a", message: "a changed")], asSnapshot: false, nowMs: 3) == .queued)
         let batch = box.take()
         #expect(batch.events.isEmpty)
         #expect(batch.asSnapshot)
@@ -180,13 +181,13 @@ import Testing
         var box = LiveMailbox(slowLimitMs: .max)
         _ = box.offer(encoded(1), events: [], asSnapshot: false, nowMs: 0)
         _ = box.take()
-        _ = box.offer(encoded(2), events: [MonitorEvent(PathEvent(.reset, path: "a", ts: 2)), MonitorEvent(PathEvent(.reset, path: "b", ts: 2))],
+        _ = box.offer(encoded(2), events: [MonitorEvent(.reset, severity: .warning, ts: 2, path: "a", message: "a changed"), MonitorEvent(.reset, severity: .warning, ts: 2, path: "b", message: "b changed")],
                       asSnapshot: false, nowMs: 0)
         box.subscribe(.only(["b"]), current: encoded(2))
         let batch = box.take()
         #expect(batch.asSnapshot)
         #expect(batch.events.map(\.path) == ["b"])
-        let later = [MonitorEvent(PathEvent(.reset, path: "a", ts: 3))]
+        let later = [MonitorEvent(.reset, severity: .warning, ts: 3, path: "a", message: "a changed")]
         _ = box.offer(encoded(3), events: later, asSnapshot: false, nowMs: 0)
         #expect(box.take().events.isEmpty)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MTXMonCore
 @testable import MTXMonServer
 import Testing
 
