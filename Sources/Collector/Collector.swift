@@ -222,7 +222,12 @@ public struct Collector: Service {
             let tick = next
             try? await cancelWhenGracefulShutdown { try await clock.sleep(until: tick) }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            status.update { $0.tickLateMs = tick.duration(to: clock.now).milliseconds }
+            let late = tick.duration(to: clock.now)
+            status.update {
+                $0.tickLateMs = late.milliseconds
+                $0.tickLateMaxMs = max($0.tickLateMaxMs, late.milliseconds)
+            }
+            metrics.tickDelay.recordMilliseconds(late.milliseconds)
             ticks.add(await pollServers(&state))
             next += settings.interval
             let now = clock.now

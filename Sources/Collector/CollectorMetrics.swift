@@ -8,6 +8,9 @@ struct CollectorMetrics: Sendable {
     let pollFailuresByReason: [FailureReason: Counter]
     let pollsAbandoned: Counter
     let ticksSkipped: Counter
+    /// How late each tick started after its slot: work beside the tick (seals, prunes, a slow
+    /// disk) shows here before it costs a poll.
+    let tickDelay: Metrics.Timer
     let pollDuration: Metrics.Timer
     let paths: Gauge
     let samplesWritten: Counter
@@ -35,6 +38,7 @@ struct CollectorMetrics: Sendable {
         pollFailuresByReason = byReason
         pollsAbandoned = Counter(label: "mtxmon_polls_abandoned_total", dimensions: by, factory: factory)
         ticksSkipped = Counter(label: "mtxmon_ticks_skipped_total", factory: factory)
+        tickDelay = Metrics.Timer(label: "mtxmon_tick_delay_seconds", factory: factory)
         pollDuration = Metrics.Timer(label: "mtxmon_poll_duration_seconds", dimensions: by,
                                      preferredDisplayUnit: .seconds, factory: factory)
         paths = Gauge(label: "mtxmon_paths", dimensions: by, factory: factory)

@@ -13,6 +13,9 @@ public final class CollectorStatus: Sendable {
         public var ticksSkipped = 0
         /// How late the newest tick started after its slot on the grid, ms.
         public var tickLateMs: Int64 = 0
+        /// The latest any tick started since the collector started, ms: what a seal, a prune or a
+        /// slow disk cost the poll grid (nothing of it waits on them, so it stays near 0).
+        public var tickLateMaxMs: Int64 = 0
         /// The interval the server is polled at (per server), ms.
         public var intervalMs: Int64?
         public var lastPollTs: Int64?

@@ -121,6 +121,7 @@ struct ServiceRoutes: Sendable {
             w.key("droppedBatches"); w.int(status.droppedBatches)
             w.key("heldBytes"); w.int(status.heldBytes)
             w.key("ticksSkipped"); w.int(status.ticksSkipped)
+            w.key("tickDelayMaxMs"); w.int(status.tickLateMaxMs)
             w.key("invalidSamples"); w.int(status.invalidSamples)
             w.key("redisErrors"); w.int(status.redisErrors)
             w.key("sqliteErrors"); w.int(status.sqliteErrors)
