@@ -43,7 +43,10 @@ extension ReadConnection {
         var folder = BucketFolder(step: step, aggregation: range.aggregation)
         try foldRollups(into: &folder, pathID: pathID, from: range.from, to: range.to, tier: RollupTier(step: step),
                         fields: fields)
-        return folder.finish()
+        // A rollup row's state and counters are read whatever `fields` says: left neutral, as raw
+        // points are, so that an answer is the same before and after its rows are rolled up.
+        let points = folder.finish()
+        return fields == .everything ? points : points.map { $0.narrowed(to: fields) }
     }
 
     /// The rollup figures (in `Rollups.figures` order) that `fields` prints.
