@@ -192,6 +192,9 @@ let package = Package(
         ),
         .testTarget(name: "SQLiteHistoryTests", dependencies: ["SQLiteHistory", "History", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
+        // The same behaviour tests against every implementation of the history.
+        .testTarget(name: "HistoryContractTests", dependencies: ["History", "SQLiteHistory", "MTXMonCore", "TestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "SnapshotCacheTests", dependencies: ["SnapshotCache", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(

@@ -250,11 +250,13 @@ extension ReadConnection {
             minutes.append(minute)
         }
         s.reset()
-        // Minutes after the last roll-up, folded from the raw rows as a roll-up would fold them.
+        // Minutes after the last roll-up, folded from the raw rows as a roll-up would fold them:
+        // whole, as rolled-up minutes are, also the one `to` falls in.
         let rawFrom = max(from - from % 60_000, rolled)
         guard rawFrom <= to else { return minutes }
+        let rawTo = to > .max - 60_000 ? to : to - to % 60_000 + 59_999
         var folded: [ConnectionRollupRow] = []
-        for c in try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom, to: to,
+        for c in try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom, to: rawTo,
                                       through: through) {
             let minute = c.ts - c.ts % 60_000
             if folded.last?.start != minute { folded.append(ConnectionRollupRow(start: minute)) }

@@ -40,10 +40,13 @@ extension ReadConnection {
     /// rows would give.
     func pointsFromRollups(pathID: Int64, range: HistoryRange, step: Int64,
                            fields: PointFields = .everything) throws -> [HistoryPoint] {
-        var folder = BucketFolder(step: step, aggregation: range.aggregation)
+        var folder = PointFolder(step: step, aggregation: range.aggregation)
         try foldRollups(into: &folder, pathID: pathID, from: range.from, to: range.to, tier: RollupTier(step: step),
                         fields: fields)
-        return folder.finish()
+        // A rollup row's state and counters are read whatever `fields` says: left neutral, as raw
+        // points are, so that an answer is the same before and after its rows are rolled up.
+        let points = folder.finish()
+        return fields == .everything ? points : points.map { $0.narrowed(to: fields) }
     }
 
     /// The rollup figures (in `Rollups.figures` order) that `fields` prints.
@@ -52,7 +55,7 @@ extension ReadConnection {
         return flags.indices.filter { fields.contains(flags[$0]) }
     }
 
-    private func foldRows(into folder: inout BucketFolder, pathID: Int64, from: Int64, endBefore: Int64,
+    private func foldRows(into folder: inout PointFolder, pathID: Int64, from: Int64, endBefore: Int64,
                           tier: RollupTier, fields: PointFields) throws {
         let statement = try connection.cached("""
             SELECT \(tier.key), samples, online, resets, inbound_bytes, outbound_bytes,
@@ -82,7 +85,7 @@ extension ReadConnection {
                                           low: s.optionalDouble(c + 2) ?? .infinity,
                                           high: s.optionalDouble(c + 3) ?? -.infinity, last: s.optionalDouble(c + 4))
             }
-            folder.add(row, tier: tier)
+            folder.add(rolled: PointBucket(row), wholeHour: tier == .hour)
         }
     }
 
@@ -96,7 +99,7 @@ extension ReadConnection {
         return whole.lowerBound < end ? whole.lowerBound..<end : nil
     }
 
-    private func foldRollups(into folder: inout BucketFolder, pathID: Int64, from: Int64, to: Int64,
+    private func foldRollups(into folder: inout PointFolder, pathID: Int64, from: Int64, to: Int64,
                              tier: RollupTier?, fields: PointFields) throws {
         guard let tier else {
             let raw = HistoryRange(from: from, to: to)
@@ -160,4 +163,22 @@ struct MinuteRow {
     var outboundBytes: Int64
     /// In the order of `Rollups.figures`.
     var figures = [Fold](repeating: Fold(), count: 6)
+}
+
+extension PointBucket {
+    /// A roll-up row's minute (or hour) as a folded bucket.
+    init(_ row: MinuteRow) {
+        self.init(start: row.minute)
+        count = row.samples
+        online = row.online
+        reset = row.resets > 0
+        inbound = row.inboundBytes
+        outbound = row.outboundBytes
+        bitrateIn = row.figures[0]
+        bitrateOut = row.figures[1]
+        readers = row.figures[2]
+        rtt = row.figures[3]
+        recvRate = row.figures[4]
+        linkCapacity = row.figures[5]
+    }
 }

@@ -109,8 +109,12 @@ public final class SQLiteHistory: Sendable {
                 for batch in batches {
                     let serverID = try Self.serverID(batch.poll.server, &state)
                     if let interval = batch.poll.intervalMs { try Self.note(interval: interval, serverID: serverID, &state) }
-                    try Self.insert(poll: batch.poll, serverID: serverID, db)
-                    report.events += try Self.insert(events: batch.events, notify: batch.notify, targets: targets, &state)
+                    // A poll already stored was written before (a held poll written again): its events
+                    // and their deliveries are not stored twice.
+                    if try Self.insert(poll: batch.poll, serverID: serverID, db) {
+                        report.events += try Self.insert(events: batch.events, notify: batch.notify, targets: targets,
+                                                         &state)
+                    }
                     guard let snapshot = batch.snapshot, snapshot.ts > state.watermarks.sealedUntil else { continue }
                     try Self.writeRecent(snapshot, serverID: serverID, &state, &report)
                     // A fleet's servers answer a tick a few milliseconds apart: polls are counted
@@ -161,12 +165,21 @@ public final class SQLiteHistory: Sendable {
             return rows.count - 1
         }
         let stored = snapshot.paths.filter { PathStates.isStored($0, at: ts) }
-        try insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report) { sample, state throws(SQLiteError) in
+        // Rows written before a refusal are written again, one by one: what they added is undone first.
+        try insertEach(stored, kind: "path", name: \.name, ts: ts, &state, &report,
+                       retrying: { (rows, place, ids) = ([], [:], []) }) { sample, state throws(SQLiteError) in
+            // The schema takes the empty name (a server's row for connections without a path): a
+            // path sample must not be stored there, unseen by every read, so it is refused here.
+            guard !sample.name.isEmpty else {
+                throw SQLiteError(code: SQLITE_CONSTRAINT, message: "CHECK constraint failed: a path name is 1 to "
+                                  + "\(Self.maxPathNameLength) characters", context: "storing a path without a name")
+            }
             let id = try Self.pathID(sample.name, serverID: serverID, state.connection, cache: &state.pathIDs)
             rows[row(id)].path = StoredPath(sample, ts: ts)
         }
-        try insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report) {
-            connection, state throws(SQLiteError) in
+        let pathRows = (rows, place, ids)
+        try insertEach(snapshot.connections, kind: "connection", name: \.id, ts: ts, &state, &report,
+                       retrying: { (rows, place, ids) = pathRows }) { connection, state throws(SQLiteError) in
             // A path name the schema would refuse costs the connection its path, not its row.
             let storable = connection.path.flatMap(Self.storablePathName)
             let pathID = try storable.map { name throws(SQLiteError) in
@@ -206,9 +219,12 @@ public final class SQLiteHistory: Sendable {
     /// size limit), the savepoint is undone and the rows are written again one savepoint each,
     /// leaving out only the refused ones: one bad row never costs the others. Any other error
     /// (I/O, a full disk, a lock) is thrown, so the whole transaction is retried later.
+    /// `retrying` undoes what the rows written so far added outside the file (a poll's rows being
+    /// assembled), so that no row is added twice.
     static func insertEach<Row>(
         _ rows: [Row], kind: String, name: (Row) -> String, ts: Int64, _ state: inout WriterState,
-        _ report: inout AppendReport, _ write: (Row, inout WriterState) throws(SQLiteError) -> Void
+        _ report: inout AppendReport, retrying: () -> Void = {},
+        _ write: (Row, inout WriterState) throws(SQLiteError) -> Void
     ) throws(SQLiteError) {
         guard !rows.isEmpty else { return }
         let db = state.connection
@@ -220,6 +236,7 @@ public final class SQLiteHistory: Sendable {
         } catch where error.isRefusal {
             try db.execute("ROLLBACK TO rows")
             state.forgetCaches()
+            retrying()
         }
         for row in rows {
             try db.execute("SAVEPOINT row")
@@ -303,7 +320,8 @@ public final class SQLiteHistory: Sendable {
         return id
     }
 
-    static func insert(poll: PollRecord, serverID: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
+    /// Stores the poll unless the server has one at its time; whether it did.
+    static func insert(poll: PollRecord, serverID: Int64, _ db: SQLiteConnection) throws(SQLiteError) -> Bool {
         let statement = try db.cached("""
             INSERT INTO poll (ts_ms, ok, duration_ms, path_count, error, reason, server_id) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (ts_ms, server_id) DO NOTHING
@@ -316,6 +334,7 @@ public final class SQLiteHistory: Sendable {
         statement.bind(5, poll.error)
         statement.bind(6, poll.reason)
         try statement.run()
+        return db.changes == 1
     }
 
     /// Reader counts by type as the history file keeps them.

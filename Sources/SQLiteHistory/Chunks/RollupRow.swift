@@ -4,7 +4,7 @@ import MTXMonCore
 /// One row of `sample_1m` or `sample_1h`, worked out in memory when rows are sealed.
 ///
 /// A minute is the fold of its samples in time order; an hour is the fold of its minutes in
-/// order. Queries fold raw rows the same way (see `BucketFolder`), so a bucket answers the same
+/// order. Queries fold raw rows the same way (see `PointFolder`), so a bucket answers the same
 /// from raw rows as from rollups, to the bit.
 struct RollupRow: Equatable {
     var start: Int64
