@@ -244,7 +244,8 @@ public struct MediaMTXClient: Sendable {
 
     /// One reply as a poll reads it: the one-pass reader for the wire types, `JSONDecoder` for any
     /// other type. Public so that `mtxmon-bench --decode` times exactly what a poll does.
-    public static func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, url: String) throws(MediaMTXError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer,
+                                            url: String) throws(MediaMTXError) -> T {
         do throws(WireReader.Failure) {
             if let value = try WireReader.decode(type, body) { return value }
         } catch {
