@@ -166,6 +166,7 @@ let package = Package(
             name: "mtxmon-bench",
             dependencies: [
                 "MTXMonCore", "History", "SQLiteHistory", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
+                "MediaMTXSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -8,6 +8,7 @@
 //   swift run -c release mtxmon-bench --live [--clients 1000] [--paths 100] [--polls 30] [--interval-ms 1000]
 //   swift run -c release mtxmon-bench --outage [--runs 50]
 //   swift run -c release mtxmon-bench --storage [--hours 24] [--dir DIR]   (needs promtool)
+//   swift run -c release mtxmon-bench --decode [--runs 51]
 //
 // The file (100 paths × 24 h at 2 s, 4.32 million samples) is generated on first use and kept.
 // With --prometheus (needs `prometheus` and `promtool` on PATH, Debian's package `prometheus`),
@@ -46,12 +47,14 @@ struct BenchOptions: ParsableCommand {
     var outage = false
     @Flag(help: "WebSocket clients of one mtxmon serve against a bare Redis subscriber (--clients, --paths, --polls, --interval-ms).")
     var live = false
+    @Flag(help: "CPU to read one poll's replies (1,000 paths, 2,000 connections) against JSONDecoder (--runs).")
+    var decode = false
     @Flag(help: "Also time the same questions on Prometheus (needs prometheus and promtool on PATH).")
     var prometheus = false
 
     @Option(help: "The generated history file (kept between runs).")
     var db: String?
-    @Option(help: "Timed runs per question (default 15; --year 9; --outage 50).")
+    @Option(help: "Timed runs per question (default 15; --year 9; --outage 50; --decode 51).")
     var runs: Int?
     @Option(help: "Hours of polls to generate (--steady 30, --storage 24).")
     var hours: Int?
@@ -67,8 +70,8 @@ struct BenchOptions: ParsableCommand {
     var intervalMs = 1_000
 
     func validate() throws {
-        let modes = [year, steady, storage, outage, live].filter { $0 }.count
-        guard modes <= 1 else { throw ValidationError("choose one of --year, --steady, --storage, --outage, --live") }
+        let modes = [year, steady, storage, outage, live, decode].filter { $0 }.count
+        guard modes <= 1 else { throw ValidationError("choose one of --year, --steady, --storage, --outage, --live, --decode") }
         if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
         if let hours, hours < 1 { throw ValidationError("--hours must be at least 1") }
     }
@@ -92,6 +95,10 @@ if options.storage {
 }
 if options.outage {
     try await OutageBenchmark.run(runs: options.runs ?? 50)
+    exit(0)
+}
+if options.decode {
+    try DecodeBenchmark.run(runs: options.runs ?? 51)
     exit(0)
 }
 if options.live {

@@ -2,9 +2,9 @@
 /// of each key and comparing it with forty others: a reply of two thousand connections has
 /// some sixty thousand keys.
 ///
-/// A lookup gives the field's position in the list it was made from; the caller switches on
-/// it. Keys sit in one byte array and slots are plain integers, so a lookup touches no
-/// reference count and calls no closure.
+/// A lookup gives the field's position in the list it was made from (`WireFields` reads the
+/// field at that position). Keys sit in one byte array and slots are plain integers, so a lookup
+/// touches no reference count and calls no closure.
 struct FieldTable: Sendable {
     /// Per slot: the field's position + 1 (0: empty), and where its key lies in `keys`.
     private let slots: [(field: Int32, start: Int32, count: Int32)]
@@ -114,7 +114,8 @@ extension WireReader {
             let name: FieldName
             // MediaMTX writes a type's keys in the same order in every item: the key the previous
             // object had at this place is tried first, by its bytes, without hashing or scanning.
-            let guess = index < orders[fields.order].count ? orders[fields.order][index] : KeyGuess.none
+            let guess = fields.order < orders.count && index < orders[fields.order].count
+                ? orders[fields.order][index] : KeyGuess.none
             if guess >= 0, try peek() == UInt8(ascii: "\""), let count = fields.isKey(Int(guess), at: i + 1, in: bytes) {
                 position = Int(guess)
                 name = .bytes((i + 1)..<(i + 1 + count))

@@ -187,7 +187,7 @@ public struct MediaMTXClient: Sendable {
         let url = endpoint.baseURL + "/v3/info"
         do {
             let (body, _) = try await get(url)
-            return try decode(WireInfo.self, body, url: url)
+            return try Self.decode(WireInfo.self, body, url: url)
         } catch .notFound {
             return nil
         }
@@ -231,7 +231,7 @@ public struct MediaMTXClient: Sendable {
             let url = "\(endpoint.baseURL)\(path)?page=\(page)&itemsPerPage=\(endpoint.pageSize)"
             let (body, arrivedAt) = try await get(url, deadline: deadline)
             if page == 0 { firstPageAt = arrivedAt }
-            let reply = try decode(ListPage<Item>.self, body, url: url)
+            let reply = try Self.decode(ListPage<Item>.self, body, url: url)
             let pageItems = reply.items ?? []
             items.append(contentsOf: pageItems)
             readAt.append(contentsOf: repeatElement(arrivedAt, count: pageItems.count))
@@ -242,7 +242,10 @@ public struct MediaMTXClient: Sendable {
         return (items, firstPageAt, readAt)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, url: String) throws(MediaMTXError) -> T {
+    /// One reply as a poll reads it: the one-pass reader for the wire types, `JSONDecoder` for any
+    /// other type. Public so that `mtxmon-bench --decode` times exactly what a poll does.
+    public static func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer,
+                                            url: String) throws(MediaMTXError) -> T {
         do throws(WireReader.Failure) {
             if let value = try WireReader.decode(type, body) { return value }
         } catch {

@@ -1,10 +1,18 @@
 import MTXMonCore
 
-/// The parts of MediaMTX's list replies that mtxmon reads, tolerant of both API generations.
-///
-/// Every field is optional: v1.17 renamed `bytesReceived`/`bytesSent`/`ready` to
-/// `inboundBytes`/`outboundBytes`/`online` and may drop the old names, older servers never send
-/// the new ones, and SRT connections carry only the old names even on v1.20.
+// The parts of MediaMTX's replies that mtxmon reads, tolerant of both API generations.
+//
+// Every field is optional: v1.17 renamed `bytesReceived`/`bytesSent`/`ready` to
+// `inboundBytes`/`outboundBytes`/`online` and may drop the old names, older servers never send
+// the new ones, and SRT connections carry only the old names even on v1.20.
+//
+// Each type's `fields` is the one list of the keys it reads, each beside the property it fills
+// and the way its value is read; the one-pass reader and `Decodable` both read through it
+// (`WireFields.swift`). A property is named as its key: `WireFieldTests` checks that every
+// property has its field and every field fills the property of its name.
+
+/// One page of a list reply. Not a `WireObject`: a generic type cannot hold a static list, and
+/// its three keys are read by name (`ListPage.read`) as the synthesized `Decodable` reads them.
 public struct ListPage<Item: Decodable & Sendable>: Decodable, Sendable {
     public var pageCount: Int?
     public var itemCount: Int?
@@ -30,12 +38,48 @@ public struct WirePath: Decodable, Sendable {
     public var inboundFramesInError: Int64?
 }
 
+extension WirePath.Ref: WireObject {
+    static let fields = WireFields<Self>(order: 0, [
+        .string("type", \.type),
+        .identifier("id", \.id),
+    ])
+
+    public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
+}
+
+extension WirePath: WireObject {
+    static let fields = WireFields<Self>(order: 1, [
+        .identifier("name", \.name),
+        .bool("ready", \.ready),
+        .bool("online", \.online),
+        .bool("available", \.available),
+        .object("source", \.source),
+        .array("readers", \.readers),
+        .int("bytesReceived", \.bytesReceived),
+        .int("bytesSent", \.bytesSent),
+        .int("inboundBytes", \.inboundBytes),
+        .int("outboundBytes", \.outboundBytes),
+        .int("inboundFramesInError", \.inboundFramesInError),
+    ])
+
+    public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
+}
+
 /// SRT connections are read as any connection; the name stays for the path's SRT figures.
 public typealias WireSRTConn = WireConnection
 
 public struct WireInfo: Decodable, Sendable {
     public var version: String?
     public var started: String?
+}
+
+extension WireInfo: WireObject {
+    static let fields = WireFields<Self>(order: 3, [
+        .string("version", \.version),
+        .string("started", \.started),
+    ])
+
+    public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
 }
 
 /// One item of any connection list (`srtconns`, `rtspsessions`, `rtmpconns`, `webrtcsessions`,
@@ -89,6 +133,60 @@ public struct WireConnection: Decodable, Sendable {
     public var outboundFramesDiscarded: Int64?
     // HLS
     public var isCDN: Bool?
+}
+
+extension WireConnection: WireObject {
+    static let fields = WireFields<Self>(order: 2, [
+        .identifier("id", \.id),
+        .time("created", \.created),
+        .string("state", \.state),
+        .identifier("path", \.path),
+        .string("remoteAddr", \.remoteAddr),
+        .string("userAgent", \.userAgent),
+        .int("inboundBytes", \.inboundBytes),
+        .int("outboundBytes", \.outboundBytes),
+        .int("bytesReceived", \.bytesReceived),
+        .int("bytesSent", \.bytesSent),
+        // SRT
+        .double("msRTT", \.msRTT),
+        .double("mbpsReceiveRate", \.mbpsReceiveRate),
+        .double("mbpsSendRate", \.mbpsSendRate),
+        .double("mbpsLinkCapacity", \.mbpsLinkCapacity),
+        .int("msReceiveTsbPdDelay", \.msReceiveTsbPdDelay),
+        .int("msSendTsbPdDelay", \.msSendTsbPdDelay),
+        .int("packetsReceived", \.packetsReceived),
+        .int("packetsReceivedLoss", \.packetsReceivedLoss),
+        .int("packetsReceivedRetrans", \.packetsReceivedRetrans),
+        .int("packetsReceivedDrop", \.packetsReceivedDrop),
+        .int("packetsReceivedBelated", \.packetsReceivedBelated),
+        .int("packetsReceivedUndecrypt", \.packetsReceivedUndecrypt),
+        .int("packetsSent", \.packetsSent),
+        .int("packetsSendLoss", \.packetsSendLoss),
+        .int("packetsRetrans", \.packetsRetrans),
+        .int("packetsSendDrop", \.packetsSendDrop),
+        // RTP (RTSP, WebRTC)
+        .int("inboundRTPPackets", \.inboundRTPPackets),
+        .int("inboundRTPPacketsLost", \.inboundRTPPacketsLost),
+        .int("inboundRTPPacketsInError", \.inboundRTPPacketsInError),
+        .double("inboundRTPPacketsJitter", \.inboundRTPPacketsJitter),
+        .int("inboundRTCPPackets", \.inboundRTCPPackets),
+        .int("inboundRTCPPacketsInError", \.inboundRTCPPacketsInError),
+        .int("outboundRTPPackets", \.outboundRTPPackets),
+        .int("outboundRTPPacketsReportedLost", \.outboundRTPPacketsReportedLost),
+        .int("outboundRTPPacketsDiscarded", \.outboundRTPPacketsDiscarded),
+        .int("rtpPacketsReceived", \.rtpPacketsReceived),
+        .int("rtpPacketsLost", \.rtpPacketsLost),
+        .int("rtpPacketsInError", \.rtpPacketsInError),
+        .double("rtpPacketsJitter", \.rtpPacketsJitter),
+        .int("rtcpPacketsReceived", \.rtcpPacketsReceived),
+        .int("rtcpPacketsInError", \.rtcpPacketsInError),
+        .int("rtpPacketsSent", \.rtpPacketsSent),
+        .int("outboundFramesDiscarded", \.outboundFramesDiscarded),
+        // HLS
+        .bool("isCDN", \.isCDN),
+    ])
+
+    public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
 }
 
 /// An RFC 3339 time of MediaMTX's, kept as the unix milliseconds it names: read straight from
