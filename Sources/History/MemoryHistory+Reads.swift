@@ -88,11 +88,8 @@ extension MemoryHistory {
                                   through: ConnectionColumn) async throws -> [ConnectionMinute] {
         var minutes: [ConnectionMinuteFold] = []
         let end = to > .max - 60_000 ? to : to - to % 60_000 + 59_999
-        for row in (connections[connection]?.rows ?? []).during(from - from % 60_000, end, ts: \.ts) {
-            let start = row.ts - row.ts % 60_000
-            if minutes.last?.start != start { minutes.append(ConnectionMinuteFold(start: start)) }
-            minutes[minutes.count - 1].add(row)
-        }
+        ConnectionMinuteFold.minutes((connections[connection]?.rows ?? []).during(from - from % 60_000, end, ts: \.ts),
+                                     into: &minutes)
         return minutes.map(\.minute)
     }
 

@@ -175,7 +175,7 @@ public actor MemoryHistory: HistoryWriter {
 
 extension ConnectionRow {
     /// The row the file stores for `c` at `ts`: negative counters as 0, non-finite figures as absent.
-    init(_ c: ConnectionSample, ts: Int64) {
+    public init(_ c: ConnectionSample, ts: Int64) {
         func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
         self.init(ts: ts, role: c.role.rawValue, inboundBytes: max(0, c.inboundBytes),
                   outboundBytes: max(0, c.outboundBytes), bitrateIn: finite(c.bitrateIn),

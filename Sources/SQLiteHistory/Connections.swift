@@ -255,13 +255,9 @@ extension ReadConnection {
         let rawFrom = max(from - from % 60_000, rolled)
         guard rawFrom <= to else { return minutes }
         let rawTo = to > .max - 60_000 ? to : to - to % 60_000 + 59_999
-        var folded: [ConnectionRollupRow] = []
-        for c in try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom, to: rawTo,
-                                      through: through) {
-            let minute = c.ts - c.ts % 60_000
-            if folded.last?.start != minute { folded.append(ConnectionRollupRow(start: minute)) }
-            folded[folded.count - 1].add(c)
-        }
+        var folded: [ConnectionMinuteFold] = []
+        ConnectionMinuteFold.minutes(try storedConnection(key: key, pathID: try connectionPathID(key: key), from: rawFrom,
+                                                          to: rawTo, through: through).lazy.map(\.row), into: &folded)
         for m in folded {
             unsettled[m.start] = nil
             minutes.append(m.minute)

@@ -160,51 +160,74 @@ import TestSupport
         #expect(try sqlite3Blocking(file, "SELECT count(*) FROM history") == "735", "745 answered polls, 10 without the path")
     }
 
+    /// Rows with every kind of figure: absent, NaN, extremes, unicode, paths missing, 0–3 connections.
+    static func randomRows(trial: Int, _ generator: inout SplitMix) -> [StoredRow] {
+        let n = 1 + Int(generator.next() % 130)
+        var rows: [StoredRow] = []
+        var ts = Int64(generator.next() % 1_000_000_000_000)
+        for i in 0..<n {
+            ts += Int64(generator.next() % 4_000) + 1
+            func maybe<T>(_ value: T) -> T? { generator.next() % 4 == 0 ? nil : value }
+            func double() -> Double {
+                switch generator.next() % 6 {
+                case 0: return Double(bitPattern: generator.next())  // anything, NaN included
+                case 1: return Double(generator.next() % 10_000_000)
+                case 2: return Double(Int64(generator.next() % 100_000)) / 1_000
+                case 3: return -0.0
+                case 4: return Double.greatestFiniteMagnitude
+                default: return Double(generator.next() % 1_000) / 7
+                }
+            }
+            let path = trial % 5 == 0 && i % 3 == 0 ? nil : StoredPath(
+                ts: ts, online: generator.next() % 2 == 0, reset: generator.next() % 9 == 0,
+                sourceType: maybe(["srtConn", "rtspSession", "ünïcode ✓"][Int(generator.next() % 3)]),
+                inboundBytes: Int64(bitPattern: generator.next() >> 1), outboundBytes: Int64(i) * 1_000,
+                bitrateIn: maybe(double()), bitrateOut: maybe(Double(i * 8_000)), readers: Int64(generator.next() % 3),
+                readersByType: maybe(#"{"rtspSession":1}"#), framesInError: maybe(Int64.max),
+                rttMs: maybe(double()), recvRateMbps: maybe(double()), linkCapacityMbps: maybe(double()),
+                tsbpdDelayMs: maybe(120), srtPacketsReceived: maybe(Int64(i) * 900), srtPacketsLost: maybe(Int64.min),
+                srtPacketsRetransmitted: maybe(0), srtPacketsDropped: maybe(Int64(generator.next() % 3)))
+            var connections: [StoredConnection] = []
+            for k in 0..<Int(generator.next() % 4) {
+                var counters = ConnectionCounters()
+                counters.packetsReceived = maybe(Int64(i) * 100)
+                counters.rtpPacketsSent = maybe(Int64(bitPattern: generator.next()))
+                var deltas: ConnectionCounters? = maybe(ConnectionCounters())
+                deltas?.packetsReceived = maybe(100)
+                deltas?.rtpPacketsSent = maybe(Int64(bitPattern: generator.next()))
+                connections.append(StoredConnection(key: Int64(k * 7 + 1), row: ConnectionRow(
+                    ts: ts, role: ["publisher", "reader", "idle"][k % 3],
+                    inboundBytes: Int64(i) * 500, outboundBytes: Int64(generator.next() % 1_000), bitrateIn: maybe(double()),
+                    bitrateOut: maybe(Double(i)), reset: generator.next() % 7 == 0, rttMs: maybe(double()),
+                    recvRateMbps: maybe(double()), sendRateMbps: maybe(double()), linkCapacityMbps: maybe(double()),
+                    latencyMs: maybe(Int64(k)), jitter: maybe(double()), counters: counters, deltas: deltas)))
+            }
+            rows.append(StoredRow(ts: ts, path: path, connections: connections))
+        }
+        return rows
+    }
+
+    /// The bytes of chunks and recent rows are the format of every file already written: a change
+    /// to how columns are listed or walked must not change one byte of them.
+    @Test func chunkAndRowBytesAreTheFormatOfFilesAlreadyWritten() throws {
+        var generator = SplitMix(seed: 11)
+        var chunks = FNV(), recent = FNV(), total = 0
+        for trial in 0..<60 {
+            let rows = Self.randomRows(trial: trial, &generator)
+            let bytes = ChunkCodec.encode(rows)
+            chunks.add(bytes)
+            total += bytes.count
+            for row in rows { recent.add(RowCodec.encode(row)) }
+        }
+        #expect(total == 572_547, "chunk bytes in all")
+        #expect(chunks.hash == 12_348_508_862_024_230_740, "chunk bytes")
+        #expect(recent.hash == 17_466_768_784_409_290_041, "recent row bytes")
+    }
+
     @Test func aChunkDecodesToTheBitsWritten() throws {
         var generator = SplitMix(seed: 11)
         for trial in 0..<60 {
-            let n = 1 + Int(generator.next() % 130)
-            var rows: [StoredRow] = []
-            var ts = Int64(generator.next() % 1_000_000_000_000)
-            for i in 0..<n {
-                ts += Int64(generator.next() % 4_000) + 1
-                func maybe<T>(_ value: T) -> T? { generator.next() % 4 == 0 ? nil : value }
-                func double() -> Double {
-                    switch generator.next() % 6 {
-                    case 0: return Double(bitPattern: generator.next())  // anything, NaN included
-                    case 1: return Double(generator.next() % 10_000_000)
-                    case 2: return Double(Int64(generator.next() % 100_000)) / 1_000
-                    case 3: return -0.0
-                    case 4: return Double.greatestFiniteMagnitude
-                    default: return Double(generator.next() % 1_000) / 7
-                    }
-                }
-                let path = trial % 5 == 0 && i % 3 == 0 ? nil : StoredPath(
-                    ts: ts, online: generator.next() % 2 == 0, reset: generator.next() % 9 == 0,
-                    sourceType: maybe(["srtConn", "rtspSession", "ünïcode ✓"][Int(generator.next() % 3)]),
-                    inboundBytes: Int64(bitPattern: generator.next() >> 1), outboundBytes: Int64(i) * 1_000,
-                    bitrateIn: maybe(double()), bitrateOut: maybe(Double(i * 8_000)), readers: Int64(generator.next() % 3),
-                    readersByType: maybe(#"{"rtspSession":1}"#), framesInError: maybe(Int64.max),
-                    rttMs: maybe(double()), recvRateMbps: maybe(double()), linkCapacityMbps: maybe(double()),
-                    tsbpdDelayMs: maybe(120), srtPacketsReceived: maybe(Int64(i) * 900), srtPacketsLost: maybe(Int64.min),
-                    srtPacketsRetransmitted: maybe(0), srtPacketsDropped: maybe(Int64(generator.next() % 3)))
-                var connections: [StoredConnection] = []
-                for k in 0..<Int(generator.next() % 4) {
-                    var counters = ConnectionCounters()
-                    counters.packetsReceived = maybe(Int64(i) * 100)
-                    counters.rtpPacketsSent = maybe(Int64(bitPattern: generator.next()))
-                    var deltas: ConnectionCounters? = maybe(ConnectionCounters())
-                    deltas?.packetsReceived = maybe(100)
-                    deltas?.rtpPacketsSent = maybe(Int64(bitPattern: generator.next()))
-                    connections.append(StoredConnection(
-                        key: Int64(k * 7 + 1), ts: ts, role: ["publisher", "reader", "idle"][k % 3],
-                        inboundBytes: Int64(i) * 500, outboundBytes: Int64(generator.next() % 1_000), bitrateIn: maybe(double()),
-                        bitrateOut: maybe(Double(i)), reset: generator.next() % 7 == 0, rttMs: maybe(double()),
-                        recvRateMbps: maybe(double()), sendRateMbps: maybe(double()), linkCapacityMbps: maybe(double()),
-                        latencyMs: maybe(Int64(k)), jitter: maybe(double()), counters: counters, deltas: deltas))
-                }
-                rows.append(StoredRow(ts: ts, path: path, connections: connections))
-            }
+            let rows = Self.randomRows(trial: trial, &generator)
             for row in rows {
                 let back = try RowCodec.decode(RowCodec.encode(row))
                 #expect(Self.bits([back.path]) == Self.bits([row.path]) && Self.bits(back.connections) == Self.bits(row.connections),
@@ -299,5 +322,13 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// FNV-1a over bytes: a fingerprint of an encoding that a test can hold as one number.
+struct FNV {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ bytes: [UInt8]) {
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
     }
 }

@@ -15,7 +15,7 @@ enum ChunkCodec {
     static func encode(_ rows: [StoredRow]) -> [UInt8] { encode(rows[...]) }
 
     static func encode(_ rows: ArraySlice<StoredRow>) -> [UInt8] {
-        let rows = RowsFromZero(base: rows)
+        let rows = RowsOf(rows)
         var w = ByteWriter(capacity: 64 + rows.count * 16)
         w.byte(version)
         w.varint(rows.count)
@@ -23,7 +23,9 @@ enum ChunkCodec {
         Columns.writeInts(ts, &w)
         Columns.writePresence(rows.map { $0.path != nil }, &w)
         let paths = rows.compactMap { $0.path }
-        if !paths.isEmpty { writePaths(paths, &w) }
+        if !paths.isEmpty {
+            ColumnTable<PathColumn>.write({ $0.values(RowsOf(paths)) }, ts: paths.map(\.ts), &w)
+        }
         var series: [Int64: [Int]] = [:]
         var keys: [Int64] = []
         for (i, row) in rows.enumerated() {
@@ -37,11 +39,11 @@ enum ChunkCodec {
         for key in keys {
             let positions = series[key] ?? []
             var present = [Bool](repeating: false, count: rows.count)
-            var samples: [StoredConnection] = []
+            var samples: [ConnectionRow] = []
             samples.reserveCapacity(positions.count)
             for p in positions where !present[p >> 16] {
                 present[p >> 16] = true
-                samples.append(rows[p >> 16].connections[p & 0xffff])
+                samples.append(rows[p >> 16].connections[p & 0xffff].row)
             }
             var b = ByteWriter(capacity: 32 + samples.count * 8)
             Columns.writePresence(present, &b)
@@ -54,15 +56,19 @@ enum ChunkCodec {
         return w.bytes
     }
 
-    /// A slice seen with indices from 0, so a seal's rows of one chunk are encoded where they lie.
-    struct RowsFromZero: RandomAccessCollection {
-        let base: ArraySlice<StoredRow>
-        var startIndex: Int { 0 }
-        var endIndex: Int { base.count }
-        subscript(i: Int) -> StoredRow {
-            // Lent, not copied: a row holds a path's figures inline.
-            _read { yield base[base.startIndex + i] }
-        }
+    /// Writes `rows` of one path as one chunk, keyed by its first and last poll: the one way a
+    /// chunk enters the file, from a seal or from a file's older tables. False when there are none.
+    static func insert(_ rows: ArraySlice<StoredRow>, pathID: Int64, _ db: SQLiteConnection) throws(SQLiteError) -> Bool {
+        guard let first = rows.first, let last = rows.last else { return false }
+        let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
+        insert.bind(1, pathID)
+        insert.bind(2, first.ts)
+        insert.bind(3, last.ts)
+        insert.bind(4, rows.count)
+        insert.bind(5, encode(rows))
+        try insert.run()
+        insert.reset()
+        return true
     }
 
     /// Every row with its path and connections.
@@ -100,7 +106,7 @@ enum ChunkCodec {
         var r = ByteReader(bytes)
         let (ts, present) = try readTimes(&r)
         // The path's own columns lie between the head and the directory: walked past, not built.
-        try skipPaths(present.lazy.filter { $0 }.count, &r)
+        try ColumnTable<PathColumn>.skip(present.lazy.filter { $0 }.count, &r)
         for (k, range) in try readDirectory(&r) where k == key {
             var block = ByteReader(bytes, offset: range.lowerBound)
             return try readConnection(key: key, ts: ts, through: through, &block)
@@ -142,7 +148,7 @@ enum ChunkCodec {
         var paths = [StoredPath?](repeating: nil, count: n)
         if count > 0 {
             let rowTs = zip(ts, present).compactMap { $1 ? $0 : nil }
-            let decoded = try readPaths(rowTs, &r)
+            let decoded = StoredPath.rows(try ColumnTable<PathColumn>.read(rowTs, &r), ts: rowTs)
             var k = 0
             for i in 0..<n where present[i] {
                 paths[i] = decoded[k]
@@ -183,63 +189,7 @@ enum ChunkCodec {
         ts.indices.map { i in i == 0 ? nil : guess(bytes[i - 1], bytes[i], ts[i - 1], ts[i]) }
     }
 
-    private static func writePaths(_ p: [StoredPath], _ w: inout ByteWriter) {
-        let ts = p.map { $0.ts }
-        let inbound = p.map { $0.inboundBytes }, outbound = p.map { $0.outboundBytes }
-        Columns.writeBools(p.map { $0.online }, &w)
-        Columns.writeBools(p.map { $0.reset }, &w)
-        Columns.writeStrings(p.map { $0.sourceType }, &w)
-        Columns.writeInts(inbound, &w)
-        Columns.writeInts(outbound, &w)
-        Columns.writeDoubles(p.map { $0.bitrateIn }, predicted: guesses(ts, inbound), &w)
-        Columns.writeDoubles(p.map { $0.bitrateOut }, predicted: guesses(ts, outbound), &w)
-        Columns.writeInts(p.map { $0.readers }, &w)
-        Columns.writeStrings(p.map { $0.readersByType }, &w)
-        Columns.writeOptionalInts(p.map { $0.framesInError }, &w)
-        Columns.writeDoubles(p.map { $0.rttMs }, &w)
-        Columns.writeDoubles(p.map { $0.recvRateMbps }, &w)
-        Columns.writeDoubles(p.map { $0.linkCapacityMbps }, &w)
-        Columns.writeOptionalInts(p.map { $0.tsbpdDelayMs }, &w)
-        Columns.writeOptionalInts(p.map { $0.srtPacketsReceived }, &w)
-        Columns.writeOptionalInts(p.map { $0.srtPacketsLost }, &w)
-        Columns.writeOptionalInts(p.map { $0.srtPacketsRetransmitted }, &w)
-        Columns.writeOptionalInts(p.map { $0.srtPacketsDropped }, &w)
-    }
-
-    private static func readPaths(_ ts: [Int64], _ r: inout ByteReader) throws(ChunkError) -> [StoredPath] {
-        let n = ts.count
-        let online = try Columns.readBools(n, &r)
-        let reset = try Columns.readBools(n, &r)
-        let sourceType = try Columns.readStrings(n, &r)
-        let inbound = try Columns.readInts(n, &r)
-        let outbound = try Columns.readInts(n, &r)
-        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
-            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
-        let bitrateOut = try Columns.readDoubles(n, predicted: { i in
-            i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
-        let readers = try Columns.readInts(n, &r)
-        let byType = try Columns.readStrings(n, &r)
-        let frames = try Columns.readOptionalInts(n, &r)
-        let rtt = try Columns.readDoubles(n, &r)
-        let recv = try Columns.readDoubles(n, &r)
-        let link = try Columns.readDoubles(n, &r)
-        let tsbpd = try Columns.readOptionalInts(n, &r)
-        let received = try Columns.readOptionalInts(n, &r)
-        let lost = try Columns.readOptionalInts(n, &r)
-        let retrans = try Columns.readOptionalInts(n, &r)
-        let dropped = try Columns.readOptionalInts(n, &r)
-        return (0..<n).map { i in
-            StoredPath(ts: ts[i], online: online[i], reset: reset[i], sourceType: sourceType[i],
-                       inboundBytes: inbound[i], outboundBytes: outbound[i], bitrateIn: bitrateIn[i],
-                       bitrateOut: bitrateOut[i], readers: readers[i], readersByType: byType[i],
-                       framesInError: frames[i], rttMs: rtt[i], recvRateMbps: recv[i], linkCapacityMbps: link[i],
-                       tsbpdDelayMs: tsbpd[i], srtPacketsReceived: received[i], srtPacketsLost: lost[i],
-                       srtPacketsRetransmitted: retrans[i], srtPacketsDropped: dropped[i])
-        }
-    }
-
     // MARK: Connections
-
 
     /// A counter's increase as the collector works it out from two readings: the prediction of
     /// a stored delta, none where either reading is absent.
@@ -249,21 +199,8 @@ enum ChunkCodec {
         return CounterRule.increase(previous, current)
     }
 
-    private static func writeConnections(_ c: [StoredConnection], _ w: inout ByteWriter) {
-        let ts = c.map { $0.ts }
-        let inbound = c.map { $0.inboundBytes }, outbound = c.map { $0.outboundBytes }
-        Columns.writeStrings(c.map { $0.role }, &w)
-        Columns.writeInts(inbound, &w)
-        Columns.writeInts(outbound, &w)
-        Columns.writeDoubles(c.map { $0.bitrateIn }, predicted: guesses(ts, inbound), &w)
-        Columns.writeDoubles(c.map { $0.bitrateOut }, predicted: guesses(ts, outbound), &w)
-        Columns.writeBools(c.map { $0.reset }, &w)
-        Columns.writeDoubles(c.map { $0.rttMs }, &w)
-        Columns.writeDoubles(c.map { $0.recvRateMbps }, &w)
-        Columns.writeDoubles(c.map { $0.sendRateMbps }, &w)
-        Columns.writeDoubles(c.map { $0.linkCapacityMbps }, &w)
-        Columns.writeOptionalInts(c.map { $0.latencyMs }, &w)
-        Columns.writeDoubles(c.map { $0.jitter }, &w)
+    private static func writeConnections(_ c: [ConnectionRow], _ w: inout ByteWriter) {
+        ColumnTable<ConnectionField>.write({ $0.values(RowsOf(c)) }, ts: c.map(\.ts), &w)
         let width = ConnectionCounters.count
         w.varint(width)
         for k in 0..<width { Columns.writeOptionalInts(c.map { $0.counters[k] }, &w) }
@@ -284,36 +221,11 @@ enum ChunkCodec {
                                        _ r: inout ByteReader) throws(ChunkError) -> ConnectionBlock {
         let present = try Columns.readPresence(rowTs.count, &r)
         let rows = rowTs.indices.filter { present[$0] }
-        let n = rows.count
         let ts = rows.map { rowTs[$0] }
-        let role = try Columns.readStrings(n, &r)
-        let inbound = try Columns.readInts(n, &r)
-        let outbound = try Columns.readInts(n, &r)
-        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
-            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
         // Past `through`, nothing more is read: the figures stay absent (nil, false, no counters).
-        var gauges: ConnectionGauges?
-        if through > .bitrateIn {
-            gauges = ConnectionGauges(
-                bitrateOut: try Columns.readDoubles(n, predicted: { i in
-                    i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r),
-                reset: try Columns.readBools(n, &r), rtt: try Columns.readDoubles(n, &r),
-                recv: try Columns.readDoubles(n, &r), send: try Columns.readDoubles(n, &r),
-                link: try Columns.readDoubles(n, &r), latency: try Columns.readOptionalInts(n, &r),
-                jitter: try Columns.readDoubles(n, &r))
-        }
-        let counted = try through == .counters ? readCounters(n, &r) : nil
-        return ConnectionBlock(key: key, rows: rows, ts: ts, role: role, inbound: inbound, outbound: outbound,
-                               bitrateIn: bitrateIn, gauges: gauges, counted: counted)
-    }
-
-    /// A connection block's columns between the inbound bitrate and the counters.
-    struct ConnectionGauges {
-        let bitrateOut: [Double?]
-        let reset: [Bool]
-        let rtt, recv, send, link: [Double?]
-        let latency: [Int64?]
-        let jitter: [Double?]
+        let table = try ColumnTable<ConnectionField>.read(ts, wanted: ConnectionField.through(through), &r)
+        let counted = try through == .counters ? readCounters(ts.count, &r) : nil
+        return ConnectionBlock(key: key, rows: rows, ts: ts, table, counted: counted)
     }
 
     /// The counters of `n` polls and, from each one's second poll on, their increases.

@@ -75,20 +75,3 @@ extension Columns {
         guard seen == n else { throw ChunkError(detail: "zero run past \(n) values") }
     }
 }
-
-extension ChunkCodec {
-    /// Walks past the `n` rows of the path's own columns (in `writePaths`'s order) to the
-    /// connection directory.
-    static func skipPaths(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
-        guard n > 0 else { return }
-        for _ in 0..<2 { try Columns.skipInts(n, &r) }  // online, reset
-        try Columns.skipStrings(n, &r)  // source type
-        for _ in 0..<2 { try Columns.skipInts(n, &r) }  // byte counters
-        for _ in 0..<2 { try Columns.skipDoubles(n, &r) }  // bitrates
-        try Columns.skipInts(n, &r)  // readers
-        try Columns.skipStrings(n, &r)  // readers by type
-        try Columns.skipOptionalInts(n, &r)  // frames in error
-        for _ in 0..<3 { try Columns.skipDoubles(n, &r) }  // RTT, receive rate, link capacity
-        for _ in 0..<5 { try Columns.skipOptionalInts(n, &r) }  // TSBPD delay, SRT packet counters
-    }
-}

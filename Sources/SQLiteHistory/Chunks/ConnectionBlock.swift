@@ -12,31 +12,54 @@ struct ConnectionBlock {
     let rows: [Int]
     let ts: [Int64]
     let role: [String?]
-    let inbound: [Int64]
-    let outbound: [Int64]
-    let bitrateIn: [Double?]
-    let gauges: ChunkCodec.ConnectionGauges?
+    let inbound, outbound: [Int64]
+    let bitrateIn, bitrateOut: [Double?]
+    let reset: [Bool]
+    let rtt, recv, send, link: [Double?]
+    let latency: [Int64?]
+    let jitter: [Double?]
     let counted: (counters: [ConnectionCounters], deltas: [ConnectionCounters?])?
+
+    init(key: Int64, rows: [Int], ts: [Int64], _ t: ColumnTable<ConnectionField>,
+         counted: (counters: [ConnectionCounters], deltas: [ConnectionCounters?])?) {
+        self.key = key
+        self.rows = rows
+        self.ts = ts
+        role = t.strings(.role)
+        inbound = t.ints(.inboundBytes)
+        outbound = t.ints(.outboundBytes)
+        bitrateIn = t.doubles(.bitrateIn)
+        bitrateOut = t.doubles(.bitrateOut)
+        reset = t.bools(.reset)
+        rtt = t.doubles(.rttMs)
+        recv = t.doubles(.recvRateMbps)
+        send = t.doubles(.sendRateMbps)
+        link = t.doubles(.linkCapacityMbps)
+        latency = t.optionalInts(.latencyMs)
+        jitter = t.doubles(.jitter)
+        self.counted = counted
+    }
 
     var count: Int { ts.count }
 
-    func stored(_ i: Int) -> StoredConnection {
-        StoredConnection(
-            key: key, ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
-            bitrateIn: bitrateIn[i], bitrateOut: gauges?.bitrateOut[i], reset: gauges?.reset[i] ?? false,
-            rttMs: gauges?.rtt[i], recvRateMbps: gauges?.recv[i], sendRateMbps: gauges?.send[i],
-            linkCapacityMbps: gauges?.link[i], latencyMs: gauges?.latency[i], jitter: gauges?.jitter[i],
-            counters: counted?.counters[i] ?? ConnectionCounters(), deltas: counted?.deltas[i] ?? nil)
+    func row(_ i: Int) -> ConnectionRow {
+        ConnectionRow(
+            ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
+            bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
+            recvRateMbps: recv[i], sendRateMbps: send[i], linkCapacityMbps: link[i], latencyMs: latency[i],
+            jitter: jitter[i], counters: counted?.counters[i] ?? ConnectionCounters(),
+            deltas: counted?.deltas[i] ?? nil)
     }
 
-    /// The same point `stored(i).point` gives; without counters read, made from the columns alone.
+    func stored(_ i: Int) -> StoredConnection { StoredConnection(key: key, row: row(i)) }
+
+    /// The same point `row(i).point` gives; without counters read, made from the columns alone.
     func point(_ i: Int) -> ConnectionPoint {
-        guard counted == nil else { return stored(i).point }
+        guard counted == nil else { return row(i).point }
         return ConnectionPoint(
             t: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
-            bitrateIn: bitrateIn[i], bitrateOut: gauges?.bitrateOut[i], reset: gauges?.reset[i] ?? false,
-            rttMs: gauges?.rtt[i], recvRateMbps: gauges?.recv[i], sendRateMbps: gauges?.send[i],
-            linkCapacityMbps: gauges?.link[i], latencyMs: gauges?.latency[i], jitter: gauges?.jitter[i],
-            lost: nil, retransmitted: nil, dropped: nil)
+            bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
+            recvRateMbps: recv[i], sendRateMbps: send[i], linkCapacityMbps: link[i], latencyMs: latency[i],
+            jitter: jitter[i], lost: nil, retransmitted: nil, dropped: nil)
     }
 }

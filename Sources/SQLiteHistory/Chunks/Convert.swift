@@ -117,15 +117,7 @@ extension SQLiteHistory {
         let paths = pathID == 0 ? [] : try reader.legacyPaths(pathID: pathID, from: from, to: to)
         let connections = try reader.legacyConnections(pathID: pathID, from: from, to: to)
         let rows = ReadConnection.merge(paths.map { StoredRow(ts: $0.ts, path: $0) }, connections)
-        guard let firstRow = rows.first, let last = rows.last else { return nil }
-        let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
-        insert.bind(1, pathID)
-        insert.bind(2, firstRow.ts)
-        insert.bind(3, last.ts)
-        insert.bind(4, rows.count)
-        insert.bind(5, ChunkCodec.encode(rows))
-        try insert.run()
-        insert.reset()
+        guard try ChunkCodec.insert(rows[...], pathID: pathID, db) else { return nil }
         let deletePaths = try db.cached("DELETE FROM sample WHERE path_id = ? AND ts_ms BETWEEN ? AND ?")
         deletePaths.bind(1, pathID)
         deletePaths.bind(2, from)

@@ -8,38 +8,21 @@ extension ChunkCodec {
     static func decodeCounters(_ bytes: [UInt8]) throws(ChunkError) -> [CounterRow] {
         var r = ByteReader(bytes)
         let ts = try readPathTimes(&r)
-        let n = ts.count
-        guard n > 0 else { return [] }
-        // Column order: ChunkCodec.writePaths.
-        let online = try Columns.readBools(n, &r)
-        let reset = try Columns.readBools(n, &r)
-        try Columns.skipStrings(n, &r)
-        let inbound = try Columns.readInts(n, &r)
-        let outbound = try Columns.readInts(n, &r)
-        let bitrateIn = try Columns.readDoubles(n, predicted: { i in
-            i == 0 ? nil : guess(inbound[i - 1], inbound[i], ts[i - 1], ts[i]) }, &r)
-        let bitrateOut = try Columns.readDoubles(n, predicted: { i in
-            i == 0 ? nil : guess(outbound[i - 1], outbound[i], ts[i - 1], ts[i]) }, &r)
-        let readers = try Columns.readInts(n, &r)
-        try Columns.skipStrings(n, &r)
-        try Columns.skipOptionalInts(n, &r)
-        try Columns.skipDoubles(n, &r)
-        try Columns.skipDoubles(n, &r)
-        try Columns.skipDoubles(n, &r)
-        try Columns.skipOptionalInts(n, &r)
-        let received = try Columns.readOptionalInts(n, &r)
-        let lost = try Columns.readOptionalInts(n, &r)
-        let retransmitted = try Columns.readOptionalInts(n, &r)
-        let dropped = try Columns.readOptionalInts(n, &r)
-        var rows: [CounterRow] = []
-        rows.reserveCapacity(n)
-        for i in 0..<n {
-            rows.append(CounterRow(ts: ts[i], online: online[i], reset: reset[i], inboundBytes: inbound[i],
-                                   outboundBytes: outbound[i], bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i],
-                                   readers: Int(readers[i]), srtPacketsReceived: received[i], srtPacketsLost: lost[i],
-                                   srtPacketsRetransmitted: retransmitted[i], srtPacketsDropped: dropped[i]))
+        let t = try ColumnTable<PathColumn>.read(ts, wanted: [
+            .online, .reset, .inboundBytes, .outboundBytes, .bitrateIn, .bitrateOut, .readers, .srtPacketsReceived,
+            .srtPacketsLost, .srtPacketsRetransmitted, .srtPacketsDropped,
+        ], &r)
+        let online = t.bools(.online), reset = t.bools(.reset)
+        let inbound = t.ints(.inboundBytes), outbound = t.ints(.outboundBytes)
+        let bitrateIn = t.doubles(.bitrateIn), bitrateOut = t.doubles(.bitrateOut), readers = t.ints(.readers)
+        let received = t.optionalInts(.srtPacketsReceived), lost = t.optionalInts(.srtPacketsLost)
+        let retransmitted = t.optionalInts(.srtPacketsRetransmitted), dropped = t.optionalInts(.srtPacketsDropped)
+        return ts.indices.map { i in
+            CounterRow(ts: ts[i], online: online[i], reset: reset[i], inboundBytes: inbound[i],
+                       outboundBytes: outbound[i], bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i],
+                       readers: Int(readers[i]), srtPacketsReceived: received[i], srtPacketsLost: lost[i],
+                       srtPacketsRetransmitted: retransmitted[i], srtPacketsDropped: dropped[i])
         }
-        return rows
     }
 }
 

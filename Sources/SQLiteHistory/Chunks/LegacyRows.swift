@@ -52,12 +52,12 @@ extension ReadConnection {
             guard let text = s.string(column) else { return nil }
             return try? JSONDecoder().decode(ConnectionCounters.self, from: Data(text.utf8))
         }
-        return StoredConnection(
-            key: s.int64(0), ts: s.int64(1), role: s.string(2) ?? "idle", inboundBytes: s.int64(3),
+        return StoredConnection(key: s.int64(0), row: ConnectionRow(
+            ts: s.int64(1), role: s.string(2) ?? "idle", inboundBytes: s.int64(3),
             outboundBytes: s.int64(4), bitrateIn: s.optionalDouble(5), bitrateOut: s.optionalDouble(6),
             reset: s.int64(7) != 0, rttMs: s.optionalDouble(8), recvRateMbps: s.optionalDouble(9),
             sendRateMbps: s.optionalDouble(10), linkCapacityMbps: s.optionalDouble(11), latencyMs: s.optionalInt64(12),
-            jitter: s.optionalDouble(13), counters: counters(15) ?? ConnectionCounters(), deltas: counters(14))
+            jitter: s.optionalDouble(13), counters: counters(15) ?? ConnectionCounters(), deltas: counters(14)))
     }
 
     func legacyConnection(key: Int64, from: Int64, to: Int64) throws -> [StoredConnection] {

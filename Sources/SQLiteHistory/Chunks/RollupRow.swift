@@ -155,60 +155,8 @@ struct RollupRow: Equatable {
     }
 }
 
-/// One row of `connection_1m`, worked out in memory when rows are sealed.
-struct ConnectionRollupRow {
-    var start: Int64
-    var samples = 0
-    var lastTs: Int64 = .min
-    var role = "idle"
-    var inbound: Int64 = 0
-    var outbound: Int64 = 0
-    var resets: Int64 = 0
-    var bitrateIn = Fold()
-    var bitrateOut = Fold()
-    var rtt = Fold()
-    var latency: Int64?
-    var lost: Int64?
-    var retransmitted: Int64?
-    var dropped: Int64?
-
-    init(start: Int64) { self.start = start }
-
-    mutating func add(_ c: StoredConnection) {
-        samples += 1
-        if c.ts >= lastTs {
-            lastTs = c.ts
-            role = c.role
-            inbound = c.inboundBytes
-            outbound = c.outboundBytes
-            if let l = c.latencyMs { latency = l }
-        }
-        if c.reset { resets += 1 }
-        bitrateIn.add(c.bitrateIn)
-        bitrateOut.add(c.bitrateOut)
-        rtt.add(c.rttMs)
-        // The same figures as `c.point` gives, without building the whole point.
-        guard let deltas = c.deltas else { return }
-        let role = c.connectionRole
-        if let l = deltas.lost(role) { lost = (lost ?? 0).addingSaturating(l) }
-        if let r = deltas.retransmitted(role) { retransmitted = (retransmitted ?? 0).addingSaturating(r) }
-        if let d = deltas.dropped(role) { dropped = (dropped ?? 0).addingSaturating(d) }
-    }
-
-    /// The minute as `connectionMinuteRows` reads it back from `connection_1m`.
-    var minute: ConnectionMinute {
-        func gauge(_ f: Fold) -> ConnectionMinute.Gauge {
-            ConnectionMinute.Gauge(sum: f.count > 0 ? f.sum : 0, count: f.count, min: f.count > 0 ? f.low : nil,
-                                   max: f.count > 0 ? f.high : nil)
-        }
-        let i = gauge(bitrateIn), o = gauge(bitrateOut), r = gauge(rtt)
-        let point = ConnectionPoint(
-            t: start, role: role, inboundBytes: inbound, outboundBytes: outbound, bitrateIn: i.mean, bitrateOut: o.mean,
-            reset: resets > 0, rttMs: r.mean, latencyMs: latency, lost: lost, retransmitted: retransmitted,
-            dropped: dropped)
-        return ConnectionMinute(point: point, samples: samples, bitrateIn: i, bitrateOut: o, rtt: r)
-    }
-
+/// One row of `connection_1m`, folded in memory when rows are sealed.
+extension ConnectionMinuteFold {
     func write(key: Int64, _ db: SQLiteConnection) throws(SQLiteError) {
         let s = try db.cached("""
             INSERT OR REPLACE INTO connection_1m (conn_key, minute_ms, samples, last_ts_ms, role, inbound_bytes,

@@ -208,9 +208,9 @@ enum RowCodec {
             for k in 0..<ConnectionCounters.count { increases[k] = try d.int(&r) }
             deltas = increases
         }
-        return StoredConnection(key: key, ts: ts, role: role, inboundBytes: inbound, outboundBytes: outbound,
+        return StoredConnection(key: key, row: ConnectionRow(ts: ts, role: role, inboundBytes: inbound, outboundBytes: outbound,
                                 bitrateIn: bitrateIn, bitrateOut: bitrateOut, reset: reset, rttMs: rtt,
                                 recvRateMbps: recv, sendRateMbps: send, linkCapacityMbps: link, latencyMs: latency,
-                                jitter: jitter, counters: counters, deltas: deltas)
+                                jitter: jitter, counters: counters, deltas: deltas))
     }
 }

@@ -89,7 +89,6 @@ extension SQLiteHistory {
             JOIN recent AS r ON r.ts_ms = p.ts_ms AND r.path_id BETWEEN ?1 AND ?2
             ORDER BY p.ts_ms, r.path_id
             """)
-        let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
         var lastSeen: [Int64: Int64] = [:]
         // Rolled up path by path while its rows are in memory; `rolledUntil` moves once all are.
         let roll = Roll(from: marks.rolledUntil, end: newest + 1, complete: (newest + 1) / 60_000 * 60_000,
@@ -130,16 +129,9 @@ extension SQLiteHistory {
                 // Many polls written at once (an import, a writer that was stopped a long time) still
                 // make chunks of a few minutes: a query reads only the chunks its range touches.
                 for start in stride(from: 0, to: all.count, by: chunkRows) {
-                    let rows = all[start..<min(all.count, start + chunkRows)]
-                    guard let first = rows.first, let last = rows.last else { continue }
-                    insert.bind(1, pathID)
-                    insert.bind(2, first.ts)
-                    insert.bind(3, last.ts)
-                    insert.bind(4, rows.count)
-                    insert.bind(5, ChunkCodec.encode(rows))
-                    try insert.run()
-                    insert.reset()
-                    report.chunks += 1
+                    if try ChunkCodec.insert(all[start..<min(all.count, start + chunkRows)], pathID: pathID, db) {
+                        report.chunks += 1
+                    }
                 }
                 // By index: a `for` over the rows would copy every connection sample out.
                 for i in all.indices {
@@ -311,7 +303,7 @@ struct RollTails {
         var previous: StoredPath?
         /// The minute that was not over, as far as it was folded.
         var minute: RollupRow?
-        var connections: [Int64: ConnectionRollupRow] = [:]
+        var connections: [Int64: ConnectionMinuteFold] = [:]
     }
 
     mutating func removeAll() {
@@ -328,11 +320,6 @@ struct Roll {
     let readerGapMs: ReaderGaps
     let hoursThroughEnd: Bool
 
-    private static func fold(_ c: StoredConnection, minute: Int64, into list: inout [ConnectionRollupRow]) {
-        if list.last?.start != minute { list.append(ConnectionRollupRow(start: minute)) }
-        list[list.count - 1].add(c)
-    }
-
     /// Rolls up one path from its rows since `from` (`new`: those just sealed, in memory).
     func path(_ pathID: Int64, new: [StoredRow], _ reader: ReadConnection, _ tails: inout RollTails) throws -> Int {
         let db = reader.connection
@@ -340,7 +327,7 @@ struct Roll {
         var rows: [StoredRow]
         var previous: StoredPath?
         var pathMinutes: [RollupRow] = []
-        var connectionMinutes: [Int64: [ConnectionRollupRow]] = [:]
+        var connectionMinutes: [Int64: [ConnectionMinuteFold]] = [:]
         if tails.from == from, from > .min, let tail = tails.byPath[pathID] {
             // Folds are sequential: going on from the sums gives what folding every row would.
             rows = new
@@ -364,7 +351,8 @@ struct Roll {
             for j in rows[i].connections.indices {
                 // Changed where it lies in the dictionary: one lookup, no copy of the list.
                 let key = rows[i].connections[j].key
-                Self.fold(rows[i].connections[j], minute: minute, into: &connectionMinutes[key, default: []])
+                ConnectionMinuteFold.minutes(CollectionOfOne(rows[i].connections[j].row),
+                                             into: &connectionMinutes[key, default: []])
             }
         }
         var tail = RollTails.Tail(previous: previous)

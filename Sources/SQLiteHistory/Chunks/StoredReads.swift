@@ -59,7 +59,7 @@ extension ReadConnection {
     }
 
     /// The path's raw history points in `[from, to]` with the figures of `fields`, in time order:
-    /// sealed chunks are read for those figures only (see `PathColumns`).
+    /// sealed chunks are read for those figures only (see `ColumnTable.read`).
     func storedPoints(pathID: Int64, from: Int64, to: Int64, fields: PointFields) throws -> [HistoryPoint] {
         try storedPathFigures(pathID: pathID, from: from, to: to, ts: \.t, row: { Self.point($0, fields) },
                               chunk: { try ChunkCodec.decodePoints($0, fields: fields) })
