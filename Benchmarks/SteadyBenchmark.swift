@@ -47,7 +47,10 @@ enum SteadyBenchmark {
                     let ts = start + Int64(h) * hour + Int64(i) * 2_000
                     batches.append(poll(ts))
                     if batches.count == 30 {
-                        writeMs.append(try milliseconds { try store.append(batches) })
+                        writeMs.append(try milliseconds {
+                            try store.append(batches)
+                            _ = try store.sealIfDue()
+                        })
                         batches.removeAll(keepingCapacity: true)
                     }
                 }

@@ -49,6 +49,7 @@ enum StorageBenchmark {
                                    snapshot: snapshot))
             if batch.count == 30 {
                 try store.append(batch)
+                _ = try store.sealIfDue()
                 batch.removeAll(keepingCapacity: true)
             }
             writeCPU += cpuSeconds() - cpu0

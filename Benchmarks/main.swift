@@ -145,6 +145,7 @@ func generate() throws {
                                snapshot: Snapshot(ts: ts, paths: paths)))
         if batch.count == 300 {
             try store.append(batch)
+            _ = try store.sealIfDue()
             batch.removeAll(keepingCapacity: true)
         }
         ts += interval

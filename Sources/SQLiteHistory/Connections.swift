@@ -154,6 +154,18 @@ extension ReadConnection {
     }
 
     /// `connection(id:server:)` with the row's key, which reads of its polls need.
+    /// The file's key for MediaMTX's connection `id` on `server`, without its description: what a
+    /// history read needs, one indexed lookup.
+    func connectionKey(id: String, server: String) throws -> Int64? {
+        let s = try connection.cached("""
+            SELECT c.key FROM connection AS c JOIN server AS v ON v.id = c.server_id WHERE c.id = ?1 AND v.name = ?2
+            """)
+        s.bind(1, id)
+        s.bind(2, server)
+        defer { s.reset() }
+        return try s.step() ? s.int64(0) : nil
+    }
+
     func keyedConnection(id: String, server: String? = nil) throws -> KeyedConnection? {
         let s = try connection.cached("""
             SELECT c.key, c.id, c.protocol, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts_ms, c.last_ts_ms,

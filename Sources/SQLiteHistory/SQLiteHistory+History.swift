@@ -79,16 +79,16 @@ extension SQLiteHistory: HistoryWriter {
     public func connectionPoints(_ connection: ConnectionRef, from: Int64, to: Int64,
                                  through: ConnectionColumn) async throws -> [ConnectionPoint] {
         try await reading { db in
-            guard let found = try db.keyedConnection(id: connection.id, server: connection.server) else { return [] }
-            return try db.connectionPoints(key: found.key, from: from, to: to, through: through)
+            guard let key = try db.connectionKey(id: connection.id, server: connection.server) else { return [] }
+            return try db.connectionPoints(key: key, from: from, to: to, through: through)
         }
     }
 
     public func connectionMinutes(_ connection: ConnectionRef, from: Int64, to: Int64,
                                   through: ConnectionColumn) async throws -> [ConnectionMinute] {
         try await reading { db in
-            guard let found = try db.keyedConnection(id: connection.id, server: connection.server) else { return [] }
-            return try db.connectionMinuteRows(key: found.key, from: from, to: to, through: through)
+            guard let key = try db.connectionKey(id: connection.id, server: connection.server) else { return [] }
+            return try db.connectionMinuteRows(key: key, from: from, to: to, through: through)
         }
     }
 

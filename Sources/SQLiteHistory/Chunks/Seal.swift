@@ -10,6 +10,11 @@ extension SQLiteHistory {
     @discardableResult
     public func sealAll() throws(SQLiteError) -> SealReport { try seal(hoursThroughEnd: true) }
 
+    /// Seals when enough recent rows wait, as `HistoryCompactor` does beside a collector: for a
+    /// writer that appends and seals on one thread (a benchmark, an import), so that its file grows
+    /// as a running mtxmon's does.
+    public func sealIfDue() throws(SQLiteError) -> SealReport? { needsSeal ? try seal() : nil }
+
     /// What a writer does when it stops: seals every recent row, gives the pages they used back
     /// to the file system (files created since chunks), and folds the write-ahead log into the
     /// file, so what is left on disk is the history and little else.
