@@ -87,6 +87,14 @@ public protocol HistoryReader: Sendable {
     func points(_ path: PathRef, range: HistoryRange, fields: PointFields) async throws -> [HistoryPoint]
     /// Bytes, bitrates, resets, reader minutes and SRT figures of a path over `[from, to]`.
     func windowRates(_ path: PathRef, from: Int64, to: Int64, maxGapMs: Int64) async throws -> WindowRates
+    /// `path(named:server:)` and `points` in one call: an answer about one path asks the store
+    /// once, which is most of a small answer's time. `nil` when the path is unknown.
+    func points(named name: String, server: String?, range: HistoryRange,
+                fields: PointFields) async throws -> (path: PathRef, points: [HistoryPoint])?
+    /// `path(named:server:)` and `windowRates` in one call, runs ended by the gap rule of the interval
+    /// the path's server is polled at (`fallbackIntervalMs` where the history has none stored).
+    func windowRates(named name: String, server: String?, from: Int64, to: Int64,
+                     fallbackIntervalMs: Int64) async throws -> (path: PathRef, rates: WindowRates)?
 
     /// The connection with MediaMTX's `id`, on `server` or on the one server that has it
     /// (several throw `AmbiguousPath`).
@@ -164,5 +172,21 @@ public protocol HistoryWriter: HistoryReader {
 extension HistoryReader {
     public func points(_ path: PathRef, range: HistoryRange) async throws -> [HistoryPoint] {
         try await points(path, range: range, fields: .everything)
+    }
+}
+
+extension HistoryReader {
+    /// The calls it stands for, one after another: right for a store whose calls cost nothing extra.
+    public func points(named name: String, server: String?, range: HistoryRange,
+                       fields: PointFields) async throws -> (path: PathRef, points: [HistoryPoint])? {
+        guard let path = try await path(named: name, server: server) else { return nil }
+        return (path, try await points(path, range: range, fields: fields))
+    }
+
+    public func windowRates(named name: String, server: String?, from: Int64, to: Int64,
+                            fallbackIntervalMs: Int64) async throws -> (path: PathRef, rates: WindowRates)? {
+        guard let path = try await path(named: name, server: server) else { return nil }
+        let interval = try await polls(server: path.server).intervalMs ?? fallbackIntervalMs
+        return (path, try await windowRates(path, from: from, to: to, maxGapMs: Cadence(intervalMs: interval).maxGapMs))
     }
 }

@@ -17,9 +17,11 @@ struct HistoryRoutes: Sendable {
             let range = try parseRange(request)
             let fields = try PointFields.parse(RequestInput.query(request, "fields"))
             let server = try RequestInput.server(request)
-            let path = try await Self.resolve(environment.history, name, server: server)
-            let series = [Series(server: path.server, name: name,
-                                 points: try await environment.history.points(path, range: range, fields: fields))]
+            guard let found = try await environment.history.points(named: name, server: server, range: range,
+                                                                   fields: fields) else {
+                throw Self.unknown(name, server: server)
+            }
+            let series = [Series(server: found.path.server, name: name, points: found.points)]
             return respond(series, range: range, fields: fields, format: format, single: true)
         }
         router.get("/api/v1/history") { request, _ -> Response in

@@ -26,13 +26,13 @@ struct RateRoutes: Sendable {
             } ?? now
             let from = to - window
             let server = try RequestInput.server(request)
-            let path = try await HistoryRoutes.resolve(environment.history, name, server: server)
-            let on = path.server
-            // The gap beyond which readers are not counted: the collector's run rule, by the
-            // interval that server is polled at.
-            let interval = try await environment.history.polls(server: on).intervalMs ?? environment.intervalMs
-            let maxGap = Cadence(intervalMs: interval).maxGapMs
-            let rates = try await environment.history.windowRates(path, from: from, to: to, maxGapMs: maxGap)
+            // Runs end (and readers stop being counted) by the gap rule of the interval that server is
+            // polled at.
+            guard let found = try await environment.history.windowRates(
+                named: name, server: server, from: from, to: to, fallbackIntervalMs: environment.intervalMs) else {
+                throw HistoryRoutes.unknown(name, server: server)
+            }
+            let on = found.path.server, rates = found.rates
             switch format {
             case .json, .columns: return APIServer.json(Self.json(name, server: on, rates))
             case .csv: return APIServer.csv(Self.csv(name, server: on, rates), filename: "rates.csv")

@@ -72,6 +72,26 @@ extension SQLiteHistory: HistoryWriter {
         }
     }
 
+    public func points(named name: String, server: String?, range: HistoryRange,
+                       fields: PointFields) async throws -> (path: PathRef, points: [HistoryPoint])? {
+        try await reading { db in
+            guard let id = try db.pathID(name, server: server) else { return nil }
+            let path = PathRef(server: try server ?? db.serverName(pathID: id), name: name)
+            return (path, try db.points(pathID: id, range: range, fields: fields))
+        }
+    }
+
+    public func windowRates(named name: String, server: String?, from: Int64, to: Int64,
+                            fallbackIntervalMs: Int64) async throws -> (path: PathRef, rates: WindowRates)? {
+        try await reading { db in
+            guard let id = try db.pathID(name, server: server) else { return nil }
+            let path = PathRef(server: try server ?? db.serverName(pathID: id), name: name)
+            let interval = try db.interval(server: path.server) ?? fallbackIntervalMs
+            return (path, try db.windowRates(pathID: id, from: from, to: to,
+                                             maxGapMs: Cadence(intervalMs: interval).maxGapMs))
+        }
+    }
+
     public func connection(id: String, server: String?) async throws -> ConnectionInfo? {
         try await reading { try $0.connection(id: id, server: server) }
     }

@@ -21,6 +21,33 @@ import Testing
         ])
     }
 
+    /// An answer about one path asks the store once; what it gets is what the separate calls give.
+    @Test(arguments: Store.allCases)
+    func oneCallByNameAnswersAsTheCallsItStandsFor(_ store: Store) async throws {
+        let opened = try store.open()
+        defer { opened.close() }
+        let history = opened.history
+        _ = try await history.append(Self.polls, deliverTo: [])
+        let cam = try #require(try await history.path(named: "cam", server: nil))
+        let range = HistoryRange(from: F.t(0), to: F.t(890))
+        let found = try #require(try await history.points(named: "cam", server: nil, range: range, fields: .everything))
+        #expect(found.path == cam)
+        #expect(found.points == (try await history.points(cam, range: range, fields: .everything)))
+        #expect(found.points.count == 90)
+
+        let interval = try await history.polls(server: cam.server).intervalMs ?? 60_000
+        let rates = try #require(try await history.windowRates(named: "cam", server: cam.server, from: F.t(30),
+                                                                 to: F.t(870), fallbackIntervalMs: 60_000))
+        #expect(rates.path == cam)
+        #expect(rates.rates == (try await history.windowRates(cam, from: F.t(30), to: F.t(870),
+                                                              maxGapMs: Cadence(intervalMs: interval).maxGapMs)))
+        #expect(rates.rates.samples == 85)
+
+        #expect(try await history.points(named: "nope", server: nil, range: range, fields: .everything) == nil)
+        #expect(try await history.windowRates(named: "nope", server: nil, from: F.t(30), to: F.t(870),
+                                              fallbackIntervalMs: 2_000) == nil)
+    }
+
     @Test(arguments: Store.allCases)
     func aLongWindowCountsEveryPairOnceAcrossRestarts(_ store: Store) async throws {
         let opened = try store.open()
