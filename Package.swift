@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // System libraries: Debian's libhiredis-dev and libsqlite3-dev.
@@ -38,6 +39,10 @@ let package = Package(
         // The history's interface in mtxmon's terms (servers, paths, connections, times), and an
         // implementation in memory for tests of other modules.
         .target(name: "History", dependencies: ["MTXMonCore"], swiftSettings: swiftSettings),
+
+        // The compact form of stored polls, shared by every store that keeps them: chunks of a path's
+        // polls column by column, and single recent rows.
+        .target(name: "HistoryChunks", dependencies: ["MTXMonCore", "History"], swiftSettings: swiftSettings),
 
         // One module per outside system.
         .target(
@@ -63,9 +68,21 @@ let package = Package(
         .target(
             name: "SQLiteHistory",
             dependencies: [
-                "MTXMonCore", "History", "CSQLite",
+                "MTXMonCore", "History", "HistoryChunks", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.embedInCode("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PostgresHistory",
+            dependencies: [
+                "MTXMonCore", "History", "HistoryChunks",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.embedInCode("Migrations")],
             swiftSettings: swiftSettings
@@ -133,7 +150,8 @@ let package = Package(
         .target(
             name: "MTXMonApp",
             dependencies: [
-                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "Collector", "MTXMonServer", "Webhooks",
+                "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "PostgresHistory", "Collector",
+                "MTXMonServer", "Webhooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -150,7 +168,7 @@ let package = Package(
             name: "mtxmon",
             dependencies: [
                 "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "Collector",
-                "MediaMTXSimulator", "MTXMonServer", "MTXMonApp",
+                "MediaMTXSimulator", "MTXMonServer", "MTXMonApp", "PostgresHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -165,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "mtxmon-bench",
             dependencies: [
-                "MTXMonCore", "History", "SQLiteHistory", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
+                "MTXMonCore", "History", "HistoryChunks", "SQLiteHistory", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
                 "MediaMTXSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -191,10 +209,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SQLiteHistoryTests", dependencies: ["SQLiteHistory", "History", "MTXMonCore", "TestSupport"],
+        .testTarget(name: "SQLiteHistoryTests", dependencies: ["SQLiteHistory", "HistoryChunks", "History", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
         // The same behaviour tests against every implementation of the history.
-        .testTarget(name: "HistoryContractTests", dependencies: ["History", "SQLiteHistory", "MTXMonCore", "TestSupport"],
+        .testTarget(name: "HistoryContractTests", dependencies: ["History", "SQLiteHistory", "PostgresHistory", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SnapshotCacheTests", dependencies: ["SnapshotCache", "MTXMonCore", "TestSupport"],
                     swiftSettings: swiftSettings),
@@ -209,7 +227,8 @@ let package = Package(
         .testTarget(
             name: "MTXMonServerTests",
             dependencies: [
-                "MTXMonServer", "MTXMonCore", "History", "SQLiteHistory", "SnapshotCache", "TestSupport", "Collector", "MediaMTXClient",
+                "MTXMonServer", "MTXMonCore", "History", "SQLiteHistory", "PostgresHistory", "SnapshotCache", "TestSupport", "Collector",
+                "MediaMTXClient",
                 "MediaMTXSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -222,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
-                "Webhooks", "History", "SQLiteHistory", "MTXMonCore", "TestSupport",
+                "Webhooks", "History", "SQLiteHistory", "PostgresHistory", "MTXMonCore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -234,7 +253,8 @@ let package = Package(
         .testTarget(
             name: "MTXMonAppTests",
             dependencies: [
-                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "MTXMonCore", "TestSupport",
+                "MTXMonApp", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "PostgresHistory", "MTXMonCore",
+                "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -248,7 +268,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "MediaMTXSimulator", "MTXMonCore", "CSQLite", "History", "SQLiteHistory",
+                "MediaMTXSimulator", "MTXMonCore", "CSQLite", "History", "HistoryChunks", "SQLiteHistory",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import AsyncHTTPClient
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 import Hummingbird
 import Logging
 import MTXMonServer

@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 
 /// Connection history against Prometheus on the same data: after `--storage` has written a run
 /// and backfilled MediaMTX's per-connection series, one SRT and one RTSP publisher are asked for

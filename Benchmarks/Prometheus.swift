@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 
 /// Prometheus holding the same counters, for the question operators ask: would Grafana on
 /// MediaMTX's `/metrics` answer faster? The series are MediaMTX's own names and labels,

@@ -10,6 +10,7 @@ import CSQLite
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 
 enum SteadyBenchmark {

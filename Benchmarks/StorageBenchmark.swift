@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// What a day of history costs on disk: mtxmon's file, written through the collector's own write

@@ -11,6 +11,7 @@ import CSQLite
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 
 enum YearBenchmark {

@@ -19,6 +19,7 @@ import CSQLite
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 import Hummingbird
 import Logging
 import MTXMonCore

@@ -64,6 +64,8 @@ public struct Collector: Service {
     let metrics: CollectorMetrics
     /// Each server's poll series, by server name.
     let serverMetrics: [String: CollectorMetrics]
+    /// In an active–standby pair, whether this one polls now (`nil`: always).
+    public var leadership: (any Leadership)?
 
     /// `metrics` is where the collector's series go; by default the factory `main` bootstrapped.
     public init(client: MediaMTXClient, cache: any SnapshotCache, store: any HistoryWriter, settings: CollectorSettings,
@@ -124,6 +126,8 @@ public struct Collector: Service {
         var servers: [ServerLoop]
         var tick = 0
         var write: WriteState
+        /// Whether the last tick was polled here (in a pair: led).
+        var leading = true
     }
 
     /// What the writer keeps from one tick to the next: what waits for the store, how the store
@@ -148,6 +152,22 @@ public struct Collector: Service {
     /// The loop's state at start: paths the history file knows, so that one seen before a restart
     /// of mtxmon is still known and its first poll is judged against its last row.
     func initialState() async -> LoopState {
+        let servers = await serverLoops()
+        let hold = HoldQueue(settings.hold.limits)
+        if let problem = hold.openProblem {
+            logger.warning("the hold file cannot be used as it should; polls the history store refuses are held in memory only", metadata: ["file": "\(settings.hold.path ?? "-")", "error": "\(problem)"])
+        }
+        if !hold.isEmpty {
+            logger.notice("polls held when mtxmon last stopped are written to the history first",
+                          metadata: ["polls": "\(hold.count)", "file": "\(settings.hold.path ?? "-")"])
+        }
+        status.update { $0.pendingBatches = hold.count }
+        return LoopState(servers: servers, write: WriteState(throttle: settings.throttle, hold: hold))
+    }
+
+    /// Each server's state as a collector that starts finds it: paths the history knows, so that
+    /// one seen before (by this process, or by the other of a pair) is judged against its last row.
+    func serverLoops() async -> [ServerLoop] {
         var servers: [ServerLoop] = []
         for target in targets {
             let intervalMs = settings.interval.milliseconds * Int64(target.everyTicks)
@@ -168,16 +188,25 @@ public struct Collector: Service {
             }
             servers.append(loop)
         }
-        let hold = HoldQueue(settings.hold.limits)
-        if let problem = hold.openProblem {
-            logger.warning("the hold file cannot be used as it should; polls the history store refuses are held in memory only", metadata: ["file": "\(settings.hold.path ?? "-")", "error": "\(problem)"])
+        return servers
+    }
+
+    /// Whether this tick is polled here. In a pair, the one that takes the lead starts as a
+    /// collector starts, from the history the other wrote; the one that loses it stops polling.
+    func leads(_ state: inout LoopState) async -> Bool {
+        guard let leadership else { return true }
+        guard let leads = leadership.leads() else { return false }
+        if leads, !state.leading {
+            state.servers = await serverLoops()
+            state.tick = 0
+            logger.notice("this collector leads: it polls from now on", metadata: ["history": "\(store.location)"])
+        } else if !leads, state.leading {
+            logger.notice("another collector leads: this one stands by and polls when the lead is free",
+                          metadata: ["history": "\(store.location)"])
         }
-        if !hold.isEmpty {
-            logger.notice("polls held when mtxmon last stopped are written to the history first",
-                          metadata: ["polls": "\(hold.count)", "file": "\(settings.hold.path ?? "-")"])
-        }
-        status.update { $0.pendingBatches = hold.count }
-        return LoopState(servers: servers, write: WriteState(throttle: settings.throttle, hold: hold))
+        state.leading = leads
+        status.update { $0.role = leads ? "leader" : "standby" }
+        return leads
     }
 
     /// Polls on the tick grid; beside the loop, a writer stores each tick's polls and publishes
@@ -228,7 +257,7 @@ public struct Collector: Service {
                 $0.tickLateMaxMs = max($0.tickLateMaxMs, late.milliseconds)
             }
             metrics.tickDelay.recordMilliseconds(late.milliseconds)
-            ticks.add(await pollServers(&state))
+            if await leads(&state) { ticks.add(await pollServers(&state)) }
             next += settings.interval
             let now = clock.now
             if next <= now {

@@ -170,6 +170,11 @@ public protocol HistoryWriter: HistoryReader {
 }
 
 extension HistoryReader {
+    /// What the history is kept in, for `/healthz`: `sqlite`, `postgres`, `memory`.
+    public var kind: String {
+        location.hasPrefix("postgres://") ? "postgres" : location == "memory" ? "memory" : "sqlite"
+    }
+
     public func points(_ path: PathRef, range: HistoryRange) async throws -> [HistoryPoint] {
         try await points(path, range: range, fields: .everything)
     }

@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import Collector
 import History
-import SQLiteHistory
 import Logging
+import PostgresHistory
+import SQLiteHistory
 import MediaMTXClient
 import MTXMonCore
 import MTXMonServer
@@ -58,14 +59,25 @@ public enum App {
     }
 
     /// Opens (and migrates) the history `MTXMON_DB` names, with an error that says what to do.
-    public static func openStore(_ settings: Settings) throws -> any HistoryWriter {
-        try openHistory(settings.database, intervalMs: settings.interval.milliseconds, sealEvery: settings.sealEvery)
+    public static func openStore(_ settings: Settings) async throws -> any HistoryWriter {
+        try await openHistory(settings.database, passwordFile: settings.databasePasswordFile,
+                              intervalMs: settings.interval.milliseconds, sealEvery: settings.sealEvery)
     }
 
-    /// Opens (and migrates) the history at `location`: a SQLite file.
-    public static func openHistory(_ location: String, intervalMs: Int64 = 2_000,
-                                   sealEvery: Int = SQLiteHistory.defaultSealEvery) throws -> any HistoryWriter {
-        try openSQLite(location, intervalMs: intervalMs, sealEvery: sealEvery)
+    /// Opens (and migrates) the history at `location`: a PostgreSQL database when it is a
+    /// `postgres://` URL (its password in the URL or in `passwordFile`), else a SQLite file.
+    public static func openHistory(_ location: String, passwordFile: String? = nil, intervalMs: Int64 = 2_000,
+                                   sealEvery: Int = SQLiteHistory.defaultSealEvery) async throws -> any HistoryWriter {
+        guard PostgresURL.names(location) else { return try openSQLite(location, intervalMs: intervalMs, sealEvery: sealEvery) }
+        let url: PostgresURL
+        do { url = try PostgresURL(location, passwordFile: passwordFile) } catch {
+            throw SettingsError(message: "\(error)")
+        }
+        do {
+            return try await PostgresHistory(url: url, intervalMs: intervalMs, sealEvery: sealEvery)
+        } catch {
+            throw SettingsError(message: "cannot open the history in \(url) (\(error))")
+        }
     }
 
     /// The SQLite history file itself, for what only a file has (`mtxmon migrate`'s conversion).
@@ -99,6 +111,17 @@ public enum App {
                 return collector
             }(),
             status: status, logger: logger)
+    }
+
+    /// With a history on PostgreSQL, the lease that lets one collector of a pair poll (see
+    /// `PostgresLease`), set on `collector`; `nil` for a file, which has one writer by nature.
+    public static func makeLeadership(_ settings: Settings, store: any HistoryWriter, collector: inout Collector,
+                                      logger: Logger) -> (any Service)? {
+        guard let history = store as? PostgresHistory else { return nil }
+        let scope = settings.leaderScope ?? PostgresLease.scope(servers: settings.servers.map(\.name))
+        let lease = PostgresLease(history: history, scope: scope, interval: settings.interval, logger: logger)
+        collector.leadership = lease
+        return lease
     }
 
     /// Seals and rolls up the history beside the collector (`run`, `collect`).

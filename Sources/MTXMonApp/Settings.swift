@@ -2,6 +2,7 @@ import Foundation
 import SQLiteHistory
 import MediaMTXClient
 import MTXMonCore
+import PostgresHistory
 import MTXMonServer
 import Collector
 import SnapshotCache
@@ -19,8 +20,14 @@ public struct Settings: Sendable {
     public var interval: Duration
     /// `REDIS_HOST` (unset: in-process cache), `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_KEY`, `REDIS_CHANNEL`.
     public var redis: RedisSettings?
-    /// `MTXMON_DB`: the SQLite history file (default `./mtxmon.sqlite`).
+    /// `MTXMON_DB`: the SQLite history file (default `./mtxmon.sqlite`), or a PostgreSQL database
+    /// as `postgres://user@host:5432/database?sslmode=require`.
     public var database: String
+    /// `MTXMON_DB_PASSWORD_FILE`: a file holding the PostgreSQL password (its first line).
+    public var databasePasswordFile: String?
+    /// `MTXMON_LEADER_SCOPE`: what the collectors of one active–standby pair share a lead for
+    /// (default: the names of the servers they poll).
+    public var leaderScope: String?
     /// `MTXMON_LISTEN`: HTTP address `host:port` (default `127.0.0.1:9990`).
     public var listen: HostPort
     /// `MTXMON_API_TOKEN`: when set, every endpoint but `/healthz` needs `Authorization: Bearer`.
@@ -198,6 +205,14 @@ extension Settings {
         }
 
         let database = overrides.database ?? value("MTXMON_DB") ?? "./mtxmon.sqlite"
+        let databasePasswordFile = value("MTXMON_DB_PASSWORD_FILE")
+        if PostgresURL.names(database) {
+            do { _ = try PostgresURL(database, passwordFile: databasePasswordFile) } catch {
+                problems.append("\(error)")
+            }
+        } else if databasePasswordFile != nil {
+            problems.append("MTXMON_DB_PASSWORD_FILE is set but MTXMON_DB is a file, not postgres://…: unset one of them")
+        }
         let listenText = overrides.listen ?? value("MTXMON_LISTEN") ?? "127.0.0.1:9990"
         let listen = HostPort(listenText)
         if listen == nil {
@@ -265,10 +280,12 @@ extension Settings {
         guard problems.isEmpty, let listen else {
             throw SettingsError(message: problems.joined(separator: "\n"))
         }
-        registerSecrets(servers: servers, redis: redis, events: events, apiToken: value("MTXMON_API_TOKEN"))
+        registerSecrets(servers: servers, redis: redis, events: events, apiToken: value("MTXMON_API_TOKEN"),
+                        database: database, databasePasswordFile: databasePasswordFile)
         return Settings(
             mediaMTX: servers.first?.endpoint ?? endpoint, servers: servers,
-            interval: interval, redis: redis, database: database, listen: listen,
+            interval: interval, redis: redis, database: database, databasePasswordFile: databasePasswordFile,
+            leaderScope: value("MTXMON_LEADER_SCOPE"), listen: listen,
             apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
             sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries, events: events, httpLimits: httpLimits,
             hold: hold)
@@ -276,7 +293,8 @@ extension Settings {
 
     /// The `MTXMON_HOLD_*` settings.
     static func hold(_ value: (String) -> String?, database: String, problems: inout [String]) -> HoldSettings {
-        var hold = HoldSettings(path: database + ".hold")
+        // Beside the file; for a database, in the working folder (systemd's StateDirectory).
+        var hold = HoldSettings(path: PostgresURL.names(database) ? "./mtxmon-postgres.hold" : database + ".hold")
         if let path = value("MTXMON_HOLD_FILE") { hold.path = path == "off" ? nil : path }
         func size(_ key: String, _ range: ClosedRange<Int>, example: String) -> Int? {
             guard let text = value(key) else { return nil }
@@ -349,7 +367,7 @@ extension Settings {
 extension Settings {
     /// Every secret these settings hold, so no log line carries one (see `Secrets`).
     static func registerSecrets(servers: [ServerSetting], redis: RedisSettings?, events: EventSettings,
-                                apiToken: String?) {
+                                apiToken: String?, database: String? = nil, databasePasswordFile: String? = nil) {
         for server in servers {
             switch server.endpoint.credentials {
             case let .basic(user, password):
@@ -360,6 +378,9 @@ extension Settings {
             }
         }
         Secrets.register(redis?.password)
+        if let database, PostgresURL.names(database) {
+            Secrets.register(try? PostgresURL(database, passwordFile: databasePasswordFile).password)
+        }
         Secrets.register(apiToken)
         Secrets.register(events.secret)
         for url in events.webhookURLs {

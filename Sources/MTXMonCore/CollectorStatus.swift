@@ -52,6 +52,9 @@ public final class CollectorStatus: Sendable {
         public var lastFailureReason: String?
         public var serverVersionNote: String?
         public var redisDown = false
+        /// In an active–standby pair: `leader` while this collector polls, `standby` while the
+        /// other does; `nil` for a collector on its own.
+        public var role: String?
 
         public init() {}
     }

@@ -31,7 +31,8 @@ struct HealthReport: Sendable {
     static func assess(_ environment: APIEnvironment, startedAt: Int64) async -> HealthReport {
         var report = HealthReport()
         let now = environment.now()
-        let status = environment.collectorStatus?.values
+        // A standby collector polls nothing: what was polled is read from the history, as `serve` reads it.
+        let status = (environment.collectorStatus?.values).flatMap { $0.role == "standby" ? nil : $0 }
         var stored: (PollRecord?, Int64?, FailureRun?, QuarantineSummary) = (nil, nil, nil, QuarantineSummary())
         // The in-process collector knows its outage; only `serve` alone reads it from the history.
         let fromFile = status == nil
@@ -53,8 +54,14 @@ struct HealthReport: Sendable {
             stored = (try await history.lastPoll(), answered, failure, try await history.quarantine())
         } catch {
             report.sqliteOK = false
-            report.broken = true
-            let problem = "the history \(environment.history.location) cannot be read: \(error)"
+            // A database down is the database's outage, not mtxmon's: polls are held meanwhile, and
+            // a restart would not help. A file that cannot be read is mtxmon's own.
+            let database = environment.history.kind == "postgres"
+            report.broken = !database
+            let problem = database
+                ? "the history database \(environment.history.location) does not answer: \(error); polls are held "
+                    + "(MTXMON_HOLD_MEMORY, the hold file) and written when it is back"
+                : "the history \(environment.history.location) cannot be read: \(error)"
             report.problems.append(problem)
             report.notReady.append(problem)
         }

@@ -54,6 +54,8 @@ struct ServiceRoutes: Sendable {
         w.key("version"); w.string(BuildInfo.version)
         w.key("build"); w.string(BuildInfo.build)
         w.key("collector"); w.string(environment.collectorStatus == nil ? "separate" : "in-process")
+        // In an active–standby pair, which one this is; a collector alone leads.
+        w.key("role"); w.string(environment.collectorStatus == nil ? "api" : status?.role ?? "leader")
         w.key("lastPoll")
         w.beginObject()
         w.key("ts"); w.int(lastPollTs)
@@ -110,6 +112,12 @@ struct ServiceRoutes: Sendable {
         w.key("path"); w.string(environment.history.location)
         w.key("reachable"); w.bool(report.sqliteOK)
         w.key("quarantined"); w.int(Int64(report.quarantine.count))
+        w.endObject()
+        w.key("history")
+        w.beginObject()
+        w.key("kind"); w.string(environment.history.kind)
+        w.key("location"); w.string(environment.history.location)
+        w.key("reachable"); w.bool(report.sqliteOK)
         w.endObject()
         if let status {
             w.key("counters")

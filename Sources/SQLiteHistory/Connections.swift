@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// Connection rows: written with the poll's samples, read by the connections API.

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import History
+import HistoryChunks
 import MTXMonCore
 
 extension SQLiteHistory {

@@ -1,4 +1,5 @@
 import History
+import HistoryChunks
 import MTXMonCore
 
 extension SQLiteHistory {

@@ -1,5 +1,6 @@
 import Foundation
 import History
+import HistoryChunks
 import MTXMonCore
 
 extension ReadConnection {

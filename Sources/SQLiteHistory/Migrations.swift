@@ -1,5 +1,6 @@
 import CSQLite
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// One schema step, as shipped in `migrations/NNNN_name.sql`.

@@ -3,6 +3,7 @@ import CSQLite
 import Glibc
 #endif
 import History
+import HistoryChunks
 import MTXMonCore
 
 extension SQLiteHistory {

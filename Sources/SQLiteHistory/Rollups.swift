@@ -1,5 +1,6 @@
 import CSQLite
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// The minute and hour rollups in `sample_1m` and `sample_1h`: written when recent rows are

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import History
 import MTXMonApp
+import PostgresHistory
 import MTXMonCore
 
 struct Export: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct Export: AsyncParsableCommand {
         abstract: "Write stored history at full detail (every poll, every figure) as CSV or JSON lines to "
             + "standard output: a path's rows, one connection's, or every path's.")
 
-    @Option(name: .customLong("db"), help: "SQLite history file (MTXMON_DB).")
+    @Option(name: .customLong("db"), help: "SQLite history file or postgres:// URL (MTXMON_DB; password: MTXMON_DB_PASSWORD_FILE).")
     var database: String?
 
     @Option(help: "Start: unix seconds or ms, RFC 3339, or now-1h (default: the beginning).")
@@ -51,16 +52,18 @@ struct Export: AsyncParsableCommand {
         }
         let file = database ?? ProcessInfo.processInfo.environment["MTXMON_DB"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "./mtxmon.sqlite"
-        guard FileManager.default.fileExists(atPath: file) else {
+        guard PostgresURL.names(file) || FileManager.default.fileExists(atPath: file) else {
             throw ValidationError("\(file) does not exist: point --db or MTXMON_DB at the history file")
         }
         let store: any HistoryReader
-        do { store = try App.openHistory(file) } catch {
-            throw ValidationError("cannot open \(file): \(error)")
+        do {
+            store = try await App.openHistory(file, passwordFile: ProcessInfo.processInfo.environment["MTXMON_DB_PASSWORD_FILE"])
+        } catch {
+            throw ValidationError("cannot open \(PostgresURL.names(file) ? "the history" : file): \(error)")
         }
         let out = Output()
         do {
-            try await write(store, file: file, format: format, from: fromMs, to: toMs, out)
+            try await write(store, file: store.location, format: format, from: fromMs, to: toMs, out)
         } catch let error as AmbiguousPath {
             throw ValidationError("\(error.kind) '\(error.name)' is on servers \(error.servers.joined(separator: ", ")): "
                 + "add --server \(error.servers.first ?? "default")")

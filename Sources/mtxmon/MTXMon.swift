@@ -84,10 +84,10 @@ func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollec
 
 extension CommonOptions {
     /// What every long-running command starts with: settings, logging and metrics, the history file.
-    func start(label: String) throws -> (Settings, Logger, PrometheusCollectorRegistry, any HistoryWriter) {
+    func start(label: String) async throws -> (Settings, Logger, PrometheusCollectorRegistry, any HistoryWriter) {
         MemoryArenas.limit(environment: ProcessInfo.processInfo.environment)
         let settings = try settings()
         let (logger, registry) = bootstrap(settings, label: label)
-        return (settings, logger, registry, try App.openStore(settings))
+        return (settings, logger, registry, try await App.openStore(settings))
     }
 }

@@ -3,13 +3,14 @@ import Foundation
 import History
 import MTXMonApp
 import MTXMonCore
+import PostgresHistory
 
 struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete history past retention, in small batches; safe beside a running collector. For cron or "
             + "the systemd timer: exit 0 on success, non-zero with the reason on failure.")
 
-    @Option(name: .customLong("db"), help: "SQLite history file (MTXMON_DB).")
+    @Option(name: .customLong("db"), help: "SQLite history file or postgres:// URL (MTXMON_DB; password: MTXMON_DB_PASSWORD_FILE).")
     var database: String?
 
     @Option(name: .customLong("raw-retention"), help: "Keep raw samples this long, e.g. 7d (MTXMON_RAW_RETENTION).")
@@ -57,24 +58,28 @@ struct Prune: AsyncParsableCommand {
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 
         let path = database ?? environment["MTXMON_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./mtxmon.sqlite"
-        guard FileManager.default.fileExists(atPath: path) else {
+        let isFile = !PostgresURL.names(path)
+        guard !isFile || FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("no history file at \(path): set --db or MTXMON_DB to the file mtxmon writes")
         }
         let before = Self.size(path)
         let store: any HistoryWriter
-        do { store = try App.openHistory(path) } catch {
-            throw ValidationError("cannot open \(path): \(error)")
+        do {
+            store = try await App.openHistory(path, passwordFile: environment["MTXMON_DB_PASSWORD_FILE"])
+        } catch {
+            throw ValidationError("cannot open \(isFile ? path : "the history"): \(error)")
         }
         let (raw, minutes, hours) = retention.cutoffs(now: WallClock.nowMs())
         let report = try await store.prune(rawBefore: raw, rollupsBefore: hours, minutesBefore: minutes,
                                            batch: batchRows, dryRun: dryRun)
         let verb = dryRun ? "would remove" : "removed"
-        print("\(path): \(verb) \(report.chunks) chunks, \(report.samples) unconverted samples, "
+        print("\(store.location): \(verb) \(report.chunks) chunks, \(report.samples) unconverted samples, "
             + "\(report.connectionSamples) unconverted connection samples "
             + "(\(report.connections) connections) and \(report.polls) poll rows older than "
             + "\(TimeArgument.rfc3339(milliseconds: raw)), \(report.rollups) minute rollups older than "
             + "\(TimeArgument.rfc3339(milliseconds: minutes)) and \(report.hourRollups) hour rollups older than "
             + "\(TimeArgument.rfc3339(milliseconds: hours))")
+        guard isFile else { return }
         print("file \(Self.megabytes(before)) before, \(Self.megabytes(Self.size(path))) after; "
             + "\(Self.megabytes(Int64(report.freePages * report.pageSize))) free inside it for new rows")
     }

@@ -12,7 +12,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let (settings, logger, registry, store) = try options.start(label: "mtxmon.serve")
+        let (settings, logger, registry, store) = try await options.start(label: "mtxmon.serve")
         let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, store: store, logger: logger), logger: logger)
         let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil, live: hub)
@@ -33,11 +33,12 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let (settings, logger, registry, store) = try options.start(label: "mtxmon.run")
+        let (settings, logger, registry, store) = try await options.start(label: "mtxmon.run")
         let compactor = App.makeCompactor(settings, store: store, logger: logger)
         let (cache, feed) = App.makeCacheAndLocalFeed(settings)
         let status = CollectorStatus()
-        let collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
+        var collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
+        let lease = App.makeLeadership(settings, store: store, collector: &collector, logger: logger)
         let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status,
                                              live: App.makeHub(settings, feed: feed, logger: logger))
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "history": "\(store.location)",
@@ -48,7 +49,7 @@ struct Run: AsyncParsableCommand {
         }
         let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
         // Stopped from the last: systemd hears of it, the collector stops polling, then the rest.
-        try await App.run([server] + (webhooks.map { [$0] } ?? []) + [compactor, collector, SystemdNotifier(notify)],
-                          logger: logger)
+        try await App.run((lease.map { [$0] } ?? []) + [server] + (webhooks.map { [$0] } ?? [])
+                              + [compactor, collector, SystemdNotifier(notify)], logger: logger)
     }
 }

@@ -15,7 +15,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func writingTheSameBatchesAgainStoresNothingTwice(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         let batches = [Self.poll(0), Self.poll(1)]
@@ -45,7 +45,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aPathNameTheStoreRefusesIsLeftOutAndReportedAndTheRestStored(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         let longest = String(repeating: "y", count: 1_024)

@@ -20,7 +20,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aRestartedCounterCountsItsNewValueAsTheIncrease(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.restarts, deliverTo: [])
@@ -48,7 +48,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aWindowCountsThePairsInsideItAndARestartAtItsFirstSample(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         _ = try await opened.history.append(Self.restarts, deliverTo: [])
 
@@ -62,7 +62,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aPollTheServerDidNotAnswerLeavesAGapThatReaderTimeIsNotCountedAcross(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         let cam = PathRef(name: "cam")
@@ -103,7 +103,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aPathThatVanishedHasOneOfflineRowAtThePollItVanished(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         let other = F.online("other", in: 5)

@@ -36,7 +36,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func eventsComeNewestFirstAPageAtATime(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         let report = try await history.append(Self.polls(), deliverTo: [])
@@ -57,7 +57,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func eventsAreFilteredByTimeKindSeverityServerAndPath(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls(), deliverTo: [])
@@ -90,7 +90,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func eventsAfterAnIdComeOldestFirst(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         #expect(try await history.lastEventID() == 0)
@@ -106,7 +106,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func deliveriesToAReceiverComeOutOldestEventFirst(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         // Owed: events 1, 3 and 4 (the first of each answered poll but the last), to both receivers.
@@ -134,7 +134,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func deliveriesToReceiversNoLongerConfiguredAreDroppedAndRenamedOnesMove(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls(notify: true), deliverTo: [Self.a, Self.b])

@@ -23,7 +23,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func twoServersKeepTheirSamePathNamesApart(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls, deliverTo: [])
@@ -58,7 +58,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func twoServersKeepTheirSameConnectionIdsApart(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls, deliverTo: [])

@@ -37,10 +37,10 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func theLatestSnapshotAfterARestartIsRebuiltFromTheHistory(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         _ = try await opened.history.append(Self.polls, deliverTo: [])
-        let history = try opened.restarted()
+        let history = try await opened.restarted()
 
         var cam1 = PathSample(name: "cam1", online: true, sourceType: "rtspSession", inboundBytes: 3_000,
                               outboundBytes: 6_000, bitrateIn: 800, bitrateOut: 1_600, readers: 2,
@@ -79,10 +79,10 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func rememberedPathsGiveEachPathsNewestRowAndItsLastOnlineFigures(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         _ = try await opened.history.append(Self.polls, deliverTo: [])
-        let history = try opened.restarted()
+        let history = try await opened.restarted()
 
         #expect(try await history.rememberedPaths(server: "a", since: F.t(-60)) == [
             RememberedPath(name: "cam1", ts: F.t(20), online: true, inboundBytes: 3_000, outboundBytes: 6_000,

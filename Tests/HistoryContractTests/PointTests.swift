@@ -35,7 +35,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func stepsOfAMinuteFoldEachMinutesSamples(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls, deliverTo: [])
@@ -59,7 +59,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func stepsShorterThanAMinuteAndAnHourFoldTheSameSamples(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls, deliverTo: [])

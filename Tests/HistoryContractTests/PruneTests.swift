@@ -19,7 +19,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func pruneRemovesWhatIsBeforeTheCutAndKeepsTheRest(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         // The file removes a sealed chunk only whole: the first two minutes are sealed on their own.

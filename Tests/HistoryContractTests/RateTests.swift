@@ -24,7 +24,7 @@ import Testing
     /// An answer about one path asks the store once; what it gets is what the separate calls give.
     @Test(arguments: Store.allCases)
     func oneCallByNameAnswersAsTheCallsItStandsFor(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls, deliverTo: [])
@@ -50,7 +50,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aLongWindowCountsEveryPairOnceAcrossRestarts(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         let history = opened.history
         _ = try await history.append(Self.polls, deliverTo: [])
@@ -78,7 +78,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func aShortWindowAroundTwoRestartsCountsEachNewValue(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         _ = try await opened.history.append(Self.polls, deliverTo: [])
         _ = try await opened.history.compact()
@@ -93,7 +93,7 @@ import Testing
 
     @Test(arguments: Store.allCases)
     func anUnknownPathHasAnEmptyWindow(_ store: Store) async throws {
-        let opened = try store.open()
+        let opened = try await store.open()
         defer { opened.close() }
         _ = try await opened.history.append(Self.polls, deliverTo: [])
         let rates = try await opened.history.windowRates(PathRef(name: "nope"), from: F.t(0), to: F.t(100),

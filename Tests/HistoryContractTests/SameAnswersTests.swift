@@ -167,15 +167,16 @@ import Testing
         for (i, (x, y)) in zip(a, b).enumerated() where x != y {
             let j = (0..<min(x.count, y.count)).first { x[$0] != y[$0] } ?? min(x.count, y.count)
             let left = j < x.count ? "\(x[j])" : "nothing", right = j < y.count ? "\(y[j])" : "nothing"
-            Issue.record("\(what): answer \(i), element \(j): SQLite \(left), memory \(right)",
+            Issue.record("\(what): answer \(i), element \(j): the store \(left), memory \(right)",
                          sourceLocation: sourceLocation)
             return
         }
     }
 
-    @Test func bothStoresGiveTheSameAnswersToTheBit() async throws {
-        let sqlite = try Store.sqlite.open()
-        let memory = try Store.memory.open()
+    @Test(arguments: [Store.sqlite, Store.postgres])
+    func theStoreGivesTheSameAnswersAsMemoryToTheBit(_ store: Store) async throws {
+        let sqlite = try await store.open()
+        let memory = try await Store.memory.open()
         defer { sqlite.close() }
         let half = Self.polls.count / 2
         for part in [Self.polls[..<half], Self.polls[half...]] {
@@ -184,10 +185,10 @@ import Testing
                 for opened in [sqlite, memory] { _ = try await opened.history.append(batches, deliverTo: []) }
             }
             let stage = part.startIndex == 0 ? "after the first half" : "after all of it"
-            Self.compare(try await Self.answers(sqlite.history), try await Self.answers(memory.history), stage)
+            Self.compare(try await Self.answers(sqlite.history), try await Self.answers(memory.history), "\(stage) (\(store))")
             _ = try await sqlite.history.compact()
             Self.compare(try await Self.answers(sqlite.history), try await Self.answers(memory.history),
-                         stage + ", compacted")
+                         stage + ", compacted (\(store))")
         }
         #expect(try await Self.answers(memory.history).points.contains { $0.count > 100 }, "the answers hold rows")
     }

@@ -1,25 +1,35 @@
 import History
 import MTXMonCore
+import PostgresHistory
 import SQLiteHistory
 import Testing
 import TestSupport
 
 /// The implementations of the history the contract holds for. Every test of this target takes
-/// one of them, so a behaviour pinned here is the behaviour of both.
+/// one of them, so a behaviour pinned here is the behaviour of all.
 enum Store: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite, memory
+    case sqlite, memory, postgres
 
     var testDescription: String { rawValue }
 
-    /// A new, empty history: SQLite on a real file in a folder of its own.
-    func open() throws -> Opened {
+    /// A new, empty history: SQLite on a real file in a folder of its own; PostgreSQL in a
+    /// database of its own on a real server.
+    func open() async throws -> Opened {
         switch self {
         case .sqlite:
             let directory = try TemporaryDirectory()
             return Opened(store: self, history: try Self.sqlite(directory), directory: directory)
         case .memory:
             return Opened(store: self, history: MemoryHistory(), directory: nil)
+        case .postgres:
+            let url = try await PostgresServer.shared().newDatabase()
+            return Opened(store: self, history: try await Self.postgres(url), directory: nil, database: url)
         }
+    }
+
+    /// The database opened as `mtxmon` opens it, polled every `Fixture.intervalMs`.
+    static func postgres(_ url: String) async throws -> PostgresHistory {
+        try await PostgresHistory(url: PostgresURL(url), intervalMs: Fixture.intervalMs)
     }
 
     /// The file opened as `mtxmon` opens it, for a collector polling every `Fixture.intervalMs`:
@@ -34,15 +44,20 @@ struct Opened: Sendable {
     let store: Store
     let history: any HistoryWriter
     let directory: TemporaryDirectory?
+    var database: String? = nil
 
-    /// The history as a process started afresh finds it: the file opened again. A history in
-    /// memory lives as long as its process, so it is the same one.
-    func restarted() throws -> any HistoryWriter {
+    /// The history as a process started afresh finds it: the file or the database opened again.
+    /// A history in memory lives as long as its process, so it is the same one.
+    func restarted() async throws -> any HistoryWriter {
+        if let database { return try await Store.postgres(database) }
         guard let directory else { return history }
         return try Store.sqlite(directory)
     }
 
-    func close() { directory?.remove() }
+    func close() {
+        directory?.remove()
+        (history as? PostgresHistory)?.close()
+    }
 }
 
 /// Polls, paths and connections as the collector hands them to the history, at times that read

@@ -1,5 +1,6 @@
 @testable import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 import Testing
 import TestSupport

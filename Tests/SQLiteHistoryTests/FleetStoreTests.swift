@@ -1,6 +1,7 @@
 import Foundation
 @testable import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 import Testing
 import TestSupport

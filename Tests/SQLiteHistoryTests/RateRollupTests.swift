@@ -1,5 +1,6 @@
 import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 import Testing
 import TestSupport

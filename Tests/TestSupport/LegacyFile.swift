@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import SQLiteHistory
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// A history file as mtxmon wrote it before chunks: one row per path per poll in `sample`, one

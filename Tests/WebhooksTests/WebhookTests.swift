@@ -8,6 +8,7 @@ import Logging
 import MTXMonCore
 import ServiceLifecycle
 import Synchronization
+import PostgresHistory
 import Testing
 import TestSupport
 @testable import Webhooks
@@ -126,5 +127,43 @@ import TestSupport
         }
         let paths = try taken.map { try #require(JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any])["path"] as? String }
         #expect(paths == ["a", "b", "a", "c", "a"])
+    }
+
+    /// Two processes on one PostgreSQL history, each with a sender for the same receiver (an
+    /// active–standby pair, or API nodes): the receiver gets each event once, in order.
+    @Test func twoSendersOnOneDatabaseDeliverEachEventOnceInOrder() async throws {
+        let database = try await PostgresServer.shared().newDatabase()
+        let first = try await PostgresHistory(url: PostgresURL(database))
+        let second = try await PostgresHistory(url: PostgresURL(database))
+        defer {
+            first.close()
+            second.close()
+        }
+        let port = try freePort()
+        let url = "http://127.0.0.1:\(port)/hook"
+        let receiver = Receiver()
+        receiver.mode.withLock { $0 = .taking }
+        let app = Application(router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              logger: Self.logger)
+        let settings = WebhookSettings(targets: [url], secret: Self.secret, requestTimeout: .seconds(2))
+        let senders = [WebhookSender(store: first, settings: settings, logger: Self.logger),
+                       WebhookSender(store: second, settings: settings, logger: Self.logger)]
+        let group = ServiceGroup(configuration: .init(services: [app] + senders, logger: Self.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let now = WallClock.nowMs()
+            for round in 0..<6 {
+                _ = try await first.append(Self.events(["a", "b", "c", "d", "e"], from: now + Int64(round) * 10_000),
+                                           deliverTo: [url])
+            }
+            try await eventually("every event taken") {
+                try await first.deliveryBacklog().isEmpty && receiver.received.withLock { $0.count } >= 30
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let ids = receiver.received.withLock { $0.map(\.id) }
+        #expect(ids == (1...30).map { "\($0)" }, "once each, in order, across both senders")
+        #expect(senders.map(\.totals.delivered).reduce(0, +) == 30, "no event sent by both")
     }
 }

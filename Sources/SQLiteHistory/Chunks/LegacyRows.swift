@@ -1,5 +1,6 @@
 import Foundation
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// Rows of `sample` and `connection_sample`, the tables of files written before chunks: read in

@@ -1,4 +1,5 @@
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// One row of `sample_1m` or `sample_1h`, worked out in memory when rows are sealed.

@@ -1,5 +1,6 @@
 import CSQLite
 import History
+import HistoryChunks
 import MTXMonCore
 import NIOPosix
 

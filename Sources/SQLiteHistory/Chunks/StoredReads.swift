@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import History
+import HistoryChunks
 import MTXMonCore
 
 /// Raw history, wherever it lies: rows written before chunks existed (`sample` and

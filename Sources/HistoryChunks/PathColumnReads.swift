@@ -3,7 +3,7 @@ import MTXMonCore
 
 extension PathColumn {
     /// The columns behind `fields` (a bitrate's counter is added by `ColumnTable.read`).
-    static func columns(_ fields: PointFields) -> [PathColumn] {
+    package static func columns(_ fields: PointFields) -> [PathColumn] {
         let pairs: [(PointFields, PathColumn)] = [
             (.online, .online), (.reset, .reset), (.inboundBytes, .inboundBytes), (.outboundBytes, .outboundBytes),
             (.bitrateIn, .bitrateIn), (.bitrateOut, .bitrateOut), (.readers, .readers), (.rttMs, .rttMs),
@@ -21,7 +21,7 @@ extension ChunkCodec {
     /// bitrate, a panel's RTT); reading only those, and stopping after the last of them, is most
     /// of what makes a raw range fast. Points hold no strings, so building them costs no
     /// reference counting.
-    static func decodePoints(_ bytes: [UInt8], fields: PointFields) throws(ChunkError) -> [HistoryPoint] {
+    package static func decodePoints(_ bytes: [UInt8], fields: PointFields) throws(ChunkError) -> [HistoryPoint] {
         var r = ByteReader(bytes)
         let ts = try readPathTimes(&r)
         let t = try ColumnTable<PathColumn>.read(ts, wanted: PathColumn.columns(fields), &r)

@@ -9,12 +9,12 @@ import MTXMonCore
 /// them out, and only the difference is kept; a counter's increase is guessed from the counter.
 /// Each connection's block is listed in a directory with its length, so one connection is read
 /// without decoding the others.
-enum ChunkCodec {
-    static let version: UInt8 = 1
+package enum ChunkCodec {
+    package static let version: UInt8 = 1
 
-    static func encode(_ rows: [StoredRow]) -> [UInt8] { encode(rows[...]) }
+    package static func encode(_ rows: [StoredRow]) -> [UInt8] { encode(rows[...]) }
 
-    static func encode(_ rows: ArraySlice<StoredRow>) -> [UInt8] {
+    package static func encode(_ rows: ArraySlice<StoredRow>) -> [UInt8] {
         let rows = RowsOf(rows)
         var w = ByteWriter(capacity: 64 + rows.count * 16)
         w.byte(version)
@@ -56,23 +56,8 @@ enum ChunkCodec {
         return w.bytes
     }
 
-    /// Writes `rows` of one path as one chunk, keyed by its first and last poll: the one way a
-    /// chunk enters the file, from a seal or from a file's older tables. False when there are none.
-    static func insert(_ rows: ArraySlice<StoredRow>, pathID: Int64, _ db: SQLiteConnection) throws(SQLiteError) -> Bool {
-        guard let first = rows.first, let last = rows.last else { return false }
-        let insert = try db.cached("INSERT INTO chunk (path_id, first_ts, last_ts, rows, data) VALUES (?, ?, ?, ?, ?)")
-        insert.bind(1, pathID)
-        insert.bind(2, first.ts)
-        insert.bind(3, last.ts)
-        insert.bind(4, rows.count)
-        insert.bind(5, encode(rows))
-        try insert.run()
-        insert.reset()
-        return true
-    }
-
     /// Every row with its path and connections.
-    static func decode(_ bytes: [UInt8]) throws(ChunkError) -> [StoredRow] {
+    package static func decode(_ bytes: [UInt8]) throws(ChunkError) -> [StoredRow] {
         var r = ByteReader(bytes)
         let (ts, paths) = try readHead(&r)
         var rows = zip(ts, paths).map { StoredRow(ts: $0, path: $1) }
@@ -85,7 +70,7 @@ enum ChunkCodec {
     }
 
     /// The path's own rows only, without reading its connections.
-    static func decodePaths(_ bytes: [UInt8]) throws(ChunkError) -> [StoredPath] {
+    package static func decodePaths(_ bytes: [UInt8]) throws(ChunkError) -> [StoredPath] {
         var r = ByteReader(bytes)
         return try readHead(&r).paths.compactMap { $0 }
     }
@@ -93,7 +78,7 @@ enum ChunkCodec {
     /// The rows of one connection, or none when the chunk does not hold it. With `through`, only
     /// the block's columns up to that one are read (see `ConnectionColumn`); later figures keep
     /// neutral values.
-    static func decodeConnection(_ bytes: [UInt8], key: Int64,
+    package static func decodeConnection(_ bytes: [UInt8], key: Int64,
                                  through: ConnectionColumn = .counters) throws(ChunkError) -> [StoredConnection] {
         guard let block = try connectionBlock(bytes, key: key, through: through) else { return [] }
         return (0..<block.count).map(block.stored)
@@ -101,7 +86,7 @@ enum ChunkCodec {
 
     /// One connection's block of the chunk, its columns read as far as `through`; `nil` when the
     /// chunk does not hold the connection.
-    static func connectionBlock(_ bytes: [UInt8], key: Int64,
+    package static func connectionBlock(_ bytes: [UInt8], key: Int64,
                                 through: ConnectionColumn) throws(ChunkError) -> ConnectionBlock? {
         var r = ByteReader(bytes)
         let (ts, present) = try readTimes(&r)
@@ -115,7 +100,7 @@ enum ChunkCodec {
     }
 
     /// The keys of the connections the chunk holds.
-    static func connectionKeys(_ bytes: [UInt8]) throws(ChunkError) -> [Int64] {
+    package static func connectionKeys(_ bytes: [UInt8]) throws(ChunkError) -> [Int64] {
         var r = ByteReader(bytes)
         _ = try readHead(&r)
         return try readDirectory(&r).map(\.0)
@@ -124,7 +109,7 @@ enum ChunkCodec {
     // MARK: Head and directory
 
     /// The rows' times and which rows have the path's own figures.
-    static func readTimes(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], present: [Bool]) {
+    package static func readTimes(_ r: inout ByteReader) throws(ChunkError) -> (ts: [Int64], present: [Bool]) {
         let v = try r.byte()
         guard v == version else { throw ChunkError(detail: "version \(v), this mtxmon reads \(version)") }
         let n = try r.count(limit: 1 << 24)
@@ -133,7 +118,7 @@ enum ChunkCodec {
     }
 
     /// The times of the rows that hold the path's own figures: what its columns are as long as.
-    static func readPathTimes(_ r: inout ByteReader) throws(ChunkError) -> [Int64] {
+    package static func readPathTimes(_ r: inout ByteReader) throws(ChunkError) -> [Int64] {
         let (rowTs, present) = try readTimes(&r)
         var ts: [Int64] = []
         ts.reserveCapacity(rowTs.count)
@@ -181,11 +166,11 @@ enum ChunkCodec {
     /// The collector's bitrate from two readings, as the decoder can work it out again: part of
     /// the format, so it is the rule without the bound on plausible rates added later.
     @inline(__always)
-    static func guess(_ previous: Int64, _ current: Int64, _ previousTs: Int64, _ ts: Int64) -> Double? {
+    package static func guess(_ previous: Int64, _ current: Int64, _ previousTs: Int64, _ ts: Int64) -> Double? {
         CounterRule.rawBitrate(previous: previous, current: current, elapsedMs: ts.subtractingSaturating(previousTs))
     }
 
-    static func guesses(_ ts: [Int64], _ bytes: [Int64]) -> [Double?] {
+    package static func guesses(_ ts: [Int64], _ bytes: [Int64]) -> [Double?] {
         ts.indices.map { i in i == 0 ? nil : guess(bytes[i - 1], bytes[i], ts[i - 1], ts[i]) }
     }
 
@@ -194,7 +179,7 @@ enum ChunkCodec {
     /// A counter's increase as the collector works it out from two readings: the prediction of
     /// a stored delta, none where either reading is absent.
     @inline(__always)
-    static func increase(_ previous: Int64?, _ current: Int64?) -> Int64? {
+    package static func increase(_ previous: Int64?, _ current: Int64?) -> Int64? {
         guard let current, let previous else { return nil }
         return CounterRule.increase(previous, current)
     }

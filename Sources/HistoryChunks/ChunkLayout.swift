@@ -2,7 +2,7 @@ import History
 import MTXMonCore
 
 /// How one column of a chunk is encoded (see `Columns`).
-enum ColumnKind: Sendable {
+package enum ColumnKind: Sendable {
     case bools, ints, optionalInts, doubles, strings
     /// Doubles kept as the difference from the bitrate that the byte counter in column `of`
     /// gives (`ChunkCodec.guess`): the counter is read whenever the bitrate is.
@@ -10,7 +10,7 @@ enum ColumnKind: Sendable {
 }
 
 /// One column's values, as written or read.
-enum ColumnValues {
+package enum ColumnValues {
     case bools([Bool]), ints([Int64]), optionalInts([Int64?]), doubles([Double?]), strings([String?])
 }
 
@@ -20,17 +20,17 @@ enum ColumnValues {
 ///
 /// Columns are written back to back without lengths (a length would cost more than it saves on
 /// columns of a few bytes), so the list is the format: a column is only ever added at the end.
-protocol ChunkColumn: CaseIterable, Hashable, RawRepresentable where RawValue == Int, AllCases == [Self] {
+package protocol ChunkColumn: CaseIterable, Hashable, RawRepresentable where RawValue == Int, AllCases == [Self] {
     var kind: ColumnKind { get }
 }
 
 /// A path's own figures, as `ChunkCodec` keeps them.
-enum PathColumn: Int, ChunkColumn {
+package enum PathColumn: Int, ChunkColumn {
     case online, reset, sourceType, inboundBytes, outboundBytes, bitrateIn, bitrateOut, readers, readersByType,
          framesInError, rttMs, recvRateMbps, linkCapacityMbps, tsbpdDelayMs, srtPacketsReceived, srtPacketsLost,
          srtPacketsRetransmitted, srtPacketsDropped
 
-    var kind: ColumnKind {
+    package var kind: ColumnKind {
         switch self {
         case .online, .reset: .bools
         case .sourceType, .readersByType: .strings
@@ -43,7 +43,7 @@ enum PathColumn: Int, ChunkColumn {
         }
     }
 
-    func values(_ p: RowsOf<StoredPath>) -> ColumnValues {
+    package func values(_ p: RowsOf<StoredPath>) -> ColumnValues {
         switch self {
         case .online: .bools(p.map(\.online))
         case .reset: .bools(p.map(\.reset))
@@ -69,11 +69,11 @@ enum PathColumn: Int, ChunkColumn {
 
 /// A connection's figures in its block, before its counters (which follow as a section of their
 /// own, as wide as `ConnectionCounters`). Reading stops after `ConnectionColumn`'s position.
-enum ConnectionField: Int, ChunkColumn {
+package enum ConnectionField: Int, ChunkColumn {
     case role, inboundBytes, outboundBytes, bitrateIn, bitrateOut, reset, rttMs, recvRateMbps, sendRateMbps,
          linkCapacityMbps, latencyMs, jitter
 
-    var kind: ColumnKind {
+    package var kind: ColumnKind {
         switch self {
         case .role: .strings
         case .inboundBytes, .outboundBytes: .ints
@@ -85,7 +85,7 @@ enum ConnectionField: Int, ChunkColumn {
         }
     }
 
-    func values(_ c: RowsOf<ConnectionRow>) -> ColumnValues {
+    package func values(_ c: RowsOf<ConnectionRow>) -> ColumnValues {
         switch self {
         case .role: .strings(c.map(\.role))
         case .inboundBytes: .ints(c.map(\.inboundBytes))
@@ -103,28 +103,28 @@ enum ConnectionField: Int, ChunkColumn {
     }
 
     /// The fields a read `through` a column gives; `.counters` gives them all, and the counters.
-    static func through(_ column: ConnectionColumn) -> [ConnectionField] {
+    package static func through(_ column: ConnectionColumn) -> [ConnectionField] {
         allCases.filter { $0.rawValue <= column.rawValue }
     }
 }
 
 /// Rows seen with indices from 0 whatever they are a slice of: a seal encodes each chunk's rows
 /// where they lie, and a path's rows are lent, not copied (a row holds its figures inline).
-struct RowsOf<Row>: RandomAccessCollection {
-    let base: ArraySlice<Row>
-    init(_ base: ArraySlice<Row>) { self.base = base }
-    init(_ base: [Row]) { self.base = base[...] }
-    var startIndex: Int { 0 }
-    var endIndex: Int { base.count }
-    subscript(i: Int) -> Row { _read { yield base[base.startIndex + i] } }
+package struct RowsOf<Row>: RandomAccessCollection {
+    package let base: ArraySlice<Row>
+    package init(_ base: ArraySlice<Row>) { self.base = base }
+    package init(_ base: [Row]) { self.base = base[...] }
+    package var startIndex: Int { 0 }
+    package var endIndex: Int { base.count }
+    package subscript(i: Int) -> Row { _read { yield base[base.startIndex + i] } }
 }
 
 /// The columns of one series as read from a chunk: those asked for, the rest left unread.
-struct ColumnTable<C: ChunkColumn> {
+package struct ColumnTable<C: ChunkColumn> {
     private var columns: [ColumnValues?]
-    let count: Int
+    package let count: Int
 
-    static func write(_ values: (C) -> ColumnValues, ts: [Int64], _ w: inout ByteWriter) {
+    package static func write(_ values: (C) -> ColumnValues, ts: [Int64], _ w: inout ByteWriter) {
         var counters: [Int: [Int64]] = [:]
         for column in C.allCases {
             switch values(column) {
@@ -147,7 +147,7 @@ struct ColumnTable<C: ChunkColumn> {
     /// Reads the columns of `wanted` (and the counters their bitrates are guessed from) for rows
     /// at `ts`, walking past the others, and stops after the last one needed: a raw history answer
     /// usually wants two figures of eighteen.
-    static func read(_ ts: [Int64], wanted: [C] = C.allCases, _ r: inout ByteReader) throws(ChunkError) -> ColumnTable {
+    package static func read(_ ts: [Int64], wanted: [C] = C.allCases, _ r: inout ByteReader) throws(ChunkError) -> ColumnTable {
         let n = ts.count
         var needed = [Bool](repeating: false, count: C.allCases.count)
         for column in wanted {
@@ -177,7 +177,7 @@ struct ColumnTable<C: ChunkColumn> {
     }
 
     /// Walks past every column of `n` rows without building one.
-    static func skip(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
+    package static func skip(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
         guard n > 0 else { return }
         for column in C.allCases { try skip(column.kind, n, &r) }
     }
@@ -191,31 +191,31 @@ struct ColumnTable<C: ChunkColumn> {
         }
     }
 
-    func has(_ column: C) -> Bool { columns[column.rawValue] != nil }
+    package func has(_ column: C) -> Bool { columns[column.rawValue] != nil }
 
     // A column not read gives neutral values (false, 0, absent), which no answer prints.
 
-    func bools(_ column: C) -> [Bool] {
+    package func bools(_ column: C) -> [Bool] {
         if case .bools(let v)? = columns[column.rawValue] { return v }
         return [Bool](repeating: false, count: count)
     }
 
-    func ints(_ column: C) -> [Int64] {
+    package func ints(_ column: C) -> [Int64] {
         if case .ints(let v)? = columns[column.rawValue] { return v }
         return [Int64](repeating: 0, count: count)
     }
 
-    func optionalInts(_ column: C) -> [Int64?] {
+    package func optionalInts(_ column: C) -> [Int64?] {
         if case .optionalInts(let v)? = columns[column.rawValue] { return v }
         return [Int64?](repeating: nil, count: count)
     }
 
-    func doubles(_ column: C) -> [Double?] {
+    package func doubles(_ column: C) -> [Double?] {
         if case .doubles(let v)? = columns[column.rawValue] { return v }
         return [Double?](repeating: nil, count: count)
     }
 
-    func strings(_ column: C) -> [String?] {
+    package func strings(_ column: C) -> [String?] {
         if case .strings(let v)? = columns[column.rawValue] { return v }
         return [String?](repeating: nil, count: count)
     }
@@ -223,7 +223,7 @@ struct ColumnTable<C: ChunkColumn> {
 
 extension StoredPath {
     /// The path's rows from its columns; a column not read keeps neutral values.
-    static func rows(_ t: ColumnTable<PathColumn>, ts: [Int64]) -> [StoredPath] {
+    package static func rows(_ t: ColumnTable<PathColumn>, ts: [Int64]) -> [StoredPath] {
         let online = t.bools(.online), reset = t.bools(.reset), sourceType = t.strings(.sourceType)
         let inbound = t.ints(.inboundBytes), outbound = t.ints(.outboundBytes)
         let bitrateIn = t.doubles(.bitrateIn), bitrateOut = t.doubles(.bitrateOut)

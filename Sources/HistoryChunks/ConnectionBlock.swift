@@ -6,21 +6,21 @@ import MTXMonCore
 /// A stored connection row carries its counters and their increases (some 800 bytes); a chart
 /// needs a few figures of each poll. Building points straight from the columns, rather than
 /// whole rows first, keeps a raw connection answer from spending its time copying rows.
-struct ConnectionBlock {
-    let key: Int64
+package struct ConnectionBlock {
+    package let key: Int64
     /// The chunk row of each poll the connection was in.
-    let rows: [Int]
-    let ts: [Int64]
-    let role: [String?]
-    let inbound, outbound: [Int64]
-    let bitrateIn, bitrateOut: [Double?]
-    let reset: [Bool]
-    let rtt, recv, send, link: [Double?]
-    let latency: [Int64?]
-    let jitter: [Double?]
-    let counted: (counters: [ConnectionCounters], deltas: [ConnectionCounters?])?
+    package let rows: [Int]
+    package let ts: [Int64]
+    package let role: [String?]
+    package let inbound, outbound: [Int64]
+    package let bitrateIn, bitrateOut: [Double?]
+    package let reset: [Bool]
+    package let rtt, recv, send, link: [Double?]
+    package let latency: [Int64?]
+    package let jitter: [Double?]
+    package let counted: (counters: [ConnectionCounters], deltas: [ConnectionCounters?])?
 
-    init(key: Int64, rows: [Int], ts: [Int64], _ t: ColumnTable<ConnectionField>,
+    package init(key: Int64, rows: [Int], ts: [Int64], _ t: ColumnTable<ConnectionField>,
          counted: (counters: [ConnectionCounters], deltas: [ConnectionCounters?])?) {
         self.key = key
         self.rows = rows
@@ -40,9 +40,9 @@ struct ConnectionBlock {
         self.counted = counted
     }
 
-    var count: Int { ts.count }
+    package var count: Int { ts.count }
 
-    func row(_ i: Int) -> ConnectionRow {
+    package func row(_ i: Int) -> ConnectionRow {
         ConnectionRow(
             ts: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],
             bitrateIn: bitrateIn[i], bitrateOut: bitrateOut[i], reset: reset[i], rttMs: rtt[i],
@@ -51,10 +51,10 @@ struct ConnectionBlock {
             deltas: counted?.deltas[i] ?? nil)
     }
 
-    func stored(_ i: Int) -> StoredConnection { StoredConnection(key: key, row: row(i)) }
+    package func stored(_ i: Int) -> StoredConnection { StoredConnection(key: key, row: row(i)) }
 
     /// The same point `row(i).point` gives; without counters read, made from the columns alone.
-    func point(_ i: Int) -> ConnectionPoint {
+    package func point(_ i: Int) -> ConnectionPoint {
         guard counted == nil else { return row(i).point }
         return ConnectionPoint(
             t: ts[i], role: role[i] ?? "idle", inboundBytes: inbound[i], outboundBytes: outbound[i],

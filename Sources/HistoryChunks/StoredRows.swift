@@ -23,7 +23,7 @@ public struct StoredConnection: Sendable, Equatable {
         set { row[keyPath: field] = newValue }
     }
 
-    var connectionRole: ConnectionRole { ConnectionRole(rawValue: row.role) ?? .idle }
+    package var connectionRole: ConnectionRole { ConnectionRole(rawValue: row.role) ?? .idle }
 
     public var point: ConnectionPoint { row.point }
 }

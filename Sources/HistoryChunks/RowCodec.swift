@@ -7,17 +7,17 @@ import MTXMonCore
 /// for speed, not size: a field mask, then each present field as a varint or a double's eight
 /// bytes, in one pass each way. Chunks, written once and kept for days, are made for size
 /// (`ChunkCodec`).
-enum RowCodec {
-    static let version: UInt8 = 0x81
+package enum RowCodec {
+    package static let version: UInt8 = 0x81
 
-    static func encode(_ row: StoredRow) -> [UInt8] {
+    package static func encode(_ row: StoredRow) -> [UInt8] {
         var bytes: [UInt8] = []
         encode(row, into: &bytes)
         return bytes
     }
 
     /// Encodes `row` over `buffer`'s bytes, keeping its memory: a poll encodes a thousand rows.
-    static func encode(_ row: StoredRow, into buffer: inout [UInt8]) {
+    package static func encode(_ row: StoredRow, into buffer: inout [UInt8]) {
         var w = ByteWriter()
         buffer.removeAll(keepingCapacity: true)
         swap(&w.bytes, &buffer)
@@ -34,7 +34,7 @@ enum RowCodec {
         for c in row.connections { writeConnection(c, &w) }
     }
 
-    static func decode(_ bytes: [UInt8]) throws(ChunkError) -> StoredRow {
+    package static func decode(_ bytes: [UInt8]) throws(ChunkError) -> StoredRow {
         var r = ByteReader(bytes)
         let ts = try header(&r)
         let path = try r.byte() == 1 ? try readPath(ts, &r) : nil
@@ -46,7 +46,7 @@ enum RowCodec {
     }
 
     /// The path's own figures only; the connections are not read.
-    static func decodePath(_ bytes: [UInt8]) throws(ChunkError) -> StoredPath? {
+    package static func decodePath(_ bytes: [UInt8]) throws(ChunkError) -> StoredPath? {
         var r = ByteReader(bytes)
         let ts = try header(&r)
         return try r.byte() == 1 ? try readPath(ts, &r) : nil

@@ -6,11 +6,11 @@
 /// whole numbers (bitrates are rounded to whole bit/s) and decimals of up to four places go the
 /// integer way, anything else is XORed with its predecessor and only the bytes that changed are
 /// kept, as Gorilla does. Every column records where it has a value: `nil` is kept, not zero.
-enum Columns {
+package enum Columns {
     // MARK: Presence
 
     /// Where a column has values: all rows, none, or alternating runs starting with present.
-    static func writePresence(_ present: [Bool], _ w: inout ByteWriter) {
+    package static func writePresence(_ present: [Bool], _ w: inout ByteWriter) {
         if present.allSatisfy({ $0 }) { w.byte(0); return }
         if !present.contains(true) { w.byte(1); return }
         w.byte(2)
@@ -29,7 +29,7 @@ enum Columns {
         for r in runs { w.varint(r) }
     }
 
-    static func readPresence(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Bool] {
+    package static func readPresence(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Bool] {
         switch try r.byte() {
         case 0: return [Bool](repeating: true, count: n)
         case 1: return [Bool](repeating: false, count: n)
@@ -55,7 +55,7 @@ enum Columns {
     /// Writes `values` as the shortest of order 0 (values), 1 (deltas) or 2 (deltas of deltas):
     /// the three sizes are counted in one pass and only the shortest is written, so sealing a
     /// column allocates nothing.
-    static func writeInts(_ values: [Int64], _ w: inout ByteWriter) {
+    package static func writeInts(_ values: [Int64], _ w: inout ByteWriter) {
         var costs = (RunCost(), RunCost(), RunCost())
         var previous: Int64 = 0, previousDelta: Int64 = 0
         for (i, v) in values.enumerated() {
@@ -118,7 +118,7 @@ enum Columns {
         }
     }
 
-    static func readInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64] {
+    package static func readInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64] {
         let order = try r.byte()
         guard order <= 2 else { throw ChunkError(detail: "integer order \(order)") }
         var values = try readZeroRuns(n, &r)
@@ -144,7 +144,7 @@ enum Columns {
         return values
     }
 
-    static func writeOptionalInts(_ values: [Int64?], _ w: inout ByteWriter) {
+    package static func writeOptionalInts(_ values: [Int64?], _ w: inout ByteWriter) {
         guard !values.isEmpty else { w.byte(0); return }
         var missing = 0
         for v in values where v == nil { missing += 1 }
@@ -159,7 +159,7 @@ enum Columns {
         writeInts(values.compactMap { $0 }, &w)
     }
 
-    static func readOptionalInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64?] {
+    package static func readOptionalInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Int64?] {
         let present = try readPresence(n, &r)
         let count = present.lazy.filter { $0 }.count
         guard count > 0 else { return [Int64?](repeating: nil, count: n) }
@@ -177,18 +177,18 @@ enum Columns {
 
     /// The bits of `value` as a whole number when it is one that round-trips exactly.
     @inline(__always)
-    static func whole(_ value: Double) -> Int64? {
+    package static func whole(_ value: Double) -> Int64? {
         guard value.isFinite, abs(value) < 9.0e15 else { return nil }
         let i = Int64(value)
         return Double(i).bitPattern == value.bitPattern ? i : nil
     }
 
-    static let scales: [Double] = [10, 100, 1_000, 10_000]
+    package static let scales: [Double] = [10, 100, 1_000, 10_000]
 
     /// `values` with their `nil`s; `predicted`, when given, is a guess per row (a bitrate from
     /// the counters, say) that the decoder can make as well: whole numbers are stored as their
     /// difference from it.
-    static func writeDoubles(_ values: [Double?], predicted: [Double?]? = nil, _ w: inout ByteWriter) {
+    package static func writeDoubles(_ values: [Double?], predicted: [Double?]? = nil, _ w: inout ByteWriter) {
         if !values.isEmpty, !values.contains(where: { $0 != nil }) { w.byte(1); return }
         writePresence(values.map { $0 != nil }, &w)
         var present: [Double] = []
@@ -216,7 +216,7 @@ enum Columns {
     }
 
     /// `predicted` must give the guesses the writer was given, from columns read before this one.
-    static func readDoubles(_ n: Int, predicted: ((Int) -> Double?)? = nil,
+    package static func readDoubles(_ n: Int, predicted: ((Int) -> Double?)? = nil,
                             _ r: inout ByteReader) throws(ChunkError) -> [Double?] {
         let present = try readPresence(n, &r)
         let count = present.lazy.filter { $0 }.count
@@ -314,7 +314,7 @@ enum Columns {
     // MARK: Strings and flags
 
     /// A dictionary of the distinct strings, then the index of each row's.
-    static func writeStrings(_ values: [String?], _ w: inout ByteWriter) {
+    package static func writeStrings(_ values: [String?], _ w: inout ByteWriter) {
         writePresence(values.map { $0 != nil }, &w)
         var dictionary: [String: Int64] = [:]
         var order: [String] = []
@@ -333,7 +333,7 @@ enum Columns {
         writeInts(indices, &w)
     }
 
-    static func readStrings(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [String?] {
+    package static func readStrings(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [String?] {
         let present = try readPresence(n, &r)
         let count = present.lazy.filter { $0 }.count
         var result = [String?](repeating: nil, count: n)
@@ -351,9 +351,9 @@ enum Columns {
         return result
     }
 
-    static func writeBools(_ values: [Bool], _ w: inout ByteWriter) { writeInts(values.map { $0 ? 1 : 0 }, &w) }
+    package static func writeBools(_ values: [Bool], _ w: inout ByteWriter) { writeInts(values.map { $0 ? 1 : 0 }, &w) }
 
-    static func readBools(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Bool] {
+    package static func readBools(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> [Bool] {
         try readInts(n, &r).map { $0 != 0 }
     }
 }

@@ -4,7 +4,7 @@ import History
 /// so a reader that wants the seventh figure steps over the six before it without building them.
 extension Columns {
     /// How many rows `readPresence` would mark present, without building the flags.
-    static func presentCount(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> Int {
+    package static func presentCount(_ n: Int, _ r: inout ByteReader) throws(ChunkError) -> Int {
         switch try r.byte() {
         case 0: return n
         case 1: return 0
@@ -22,7 +22,7 @@ extension Columns {
         }
     }
 
-    static func skipInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
+    package static func skipInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
         let order = try r.byte()
         guard order <= 2 else { throw ChunkError(detail: "integer order \(order)") }
         var seen = 0
@@ -36,12 +36,12 @@ extension Columns {
         guard seen == n else { throw ChunkError(detail: "zero run past \(n) values") }
     }
 
-    static func skipOptionalInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
+    package static func skipOptionalInts(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
         let count = try presentCount(n, &r)
         if count > 0 { try skipInts(count, &r) }
     }
 
-    static func skipDoubles(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
+    package static func skipDoubles(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
         let count = try presentCount(n, &r)
         guard count > 0 else { return }
         switch try r.byte() {
@@ -51,7 +51,7 @@ extension Columns {
         }
     }
 
-    static func skipStrings(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
+    package static func skipStrings(_ n: Int, _ r: inout ByteReader) throws(ChunkError) {
         let count = try presentCount(n, &r)
         guard count > 0 else { return }
         let distinct = try r.count(limit: count)
