@@ -183,7 +183,8 @@ let package = Package(
         .executableTarget(
             name: "mtxmon-bench",
             dependencies: [
-                "MTXMonCore", "History", "HistoryChunks", "SQLiteHistory", "MTXMonServer", "SnapshotCache", "CSQLite", "MediaMTXClient",
+                "MTXMonCore", "History", "HistoryChunks", "SQLiteHistory", "PostgresHistory", "MTXMonServer", "SnapshotCache", "CSQLite",
+                "MediaMTXClient",
                 "MediaMTXSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

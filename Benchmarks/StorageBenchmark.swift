@@ -3,6 +3,7 @@ import SQLiteHistory
 import History
 import HistoryChunks
 import MTXMonCore
+import PostgresHistory
 
 /// What a day of history costs on disk: mtxmon's file, written through the collector's own write
 /// path and sealed, against Prometheus holding the same figures under MediaMTX's metric names and
@@ -22,7 +23,9 @@ enum StorageBenchmark {
         let rtsp: String
     }
 
-    static func run(hours: Int, directory: String) throws -> Written {
+    /// With `postgres`, the same batches also go to a PostgreSQL history there (an empty database),
+    /// whose tables and indexes are then measured as PostgreSQL counts them.
+    static func run(hours: Int, directory: String, postgres: String? = nil) async throws -> Written {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let polls = hours * 1_800
@@ -38,6 +41,9 @@ enum StorageBenchmark {
         var promSeries = Set<String>()
         var batch: [PollBatch] = []
         var writeCPU = 0.0
+        var pg: PostgresHistory?
+        if let postgres { pg = try await PostgresHistory(url: PostgresURL(postgres)) }
+        var pgWall = Duration.zero
         print("generating \(hours) h of \(StorageData.paths) paths, each with a publisher and two readers, every 2 s …")
         for i in 0..<polls {
             let ts = data.step()
@@ -51,9 +57,17 @@ enum StorageBenchmark {
             if batch.count == 30 {
                 try store.append(batch)
                 _ = try store.sealIfDue()
-                batch.removeAll(keepingCapacity: true)
             }
             writeCPU += cpuSeconds() - cpu0
+            if batch.count == 30 {
+                if let pg {
+                    let t0 = ContinuousClock.now
+                    _ = try await pg.append(batch, deliverTo: [])
+                    if await pg.needsCompaction() { _ = try await pg.compact() }
+                    pgWall += t0.duration(to: .now)
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
             metrics.add(data, ts: data.gridTs(i))
             // Prometheus cuts its blocks every 2 h; so does the backfill here, one slice at a time.
             if (i + 1) % 3_600 == 0 || i == polls - 1 {
@@ -65,9 +79,13 @@ enum StorageBenchmark {
                 print("  \(String(format: "%.1f", Double(i + 1) * 2 / 3_600)) h done")
             }
         }
-        if !batch.isEmpty { try store.append(batch) }
+        if !batch.isEmpty {
+            try store.append(batch)
+            _ = try await pg?.append(batch, deliverTo: [])
+        }
+        try await pg?.finish()
         let cpu0 = cpuSeconds()
-        try store.finish()
+        try await store.finish()
         writeCPU += cpuSeconds() - cpu0
         let mtxmonBytes = try fileBytes(file)
         let tables = try tableBytes(file)
@@ -88,10 +106,61 @@ enum StorageBenchmark {
             print("  \(name): \(bytes) (\(String(format: "%.1f", Double(bytes) / pathPolls)))")
         }
         print("storage ratio mtxmon/prometheus \(String(format: "%.2f", Double(mtxmonBytes) / Double(max(1, promBytes))))")
+        if let pg, let postgres {
+            let sizes = try await pg.relationSizes()
+            let total = sizes.reduce(0) { $0 + $1.bytes }
+            print("")
+            print("PostgreSQL (\(pg.location)), pg_total_relation_size of every table with its indexes and TOAST:")
+            for (name, bytes) in sizes.sorted(by: { $0.bytes > $1.bytes }) where bytes > 0 {
+                print("  \(name): \(bytes) (\(String(format: "%.1f", Double(bytes) / pathPolls)) per path-poll)")
+            }
+            print("| | SQLite file | PostgreSQL |")
+            print("|---|---|---|")
+            print("| bytes | \(mtxmonBytes) | \(total) |")
+            print("| bytes per path-poll | \(String(format: "%.1f", Double(mtxmonBytes) / pathPolls)) | \(String(format: "%.1f", Double(total) / pathPolls)) |")
+            print("| wall time of the write path per poll of \(StorageData.paths) paths | | \(String(format: "%.2f", pgWall.ms / Double(polls))) ms (append and seal, PostgreSQL on this machine) |")
+            print("storage ratio postgresql/sqlite \(String(format: "%.2f", Double(total) / Double(max(1, mtxmonBytes))))")
+            _ = postgres
+            try await compareQueries(sqlite: store, postgres: pg, path: data.paths[0].name, server: ServerName.default,
+                                     connection: data.paths.first { $0.connections[0].proto == .srt }!.connections[0].id,
+                                     end: data.gridTs(polls - 1))
+            pg.close()
+        }
         let srt = data.paths.first { $0.connections[0].proto == .srt }!.connections[0].id
         let rtsp = data.paths.first { $0.connections[0].proto == .rtsp }!.connections[0].id
         return Written(file: file, prometheus: directory + "/prometheus", end: data.gridTs(polls - 1), hours: hours,
                        srt: srt, rtsp: rtsp)
+    }
+
+    /// The same questions through the history interface of both stores, median of 15 each: what
+    /// an API answer costs below its JSON.
+    static func compareQueries(sqlite: any HistoryReader, postgres: any HistoryReader, path name: String, server: String,
+                               connection id: String, end: Int64) async throws {
+        let path = PathRef(server: server, name: name)
+        let ref = ConnectionRef(server: server, id: id)
+        let questions: [(String, @Sendable (any HistoryReader) async throws -> Int)] = [
+            ("one path, 1 h raw, bitrate", { try await $0.points(path, range: HistoryRange(from: end - 3_600_000, to: end), fields: [.bitrateIn]).count }),
+            ("one path, 24 h at 5 m", { try await $0.points(path, range: HistoryRange(from: end - 86_400_000, to: end, step: 300_000)).count }),
+            ("one path's rates over 1 h", { try await $0.windowRates(path, from: end - 3_600_000, to: end, maxGapMs: 7_000).samples }),
+            ("one connection, 1 h raw", { try await $0.connectionPoints(ref, from: end - 3_600_000, to: end, through: .gauges).count }),
+            ("latest state of every path", { try await $0.latestSnapshots(forgetAfterMs: 86_400_000).reduce(0) { $0 + $1.paths.count } }),
+        ]
+        print("")
+        print("| question (history interface, median of 15) | SQLite file | PostgreSQL | ratio |")
+        print("|---|---|---|---|")
+        for (question, body) in questions {
+            var times: [[Double]] = [[], []]
+            for (i, store) in [sqlite, postgres].enumerated() {
+                _ = try await body(store)
+                for _ in 0..<15 {
+                    let t0 = ContinuousClock.now
+                    _ = try await body(store)
+                    times[i].append(t0.duration(to: .now).ms)
+                }
+            }
+            let medians = times.map { $0.sorted()[$0.count / 2] }
+            print("| \(question) | \(String(format: "%.2f", medians[0])) ms | \(String(format: "%.2f", medians[1])) ms | \(String(format: "%.1f", medians[1] / medians[0]))× |")
+        }
     }
 
     static func cpuSeconds() -> Double {

@@ -61,6 +61,8 @@ struct BenchOptions: ParsableCommand {
     var hours: Int?
     @Option(help: "Working folder for --storage.")
     var dir: String?
+    @Option(help: "--storage: also write the same polls to this empty PostgreSQL database and measure it (postgres://…).")
+    var postgres: String?
     @Option(help: "WebSocket clients for --live.")
     var clients = 1_000
     @Option(help: "Paths for --live.")
@@ -89,8 +91,9 @@ if options.steady {
     exit(0)
 }
 if options.storage {
-    let written = try StorageBenchmark.run(hours: options.hours ?? 24,
-                                           directory: options.dir ?? NSTemporaryDirectory() + "mtxmon-bench-storage")
+    let written = try await StorageBenchmark.run(hours: options.hours ?? 24,
+                                                 directory: options.dir ?? NSTemporaryDirectory() + "mtxmon-bench-storage",
+                                                 postgres: options.postgres)
     try await ConnectionQueries.run(written, runs: options.runs ?? 15)
     exit(0)
 }

@@ -43,17 +43,7 @@ extension MemoryHistory {
     }
 
     public func points(_ path: PathRef, range: HistoryRange, fields: PointFields) async throws -> [HistoryPoint] {
-        let points = rows(of: path).during(range.from, range.to, ts: \.stored.ts).map { row in
-            let s = row.stored
-            return HistoryPoint(t: s.ts, online: s.online, reset: s.reset, inboundBytes: s.inboundBytes,
-                                outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
-                                readers: Double(s.readers), rttMs: s.rttMs, recvRateMbps: s.recvRateMbps,
-                                linkCapacityMbps: s.linkCapacityMbps).narrowed(to: fields)
-        }
-        guard let step = range.step else { return points }
-        var folder = PointFolder(step: step, aggregation: range.aggregation)
-        for point in points { folder.add(point) }
-        return folder.finish()
+        HistoryPoint.answer(rows(of: path).during(range.from, range.to, ts: \.stored.ts).map(\.stored), range: range, fields: fields)
     }
 
     public func windowRates(_ path: PathRef, from: Int64, to: Int64, maxGapMs: Int64) async throws -> WindowRates {

@@ -142,3 +142,21 @@ public struct ConnectionRow: Sendable, Equatable {
             retransmitted: deltas?.retransmitted(r), dropped: deltas?.dropped(r))
     }
 }
+
+extension HistoryPoint {
+    /// A history answer from a path's stored rows in time order: every row as a point with the
+    /// figures of `fields`, or one point per non-empty bucket of `range.step`. For stores that
+    /// keep whole rows (the memory store, PostgreSQL); the file reads only the columns asked for.
+    public static func answer(_ rows: some Sequence<StoredPath>, range: HistoryRange, fields: PointFields) -> [HistoryPoint] {
+        let points = rows.map { s in
+            HistoryPoint(t: s.ts, online: s.online, reset: s.reset, inboundBytes: s.inboundBytes,
+                         outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
+                         readers: Double(s.readers), rttMs: s.rttMs, recvRateMbps: s.recvRateMbps,
+                         linkCapacityMbps: s.linkCapacityMbps).narrowed(to: fields)
+        }
+        guard let step = range.step else { return points }
+        var folder = PointFolder(step: step, aggregation: range.aggregation)
+        for point in points { folder.add(point) }
+        return folder.finish()
+    }
+}

@@ -28,6 +28,9 @@ public struct Settings: Sendable {
     /// `MTXMON_LEADER_SCOPE`: what the collectors of one active–standby pair share a lead for
     /// (default: the names of the servers they poll).
     public var leaderScope: String?
+    /// Whether servers were named (`MTXMON_SERVERS`, its file, `MEDIA_MTX_API_URL`, `--mediamtx`), not
+    /// only the default one assumed: an API node of a shared history then lists the history's servers.
+    public var serversGiven = true
     /// `MTXMON_LISTEN`: HTTP address `host:port` (default `127.0.0.1:9990`).
     public var listen: HostPort
     /// `MTXMON_API_TOKEN`: when set, every endpoint but `/healthz` needs `Authorization: Bearer`.
@@ -285,7 +288,8 @@ extension Settings {
         return Settings(
             mediaMTX: servers.first?.endpoint ?? endpoint, servers: servers,
             interval: interval, redis: redis, database: database, databasePasswordFile: databasePasswordFile,
-            leaderScope: value("MTXMON_LEADER_SCOPE"), listen: listen,
+            leaderScope: value("MTXMON_LEADER_SCOPE"),
+            serversGiven: fleet || overrides.mediaMTXURL != nil || value("MEDIA_MTX_API_URL") != nil, listen: listen,
             apiToken: value("MTXMON_API_TOKEN"), corsOrigins: cors, logLevel: logLevel, forgetAfter: forgetAfter,
             sealEvery: sealEvery, metricsMaxSeries: metricsMaxSeries, events: events, httpLimits: httpLimits,
             hold: hold)

@@ -12,7 +12,7 @@ extension PostgresHistory {
     public func append(_ batches: [PollBatch], deliverTo targets: [String]) async throws -> AppendReport {
         guard !batches.isEmpty else { return AppendReport() }
         let fence = currentFence
-        let (report, polls) = try await transaction { db in
+        let (report, polls) = try await transaction { [self] db in
             var report = AppendReport(), polls = 0
             let since = try await fenced(fence, db)
             for batch in batches {
@@ -44,7 +44,7 @@ extension PostgresHistory {
         var found: (holder: String, token: Int64, since: Int64)?
         for try await row in try await db.query("""
             SELECT holder, token, since_ms FROM leader WHERE scope = \(fence.scope) FOR SHARE
-            """, logger: logger).decode((String, Int64, Int64).self) {
+            """, logger: self.logger).decode((String, Int64, Int64).self) {
             found = row
         }
         guard let found else { return nil }
@@ -59,7 +59,7 @@ extension PostgresHistory {
             INSERT INTO poll (server_id, ts_ms, ok, duration_ms, path_count, error, reason, interval_ms)
             VALUES (\(serverID), \(p.ts), \(p.ok), \(max(0, p.durationMs)), \(pathCount), \(error), \(reason), \(p.intervalMs))
             ON CONFLICT DO NOTHING RETURNING ts_ms
-            """, logger: logger)
+            """, logger: self.logger)
         return try await rows.one(Int64.self) != nil
     }
 
@@ -76,12 +76,12 @@ extension PostgresHistory {
                 INSERT INTO event (ts_ms, kind, severity, server, path, connection, message, figures)
                 VALUES (\(e.ts), \(e.kind.rawValue), \(e.severity.rawValue), \(server), \(path), \(connection), \(message), \(figures))
                 RETURNING id
-                """, logger: logger).one(Int64.self)
+                """, logger: self.logger).one(Int64.self)
             written[i].id = id
             guard owed.contains(i), let id, !targets.isEmpty else { continue }
             try await db.query("""
                 INSERT INTO delivery (target, event_id) SELECT unnest(\(targets)::text[]), \(id) ON CONFLICT DO NOTHING
-                """, logger: logger)
+                """, logger: self.logger)
         }
         return written
     }
@@ -142,7 +142,7 @@ extension PostgresHistory {
         try await db.query("""
             INSERT INTO recent (path_id, ts_ms, data) SELECT p, \(ts), d FROM unnest(\(ids)::bigint[], \(data)::bytea[]) AS u(p, d)
             ON CONFLICT DO NOTHING
-            """, logger: logger)
+            """, logger: self.logger)
     }
 
     /// Each connection's key, its row created or brought up to this poll: newest role, its path
@@ -170,7 +170,7 @@ extension PostgresHistory {
                 role = EXCLUDED.role,
                 path_id = coalesce(EXCLUDED.path_id, c.path_id)
             RETURNING id, key
-            """, logger: logger)
+            """, logger: self.logger)
         var keys: [String: Int64] = [:]
         for try await (id, key) in result.decode((String, Int64).self) { keys[id] = key }
         return keys

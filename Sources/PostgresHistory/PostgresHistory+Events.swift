@@ -26,9 +26,9 @@ extension PostgresHistory {
     }
 
     func events(_ query: PostgresQuery) async throws -> [MonitorEvent] {
-        try await run { client in
+        try await run { [self] client in
             var events: [MonitorEvent] = []
-            for try await row in try await client.query(query, logger: logger).decode(EventRow.self) {
+            for try await row in try await client.query(query, logger: self.logger).decode(EventRow.self) {
                 if let event = Self.event(row) { events.append(event) }
             }
             return events
@@ -70,17 +70,17 @@ extension PostgresHistory {
     }
 
     public func lastEventID() async throws -> Int64 {
-        try await run { try await $0.query("SELECT coalesce(max(id), 0) FROM event", logger: logger).one(Int64.self) ?? 0 }
+        try await run { try await $0.query("SELECT coalesce(max(id), 0) FROM event", logger: self.logger).one(Int64.self) ?? 0 }
     }
 
     public func deliveryBacklog() async throws -> [DeliveryBacklog] {
-        try await run { client in
+        try await run { [self] client in
             var backlog: [DeliveryBacklog] = []
             for try await (target, pending, oldest, attempts, error) in try await client.query("""
                 SELECT d.target, count(*), min(e.ts_ms), max(d.attempts),
                        (SELECT o.last_error FROM delivery o WHERE o.target = d.target ORDER BY o.event_id LIMIT 1)
                 FROM delivery d JOIN event e ON e.id = d.event_id GROUP BY d.target
-                """, logger: logger).decode((String, Int64, Int64?, Int32?, String?).self) {
+                """, logger: self.logger).decode((String, Int64, Int64?, Int32?, String?).self) {
                 backlog.append(DeliveryBacklog(target: target, pending: Int(pending), oldestTs: oldest,
                                                attempts: Int(attempts ?? 0), lastError: error))
             }
@@ -93,7 +93,7 @@ extension PostgresHistory {
 
     public func nextDelivery(to target: String) async throws -> Delivery? {
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
-        return try await transaction { db in
+        return try await transaction { [self] db in
             var owed: (eventID: Int64, attempts: Int32, due: Int64, claimed: Int64, by: String?)?
             // Only the oldest may be claimed, and skipped while another node claims it: skipping to
             // the next one would send a receiver's events out of order.
@@ -101,18 +101,18 @@ extension PostgresHistory {
                 SELECT event_id, attempts, due_ms, claimed_until, claimed_by FROM delivery
                 WHERE target = \(target) AND event_id = (SELECT min(event_id) FROM delivery WHERE target = \(target))
                 FOR UPDATE SKIP LOCKED
-                """, logger: logger).decode((Int64, Int32, Int64, Int64, String?).self) {
+                """, logger: self.logger).decode((Int64, Int32, Int64, Int64, String?).self) {
                 owed = row
             }
             guard let owed, owed.claimed <= now || owed.by == node else { return nil }
             let found = try await db.query(PostgresQuery(unsafeSQL: "SELECT \(Self.eventColumns) FROM event e WHERE e.id = $1",
-                                                         binds: binds(owed.eventID)), logger: logger)
+                                                         binds: binds(owed.eventID)), logger: self.logger)
             var event: MonitorEvent?
             for try await row in found.decode(EventRow.self) { event = Self.event(row) }
             guard let event else { return nil }
             try await db.query("""
                 UPDATE delivery SET claimed_until = \(now + Self.claimMs), claimed_by = \(node) WHERE target = \(target) AND event_id = \(owed.eventID)
-                """, logger: logger)
+                """, logger: self.logger)
             return Delivery(target: target, event: event, attempts: Int(owed.attempts), dueMs: owed.due)
         }
     }
@@ -120,7 +120,7 @@ extension PostgresHistory {
     public func settle(_ delivery: Delivery) async throws {
         guard let id = delivery.event.id else { return }
         _ = try await run {
-            try await $0.query("DELETE FROM delivery WHERE target = \(delivery.target) AND event_id = \(id)", logger: logger)
+            try await $0.query("DELETE FROM delivery WHERE target = \(delivery.target) AND event_id = \(id)", logger: self.logger)
         }
     }
 
@@ -131,27 +131,27 @@ extension PostgresHistory {
             try await $0.query("""
                 UPDATE delivery SET attempts = attempts + 1, due_ms = \(dueMs), last_error = \(error), claimed_until = 0
                 WHERE target = \(delivery.target) AND event_id = \(id)
-                """, logger: logger)
+                """, logger: self.logger)
         }
     }
 
     public func renameDeliveries(from url: String, to key: String) async throws {
         guard url != key else { return }
-        try await transaction { db in
+        try await transaction { [self] db in
             try await db.query("""
                 UPDATE delivery d SET target = \(key) WHERE d.target = \(url)
                 AND NOT EXISTS (SELECT 1 FROM delivery k WHERE k.target = \(key) AND k.event_id = d.event_id)
-                """, logger: logger)
-            try await db.query("DELETE FROM delivery WHERE target = \(url)", logger: logger)
+                """, logger: self.logger)
+            try await db.query("DELETE FROM delivery WHERE target = \(url)", logger: self.logger)
         }
     }
 
     public func dropDeliveries(notTo targets: [String]) async throws -> Int {
-        try await run { client in
+        try await run { [self] client in
             try await client.query("""
                 WITH gone AS (DELETE FROM delivery WHERE NOT (target = ANY(\(targets)::text[])) RETURNING 1)
                 SELECT count(*) FROM gone
-                """, logger: logger).one(Int64.self).map(Int.init) ?? 0
+                """, logger: self.logger).one(Int64.self).map(Int.init) ?? 0
         }
     }
 }

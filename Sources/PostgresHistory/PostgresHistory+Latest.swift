@@ -11,13 +11,13 @@ extension PostgresHistory {
     /// figures at the last poll it was online when that is the newest row or the one before it.
     func remembered(server: String, since: Int64) async throws -> [(path: RememberedPath, row: StoredPath)] {
         guard let serverID = try await knownServerID(server) else { return [] }
-        let newest = try await run { client in
+        let newest = try await run { [self] client in
             var names: [Int64: String] = [:], rows: [Int64: [StoredPath]] = [:]
             for try await (id, name, data) in try await client.query("""
                 SELECT p.id, p.name, r.data FROM path p
                 CROSS JOIN LATERAL (SELECT data FROM recent WHERE path_id = p.id ORDER BY ts_ms DESC LIMIT 2) r
                 WHERE p.server_id = \(serverID) AND p.name <> ''
-                """, logger: logger).decode((Int64, String, ByteBuffer).self) {
+                """, logger: self.logger).decode((Int64, String, ByteBuffer).self) {
                 names[id] = name
                 let bytes = data.bytes
                 if let row = try decoded({ () throws(ChunkError) in try RowCodec.decodePath(bytes) }) {
@@ -33,7 +33,7 @@ extension PostgresHistory {
                   AND (p.id = ANY(\(partial)::bigint[]) OR (c.last_ts >= \(since)
                        AND NOT EXISTS (SELECT 1 FROM recent r WHERE r.path_id = p.id)))
                 ORDER BY p.id, c.first_ts DESC
-                """, logger: logger).decode((Int64, String, ByteBuffer).self) {
+                """, logger: self.logger).decode((Int64, String, ByteBuffer).self) {
                 names[id] = name
                 let bytes = data.bytes
                 rows[id, default: []] += try decoded { () throws(ChunkError) in try ChunkCodec.decodePaths(bytes) }.suffix(2)
@@ -98,7 +98,7 @@ extension PostgresHistory {
     public func exportConnections(from: Int64, to: Int64, id: String?, server: String?,
                                   _ body: @Sendable (ExportedConnection) throws -> Void) async throws {
         let to = min(to, try await lastPoll()?.ts ?? .min)
-        let chosen = try await run { client in
+        let chosen = try await run { [self] client in
             var chosen: [FoundConnection] = []
             for try await (s, cid, proto, role, path, remote, agent, first, last, key, pathID, none) in try await client.query("""
                 SELECT s.name, c.id, c.proto, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts, c.last_ts, c.key, c.path_id,
@@ -107,7 +107,7 @@ extension PostgresHistory {
                 WHERE (\(id)::text IS NULL OR c.id = \(id)) AND (\(server)::text IS NULL OR s.name = \(server))
                   AND c.first_ts <= \(to) AND c.last_ts >= \(from)
                 ORDER BY c.first_ts, c.key
-                """, logger: logger).decode((String, String, String, String, String?, String?, String?, Int64, Int64, Int64, Int64?, Int64?).self) {
+                """, logger: self.logger).decode((String, String, String, String, String?, String?, String?, Int64, Int64, Int64, Int64?, Int64?).self) {
                 let info = ConnectionInfo(server: s, id: cid, proto: proto, role: role, path: path, remoteAddr: remote,
                                           userAgent: agent, firstTs: first, lastTs: last)
                 chosen.append(FoundConnection(info: info, key: key, pathIDs: [pathID, none].compactMap { $0 }))

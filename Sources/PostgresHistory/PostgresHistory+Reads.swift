@@ -7,12 +7,12 @@ import PostgresNIO
 /// the same folds, the same errors (`HistoryContractTests` holds every store to them).
 extension PostgresHistory {
     public func serverNames() async throws -> [String] {
-        try await run { client in
+        try await run { [self] client in
             try await client.query("""
                 SELECT s.name FROM server s
                 WHERE EXISTS (SELECT 1 FROM poll p WHERE p.server_id = s.id)
                    OR EXISTS (SELECT 1 FROM path p WHERE p.server_id = s.id AND (p.name <> '' OR s.name <> \(ServerName.default)))
-                """, logger: logger).all(String.self).sorted()
+                """, logger: self.logger).all(String.self).sorted()
         }
     }
 
@@ -29,20 +29,20 @@ extension PostgresHistory {
         guard let id = try await knownServerID(server) else {
             return ServerPolls(name: server, lastPoll: nil, lastAnsweredTs: nil, failure: nil, intervalMs: nil)
         }
-        return try await run { client in
+        return try await run { [self] client in
             let last = try await client.query(
                 PostgresQuery(unsafeSQL: "SELECT \(Self.pollColumns) FROM poll p WHERE p.server_id = $1 ORDER BY p.ts_ms DESC LIMIT 1",
-                              binds: binds(id)), logger: logger)
+                              binds: binds(id)), logger: self.logger)
                 .decode((Int64, Bool, Int64, Int64?, String?, String?, Int64?).self)
             var lastPoll: PollRecord?
             for try await c in last { lastPoll = Self.poll(server: server, c) }
             let answered = try await client.query(
-                "SELECT max(ts_ms) FROM poll WHERE server_id = \(id) AND ok", logger: logger).one(Int64?.self) ?? nil
+                "SELECT max(ts_ms) FROM poll WHERE server_id = \(id) AND ok", logger: self.logger).one(Int64?.self) ?? nil
             let failedSince = answered ?? Int64.min
             var failure: FailureRun?
             for try await (since, count) in try await client.query("""
                 SELECT min(ts_ms), count(*) FROM poll WHERE server_id = \(id) AND ts_ms > \(failedSince)
-                """, logger: logger).decode((Int64?, Int64).self) {
+                """, logger: self.logger).decode((Int64?, Int64).self) {
                 if let since, count > 0 {
                     failure = FailureRun(since: since, polls: Int(count), lastError: lastPoll?.error,
                                          lastReason: lastPoll?.reason)
@@ -50,19 +50,19 @@ extension PostgresHistory {
             }
             let interval = try await client.query("""
                 SELECT interval_ms FROM poll WHERE server_id = \(id) AND interval_ms IS NOT NULL ORDER BY ts_ms DESC LIMIT 1
-                """, logger: logger).one(Int64.self)
+                """, logger: self.logger).one(Int64.self)
             return ServerPolls(name: server, lastPoll: lastPoll, lastAnsweredTs: answered, failure: failure,
                                intervalMs: interval)
         }
     }
 
     public func lastPoll() async throws -> PollRecord? {
-        try await run { client in
+        try await run { [self] client in
             var found: PollRecord?
             for try await (name, c0, c1, c2, c3, c4, c5, c6) in try await client.query(PostgresQuery(unsafeSQL: """
                 SELECT s.name, \(Self.pollColumns) FROM poll p JOIN server s ON s.id = p.server_id
                 ORDER BY p.ts_ms DESC, s.name LIMIT 1
-                """), logger: logger).decode((String, Int64, Bool, Int64, Int64?, String?, String?, Int64?).self) {
+                """), logger: self.logger).decode((String, Int64, Bool, Int64, Int64?, String?, String?, Int64?).self) {
                 found = Self.poll(server: name, (c0, c1, c2, c3, c4, c5, c6))
             }
             return found
@@ -70,16 +70,16 @@ extension PostgresHistory {
     }
 
     public func firstPollTs() async throws -> Int64? {
-        try await run { try await $0.query("SELECT min(ts_ms) FROM poll", logger: logger).one(Int64?.self) ?? nil }
+        try await run { try await $0.query("SELECT min(ts_ms) FROM poll", logger: self.logger).one(Int64?.self) ?? nil }
     }
 
     public func paths(server: String?) async throws -> [PathRef] {
-        try await run { client in
+        try await run { [self] client in
             var paths: [PathRef] = []
             for try await (s, p) in try await client.query("""
                 SELECT s.name, p.name FROM path p JOIN server s ON s.id = p.server_id
                 WHERE p.name <> '' AND (\(server)::text IS NULL OR s.name = \(server))
-                """, logger: logger).decode((String, String).self) {
+                """, logger: self.logger).decode((String, String).self) {
                 paths.append(PathRef(server: s, name: p))
             }
             return paths.sorted { ($0.server, $0.name) < ($1.server, $1.name) }
@@ -88,12 +88,12 @@ extension PostgresHistory {
 
     public func path(named name: String, server: String?) async throws -> PathRef? {
         guard !name.isEmpty else { return nil }
-        let found = try await run { client in
+        let found = try await run { [self] client in
             var found: [PathRef] = []
             for try await (s) in try await client.query("""
                 SELECT s.name FROM path p JOIN server s ON s.id = p.server_id
                 WHERE p.name = \(name) AND (\(server)::text IS NULL OR s.name = \(server))
-                """, logger: logger).decode(String.self) {
+                """, logger: self.logger).decode(String.self) {
                 found.append(PathRef(server: s, name: name))
             }
             return found.sorted { $0.server < $1.server }
@@ -104,16 +104,7 @@ extension PostgresHistory {
 
     public func points(_ path: PathRef, range: HistoryRange, fields: PointFields) async throws -> [HistoryPoint] {
         guard !path.name.isEmpty, let id = try await knownPathID(path) else { return [] }
-        let points = try await storedPaths(pathID: id, from: range.from, to: range.to).map { s in
-            HistoryPoint(t: s.ts, online: s.online, reset: s.reset, inboundBytes: s.inboundBytes,
-                         outboundBytes: s.outboundBytes, bitrateIn: s.bitrateIn, bitrateOut: s.bitrateOut,
-                         readers: Double(s.readers), rttMs: s.rttMs, recvRateMbps: s.recvRateMbps,
-                         linkCapacityMbps: s.linkCapacityMbps).narrowed(to: fields)
-        }
-        guard let step = range.step else { return points }
-        var folder = PointFolder(step: step, aggregation: range.aggregation)
-        for point in points { folder.add(point) }
-        return folder.finish()
+        return HistoryPoint.answer(try await storedPaths(pathID: id, from: range.from, to: range.to), range: range, fields: fields)
     }
 
     public func windowRates(_ path: PathRef, from: Int64, to: Int64, maxGapMs: Int64) async throws -> WindowRates {
@@ -134,14 +125,14 @@ extension PostgresHistory {
     }
 
     func found(id: String, server: String?) async throws -> FoundConnection? {
-        let matches = try await run { client in
+        let matches = try await run { [self] client in
             var matches: [FoundConnection] = []
             for try await (s, proto, role, path, remote, agent, first, last, key, pathID, none) in try await client.query("""
                 SELECT s.name, c.proto, c.role, p.name, c.remote_addr, c.user_agent, c.first_ts, c.last_ts, c.key, c.path_id,
                        (SELECT n.id FROM path n WHERE n.server_id = c.server_id AND n.name = '')
                 FROM connection c JOIN server s ON s.id = c.server_id LEFT JOIN path p ON p.id = c.path_id
                 WHERE c.id = \(id) AND (\(server)::text IS NULL OR s.name = \(server))
-                """, logger: logger).decode((String, String, String, String?, String?, String?, Int64, Int64, Int64, Int64?, Int64?).self) {
+                """, logger: self.logger).decode((String, String, String, String?, String?, String?, Int64, Int64, Int64, Int64?, Int64?).self) {
                 let info = ConnectionInfo(server: s, id: id, proto: proto, role: role, path: path, remoteAddr: remote,
                                           userAgent: agent, firstTs: first, lastTs: last)
                 matches.append(FoundConnection(info: info, key: key, pathIDs: [pathID, none].compactMap { $0 }))

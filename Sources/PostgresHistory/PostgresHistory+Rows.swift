@@ -9,13 +9,13 @@ import PostgresNIO
 extension PostgresHistory {
     /// The chunks overlapping `[from, to]` and the recent rows in it, as stored.
     func storedData(pathID: Int64, from: Int64, to: Int64) async throws -> (chunks: [[UInt8]], recent: [[UInt8]]) {
-        try await run { client in
+        try await run { [self] client in
             let chunks = try await client.query("""
                 SELECT data FROM chunk WHERE path_id = \(pathID) AND first_ts <= \(to) AND last_ts >= \(from) ORDER BY first_ts
-                """, logger: logger).all(ByteBuffer.self).map(\.bytes)
+                """, logger: self.logger).all(ByteBuffer.self).map(\.bytes)
             let recent = try await client.query("""
                 SELECT data FROM recent WHERE path_id = \(pathID) AND ts_ms BETWEEN \(from) AND \(to) ORDER BY ts_ms
-                """, logger: logger).all(ByteBuffer.self).map(\.bytes)
+                """, logger: self.logger).all(ByteBuffer.self).map(\.bytes)
             return (chunks, recent)
         }
     }

@@ -33,7 +33,14 @@ public final class PostgresHistory: HistoryWriter, @unchecked Sendable {
         var paths: [PathRef: Int64] = [:]
         var polls = 0
         var fence: Fence?
+        /// The database did not answer: calls until `until` fail at once with `error`.
+        var outage: (error: HistoryError, until: ContinuousClock.Instant)?
     }
+
+    /// How long calls fail at once after one found the database unreachable: `/healthz`, the API
+    /// and the collector's writes answer in milliseconds during an outage, and one call a second
+    /// finds out when it is back.
+    static let outageBackoff = Duration.seconds(1)
 
     /// The lease a collector of a pair holds (see `PostgresLease`): appends are checked against it.
     public struct Fence: Sendable, Equatable {
@@ -62,11 +69,14 @@ public final class PostgresHistory: HistoryWriter, @unchecked Sendable {
         self.intervalMs = intervalMs
         self.sealEvery = sealEvery
         self.logger = logger
-        let client = PostgresClient(configuration: url.configuration(), backgroundLogger: logger)
+        // The client's own notes (a connection attempt failed, again) repeat what mtxmon says once.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: url.configuration(), backgroundLogger: background)
         self.client = client
         runner = Task { await client.run() }
         do {
-            try await PostgresMigrations.apply(client, logger: logger)
+            try await PostgresMigrations.apply(client, logger: self.logger)
         } catch {
             runner.cancel()
             throw Self.historyError(error, url: url)
@@ -84,27 +94,60 @@ public final class PostgresHistory: HistoryWriter, @unchecked Sendable {
         _ = try await run { try await $0.query("SELECT 1", logger: self.logger) }
     }
 
-    /// `body` on a pooled connection, PostgreSQL's errors as `HistoryError`s that name the fix.
-    func run<T>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+    /// How long a call waits for a connection of the pool: longer, and the database counts as down.
+    static let leaseTimeout = Duration.seconds(3)
+
+    /// `body` on a pooled connection, PostgreSQL's errors as `HistoryError`s that name the fix. A
+    /// connection not had within `leaseTimeout` (the database down: the pool waits for it to come
+    /// back) fails the call, so that no caller hangs with it.
+    func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        if let outage = ids.withLockedValue({ $0.outage }), ContinuousClock.now < outage.until { throw outage.error }
         do {
-            return try await body(client)
-        } catch let error as HistoryError {
-            throw error
+            let value = try await withThrowingTaskGroup(of: T?.self) { group in
+                let leased = NIOLockedValueBox(false)
+                group.addTask {
+                    try await self.client.withConnection { connection in
+                        leased.withLockedValue { $0 = true }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.leaseTimeout)
+                    guard leased.withLockedValue({ $0 }) else {
+                        throw HistoryError(.unavailable, "PostgreSQL at \(self.url) gives no connection within \(Self.leaseTimeout): "
+                            + "check that it runs and that MTXMON_DB names its host and port")
+                    }
+                    return nil
+                }
+                while let result = try await group.next() {
+                    guard let result else { continue }
+                    group.cancelAll()
+                    return result
+                }
+                throw CancellationError()
+            }
+            ids.withLockedValue { $0.outage = nil }
+            return value
         } catch let error as AmbiguousPath {
             throw error
         } catch {
-            throw Self.historyError(error, url: url)
+            let failure = error as? HistoryError ?? Self.historyError(error, url: url)
+            if failure.kind == .unavailable {
+                ids.withLockedValue { $0.outage = (failure, ContinuousClock.now + Self.outageBackoff) }
+            }
+            throw failure
         }
     }
 
     /// `body` in one transaction.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await run { client in
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: self.logger) { connection in try await body(connection) }
         }
     }
 
     static func historyError(_ error: any Error, url: PostgresURL) -> HistoryError {
+        if let error = error as? HistoryMigrationError { return HistoryError(.damaged, "PostgreSQL at \(url): \(error)") }
         if let error = error as? PSQLError {
             let server = error.serverInfo
             if let message = server?[.message] {
@@ -132,8 +175,8 @@ extension PostgresHistory {
     func serverID(_ name: String, _ db: PostgresConnection) async throws -> Int64 {
         if let id = ids.withLockedValue({ $0.servers[name] }) { return id }
         let name = Text.clean(name)
-        try await db.query("INSERT INTO server (name) VALUES (\(name)) ON CONFLICT (name) DO NOTHING", logger: logger)
-        let id = try await db.query("SELECT id FROM server WHERE name = \(name)", logger: logger).one(Int64.self) ?? 0
+        try await db.query("INSERT INTO server (name) VALUES (\(name)) ON CONFLICT (name) DO NOTHING", logger: self.logger)
+        let id = try await db.query("SELECT id FROM server WHERE name = \(name)", logger: self.logger).one(Int64.self) ?? 0
         ids.withLockedValue { $0.servers[name] = id }
         return id
     }
@@ -141,7 +184,7 @@ extension PostgresHistory {
     /// The server's id if the history has it.
     func knownServerID(_ name: String) async throws -> Int64? {
         if let id = ids.withLockedValue({ $0.servers[name] }) { return id }
-        return try await run { try await $0.query("SELECT id FROM server WHERE name = \(name)", logger: logger).one(Int64.self) }
+        return try await run { try await $0.query("SELECT id FROM server WHERE name = \(name)", logger: self.logger).one(Int64.self) }
     }
 
     /// The path's id, created on first use.
@@ -149,9 +192,9 @@ extension PostgresHistory {
         if let id = ids.withLockedValue({ $0.paths[path] }) { return id }
         let name = path.name
         try await db.query("INSERT INTO path (server_id, name) VALUES (\(serverID), \(name)) ON CONFLICT DO NOTHING",
-                           logger: logger)
+                           logger: self.logger)
         let id = try await db.query("SELECT id FROM path WHERE server_id = \(serverID) AND name = \(name)",
-                                    logger: logger).one(Int64.self) ?? 0
+                                    logger: self.logger).one(Int64.self) ?? 0
         ids.withLockedValue { $0.paths[path] = id }
         return id
     }
@@ -163,7 +206,7 @@ extension PostgresHistory {
         return try await run {
             try await $0.query("""
                 SELECT p.id FROM path p JOIN server s ON s.id = p.server_id WHERE s.name = \(server) AND p.name = \(name)
-                """, logger: logger).one(Int64.self)
+                """, logger: self.logger).one(Int64.self)
         }
     }
 }

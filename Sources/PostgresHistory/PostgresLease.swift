@@ -67,7 +67,7 @@ public final class PostgresLease: Service, Leadership, @unchecked Sendable {
     /// Takes the lease if it is free or already this process's, and renews it.
     func renew() async {
         do {
-            let taken = try await history.run { client in
+            let taken = try await history.run { [self] client in
                 try await client.query("""
                     WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
                     INSERT INTO leader AS l (scope, holder, token, since_ms, expires_ms)
@@ -81,7 +81,7 @@ public final class PostgresLease: Service, Leadership, @unchecked Sendable {
                         expires_ms = EXCLUDED.expires_ms
                     WHERE l.holder = EXCLUDED.holder OR l.expires_ms < EXCLUDED.since_ms
                     RETURNING token
-                    """, logger: logger).one(Int64.self)
+                    """, logger: self.logger).one(Int64.self)
             }
             let was = state.withLockedValue { held in
                 let was = held.token
@@ -112,10 +112,10 @@ public final class PostgresLease: Service, Leadership, @unchecked Sendable {
     func release() async {
         guard state.withLockedValue({ $0.token }) != nil else { return }
         state.withLockedValue { $0.token = nil }
-        _ = try? await history.run { client in
+        _ = try? await history.run { [self] client in
             try await client.query("""
                 UPDATE leader SET expires_ms = 0 WHERE scope = \(scope) AND holder = \(holder)
-                """, logger: logger)
+                """, logger: self.logger)
         }
     }
 }

@@ -80,7 +80,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             }
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
-        config.options.connectTimeout = .seconds(5)
+        // A database that does not answer in 3 s is down for mtxmon's purposes: polls are held meanwhile.
+        config.options.connectTimeout = .seconds(3)
         config.options.maximumConnections = 8
         return config
     }

@@ -7,15 +7,18 @@ import MTXMonCore
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the HTTP API alone, reading the snapshot from Redis and history from the SQLite file "
-            + "that a separate `mtxmon collect` writes.")
+            + "or PostgreSQL database that separate `mtxmon collect` processes write.")
 
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
         let (settings, logger, registry, store) = try await options.start(label: "mtxmon.serve")
         let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, store: store, logger: logger), logger: logger)
-        let environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
+        var environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil, live: hub)
+        // A node of a shared history that was named no server lists the servers the history has,
+        // not the `default` one assumed for a single-server install.
+        if !settings.serversGiven { environment.serverURLs = [:] }
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "history": "\(store.location)"])
         let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
         let server = App.makeServer(environment, settings: settings, logger: logger) {

@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import Foundation
 import History
 import MTXMonCore
 import PostgresHistory
 import Synchronization
+import NIOFoundationCompat
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -100,5 +102,65 @@ import Glibc
         }
         let tokens = Int64(try pg.query(url, "SELECT token FROM leader").first?.first ?? "") ?? 0
         #expect(tokens >= 21, "each takeover is a new term")
+    }
+
+    /// Two sites' collectors, each of its own server, on one database, and two `mtxmon serve` on it:
+    /// one history, one server list, and the same answers from either node.
+    @Test func sitesShareOneHistoryAndServeNodesAnswerAlike() async throws {
+        let pg = try await PostgresServer.shared()
+        let url = try pg.newDatabase()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var started: [Process] = []
+        defer { for p in started where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var sites: [(name: String, port: Int)] = []
+        for name in ["a", "b"] {
+            let (simulator, port) = try await launchListening { ["simulate", "--listen", "127.0.0.1:\($0)", "--paths", "3"] }
+            started.append(simulator)
+            sites.append((name, port))
+        }
+        for site in sites {
+            started.append(try launchMTXMon(["collect", "--db", url, "--interval", "500ms"], environment: [
+                "MTXMON_SERVERS": "\(site.name)=http://127.0.0.1:\(site.port)", "MTXMON_HOLD_FILE": dir.file("hold-\(site.name)"),
+            ]))
+        }
+        try await eventually("both sites' polls in the one history") {
+            let rows = (try? pg.query(url, "SELECT s.name, count(*) FROM poll p JOIN server s ON s.id = p.server_id GROUP BY s.name")) ?? []
+            return rows.count == 2 && rows.allSatisfy { Int($0.last ?? "") ?? 0 >= 6 }
+        }
+        let leases = try pg.query(url, "SELECT scope FROM leader ORDER BY scope").map { $0.first ?? "" }
+        #expect(leases == ["collect:a", "collect:b"], "each site leads its own servers")
+        // Still, so that both nodes read the same history.
+        for p in started.suffix(2) { kill(p.processIdentifier, SIGTERM) }
+        try await eventually("the collectors stop") { started.suffix(2).allSatisfy { !$0.isRunning } }
+
+        var nodes: [Int] = []
+        for _ in 0..<2 {
+            let (serve, port) = try await launchListening({ ["serve", "--db", url, "--listen", "127.0.0.1:\($0)"] })
+            started.append(serve)
+            nodes.append(port)
+        }
+        func get(_ port: Int, _ path: String) async throws -> (Int, String) {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"),
+                                                               timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            return (Int(response.status.code), String(buffer: body))
+        }
+        let servers = try await get(nodes[0], "/api/v1/servers")
+        let names = ((try JSONSerialization.jsonObject(with: Data(servers.1.utf8)) as? [String: Any])?["servers"] as? [[String: Any]])?
+            .compactMap { $0["name"] as? String }
+        #expect(names == ["a", "b"], "one list of every site's servers: \(servers.1)")
+        // Fixed times: a relative range would move between the two requests.
+        let now = WallClock.nowMs() / 1_000
+        let range = "from=\(now - 3_600)&to=\(now)"
+        for path in ["/api/v1/history/sim/0001?server=a&\(range)&fields=inboundBytes,readers",
+                     "/api/v1/history/sim/0002?server=b&\(range)&step=10s", "/api/v1/rates/sim/0000?server=b&window=1h&at=\(now)",
+                     "/api/v1/events?\(range)"] {
+            let (one, two) = (try await get(nodes[0], path), try await get(nodes[1], path))
+            #expect(one.0 == 200 && one.1.count > 10, "\(path): \(one.1)")
+            #expect(one.0 == two.0 && one.1 == two.1, "\(path): the nodes answer differently")
+        }
+        let health = try await get(nodes[1], "/healthz")
+        #expect(health.1.contains("\"role\":\"api\"") && health.1.contains("\"kind\":\"postgres\""), "\(health.1)")
     }
 }

@@ -17,6 +17,28 @@ public final class PostgresServer: Sendable {
     /// The server of this test process, started on first use.
     public static func shared() async throws -> PostgresServer { try await Shared.instance.server() }
 
+    /// A server of the caller's own, for a test that stops and starts it; stopped at the end as the shared one.
+    public static func dedicated() async throws -> PostgresServer { try await start() }
+
+    /// Stops it as a database that goes away does (fast shutdown: sessions cut) and waits until it is gone.
+    public func stop() async throws {
+        let file = "\(directory)/data/postmaster.pid"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        guard let pid = text.split(separator: "\n").first.flatMap({ Int32($0) }) else {
+            throw TestSupportError("no postmaster pid in \(file)")
+        }
+        kill(pid, SIGINT)
+        let port = self.port
+        try await eventually("PostgreSQL on \(port) stops") {
+            !canConnect(port: port) && !FileManager.default.fileExists(atPath: file)
+        }
+    }
+
+    /// Starts it again on its port, with its data.
+    public func restart() async throws {
+        guard try await launch() else { throw TestSupportError("PostgreSQL did not start again on \(port): see \(directory)/log") }
+    }
+
     actor Shared {
         static let instance = Shared()
         var task: Task<PostgresServer, any Error>?
