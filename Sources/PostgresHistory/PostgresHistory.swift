@@ -75,6 +75,9 @@ public final class PostgresHistory: HistoryWriter, @unchecked Sendable {
         let client = PostgresClient(configuration: url.configuration(), backgroundLogger: background)
         self.client = client
         runner = Task { await client.run() }
+        // The client's run loop takes a moment to start; a query before it is served all the same,
+        // with a warning in the log that this saves operators from.
+        try? await Task.sleep(for: .milliseconds(20))
         do {
             try await PostgresMigrations.apply(client, logger: self.logger)
         } catch {

@@ -53,7 +53,9 @@ CREATE TABLE chunk (
 ALTER TABLE chunk ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE INDEX chunk_last ON chunk (path_id, last_ts);
 
--- Connections by MediaMTX's id on their server; `key` is what chunks name them by.
+-- Connections by MediaMTX's id on their server; `key` is what chunks name them by. Every poll
+-- moves `last_ts` of each connection listed: no index holds it and pages keep room, so that the
+-- update stays on its page (a HOT update) and the table keeps its size instead of a dead row per poll.
 CREATE TABLE connection (
     key         bigserial PRIMARY KEY,
     server_id   bigint NOT NULL REFERENCES server (id),
@@ -66,8 +68,7 @@ CREATE TABLE connection (
     first_ts    bigint NOT NULL,
     last_ts     bigint NOT NULL,
     UNIQUE (server_id, id)
-);
-CREATE INDEX connection_last ON connection (last_ts);
+) WITH (fillfactor = 50);
 
 -- What the polls showed happening, in the order stored.
 CREATE TABLE event (
