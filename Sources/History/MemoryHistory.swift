@@ -144,16 +144,17 @@ public actor MemoryHistory: HistoryWriter {
     }
 
     /// The longest path name the file stores, in characters as SQLite counts them.
-    static let maxPathNameLength = 1_024
+    public static let maxPathNameLength = 1_024
 
-    /// `name` if the file stores it as a path's (1–1,024 code points), else `nil`.
-    static func storablePathName(_ name: String) -> String? {
+    /// `name` if the file stores it as a path's (1–1,024 code points), else `nil`: the rule every
+    /// store that is not the file follows too.
+    public static func storablePathName(_ name: String) -> String? {
         let length = name.unicodeScalars.count
         return length >= 1 && length <= maxPathNameLength ? name : nil
     }
 
     /// The id as the file stores it: at most 256 code points.
-    static func storedID(_ id: String) -> String {
+    public static func storedID(_ id: String) -> String {
         id.unicodeScalars.count <= 256 ? id : String(String.UnicodeScalarView(id.unicodeScalars.prefix(256)))
     }
 

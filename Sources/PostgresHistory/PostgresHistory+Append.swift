@@ -6,9 +6,6 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresHistory {
-    /// The longest path name stored, in characters, as the file's CHECK counts them.
-    static let maxPathNameLength = 1_024
-
     public func append(_ batches: [PollBatch], deliverTo targets: [String]) async throws -> AppendReport {
         guard !batches.isEmpty else { return AppendReport() }
         let fence = currentFence
@@ -176,14 +173,9 @@ extension PostgresHistory {
         return keys
     }
 
-    /// `name` if stored as a path's (1–1,024 characters), else `nil`.
-    static func storablePathName(_ name: String) -> String? {
-        let length = name.unicodeScalars.count
-        return length >= 1 && length <= maxPathNameLength ? Text.clean(name) : nil
-    }
+    /// `name` if stored as a path's, by the file's rule, without characters PostgreSQL cannot store.
+    static func storablePathName(_ name: String) -> String? { MemoryHistory.storablePathName(name).map(Text.clean) }
 
-    /// The id as stored: at most 256 characters.
-    static func storedID(_ id: String) -> String {
-        id.unicodeScalars.count <= 256 ? id : String(String.UnicodeScalarView(id.unicodeScalars.prefix(256)))
-    }
+    /// The id as stored, by the file's rule.
+    static func storedID(_ id: String) -> String { MemoryHistory.storedID(id) }
 }
