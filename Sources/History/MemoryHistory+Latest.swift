@@ -10,14 +10,8 @@ extension MemoryHistory {
         knownPaths(server: server).compactMap { ref in
             let rows = rows(of: ref)
             guard let newest = rows.last, newest.stored.ts >= since else { return nil }
-            let s = newest.stored
-            var path = RememberedPath(name: ref.name, ts: s.ts, online: s.online, inboundBytes: s.inboundBytes,
-                                      outboundBytes: s.outboundBytes, sourceType: s.sourceType)
             let before = rows.count > 1 ? rows[rows.count - 2].stored : nil
-            let seen = s.online ? s : before.flatMap { $0.online ? $0 : nil }
-            path.lastSeen = seen.map { LastSeen(ts: $0.ts, bitrateIn: $0.bitrateIn, bitrateOut: $0.bitrateOut,
-                                                readers: Int($0.readers)) }
-            return (path, newest)
+            return (RememberedPath(name: ref.name, newest: newest.stored, before: before), newest)
         }
     }
 

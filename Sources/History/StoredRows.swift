@@ -160,3 +160,14 @@ extension HistoryPoint {
         return folder.finish()
     }
 }
+
+extension RememberedPath {
+    /// A path as its newest stored row left it, with its figures at the last poll it was online
+    /// when that is the newest row or the one `before` it (the row before an offline marker).
+    public init(name: String, newest s: StoredPath, before: StoredPath?) {
+        self.init(name: name, ts: s.ts, online: s.online, inboundBytes: s.inboundBytes,
+                  outboundBytes: s.outboundBytes, sourceType: s.sourceType)
+        let seen = s.online ? s : before.flatMap { $0.online ? $0 : nil }
+        lastSeen = seen.map { LastSeen(ts: $0.ts, bitrateIn: $0.bitrateIn, bitrateOut: $0.bitrateOut, readers: Int($0.readers)) }
+    }
+}

@@ -46,13 +46,7 @@ extension PostgresHistory {
         }
         return newest.sorted { $0.0 < $1.0 }.map { name, rows in
             let s = rows[rows.count - 1]
-            var path = RememberedPath(name: name, ts: s.ts, online: s.online, inboundBytes: s.inboundBytes,
-                                      outboundBytes: s.outboundBytes, sourceType: s.sourceType)
-            let before = rows.count > 1 ? rows[0] : nil
-            let seen = s.online ? s : before.flatMap { $0.online ? $0 : nil }
-            path.lastSeen = seen.map { LastSeen(ts: $0.ts, bitrateIn: $0.bitrateIn, bitrateOut: $0.bitrateOut,
-                                                readers: Int($0.readers)) }
-            return (path, s)
+            return (RememberedPath(name: name, newest: s, before: rows.count > 1 ? rows[0] : nil), s)
         }
     }
 
