@@ -20,6 +20,8 @@ public struct CollectorSettings: Sendable {
     public var forgetAfter: Duration
     /// When a path's bitrate counts as fallen (see `EventRules`).
     public var rules = EventRules()
+    /// What a stream's health verdict is judged by (see `HealthRules`).
+    public var healthRules = HealthRules()
     /// Which events go to the webhooks, and how many.
     public var throttle = EventThrottle()
     /// The webhook URLs each event the throttle lets through is owed to.
@@ -112,6 +114,8 @@ public struct Collector: Service {
         var serverVersionNote: String?
         var infoDue = ContinuousClock.now
         var detector: EventDetector
+        var health: HealthJudge
+        var forwards: ForwardWatch
         /// The newest version the server told, kept across outages to tell an upgrade.
         var knownVersion: String?
 
@@ -176,6 +180,8 @@ public struct Collector: Service {
             var loop = ServerLoop(target: target, paths: PathStates(maxGapMs: maxGap, forgetAfterMs: forgetMs),
                                   connectionRates: ConnectionTracker(maxGapMs: maxGap),
                                   detector: EventDetector(server: target.name, rules: settings.rules),
+                                  health: HealthJudge(server: target.name, rules: settings.healthRules),
+                                  forwards: ForwardWatch(server: target.name),
                                   intervalMs: intervalMs)
             do {
                 let since = target.client.clock() - forgetMs
@@ -376,7 +382,7 @@ public struct Collector: Service {
             let samples = Normalise.samples(paths: reply.paths, srtConns: reply.srtConns)
             let derived = loop.paths.answered(samples, at: reply.ts, readAt: reply.readAtByName)
             let (connections, connectionReadAt) = Normalise.connections(reply)
-            let snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: loop.serverVersion,
+            var snapshot = Snapshot(ts: reply.ts, paths: derived, serverVersion: loop.serverVersion,
                                     connections: loop.connectionRates.derive(consume connections, at: reply.ts,
                                                                              readAt: connectionReadAt,
                                                                              listsRead: Set(reply.readLists)),
@@ -396,6 +402,13 @@ public struct Collector: Service {
                 loop.knownVersion = version
             }
             events += loop.detector.answered(snapshot, failingLists: Set(reply.failedLists.map(\.proto)))
+            events += loop.health.judge(&snapshot, lowBitrate: loop.detector.lowBitrate)
+            if let cursor = reply.forwardCursor {
+                let read = reply.forwards.mapValues { Normalise.forwards($0.items, readAt: $0.readAt) }
+                let online = Set(derived.filter { $0.currentState == .online }.map(\.name))
+                events += loop.forwards.take(read, cursor: cursor, online: online, at: reply.ts)
+            }
+            loop.forwards.attach(to: &snapshot)
             let batch = PollBatch(
                 poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count,
                                  error: Self.invalidSummary(invalid), reason: invalid.isEmpty ? nil : "invalid",
@@ -529,12 +542,21 @@ public struct Collector: Service {
         // Connection lists give up a little before the poll is abandoned, so a hung list costs
         // only its own connections, not the paths read alongside it.
         let listsDeadline = ContinuousClock.now + deadline * 0.85
+        // Forward destinations exist from v1.20 on; a server of unknown version is not asked.
+        let askForwards = state.serverVersion.flatMap(ListNaming.forwardsListed(version:)) ?? false
+        let forwardWatch = state.forwards
         typealias Outcome = Result<(PollReply, InfoOutcome), PollFailure>
         let result = await withTaskGroup(of: Outcome.self) { group -> Outcome in
             group.addTask {
                 do throws(MediaMTXError) {
                     async let info: InfoOutcome = wantInfo ? Self.askInfo(client) : .notAsked
-                    let reply = try await client.poll(listsDeadline: listsDeadline)
+                    var reply = try await client.poll(listsDeadline: listsDeadline)
+                    if askForwards {
+                        let online = reply.paths.compactMap { p in (p.online ?? p.ready ?? false) ? p.name : nil }.sorted()
+                        let plan = forwardWatch.plan(online: online)
+                        reply.forwards = await client.forwardDests(paths: plan.paths, deadline: listsDeadline)
+                        reply.forwardCursor = plan.cursor
+                    }
                     return .success((reply, await info))
                 } catch {
                     return .failure(.mediaMTX(error))
@@ -579,16 +601,20 @@ public struct Collector: Service {
     /// connection lists that failed in a poll whose paths were read.
     func track(_ reply: PollReply, _ state: inout ServerLoop, _ logger: Logger, _ metrics: CollectorMetrics) {
         var failing: [String: String] = [:]
+        let renamed = state.client.naming.renamed ?? false
+        if let change = reply.namingChange { logger.notice("MediaMTX list names", metadata: ["change": "\(change)"]) }
         for failure in reply.failedLists {
-            failing[failure.proto.rawValue] = failure.description
+            // A fleet's servers are set in MTXMON_SERVERS, not MEDIA_MTX_API_URL: the advice says so.
+            let description = namesServers ? failure.description(server: state.name) : failure.description
+            failing[failure.proto.rawValue] = description
             metrics.connectionListFailures[failure.proto]?.increment()
             if case .started = state.lists[failure.proto, default: OutageTracker()].recordFailure(
-                at: reply.ts, reason: failure.description) {
+                at: reply.ts, reason: description) {
                 logger.warning("""
                     a MediaMTX connection list fails; paths are still recorded, its connections are not; \
                     further failures are counted, not logged, until it recovers
                     """,
-                    metadata: ["list": "\(failure.proto.listPath)", "error": "\(failure.error)"])
+                    metadata: ["list": "\(failure.proto.listPath(renamed: renamed))", "error": "\(description)"])
             }
         }
         var read = Set(reply.lists.map(\.proto))
@@ -598,7 +624,7 @@ public struct Collector: Service {
             let transition = state.lists[proto]?.recordSuccess(at: reply.ts)
             if read.contains(proto), case let .ended(failed, sinceMs) = transition {
                 logger.notice("a MediaMTX connection list answers again",
-                              metadata: ["list": "\(proto.listPath)", "failed_polls": "\(failed)",
+                              metadata: ["list": "\(proto.listPath(renamed: renamed))", "failed_polls": "\(failed)",
                                          "outage_ms": "\(sinceMs)"])
             }
             state.lists[proto] = nil

@@ -106,6 +106,7 @@ public enum App {
                 var collector = CollectorSettings(interval: settings.interval, forgetAfter: settings.forgetAfter)
                 collector.hold = settings.hold
                 collector.rules = settings.events.rules
+                collector.healthRules = settings.events.health
                 collector.throttle = EventThrottle(minSeverity: settings.events.minSeverity)
                 collector.webhookTargets = settings.events.webhookURLs.map(WebhookTarget.key)
                 return collector

@@ -1,13 +1,15 @@
 import MTXMonCore
 
 /// The event and webhook settings: `MTXMON_WEBHOOK_URL`, `MTXMON_WEBHOOK_MIN_SEVERITY`,
-/// `MTXMON_WEBHOOK_SECRET`, `MTXMON_BITRATE_DROP`, `MTXMON_BITRATE_DROP_PATHS`, `MTXMON_BITRATE_HOLD`.
+/// `MTXMON_WEBHOOK_SECRET`, `MTXMON_BITRATE_DROP`, `MTXMON_BITRATE_DROP_PATHS`, `MTXMON_BITRATE_HOLD`,
+/// `MTXMON_HEALTH_LOSS`, `MTXMON_HEALTH_LOSS_PATHS`, `MTXMON_HEALTH_WINDOW`.
 public struct EventSettings: Sendable {
     /// Receivers of each event at or above `minSeverity` (none: events are stored and served only).
     public var webhookURLs: [String] = []
     public var minSeverity: MonitorEvent.Severity = .warning
     public var secret: String?
     public var rules = EventRules()
+    public var health = HealthRules()
 
     public init() {}
 
@@ -71,6 +73,44 @@ public struct EventSettings: Sendable {
                 settings.rules.pathShares.append(.init(pattern: String(entry[..<eq]), share: n))
             }
         }
+        loadHealth(value, into: &settings.health, problems: &problems)
         return settings
+    }
+
+    /// The stream health thresholds an operator may move: the publisher's RTP loss (globally
+    /// and per path pattern) and the window rates are taken over.
+    static func loadHealth(_ value: (String) -> String?, into rules: inout HealthRules, problems: inout [String]) {
+        if let text = value("MTXMON_HEALTH_LOSS") {
+            if let n = Double(text.trimmingCharacters().filter { $0 != "%" }), n > 0, n <= 50 {
+                rules.loss = .init(degraded: n, bad: max(n, rules.loss.bad * n / rules.loss.degraded))
+            } else {
+                problems.append("MTXMON_HEALTH_LOSS='\(text)' must be the % of RTP packets lost at which a stream is "
+                    + "degraded, from 0.01 to 50, e.g. 1 (bad at 5 × that)")
+            }
+        }
+        if let text = value("MTXMON_HEALTH_WINDOW") {
+            do {
+                let ms = try DurationParser.milliseconds(text)
+                if ms < 2_000 || ms > 600_000 {
+                    problems.append("MTXMON_HEALTH_WINDOW='\(text)' must be from 2s to 10m, e.g. 10s")
+                } else {
+                    rules.windowMs = ms
+                }
+            } catch {
+                problems.append("MTXMON_HEALTH_WINDOW=\(error)")
+            }
+        }
+        if let list = value("MTXMON_HEALTH_LOSS_PATHS") {
+            for raw in list.split(separator: ",") {
+                let entry = String(raw).trimmingCharacters()
+                guard let eq = entry.lastIndex(of: "="), eq != entry.startIndex,
+                      let n = Double(entry[entry.index(after: eq)...].filter { $0 != "%" }), n >= 0, n <= 50 else {
+                    problems.append("MTXMON_HEALTH_LOSS_PATHS entry '\(entry)' is not pattern=percent: write e.g. "
+                        + "wifi/*=3,studio/*=0.5 (0 leaves loss unjudged for those paths)")
+                    continue
+                }
+                rules.pathLoss.append(.init(pattern: String(entry[..<eq]), percent: n))
+            }
+        }
     }
 }

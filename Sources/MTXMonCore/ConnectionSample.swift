@@ -1,9 +1,10 @@
 /// The protocols whose connections MediaMTX lists, each with its list and the type names paths
 /// use for their source and readers.
 public enum ConnectionProtocol: String, Codable, Sendable, CaseIterable {
-    case srt, rtsp, rtsps, rtmp, rtmps, webrtc, hls
+    case srt, rtsp, rtsps, rtmp, rtmps, webrtc, hls, moq
 
-    /// MediaMTX's list of this protocol's connections.
+    /// MediaMTX's list of this protocol's connections, up to v1.20 (v1.21 still answers these
+    /// names, as deprecated aliases).
     public var listPath: String {
         switch self {
         case .srt: "/v3/srtconns/list"
@@ -13,13 +14,31 @@ public enum ConnectionProtocol: String, Codable, Sendable, CaseIterable {
         case .rtmps: "/v3/rtmpsconns/list"
         case .webrtc: "/v3/webrtcsessions/list"
         case .hls: "/v3/hlssessions/list"
+        case .moq: "/v3/moqsessions/list"
         }
     }
 
+    /// The same list under v1.21's names, which are the only ones once the aliases go.
+    public var renamedListPath: String {
+        switch self {
+        case .srt: "/v3/srt/conns/list"
+        case .rtsp: "/v3/rtsp/sessions/list"
+        case .rtsps: "/v3/rtsps/sessions/list"
+        case .rtmp: "/v3/rtmp/conns/list"
+        case .rtmps: "/v3/rtmps/conns/list"
+        case .webrtc: "/v3/webrtc/sessions/list"
+        case .hls: "/v3/hls/sessions/list"
+        case .moq: "/v3/moq/sessions/list"
+        }
+    }
+
+    /// The list's path in one generation of names.
+    public func listPath(renamed: Bool) -> String { renamed ? renamedListPath : listPath }
+
     /// The protocol of a path's source or reader type (`srtConn`, `rtspSession`, …); `nil` for
-    /// types that are not connections (`hlsMuxer`, `rpiCameraSource`, …) and for those mtxmon has
-    /// no list for (`moqSession`, `hidden`, and whatever a newer MediaMTX adds), so that an
-    /// unknown type costs a request nowhere and breaks nothing.
+    /// types that are not connections (`hlsMuxer`, `rpiCameraSource`, MediaMTX's own `hidden`
+    /// readers, …) and for whatever a newer MediaMTX adds, so that an unknown type costs a
+    /// request nowhere and breaks nothing.
     ///
     /// v1.20 may name an RTSP reader by its connection (`rtspConn`, `rtspsConn`); its media
     /// figures are on the session list all the same (a connection counts only its control
@@ -33,6 +52,7 @@ public enum ConnectionProtocol: String, Codable, Sendable, CaseIterable {
         case "rtmpsConn": .rtmps
         case "webRTCSession": .webrtc
         case "hlsSession": .hls
+        case "moqSession": .moq
         default: nil
         }
     }

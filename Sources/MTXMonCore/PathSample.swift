@@ -21,10 +21,24 @@ public struct PathSample: Codable, Sendable, Equatable {
     public var bitrateIn: Double?
     /// Outbound bit/s over the interval since the previous sample of the same run.
     public var bitrateOut: Double?
-    /// Number of readers attached to the path.
+    /// Viewers attached to the path: MediaMTX's readers but its own (`hidden`, see `hiddenReaders`).
     public var readers: Int
-    /// Reader count per MediaMTX reader type (`rtspSession`, `srtConn`, `hlsMuxer`, …).
+    /// Reader count per MediaMTX reader type (`rtspSession`, `srtConn`, `hlsMuxer`, `hidden`, …),
+    /// MediaMTX's own readers included under `hidden`.
     public var readersByType: [String: Int]
+    /// MediaMTX's own readers of the path (type `hidden`: its recorder, forwarder, HLS muxer on
+    /// newer versions), counted apart from `readers`; `nil` when there are none.
+    public var hiddenReaders: Int?
+    /// MediaMTX's `available` (v1.19.3+): a reader can play the path now. It differs from `online`
+    /// (a publisher is attached) for a path with `alwaysAvailable` tracks, which is available
+    /// while offline; `nil` from servers that do not report it.
+    public var available: Bool?
+    /// The path's forward destinations as last read (see `ForwardWatch`); `nil` when it has none
+    /// or they were not asked for.
+    public var forwards: [ForwardDest]?
+    /// The stream's health verdict at this poll (see `StreamHealth`); `nil` where mtxmon did
+    /// not judge it (snapshots from before verdicts, paths of a server that did not answer).
+    public var health: StreamHealth?
     /// Frames the path could not decode (v1.17+); a path-level figure, not any connection's fault.
     public var inboundFramesInError: Int64?
     /// True when a counter of this path went down since the previous sample: a new run began.
@@ -46,6 +60,9 @@ public struct PathSample: Codable, Sendable, Equatable {
     /// past `CounterRule.maximum`): its counters are then the last plausible ones, it has no
     /// bitrate, and it is not stored. `nil` for every sample MediaMTX reported sanely.
     public var invalid: String?
+
+    /// The reader type MediaMTX gives its own readers.
+    public static let hiddenReaderType = "hidden"
 
     /// The server's name, `default` for snapshots that name none.
     public var serverName: String { server ?? ServerName.default }

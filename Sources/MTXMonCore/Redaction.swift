@@ -57,6 +57,44 @@ public enum Redaction {
         return shown
     }
 
+    /// Free text from elsewhere (MediaMTX's `lastError` of a forward destination) that may quote
+    /// a URL with its credentials or stream key: every word that is a URL loses its userinfo and
+    /// its whole query, every `user:pass@host` word its userinfo, and known secrets are masked.
+    public static func freeText(_ text: String) -> String {
+        var out = ""
+        var word = ""
+        func flush() {
+            guard !word.isEmpty else { return }
+            // Punctuation that ends a sentence or a Go error's prefix ("url: refused") is not the URL's.
+            var trailing = ""
+            while let last = word.last, ":;,.".contains(last) {
+                trailing = String(last) + trailing
+                word.removeLast()
+            }
+            defer { out += trailing }
+            if let parts = Parts(word) {
+                var rest = String(parts.hostAndRest)
+                if let question = rest.firstIndex(of: "?") { rest = rest[..<question] + "?" + mask }
+                out += parts.scheme + "://" + (parts.userinfo == nil ? "" : mask + "@") + rest
+            } else if let at = word.firstIndex(of: "@"), !word[..<at].contains("/") {
+                out += mask + word[at...]
+            } else {
+                out += word
+            }
+            word = ""
+        }
+        for ch in text {
+            if ch.isWhitespace || ch == "\"" || ch == "'" || ch == "," || ch == "(" || ch == ")" {
+                flush()
+                out.append(ch)
+            } else {
+                word.append(ch)
+            }
+        }
+        flush()
+        return Secrets.scrub(out)
+    }
+
     /// `scheme://[userinfo@]rest`, cut where the authority's userinfo ends.
     struct Parts {
         let scheme: String

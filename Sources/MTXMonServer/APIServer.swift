@@ -90,6 +90,7 @@ public enum APIServer {
         ServiceRoutes(environment: environment).add(to: router)
         ServerRoutes(environment: environment).add(to: router)
         EventRoutes(environment: environment).add(to: router)
+        HealthRoutes(environment: environment).add(to: router)
         DashboardRoutes().add(to: router)
         if let live = environment.live {
             LiveRoutes(environment: environment, hub: live).add(to: router)

@@ -187,6 +187,27 @@ struct PathRoutes: Sendable {
             writer.int(count)
         }
         writer.endObject()
+        writer.key("hiddenReaders")
+        writer.int(path.hiddenReaders ?? 0)
+        writer.key("available")
+        if let available = path.available { writer.bool(available) } else { writer.null() }
+        writer.key("health")
+        writeHealth(path.health, &writer)
+        writer.key("forwards")
+        writer.beginArray()
+        for dest in path.forwards ?? [] {
+            writer.beginObject()
+            writer.key("id"); writer.string(dest.id)
+            writer.key("pos"); writer.int(dest.pos)
+            writer.key("type"); writer.string(dest.type)
+            writer.key("state"); writer.string(dest.state)
+            writer.key("outboundBytes"); writer.int(dest.outboundBytes)
+            writer.key("bitrateOut"); writer.number(dest.bitrateOut, decimals: 0)
+            writer.key("readAt"); writer.int(dest.readAt)
+            writer.key("error"); writer.string(dest.error)
+            writer.endObject()
+        }
+        writer.endArray()
         writer.key("inboundBytes")
         writer.int(path.inboundBytes)
         writer.key("outboundBytes")
@@ -222,6 +243,53 @@ struct PathRoutes: Sendable {
         writer.beginArray()
         for connection in connections { ConnectionRoutes.write(connection, full: false, &writer) }
         writer.endArray()
+        writer.endObject()
+    }
+
+    /// A stream's verdict, its reasons and its readers in trouble; `null` where it was not judged.
+    static func writeHealth(_ health: StreamHealth?, _ writer: inout JSONWriter) {
+        guard let health else { return writer.null() }
+        writer.beginObject()
+        writer.key("verdict"); writer.string(health.verdict.rawValue)
+        writer.key("reasons")
+        writer.beginArray()
+        for reason in health.reasons {
+            writer.beginObject()
+            writer.key("cause"); writer.string(reason.cause.rawValue)
+            writer.key("verdict"); writer.string(reason.verdict.rawValue)
+            writer.key("value"); writer.number(reason.value)
+            writer.key("unit"); writer.string(reason.unit)
+            writer.key("text"); writer.string(reason.text)
+            writer.key("hint"); writer.string(reason.hint)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("readers")
+        writer.beginArray()
+        for issue in health.readers {
+            writer.beginObject()
+            writer.key("connection"); writer.string(issue.connection)
+            writer.key("protocol"); writer.string(issue.proto.rawValue)
+            writer.key("remoteAddr"); writer.string(issue.remoteAddr)
+            writer.key("cause"); writer.string(issue.cause.rawValue)
+            writer.key("value"); writer.number(issue.value)
+            writer.key("text"); writer.string(issue.text)
+            writer.key("hint"); writer.string(issue.hint)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("rates")
+        if let rates = health.rates {
+            writer.beginObject()
+            writer.key("windowMs"); writer.int(rates.windowMs)
+            writer.key("rtpLossPercent"); writer.number(rates.rtpLossPercent)
+            writer.key("rtpErrorPercent"); writer.number(rates.rtpErrorPercent)
+            writer.key("srtDropPercent"); writer.number(rates.srtDropPercent)
+            writer.key("framesInError"); writer.int(rates.framesInError)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         writer.endObject()
     }
 }

@@ -90,6 +90,20 @@ public final class StreamGauges: Sendable {
                    help: "The margin verdict of the path's SRT publisher: 0 ok, 2 warn, 3 critical; absent while unknown."),
             Family(name: "mtxmon_path_srt_loss_verdict",
                    help: "The loss verdict of the path's SRT publisher: 0 ok, 1 recent, 2 warn, 3 critical; absent while unknown."),
+            Family(name: "mtxmon_path_hidden_readers",
+                   help: "MediaMTX's own readers of the path (type hidden), not counted in mtxmon_path_readers."),
+            Family(name: "mtxmon_path_health",
+                   help: "The stream's health verdict: 0 good, 1 degraded, 2 bad; absent while offline or unknown."),
+            Family(name: "mtxmon_path_rtp_loss_ratio",
+                   help: "Share of the publisher's RTP packets lost over the health window (RTSP, RTSPS, WebRTC)."),
+            Family(name: "mtxmon_path_rtp_error_ratio",
+                   help: "Share of the publisher's RTP packets in error over the health window."),
+            Family(name: "mtxmon_path_frames_in_error_per_second",
+                   help: "Frames MediaMTX could not decode, a second, over the health window."),
+            Family(name: "mtxmon_path_forward_state",
+                   help: "Each forward destination's state (label pos): 0 idle, 1 forwarding, 2 error."),
+            Family(name: "mtxmon_path_forward_outbound_bytes_per_second",
+                   help: "Bytes a second each forward destination sends (label pos), between its last two readings."),
         ]
         var written = 0
         var omitted = 0
@@ -106,6 +120,22 @@ public final class StreamGauges: Sendable {
                 if let v = path.bitrateIn { values.append((1, v / 8)) }
                 if let v = path.bitrateOut { values.append((2, v / 8)) }
                 values.append((3, Double(path.readers)))
+                if let hidden = path.hiddenReaders { values.append((8, Double(hidden))) }
+                if let health = path.health {
+                    switch health.verdict {
+                    case .good: values.append((9, 0))
+                    case .degraded: values.append((9, 1))
+                    case .bad: values.append((9, 2))
+                    case .offline, .unknown: break
+                    }
+                    if let rates = health.rates {
+                        if let v = rates.rtpLossPercent { values.append((10, v / 100)) }
+                        if let v = rates.rtpErrorPercent { values.append((11, v / 100)) }
+                        if let v = rates.framesInError, rates.windowMs > 0 {
+                            values.append((12, Double(v) * 1_000 / Double(rates.windowMs)))
+                        }
+                    }
+                }
                 if let c = publishers[path.name] {
                     if let rtt = c.rttMs { values.append((4, rtt / 1_000)) }
                     if let link = links[c.id] {
@@ -124,6 +154,20 @@ public final class StreamGauges: Sendable {
                 let label = "{server=\"\(server)\",path=\"\(Self.escape(path.name))\"}"
                 for (family, value) in values where value.isFinite {
                     families[family].lines.append("\(families[family].name)\(label) \(Self.format(value))")
+                }
+                for dest in path.forwards ?? [] {
+                    let pos = dest.pos.map(String.init) ?? Self.escape(dest.id)
+                    let forwardLabel = "{server=\"\(server)\",path=\"\(Self.escape(path.name))\",pos=\"\(pos)\"}"
+                    let state: Int? = switch dest.state {
+                    case "idle": 0
+                    case "forwarding": 1
+                    case "error": 2
+                    default: nil
+                    }
+                    if let state { families[13].lines.append("\(families[13].name)\(forwardLabel) \(state)") }
+                    if let rate = dest.bitrateOut, rate.isFinite {
+                        families[14].lines.append("\(families[14].name)\(forwardLabel) \(Self.format(rate / 8))")
+                    }
                 }
             }
         }

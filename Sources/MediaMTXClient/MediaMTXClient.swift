@@ -61,6 +61,13 @@ public struct PollReply: Sendable {
     /// Connection lists that were asked for and failed; their connections are missing from
     /// this poll, its paths are not.
     public var failedLists: [ConnectionListFailure] = []
+    /// Forward destinations read this poll, by path, with when each path's list was answered.
+    public var forwards: [String: (items: [WireForwardDest], readAt: Int64)] = [:]
+    /// Where the turn of paths asked for destinations goes next; `nil` when none were asked.
+    public var forwardCursor: Int?
+    /// Set on the poll at which the server turned out to answer the other generation's list
+    /// names (see `ListNaming`), for the collector to log once.
+    public var namingChange: String?
 
     /// The connection lists this poll read whole (the SRT list unless it failed).
     public var readLists: [ConnectionProtocol] {
@@ -95,9 +102,14 @@ public struct ConnectionListFailure: Sendable, Equatable, CustomStringConvertibl
         self.error = error
     }
 
-    public var description: String {
+    public var description: String { text(error.description) }
+
+    /// The description for a server of a fleet, whose advice names its `MTXMON_SERVERS` entry.
+    public func description(server: String) -> String { text(error.description(server: server)) }
+
+    private func text(_ cause: String) -> String {
         "the \(proto.rawValue) connection list failed, so this poll has no \(proto.rawValue) connections "
-            + "(its paths are kept): \(error)"
+            + "(its paths are kept): \(cause)"
     }
 }
 
@@ -106,6 +118,8 @@ public struct MediaMTXClient: Sendable {
     public let endpoint: MediaMTXEndpoint
     let http: HTTPClient
     let roundTrips = RoundTripFloor()
+    /// Which generation of list names this server answers, learnt from its version and its 404s.
+    public let naming = ListNaming()
     /// Unix ms now: the wall clock, or a capture's time when a recorded MediaMTX is replayed.
     public let clock: @Sendable () -> Int64
 
@@ -140,13 +154,13 @@ public struct MediaMTXClient: Sendable {
     /// caller abandons the whole poll.
     public func poll(listsDeadline: ContinuousClock.Instant? = nil) async throws(MediaMTXError) -> PollReply {
         let deadline = listsDeadline.map(Self.nioDeadline)
-        async let srt = optionalList(WireSRTConn.self, ConnectionProtocol.srt.listPath, deadline: deadline)
+        async let srt = optionalList(WireSRTConn.self, .srt, deadline: deadline)
         let (paths, ts, readAt) = try await list(WirePath.self, "/v3/paths/list")
         let wanted = Self.protocols(referencedBy: paths).subtracting([.srt])
         let results = await withTaskGroup(of: (ConnectionProtocol, ListResult).self) { group in
             for proto in wanted.sorted(by: { $0.rawValue < $1.rawValue }) {
                 group.addTask {
-                    (proto, await optionalList(WireConnection.self, proto.listPath, deadline: deadline))
+                    (proto, await optionalList(WireConnection.self, proto, deadline: deadline))
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
@@ -169,6 +183,7 @@ public struct MediaMTXClient: Sendable {
             failed.append(ConnectionListFailure(proto: .srt, error: error))
         }
         reply.failedLists = failed.sorted { $0.proto.rawValue < $1.proto.rawValue }
+        reply.namingChange = naming.takeSwitch()
         return reply
     }
 
@@ -187,23 +202,77 @@ public struct MediaMTXClient: Sendable {
         let url = endpoint.baseURL + "/v3/info"
         do {
             let (body, _) = try await get(url)
-            return try Self.decode(WireInfo.self, body, url: url)
+            let answer = try Self.decode(WireInfo.self, body, url: url)
+            naming.learn(version: answer.version)
+            return answer
         } catch .notFound {
             return nil
         }
     }
 
-    /// A connection list as a result: empty where the server version lacks it (404), the
-    /// failure otherwise, so that the caller decides what a failed list costs.
-    func optionalList(_ type: WireConnection.Type, _ path: String, deadline: NIODeadline?) async -> ListResult {
-        do throws(MediaMTXError) {
-            let reply = try await list(type, path, deadline: deadline)
-            return .success((reply.items, reply.readAt))
-        } catch .notFound {
-            return .success(([], []))
-        } catch {
-            return .failure(error)
+    /// A connection list as a result: empty where the server lacks it under either generation's
+    /// name (404 for both), the failure otherwise, so that the caller decides what a failed list
+    /// costs. The name the server is believed to answer is asked first; on a 404 the other once,
+    /// and when that answers it becomes the one believed.
+    func optionalList(_ type: WireConnection.Type, _ proto: ConnectionProtocol,
+                      deadline: NIODeadline?) async -> ListResult {
+        let renamed = naming.renamed ?? false
+        for attempt in [renamed, !renamed] {
+            do throws(MediaMTXError) {
+                let reply = try await list(type, proto.listPath(renamed: attempt), deadline: deadline)
+                if attempt != renamed { naming.answered(renamed: attempt) }
+                return .success((reply.items, reply.readAt))
+            } catch .notFound {
+                continue
+            } catch {
+                return .failure(error)
+            }
         }
+        return .success(([], []))
+    }
+
+    /// The forward destinations of each of `paths` (v1.20+: one request per path), read
+    /// concurrently. A path whose list fails (it vanished: 404; or any error) is left out: its
+    /// destinations stay as last read. Only asked where the server's version is known to have
+    /// them (`ListNaming.forwardsListed`).
+    public func forwardDests(paths: [String], deadline: ContinuousClock.Instant? = nil) async
+        -> [String: (items: [WireForwardDest], readAt: Int64)] {
+        guard !paths.isEmpty else { return [:] }
+        let nio = deadline.map(Self.nioDeadline)
+        let base = naming.renamed == true ? "/v3/paths/forward-dests/list" : "/v3/paths/forward/list"
+        return await withTaskGroup(of: (String, [WireForwardDest], Int64)?.self) { group in
+            for path in paths {
+                group.addTask {
+                    let query = "?path=" + Self.queryValue(path)
+                    do throws(MediaMTXError) {
+                        let reply = try await list(WireForwardDest.self, base + query, deadline: nio)
+                        return (path, reply.items, reply.firstPageAt)
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            var result: [String: (items: [WireForwardDest], readAt: Int64)] = [:]
+            for await answer in group { if let (path, items, at) = answer { result[path] = (items, at) } }
+            return result
+        }
+    }
+
+    /// A path name as a query value: everything but unreserved characters and `/` escaped.
+    static func queryValue(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF")
+                out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 15)])
+            }
+        }
+        return out
     }
 
     /// The connection protocols of the paths' sources and readers.
@@ -228,7 +297,7 @@ public struct MediaMTXClient: Sendable {
         var page = 0
         let maxPages = 100_000
         while true {
-            let url = "\(endpoint.baseURL)\(path)?page=\(page)&itemsPerPage=\(endpoint.pageSize)"
+            let url = "\(endpoint.baseURL)\(path)\(path.contains("?") ? "&" : "?")page=\(page)&itemsPerPage=\(endpoint.pageSize)"
             let (body, arrivedAt) = try await get(url, deadline: deadline)
             if page == 0 { firstPageAt = arrivedAt }
             let reply = try Self.decode(ListPage<Item>.self, body, url: url)
@@ -264,7 +333,29 @@ public struct MediaMTXClient: Sendable {
     }
 
     /// One GET, bounded by the endpoint's request timeout and, when given, by `deadline`.
+    ///
+    /// A pooled keep-alive connection the server closed while it sat idle fails the request
+    /// sent on it ("I/O on closed channel") although the server is fine; the request is sent
+    /// again while time is left. Each such failure takes its connection out of the pool, so
+    /// the pool's idle connections (all of them stale when the server closed them together)
+    /// are used up within `closedRetries`, and then a new connection answers. Idempotent GETs.
     func get(_ url: String, deadline: NIODeadline? = nil) async throws(MediaMTXError) -> (ByteBuffer, Int64) {
+        var tries = 0
+        while true {
+            do {
+                return try await getOnce(url, deadline: deadline)
+            } catch let .closedConnection(url, reason) {
+                tries += 1
+                guard tries <= Self.closedRetries else { throw .closedConnection(url: url, reason: reason) }
+                guard NIODeadline.now() < (deadline ?? .distantFuture) else { throw .timedOut(url: url) }
+            }
+        }
+    }
+
+    /// One more than the idle connections AsyncHTTPClient keeps per host by default (8).
+    static let closedRetries = 9
+
+    func getOnce(_ url: String, deadline: NIODeadline?) async throws(MediaMTXError) -> (ByteBuffer, Int64) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
@@ -321,6 +412,9 @@ public struct MediaMTXClient: Sendable {
     /// each address refused; TLS errors come from NIOSSL, named here by type so that this module
     /// need not link it.
     static func classify(_ error: any Error, url: String) -> MediaMTXError {
+        if isClosedConnection(error) {
+            return .closedConnection(url: url, reason: String(describing: error))
+        }
         if let http = error as? HTTPClientError {
             if http == .deadlineExceeded || http == .readTimeout || http == .connectTimeout
                 || http == .getConnectionFromPoolTimeout {
@@ -346,6 +440,20 @@ public struct MediaMTXClient: Sendable {
             return .tls(url: url, reason: String(describing: error))
         }
         return .unreachable(url: url, reason: String(describing: error))
+    }
+
+    /// The server closed (or reset) a connection before answering on it: what a keep-alive
+    /// connection closed while idle in the pool shows when it is used.
+    static func isClosedConnection(_ error: any Error) -> Bool {
+        if let http = error as? HTTPClientError, http == .remoteConnectionClosed { return true }
+        if let channel = error as? ChannelError {
+            switch channel {
+            case .ioOnClosedChannel, .eof, .outputClosed, .alreadyClosed: return true
+            default: return false
+            }
+        }
+        if let io = error as? IOError { return io.errnoCode == ECONNRESET || io.errnoCode == EPIPE }
+        return false
     }
 
     static func isRefusal(_ error: any Error) -> Bool {
@@ -376,4 +484,65 @@ final class RoundTripFloor: Sendable {
     }
 
     static let jitterMs: Int64 = 100
+}
+
+/// Which generation of list names a server answers: v1.21 renamed every connection list
+/// (`/v3/srtconns/list` became `/v3/srt/conns/list`) and answers the old names only as
+/// deprecated aliases, which will go; older servers know only the old names. Learnt from
+/// `/v3/info`'s version and corrected by a 404 that the other name answers, per server.
+public final class ListNaming: Sendable {
+    private let state = Mutex<(renamed: Bool?, switched: String?)>((nil, nil))
+
+    public init() {}
+
+    /// `true` for v1.21's names, `false` for the older ones, `nil` before anything is known
+    /// (the older names are asked first then: every server up to v1.21.1 answers them).
+    public var renamed: Bool? { state.withLock { $0.renamed } }
+
+    func learn(version: String?) {
+        guard let version, let renamed = Self.renamesLists(version: version) else { return }
+        state.withLock { $0.renamed = renamed }
+    }
+
+    /// The other generation's name answered where the believed one was a 404: it is believed
+    /// from now on, and the switch is told once (`takeSwitch`).
+    func answered(renamed: Bool) {
+        state.withLock { s in
+            guard s.renamed != renamed else { return }
+            s.renamed = renamed
+            s.switched = renamed
+                ? "this MediaMTX answers v1.21's list names (/v3/srt/conns/list, …): they are used from now on"
+                : "this MediaMTX answers only the list names before v1.21 (/v3/srtconns/list, …): they are used from now on"
+        }
+    }
+
+    /// The switch made since the last call, if any.
+    func takeSwitch() -> String? {
+        state.withLock { s in
+            defer { s.switched = nil }
+            return s.switched
+        }
+    }
+
+    /// Whether `version` lists forward destinations (v1.20 and later); `nil` when it is not a version.
+    public static func forwardsListed(version: String) -> Bool? {
+        guard let (major, minor) = parse(version) else { return nil }
+        return major > 1 || (major == 1 && minor >= 20)
+    }
+
+    static func parse(_ version: String) -> (Int, Int)? {
+        var text = Substring(version)
+        if text.hasPrefix("v") { text = text.dropFirst() }
+        let parts = text.split(separator: ".", maxSplits: 2).map { $0.prefix { $0.isNumber } }
+        guard parts.count >= 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
+        return (major, minor)
+    }
+
+
+    /// Whether `version` (`v1.21.1`, `1.20.0`, `v1.22.0-rc1`) is v1.21 or later; `nil` when it is
+    /// not a version (a development build says so in words).
+    public static func renamesLists(version: String) -> Bool? {
+        guard let (major, minor) = parse(version) else { return nil }
+        return major > 1 || (major == 1 && minor >= 21)
+    }
 }

@@ -17,6 +17,8 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
     case badJSON(url: String, detail: String)
     case tooManyPages(url: String, pages: Int)
     case tooLarge(url: String, limit: Int)
+    /// The server closed the connection before answering, on a fresh connection too.
+    case closedConnection(url: String, reason: String)
 
     public var description: String {
         text(url: "MEDIA_MTX_API_URL",
@@ -43,6 +45,9 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .unreachable(url, reason):
             "MediaMTX is unreachable at \(url) (\(reason)): check that MediaMTX runs with `api: yes` and that "
                 + "\(setting) points at its API address (default http://localhost:9997)"
+        case let .closedConnection(url, reason):
+            "MediaMTX closed the connection before answering \(url) (\(reason)), on a new connection too: "
+                + "check that \(setting) is MediaMTX's API address and that no proxy in between drops requests"
         case let .timedOut(url):
             "MediaMTX did not answer \(url) in time: the server is overloaded or the address is wrong"
         case let .unauthorized(url):
@@ -70,7 +75,7 @@ public enum MediaMTXError: Error, CustomStringConvertible, Sendable, Equatable {
         case .refused: .refused
         case .dns: .dns
         case .tls: .tls
-        case .unreachable: .network
+        case .unreachable, .closedConnection: .network
         case .timedOut: .timeout
         case .unauthorized: .auth
         case .notFound, .status: .status

@@ -20,19 +20,24 @@ public enum Normalise {
             for reader in item.readers ?? [] {
                 readersByType[reader.type ?? "unknown", default: 0] += 1
             }
+            // MediaMTX's own readers (a recorder, a forwarder: v1.20's `hidden`) are no viewers.
+            let hidden = readersByType[PathSample.hiddenReaderType] ?? 0
             let srt = publishers[name].map(srtLink)
-            result.append(PathSample(
+            var sample = PathSample(
                 name: name,
                 online: item.online ?? item.ready ?? false,
                 sourceType: item.source?.type,
                 sourceID: item.source?.id,
                 inboundBytes: item.inboundBytes ?? item.bytesReceived ?? 0,
                 outboundBytes: item.outboundBytes ?? item.bytesSent ?? 0,
-                readers: item.readers?.count ?? 0,
+                readers: (item.readers?.count ?? 0) - hidden,
                 readersByType: readersByType,
                 inboundFramesInError: count(item.inboundFramesInError),
                 srt: srt
-            ))
+            )
+            sample.hiddenReaders = hidden > 0 ? hidden : nil
+            sample.available = item.available
+            result.append(sample)
         }
         return result
     }
@@ -101,6 +106,16 @@ public enum Normalise {
         sample.isCDN = c.isCDN
         sample.createdMs = c.created?.ms
         return sample
+    }
+
+    /// A path's forward destinations; its `conf` is never read, its error text is redacted.
+    public static func forwards(_ items: [WireForwardDest], readAt: Int64) -> [ForwardDest] {
+        items.compactMap { item in
+            guard let id = item.id, !id.isEmpty else { return nil }
+            return ForwardDest(id: id, pos: item.pos, type: item.type ?? item.protocol, state: item.state,
+                               outboundBytes: count(item.outboundBytes) ?? 0, readAt: readAt,
+                               error: item.lastError.flatMap { $0.isEmpty ? nil : Redaction.freeText(String($0.prefix(300))) })
+        }
     }
 
     static func srtLink(_ conn: WireSRTConn) -> SRTLink {

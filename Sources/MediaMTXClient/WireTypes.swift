@@ -201,3 +201,33 @@ public struct WireTime: Decodable, Sendable, Equatable {
         ms = TimeArgument.rfc3339(try decoder.singleValueContainer().decode(String.self))
     }
 }
+
+/// One forward destination of a path (`/v3/paths/forward/list`, v1.21 `/v3/paths/forward-dests/list`).
+/// Its `conf` (the destination URL, with whatever credentials or stream key it holds) is never
+/// read; `lastError` is kept only as `Redaction.freeText` leaves it.
+public struct WireForwardDest: Decodable, Sendable {
+    public var id: String?
+    public var created: WireTime?
+    /// v1.21's name for what v1.20 called `protocol` (`rtmp`, `srt`, `whip`, …).
+    public var type: String?
+    public var `protocol`: String?
+    public var state: String?
+    public var outboundBytes: Int64?
+    public var pos: Int64?
+    public var lastError: String?
+}
+
+extension WireForwardDest: WireObject {
+    static let fields = WireFields<Self>(order: 4, [
+        .identifier("id", \.id),
+        .time("created", \.created),
+        .string("type", \.type),
+        .string("protocol", \.protocol),
+        .string("state", \.state),
+        .int("outboundBytes", \.outboundBytes),
+        .int("pos", \.pos),
+        .string("lastError", \.lastError),
+    ])
+
+    public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
+}

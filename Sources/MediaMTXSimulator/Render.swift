@@ -28,7 +28,7 @@ enum Render {
         let source = JSON.object([("type", .string(path.publisher.proto.sourceType)), ("id", .string(path.publisher.id))])
         let readers = JSON.array(path.readers.map {
             .object([("type", .string($0.proto.readerType(generation))), ("id", .string($0.id))])
-        })
+        } + (0..<path.hiddenReaders).map { _ in .object([("type", "hidden"), ("id", "")]) })
         switch generation {
         case .v1_12:
             return .object([
@@ -36,24 +36,33 @@ enum Render {
                 ("readyTime", since), ("tracks", .array(["H264", "MPEG-4 Audio"])),
                 ("bytesReceived", inbound), ("bytesSent", outbound), ("readers", readers),
             ])
+        case .v1_21:
+            return .object([
+                ("name", .string(path.name)), ("confName", "all_others"),
+                ("available", true), ("availableTime", since), ("online", true), ("onlineTime", since),
+                ("source", source), ("tracks2", tracks2), ("readers", readers), ("inboundBytes", inbound),
+                ("outboundBytes", outbound), ("inboundFramesInError", 0),
+            ])
         case .v1_20:
             return .object([
                 ("name", .string(path.name)), ("confName", "all_others"), ("ready", true), ("readyTime", since),
                 ("available", true), ("availableTime", since), ("online", true), ("onlineTime", since),
                 ("source", source), ("tracks", .array(["H264", "MPEG-4 Audio"])),
-                ("tracks2", .array([
+                ("tracks2", tracks2),
+                ("readers", readers), ("inboundBytes", inbound), ("outboundBytes", outbound),
+                ("inboundFramesInError", 0), ("bytesReceived", inbound), ("bytesSent", outbound),
+            ])
+        }
+    }
+
+    static let tracks2 = JSON.array([
                     .object([("codec", "H264"), ("codecProps", .object([
                         ("width", 1280), ("height", 720), ("profile", "Main"), ("level", "4"),
                     ]))]),
                     .object([("codec", "MPEG-4 Audio"), ("codecProps", .object([
                         ("sampleRate", 48_000), ("channelCount", 2),
                     ]))]),
-                ])),
-                ("readers", readers), ("inboundBytes", inbound), ("outboundBytes", outbound),
-                ("inboundFramesInError", 0), ("bytesReceived", inbound), ("bytesSent", outbound),
-            ])
-        }
-    }
+                ])
 
     static func connection(_ conn: SimConn, path: SimPath, generation: APIGeneration, nowMs: Int64) -> JSON {
         let elapsedMs = Double(max(0, nowMs - conn.counterStartMs))
@@ -65,15 +74,17 @@ enum Render {
             ("remoteAddr", .string(conn.remoteAddr)),
         ]
         let state = JSON.string(conn.idle ? "idle" : conn.publishing ? "publish" : "read")
-        let user: [(String, JSON)] = generation == .v1_20 ? [("user", "")] : []
+        let user: [(String, JSON)] = generation.isModern ? [("user", "")] : []
         switch conn.proto {
         case .srt:
             return srt(conn, head: head, state: state, path: path, user: user, inbound: inbound, outbound: outbound,
-                       elapsedMs: elapsedMs)
+                       elapsedMs: elapsedMs, nowMs: nowMs)
         case .rtsp, .rtsps:
-            let packetsIn = inbound / 1_200
+            let packetsIn = rtpPackets(inbound, conn.proto)
             let packetsOut = outbound / 1_200
-            let lostIn = packetsIn / 2_000
+            let lostIn = packetsIn / 2_000 + conn.scriptedLoss(
+                packetsAt: { rtpPackets(path.inboundBytes(at: $0), conn.proto) }, nowMs: nowMs)
+            let discarded = conn.discards(nowMs: nowMs)
             let jitter = JSON.double(conn.publishing ? 600 + conn.rttMs : 0)
             if generation == .v1_12 {
                 return .object(head + [
@@ -92,14 +103,15 @@ enum Render {
                 ("inboundRTPPacketsLost", .int(lostIn)), ("inboundRTPPacketsInError", 0),
                 ("inboundRTPPacketsJitter", jitter), ("inboundRTCPPackets", .int(packetsIn / 500)),
                 ("inboundRTCPPacketsInError", 0), ("outboundBytes", .int(outbound)),
-                ("outboundRTPPackets", .int(packetsOut)), ("outboundRTPPacketsReportedLost", 0),
-                ("outboundRTPPacketsDiscarded", 0), ("outboundRTCPPackets", .int(packetsOut / 1_000)),
+                ("outboundRTPPackets", .int(packetsOut)), ("outboundRTPPacketsReportedLost", .int(discarded * 3)),
+                ("outboundRTPPacketsDiscarded", .int(discarded)), ("outboundRTCPPackets", .int(packetsOut / 1_000)),
+            ] + (generation.sendsDeprecated ? [
                 ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
                 ("rtpPacketsReceived", .int(packetsIn)), ("rtpPacketsSent", .int(packetsOut)),
                 ("rtpPacketsLost", .int(lostIn)), ("rtpPacketsInError", 0), ("rtpPacketsJitter", jitter),
                 ("rtcpPacketsReceived", .int(packetsIn / 500)), ("rtcpPacketsSent", .int(packetsOut / 1_000)),
                 ("rtcpPacketsInError", 0),
-            ])
+            ] : []))
         case .rtmp, .rtmps:
             if generation == .v1_12 {
                 return .object(head + [
@@ -110,12 +122,14 @@ enum Render {
             return .object(head + [
                 ("state", state), ("path", .string(path.name)), ("query", ""), ("user", ""),
                 ("userAgent", conn.publishing ? "FMLE/3.0 (compatible; Lavf59.27.100)" : "LNX 9,0,124,2"),
-                ("inboundBytes", .int(inbound)), ("outboundBytes", .int(outbound)), ("outboundFramesDiscarded", 0),
-                ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
-            ])
+                ("inboundBytes", .int(inbound)), ("outboundBytes", .int(outbound)),
+                ("outboundFramesDiscarded", .int(conn.discards(nowMs: nowMs))),
+            ] + (generation.sendsDeprecated ? [("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound))] : []))
         case .webrtc:
-            let packetsIn = inbound / 1_150
+            let packetsIn = rtpPackets(inbound, conn.proto)
             let packetsOut = outbound / 1_150
+            let lostIn = packetsIn / 5_000 + conn.scriptedLoss(
+                packetsAt: { rtpPackets(path.inboundBytes(at: $0), conn.proto) }, nowMs: nowMs)
             if generation == .v1_12 {
                 return .object(head + [
                     ("peerConnectionEstablished", true), ("localCandidate", "host/udp/127.0.0.1/8189"),
@@ -128,13 +142,21 @@ enum Render {
                 ("remoteCandidate", "host/udp/10.0.0.2/50000"), ("state", state), ("path", .string(path.name)),
                 ("query", ""), ("user", ""), ("userAgent", "Mozilla/5.0"),
                 ("inboundBytes", .int(inbound)), ("inboundRTPPackets", .int(packetsIn)),
-                ("inboundRTPPacketsLost", .int(packetsIn / 5_000)), ("inboundRTPPacketsJitter", .double(conn.rttMs / 10)),
+                ("inboundRTPPacketsLost", .int(lostIn)), ("inboundRTPPacketsJitter", .double(conn.rttMs / 10)),
                 ("inboundRTCPPackets", .int(packetsIn / 500)), ("outboundBytes", .int(outbound)),
                 ("outboundRTPPackets", .int(packetsOut)), ("outboundRTCPPackets", .int(packetsOut / 1_000)),
-                ("outboundFramesDiscarded", 0), ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
+                ("outboundFramesDiscarded", .int(conn.discards(nowMs: nowMs))),
+            ] + (generation.sendsDeprecated ? [
+                ("bytesReceived", .int(inbound)), ("bytesSent", .int(outbound)),
                 ("rtpPacketsReceived", .int(packetsIn)), ("rtpPacketsSent", .int(packetsOut)),
-                ("rtpPacketsLost", .int(packetsIn / 5_000)), ("rtpPacketsJitter", .double(conn.rttMs / 10)),
+                ("rtpPacketsLost", .int(lostIn)), ("rtpPacketsJitter", .double(conn.rttMs / 10)),
                 ("rtcpPacketsReceived", .int(packetsIn / 500)), ("rtcpPacketsSent", .int(packetsOut / 1_000)),
+            ] : []))
+        case .moq:
+            return .object(head + [
+                ("state", state), ("path", .string(path.name)), ("query", ""),
+                ("transport", "webtransport"), ("version", "moqt-16"), ("userAgent", "moq-js/0.1"),
+                ("inboundBytes", .int(inbound)), ("outboundBytes", .int(outbound)),
             ])
         case .hls:
             return .object([
@@ -145,10 +167,30 @@ enum Render {
         }
     }
 
+    /// A forward destination: v1.20 with `conf` (its URL, credentials and all) and `protocol`;
+    /// v1.21 with `type` and neither deprecated field.
+    static func forward(_ f: SimForward, pos: Int, bitrate: Double, generation: APIGeneration, nowMs: Int64) -> JSON {
+        var fields: [(String, JSON)] = [("id", .string(f.id)), ("created", .string(iso(f.createdMs)))]
+        if generation.sendsDeprecated {
+            fields.append(("conf", .object([("dest", .string(f.dest)), ("destFingerprint", ""), ("whipBearerToken", "")])))
+        }
+        fields += [("lastError", .string(f.error)), ("outboundBytes", .int(f.outboundBytes(at: nowMs, bitrate: bitrate))),
+                   ("pos", .int(Int64(pos)))]
+        fields.append(generation.sendsDeprecated ? ("protocol", .string(f.type)) : ("type", .string(f.type)))
+        fields.append(("state", .string(f.state)))
+        return .object(fields)
+    }
+
+    /// RTP packets that carry `bytes` of `proto`'s payload (about 1,200 bytes each over RTSP,
+    /// 1,150 over WebRTC).
+    static func rtpPackets(_ bytes: Int64, _ proto: SimProtocol) -> Int64 {
+        bytes / (proto == .webrtc ? 1_150 : 1_200)
+    }
+
     /// An SRT connection with every statistic MediaMTX reports; the path figure is the payload,
     /// SRT's byte counters carry ~7.5 % MPEG-TS and SRT overhead, as a real server shows.
     static func srt(_ conn: SimConn, head: [(String, JSON)], state: JSON, path: SimPath, user: [(String, JSON)],
-                    inbound: Int64, outbound: Int64, elapsedMs: Double) -> JSON {
+                    inbound: Int64, outbound: Int64, elapsedMs: Double, nowMs: Int64) -> JSON {
         let wireIn = Int64(Double(inbound) * 1.075)
         let wireOut = Int64(Double(outbound) * 1.075)
         let packetsIn = wireIn / 1_316
@@ -182,7 +224,7 @@ enum Render {
             ("msSendTsbPdDelay", 120), ("packetsReceiveBuf", 55), ("bytesReceiveBuf", 68_808), ("msReceiveBuf", 106),
             ("msReceiveTsbPdDelay", 120), ("packetsReorderTolerance", 0), ("packetsReceivedAvgBelatedTime", 0),
             ("packetsSendLossRate", 0), ("packetsReceivedLossRate", 0),
-        ] + (user.isEmpty ? [] : [("outboundFramesDiscarded", 0)])
+        ] + (user.isEmpty ? [] : [("outboundFramesDiscarded", .int(conn.discards(nowMs: nowMs)))])
         return .object(head + fields)
     }
 }

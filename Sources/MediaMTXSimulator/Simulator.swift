@@ -51,8 +51,10 @@ public final class Simulator: Sendable {
                         publishing: false, remoteAddr: Self.address(&random), createdMs: nowMs,
                         counterStartMs: nowMs, rttMs: 5 + Double(random.next() % 7_500) / 100)
             }
-            paths.append(SimPath(name: options.namePrefix + Self.pad(index), bitrate: options.bitrate,
-                                 publisher: publisher, readers: readers))
+            var path = SimPath(name: options.namePrefix + Self.pad(index), bitrate: options.bitrate,
+                               publisher: publisher, readers: readers)
+            path.hiddenReaders = options.generation.isModern ? max(0, options.hiddenReaders) : 0
+            paths.append(path)
         }
         let idle = (0..<max(0, options.idleRTMP)).map { _ in
             SimConn(id: random.uuid(), proto: .rtmp, publishing: true, remoteAddr: Self.address(&random),
@@ -98,7 +100,9 @@ public final class Simulator: Sendable {
     func fault(for path: String) -> SimulatorFault {
         state.withLock { s in
             let parts = path.split(separator: "/")
-            if parts.count >= 2, parts[0] == "v3", let fault = s.listFaults[String(parts[1])] { return fault }
+            // v1.21's `/v3/srt/conns/list` is the list named `srtconns` before.
+            let name = parts.count >= 4 ? String(parts[1] + parts[2]) : parts.count >= 2 ? String(parts[1]) : ""
+            if parts.count >= 2, parts[0] == "v3", let fault = s.listFaults[name] { return fault }
             return s.fault
         }
     }
@@ -163,6 +167,67 @@ public final class Simulator: Sendable {
                                  createdMs: nowMs, counterStartMs: nowMs, rttMs: 5 + Double(s.random.next() % 7_500) / 100)
             s.paths[index].readers.append(reader)
             return reader.id
+        }
+    }
+
+    /// From now on `percent` % of the RTP packets of `path`'s publisher are lost (RTSP, RTSPS and
+    /// WebRTC publishers report it); 0 stops the loss. False for no such path.
+    @discardableResult
+    public func setLoss(path name: String, percent: Double, nowMs: Int64 = WallClock.nowMs()) -> Bool {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }) else { return false }
+            let path = s.paths[index]
+            let packets = { (at: Int64) in Render.rtpPackets(path.inboundBytes(at: at), path.publisher.proto) }
+            s.paths[index].publisher.lossBase = path.publisher.scriptedLoss(packetsAt: packets, nowMs: nowMs)
+            s.paths[index].publisher.lossPercent = max(0, percent)
+            s.paths[index].publisher.lossSinceMs = nowMs
+            return true
+        }
+    }
+
+    /// The newest reader of `path` becomes too slow for the stream (`slow: true`) or keeps up
+    /// again: MediaMTX discards frames for it while it is slow. Returns its id.
+    @discardableResult
+    public func slowReader(path name: String, slow: Bool = true, nowMs: Int64 = WallClock.nowMs()) -> String? {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }), let r = s.paths[index].readers.indices.last
+            else { return nil }
+            s.paths[index].readers[r].slowSinceMs = slow ? nowMs : nil
+            return s.paths[index].readers[r].id
+        }
+    }
+
+    /// Sets the state of `path`'s forward destination `pos` (adding destinations up to it, each
+    /// to `dest`, a URL with credentials): `forwarding`, `idle` or `error` with `error`'s text.
+    /// False for no such path.
+    @discardableResult
+    public func setForward(path name: String, pos: Int, state forwardState: String, type: String = "rtmp",
+                           dest: String = "rtmp://relay:hunter2-secret@203.0.113.9/live?key=sk-live-0001",
+                           error: String = "", nowMs: Int64 = WallClock.nowMs()) -> Bool {
+        state.withLock { s in
+            guard let index = s.paths.firstIndex(where: { $0.name == name }), (0..<64).contains(pos) else { return false }
+            while s.paths[index].forwards.count <= pos {
+                s.paths[index].forwards.append(SimForward(id: s.random.uuid(), type: type, dest: dest, state: "idle",
+                                                          error: "", createdMs: nowMs))
+            }
+            var forward = s.paths[index].forwards[pos]
+            let bitrate = s.paths[index].bitrate
+            forward.sentBefore = forward.outboundBytes(at: nowMs, bitrate: bitrate)
+            forward.forwardingSinceMs = forwardState == "forwarding" ? nowMs : nil
+            forward.state = forwardState
+            forward.error = error
+            s.paths[index].forwards[pos] = forward
+            return true
+        }
+    }
+
+    /// `path`'s forward destinations as MediaMTX lists them; `nil` for no such path (404).
+    public func forwardItems(path name: String, at nowMs: Int64) -> [JSON]? {
+        state.withLock { s -> [JSON]? in
+            guard let path = s.paths.first(where: { $0.name == name && $0.present }) else { return nil }
+            return path.forwards.enumerated().map { pos, f in
+                Render.forward(f, pos: pos, bitrate: path.bitrate, generation: generation, nowMs: nowMs)
+            }
         }
     }
 

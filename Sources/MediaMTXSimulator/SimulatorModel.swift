@@ -6,8 +6,23 @@ public enum APIGeneration: String, Sendable, CaseIterable {
     case v1_12 = "1.12"
     /// From v1.17: `inboundBytes`/`outboundBytes`/`online` beside the deprecated names.
     case v1_20 = "1.20"
+    /// v1.21's list names only (`/v3/srt/conns/list`, …) and no deprecated field: what every
+    /// server answers once the old names' aliases are gone.
+    case v1_21 = "1.21"
 
-    public var version: String { self == .v1_12 ? "v1.12.0" : "v1.20.1" }
+    public var version: String {
+        switch self {
+        case .v1_12: "v1.12.0"
+        case .v1_20: "v1.20.1"
+        case .v1_21: "v1.21.1"
+        }
+    }
+
+    /// v1.17 and later: the current field names, `/v3/info`, `status` in error bodies.
+    var isModern: Bool { self != .v1_12 }
+
+    /// Whether the deprecated fields are still sent beside the current ones.
+    var sendsDeprecated: Bool { self != .v1_21 }
 }
 
 /// What the simulated server carries when it starts.
@@ -28,6 +43,8 @@ public struct SimulatorOptions: Sendable {
     public var generation: APIGeneration
     public var seed: UInt64
     public var namePrefix: String
+    /// MediaMTX's own readers (type `hidden`: a recorder, a forwarder) on every path.
+    public var hiddenReaders: Int = 0
 
     public init(paths: Int = 3, bitrate: Double = 2_000_000, readers: Int = 1, srtEvery: Int = 0,
                 rtspsEvery: Int = 0, rtmpsEvery: Int = 0, idleRTMP: Int = 0,
@@ -65,7 +82,7 @@ public enum SimulatorFault: Sendable, Equatable {
 
 /// The protocols MediaMTX lists connections for.
 public enum SimProtocol: String, Sendable, CaseIterable {
-    case srt, rtsp, rtsps, rtmp, rtmps, webrtc, hls
+    case srt, rtsp, rtsps, rtmp, rtmps, webrtc, hls, moq
 
     /// MediaMTX's source type name for a publisher of this protocol.
     var sourceType: String {
@@ -77,6 +94,7 @@ public enum SimProtocol: String, Sendable, CaseIterable {
         case .rtmps: "rtmpsConn"
         case .webrtc: "webRTCSession"
         case .hls: "hlsSource"
+        case .moq: "moqSession"
         }
     }
 
@@ -90,7 +108,27 @@ public enum SimProtocol: String, Sendable, CaseIterable {
         case .rtmps: "rtmpsconns"
         case .webrtc: "webrtcsessions"
         case .hls: "hlssessions"
+        case .moq: "moqsessions"
         }
+    }
+
+    /// The list's path under v1.21's names.
+    public var renamedListPath: String {
+        switch self {
+        case .srt: "/v3/srt/conns/list"
+        case .rtsp: "/v3/rtsp/sessions/list"
+        case .rtsps: "/v3/rtsps/sessions/list"
+        case .rtmp: "/v3/rtmp/conns/list"
+        case .rtmps: "/v3/rtmps/conns/list"
+        case .webrtc: "/v3/webrtc/sessions/list"
+        case .hls: "/v3/hls/sessions/list"
+        case .moq: "/v3/moq/sessions/list"
+        }
+    }
+
+    /// The list's path as `generation` serves it.
+    public func listPath(_ generation: APIGeneration) -> String {
+        generation == .v1_21 ? renamedListPath : "/v3/\(listName)/list"
     }
 
     /// MediaMTX's reader type name for a reader of this protocol in `generation`.
@@ -114,6 +152,25 @@ struct SimConn: Sendable {
     var rttMs: Double
     /// Connected without a path yet (MediaMTX's `idle`, `path: ""`).
     var idle = false
+    /// A publisher's scripted RTP loss, % of its packets, from `lossSinceMs` on; `lossBase` the
+    /// packets lost before, so the counter only grows.
+    var lossPercent = 0.0
+    var lossBase: Int64 = 0
+    var lossSinceMs: Int64 = 0
+    /// A reader too slow for its stream since then: its discards (and reported loss) grow.
+    var slowSinceMs: Int64?
+
+    /// RTP packets scripted lost by `nowMs`, on top of the rate's own.
+    func scriptedLoss(packetsAt: (Int64) -> Int64, nowMs: Int64) -> Int64 {
+        guard lossPercent > 0 else { return lossBase }
+        let packets = max(0, packetsAt(nowMs) - packetsAt(lossSinceMs))
+        return lossBase + Int64(Double(packets) * lossPercent / 100)
+    }
+
+    /// Frames discarded for a slow reader by `nowMs`: 5 a second since it became slow.
+    func discards(nowMs: Int64) -> Int64 {
+        slowSinceMs.map { max(0, nowMs - $0) * 5 / 1_000 } ?? 0
+    }
 }
 
 /// One simulated path with its publisher and readers.
@@ -124,6 +181,10 @@ struct SimPath: Sendable {
     var readers: [SimConn]
     /// False while the publisher is away: a dynamic path then vanishes from the lists.
     var present = true
+    /// MediaMTX's own readers (`hidden`), listed among the readers, with no connection.
+    var hiddenReaders = 0
+    /// Where MediaMTX re-publishes the stream (`forward` in its configuration).
+    var forwards: [SimForward] = []
 
     /// Inbound bytes at `nowMs`: the rate times the time since the counter (re)started.
     func inboundBytes(at nowMs: Int64) -> Int64 {
@@ -158,5 +219,22 @@ struct SeededRandom: RandomNumberGenerator, Sendable {
             if [7, 11, 15, 19].contains(index) { chars.append("-") }
         }
         return String(chars)
+    }
+}
+
+/// A forward destination of a simulated path; `dest` holds credentials as real ones do.
+struct SimForward: Sendable {
+    var id: String
+    var type: String
+    var dest: String
+    var state: String
+    var error: String
+    var createdMs: Int64
+    /// Bytes sent before the current stretch of forwarding, and when it began.
+    var sentBefore: Int64 = 0
+    var forwardingSinceMs: Int64?
+
+    func outboundBytes(at nowMs: Int64, bitrate: Double) -> Int64 {
+        sentBefore + (forwardingSinceMs.map { Int64(bitrate / 8 * Double(max(0, nowMs - $0)) / 1_000) } ?? 0)
     }
 }

@@ -11,7 +11,7 @@ public enum SimulatorServer {
         router.add(middleware: FaultMiddleware(simulator: simulator))
         let generation = simulator.generation
         router.get("/v3/info") { _, _ -> Response in
-            guard generation == .v1_20 else { return notFound(generation) }
+            guard generation.isModern else { return notFound(generation) }
             return json(.object([("version", .string(generation.version)), ("started", .string(Render.iso(WallClock.nowMs())))]))
         }
         router.get("/v3/paths/list") { request, _ -> Response in
@@ -25,13 +25,27 @@ public enum SimulatorServer {
             return json(item)
         }
         for proto in SimProtocol.allCases {
-            router.get("/v3/\(proto.listName)/list") { request, _ -> Response in
-                if proto == .hls && generation == .v1_12 { return notFound(generation) }
+            // v1.12 had neither HLS sessions nor MoQ; v1.21 answers only its new names.
+            router.get(RouterPath(proto.listPath(generation))) { request, _ -> Response in
+                if (proto == .hls || proto == .moq) && generation == .v1_12 { return notFound(generation) }
                 return try list(request, generation) { simulator.connectionItems(proto, at: $0) }
             }
         }
+        // Forward destinations, one path at a time (v1.20+).
+        let forwardList = generation == .v1_21 ? "/v3/paths/forward-dests/list" : "/v3/paths/forward/list"
+        router.get(RouterPath(forwardList)) { request, _ -> Response in
+            guard generation.isModern else { return notFound(generation) }
+            guard let name = request.uri.queryParameters.get("path") else {
+                return error(.badRequest, "path is missing", generation)
+            }
+            guard simulator.forwardItems(path: name, at: WallClock.nowMs()) != nil else {
+                return error(.notFound, "path not found", generation)
+            }
+            return try list(request, generation) { simulator.forwardItems(path: name, at: $0) ?? [] }
+        }
         // A connection's control channel only; its media figures are on the session lists.
-        for name in ["rtspconns", "rtspsconns"] {
+        let controlLists = generation == .v1_21 ? ["rtsp/conns", "rtsps/conns"] : ["rtspconns", "rtspsconns"]
+        for name in controlLists {
             router.get("/v3/\(name)/list") { request, _ -> Response in
                 try list(request, generation) { _ in [] }
             }
@@ -89,6 +103,40 @@ public enum SimulatorServer {
             }
             guard let id = simulator.addReader(path: name, proto: proto) else { return Response(status: .notFound) }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: id + "\n")))
+        }
+        // A forward destination's state: `?pos=0&state=error&error=…` (`type=`, `dest=` optional).
+        router.post("/sim/forward/**") { request, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            let query = request.uri.queryParameters
+            let state = query.get("state") ?? "forwarding"
+            guard ["idle", "forwarding", "error"].contains(state), let pos = Int(query.get("pos") ?? "0") else {
+                return text(.badRequest, "state must be idle, forwarding or error, pos a number, e.g. pos=0&state=error\n")
+            }
+            let ok: Bool
+            if let dest = query.get("dest") {
+                ok = simulator.setForward(path: name, pos: pos, state: state, type: query.get("type") ?? "rtmp",
+                                          dest: dest, error: query.get("error") ?? "")
+            } else {
+                ok = simulator.setForward(path: name, pos: pos, state: state, type: query.get("type") ?? "rtmp",
+                                          error: query.get("error") ?? "")
+            }
+            return Response(status: ok ? .noContent : .notFound)
+        }
+        // The newest reader of a path falls behind (`?slow=false`: keeps up again).
+        router.post("/sim/reader/slow/**") { request, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            let slow = request.uri.queryParameters.get("slow") != "false"
+            guard let id = simulator.slowReader(path: name, slow: slow) else { return Response(status: .notFound) }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: id + "\n")))
+        }
+        // `?percent=3`: the publisher's RTP packets are lost at that rate from now on (0 stops).
+        router.post("/sim/loss/**") { request, context -> Response in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            guard let raw = request.uri.queryParameters.get("percent"), let percent = Double(raw),
+                  percent >= 0, percent <= 100 else {
+                return text(.badRequest, "percent must be from 0 to 100, e.g. percent=3\n")
+            }
+            return Response(status: simulator.setLoss(path: name, percent: percent) ? .noContent : .notFound)
         }
         router.post("/sim/reader/drop/**") { _, context -> Response in
             let name = context.parameters.getCatchAll().joined(separator: "/")
@@ -161,7 +209,7 @@ public enum SimulatorServer {
 
     /// MediaMTX's error body: v1.20 adds `"status":"error"`.
     static func error(_ status: HTTPResponse.Status, _ message: String, _ generation: APIGeneration) -> Response {
-        let fields: [(String, JSON)] = generation == .v1_20
+        let fields: [(String, JSON)] = generation.isModern
             ? [("status", "error"), ("error", .string(message))] : [("error", .string(message))]
         return json(.object(fields), status: status)
     }

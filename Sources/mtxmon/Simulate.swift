@@ -13,7 +13,13 @@ struct Simulate: AsyncParsableCommand {
             (path vanishes), POST /sim/auth?user=U&pass=P (require basic auth), POST \
             /sim/counters/<path>?inbound=-1,9223372036854775807&outbound=… (the next answers of the path \
             list give these counters, one per answer, sane or not). mode=refuse closes the \
-            port for ms milliseconds, so connections are refused as by a stopped MediaMTX, then listens again.
+            port for ms milliseconds, so connections are refused as by a stopped MediaMTX, then listens again. \
+            POST /sim/loss/<path>?percent=3 (the publisher's RTP packets are lost at that rate; 0 stops), \
+            POST /sim/reader/add/<path>?protocol=rtsp|srt|rtmp|webrtc|hls|moq, POST /sim/reader/slow/<path> \
+            (its newest reader falls behind; ?slow=false: keeps up again).
+
+            --api-version 1.21 serves only v1.21's list names (/v3/srt/conns/list, …) and no deprecated \
+            field, as a server does once the old names' aliases are gone.
 
             --replay DIR serves a capture of a real MediaMTX instead (a directory of <list>_list.jsonl \
             files, one line per poll, e.g. Tests/Fixtures/mediamtx-v1.20.1-outages): from its first poll, \
@@ -29,7 +35,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Inbound bit/s of every path.") var bitrate = 2_000_000.0
     @Option(help: "Readers per path; outbound = inbound × readers.") var readers = 1
     @Option(name: .customLong("srt-every"), help: "Every K-th path is an SRT publisher (0: none).") var srtEvery = 0
-    @Option(name: .customLong("api-version"), help: "API generation: 1.12 or 1.20.") var apiVersion = "1.20"
+    @Option(name: .customLong("api-version"), help: "API generation: 1.12, 1.20 or 1.21.") var apiVersion = "1.20"
+    @Option(name: .customLong("hidden-readers"), help: "MediaMTX's own (hidden) readers per path, 1.20 and later.")
+    var hiddenReaders = 0
     @Option(help: "Seed for ids and link figures.") var seed: UInt64 = 1
     @Option(help: "Serve this recorded capture (a directory with paths_list.jsonl) instead of simulated paths.")
     var replay: String?
@@ -37,10 +45,13 @@ struct Simulate: AsyncParsableCommand {
 
     func validate() throws {
         guard APIGeneration(rawValue: apiVersion) != nil else {
-            throw ValidationError("--api-version '\(apiVersion)' is not known: use 1.12 or 1.20")
+            throw ValidationError("--api-version '\(apiVersion)' is not known: use 1.12, 1.20 or 1.21")
         }
         guard paths >= 0, paths <= 100_000 else { throw ValidationError("--paths must be from 0 to 100000, e.g. 250") }
         guard readers >= 0, readers <= 1_000 else { throw ValidationError("--readers must be from 0 to 1000") }
+        guard hiddenReaders >= 0, hiddenReaders <= 100 else {
+            throw ValidationError("--hidden-readers must be from 0 to 100, e.g. 1")
+        }
         guard srtEvery >= 0 else { throw ValidationError("--srt-every must be 0 or more, e.g. 10") }
         guard bitrate.isFinite, bitrate >= 0 else { throw ValidationError("--bitrate must be bit/s, e.g. 2000000") }
         guard parseListen() != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:9997") }
@@ -66,9 +77,10 @@ struct Simulate: AsyncParsableCommand {
             let speed = speed ?? 1
             work = { try await Self.play(replay, speed: speed, host: host, port: port, logger: logger) }
         } else {
-            let simulator = Simulator(options: SimulatorOptions(
-                paths: paths, bitrate: bitrate, readers: readers, srtEvery: srtEvery,
-                generation: APIGeneration(rawValue: apiVersion)!, seed: seed))
+            var options = SimulatorOptions(paths: paths, bitrate: bitrate, readers: readers, srtEvery: srtEvery,
+                                           generation: APIGeneration(rawValue: apiVersion)!, seed: seed)
+            options.hiddenReaders = hiddenReaders
+            let simulator = Simulator(options: options)
             let listener = PortListener(router: SimulatorServer.router(simulator), host: host, port: port, logger: logger)
             work = { try await listener.serve(simulator, logger: logger) }
         }

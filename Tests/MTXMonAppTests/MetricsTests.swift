@@ -86,19 +86,22 @@ import Glibc
         let (run, port) = try await launchListening({
             ["run", "--mediamtx", "http://127.0.0.1:\(simPort)", "--db", dir.file("h.sqlite"), "--interval", "500ms",
              "--listen", "127.0.0.1:\($0)"]
-        }, environment: ["MTXMON_METRICS_MAX_SERIES": "10"])
+        }, environment: ["MTXMON_METRICS_MAX_SERIES": "16"])
         defer { kill(run.processIdentifier, SIGKILL) }
         var text = ""
-        try await eventually("bitrates known, so each path has four series") {
+        try await eventually("bitrates and error rates known, so each path has all its series") {
             text = try await get("http://127.0.0.1:\(port)/metrics")
             return text.contains("mtxmon_path_inbound_bytes_per_second{server=\"default\",path=\"sim/0000\"}")
+                && text.contains("mtxmon_path_rtp_loss_ratio{server=\"default\",path=\"sim/0000\"}")
         }
         let written = series(text, "mtxmon_path_")
-        #expect(written.count <= 10, "\(written)")
-        // Whole paths: sim/0000 and sim/0001 with their four series each, nothing of sim/0002 on.
+        #expect(written.count <= 16, "\(written)")
+        // Whole paths: sim/0000 (RTSP: online, bitrates, readers, health, RTP loss and errors,
+        // frames in error) and sim/0001 (RTMP: no RTP figures), 8 + 6 series; nothing of sim/0002 on.
         #expect(Set(written.compactMap { $0.split(separator: "\"").dropFirst(3).first }) == ["sim/0000", "sim/0001"])
         #expect(text.contains("mtxmon_stream_series \(written.count)\n"))
-        #expect(text.contains("mtxmon_stream_series_omitted 72\n"))
+        // The other 18 paths: six each of RTSP and WebRTC (8 series) and of RTMP (6).
+        #expect(text.contains("mtxmon_stream_series_omitted 132\n"), "\(text.split(separator: "\n").filter { $0.contains("omitted") })")
         #expect(!text.contains("mtxmon_stream_series_omitted_total 0\n"))
         #expect(try await promtool(text).0 == 0)
     }

@@ -2,6 +2,7 @@ import Foundation
 import MediaMTXClient
 import MTXMonApp
 import SnapshotCache
+import MTXMonCore
 import Testing
 
 @Suite struct SettingsTests {
@@ -151,6 +152,25 @@ import Testing
         }
         #expect { try Settings.load(environment: ["MTXMON_WEBHOOK_SECRET": "s"]) } throws: {
             "\($0)".contains("without MTXMON_WEBHOOK_URL")
+        }
+    }
+
+    @Test func healthThresholdsAndTheirMistakes() throws {
+        let health = try Settings.load(environment: [
+            "MTXMON_HEALTH_LOSS": "2%", "MTXMON_HEALTH_LOSS_PATHS": "wifi/*=4, lab/*=0", "MTXMON_HEALTH_WINDOW": "20s",
+        ]).events.health
+        #expect(health.loss.degraded == 2 && health.loss.bad == 10 && health.windowMs == 20_000)
+        #expect(health.loss(for: "wifi/cam")?.degraded == 4 && health.loss(for: "lab/x") == nil)
+        #expect(try Settings.load(environment: [:]).events.health == HealthRules())
+        #expect {
+            try Settings.load(environment: [
+                "MTXMON_HEALTH_LOSS": "lots", "MTXMON_HEALTH_LOSS_PATHS": "wifi/*", "MTXMON_HEALTH_WINDOW": "1s",
+            ])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("MTXMON_HEALTH_LOSS='lots' must be the % of RTP packets lost")
+                && text.contains("MTXMON_HEALTH_LOSS_PATHS entry 'wifi/*' is not pattern=percent")
+                && text.contains("MTXMON_HEALTH_WINDOW='1s' must be from 2s to 10m")
         }
     }
 }

@@ -295,15 +295,16 @@ import Testing
         #expect(tracker.problems.isEmpty)
     }
 
-    /// v1.20 reader types: an RTSP reader may be named by its connection; types mtxmon has no
-    /// list for are ignored.
+    /// v1.20 reader types: an RTSP reader may be named by its connection; MoQ sessions have their
+    /// list; MediaMTX's own (`hidden`) readers and types mtxmon has no list for are ignored.
     @Test func readerTypesOfV1_20() {
         #expect(ConnectionProtocol.of(type: "rtspConn") == .rtsp)
         #expect(ConnectionProtocol.of(type: "rtspsConn") == .rtsps)
         #expect(ConnectionProtocol.of(type: "rtspsSession") == .rtsps)
         #expect(ConnectionProtocol.of(type: "rtmpsConn") == .rtmps)
         #expect(ConnectionProtocol.of(type: "hlsSession") == .hls)
-        for type in ["moqSession", "hidden", "hlsMuxer", "rpiCameraSource", "somethingNew", ""] {
+        #expect(ConnectionProtocol.of(type: "moqSession") == .moq)
+        for type in ["hidden", "hlsMuxer", "rpiCameraSource", "somethingNew", ""] {
             #expect(ConnectionProtocol.of(type: type) == nil, "\(type)")
         }
     }

@@ -121,7 +121,42 @@ import TestSupport
             let info = try await withSimulator(simulator) { url in
                 try await MediaMTXClient(endpoint: .init(baseURL: url)).info()
             }
-            #expect(info?.version == (generation == .v1_20 ? "v1.20.1" : nil))
+            #expect(info?.version == (generation == .v1_12 ? nil : generation.version))
+        }
+    }
+
+    /// v1.21's list names are asked of a v1.21, the old ones of older servers; a server that
+    /// turns out to answer only the other generation's names (a 404, then an answer) is asked by
+    /// those from then on, and the switch is told once.
+    @Test func theListNamesFollowTheVersionAndA404() async throws {
+        #expect(ListNaming.renamesLists(version: "v1.21.1") == true)
+        #expect(ListNaming.renamesLists(version: "1.22.0-rc1") == true)
+        #expect(ListNaming.renamesLists(version: "v1.20.1") == false)
+        #expect(ListNaming.renamesLists(version: "v2.0.0") == true)
+        #expect(ListNaming.renamesLists(version: "development") == nil)
+        let simulator = Simulator(options: .init(paths: 3, readers: 2, srtEvery: 2, generation: .v1_21))
+        try await withSimulator(simulator) { url in
+            // Not told the version: the old names 404, the new ones answer and are kept.
+            let client = MediaMTXClient(endpoint: .init(baseURL: url))
+            let first = try await client.poll()
+            #expect(first.namingChange?.contains("v1.21's list names") == true)
+            #expect(client.naming.renamed == true)
+            #expect(first.srtConns.count == 4 && first.failedLists.isEmpty)
+            let second = try await client.poll()
+            #expect(second.namingChange == nil && second.srtConns.count == 4)
+            #expect(Set(second.lists.map(\.proto)) == [.rtsp, .rtmp, .webrtc])
+            // Told the version first: the new names from the start.
+            let told = MediaMTXClient(endpoint: .init(baseURL: url))
+            _ = try await told.info()
+            #expect(told.naming.renamed == true)
+            #expect(try await told.poll().namingChange == nil)
+        }
+        let older = Simulator(options: .init(paths: 1, generation: .v1_20))
+        try await withSimulator(older) { url in
+            let client = MediaMTXClient(endpoint: .init(baseURL: url))
+            _ = try await client.info()
+            #expect(client.naming.renamed == false)
+            #expect(try await client.poll().namingChange == nil)
         }
     }
 
@@ -216,7 +251,7 @@ import TestSupport
                 guard case MediaMTXError.notFound = $0 else { return false }
                 return true
             }
-            let skipped = await client.optionalList(WireConnection.self, ConnectionProtocol.hls.listPath, deadline: nil)
+            let skipped = await client.optionalList(WireConnection.self, .hls, deadline: nil)
             #expect((try? skipped.get())?.0.isEmpty == true)
             // A poll meets the same 404 when a path names a list the server lacks.
             simulator.setFault(.notFound, list: "webrtcsessions")

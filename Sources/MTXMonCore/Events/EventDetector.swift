@@ -66,6 +66,9 @@ public struct EventDetector: Sendable {
         return events
     }
 
+    /// Paths whose bitrate is low now by the bitrate rule.
+    public var lowBitrate: Set<String> { Set(bitrates.compactMap { $0.value.low ? $0.key : nil }) }
+
     // MARK: Paths
 
     private func pathEvents(_ path: PathSample, was: PathSample?, publisher: ConnectionSample?,

@@ -14,6 +14,10 @@ public struct MonitorEvent: Codable, Sendable, Equatable {
         case connected, disconnected
         // An SRT link's verdicts (see `LinkHealth`).
         case srtMargin = "srt_margin", srtLoss = "srt_loss"
+        /// A stream's health verdict changed (see `StreamHealth`).
+        case health
+        /// A path's forward destination went into error, or forwards again.
+        case forwardError = "forward_error", forwardBack = "forward_back"
         // A MediaMTX server.
         case serverUnreachable = "server_unreachable", serverBack = "server_back"
         case serverVersion = "server_version"

@@ -606,7 +606,41 @@ const sortValue = {
   name: (p) => p.name, server: (p) => p.server || "", state: (p) => p.since, sourceType: (p) => p.sourceType || "",
   bitrateIn: (p) => p.bitrateIn, bitrateOut: (p) => p.bitrateOut, readers: (p) => p.readers,
   rtt: (p) => p.srt?.rttMs, capacity: (p) => p.srt?.linkCapacityMbps, loss: (p) => lossRatio(p),
+  // Worst first when sorted descending.
+  health: (p) => HEALTH_RANK[p.health?.verdict] ?? null,
 };
+
+const HEALTH_RANK = { good: 0, degraded: 1, bad: 2 };
+
+/** The health cell: the verdict, its reasons and hints on hover, readers in trouble named. */
+function healthCell(p) {
+  const h = p.health;
+  if (!h || pathState(p) !== "online") return `<td class="health">–</td>`;
+  const lines = h.reasons.map((r) => `${r.text}. ${r.hint}`);
+  for (const r of h.readers || []) lines.push(`Reader: ${r.text}. ${r.hint}`);
+  const cls = h.verdict === "bad" ? "bad" : h.verdict === "degraded" ? "warn" : "";
+  const readers = (h.readers || []).length;
+  const note = readers ? ` <span class="muted">(${readers} slow reader${readers === 1 ? "" : "s"})</span>` : "";
+  const title = lines.length ? ` title="${escapeHTML(lines.join("\n"))}"` : "";
+  return `<td class="health ${cls}"${title}>${escapeHTML(h.verdict)}${note}</td>`;
+}
+
+/** The streams that were unhealthy longest in the past hour, from GET /api/v1/health. */
+async function loadWorst() {
+  const body = await api("api/v1/health?window=1h");
+  const fleet = isFleet();
+  document.querySelector("#worst-table th.server").hidden = !fleet;
+  const rows = (body.streams || []).slice(0, 5).map((s) => {
+    const top = Object.entries(s.causes || {}).sort((a, b) => b[1] - a[1])[0];
+    return `<tr>${fleet ? `<td class="server">${escapeHTML(s.server)}</td>` : ""}<td>${escapeHTML(s.path)}</td>
+      <td class="${s.verdict === "bad" ? "bad" : s.verdict === "degraded" ? "warn" : ""}">${escapeHTML(s.verdict)}</td>
+      <td class="num">${humanDuration(s.unhealthyMs)} (${(s.share * 100).toFixed(1)} %)</td>
+      <td>${top ? escapeHTML(top[0].replaceAll("_", " ")) : "–"}</td></tr>`;
+  });
+  $("worst-table").tBodies[0].innerHTML = rows.join("");
+  $("worst-table").hidden = !rows.length;
+  $("worst-note").textContent = rows.length ? "" : "every stream was healthy";
+}
 
 function lossRatio(p) {
   if (!p.srt || p.srt.packetsLost == null) return null;
@@ -678,6 +712,7 @@ function renderTable() {
       ${fleet ? `<td class="server">${escapeHTML(p.server || "")}</td>` : ""}
       <td class="name" title="Show its connections">${escapeHTML(p.name)}</td>
       <td class="state ${s === "online" ? "online" : ""}"${since}${title ? ` title="${escapeHTML(title)}"` : ""}>${escapeHTML(stateText(p))}</td>
+      ${healthCell(p)}
       <td>${escapeHTML(p.sourceType || "–")}</td>
       ${bitrateCell(p, "bitrateIn")}
       ${bitrateCell(p, "bitrateOut")}
@@ -1137,6 +1172,9 @@ function start() {
   // The charts read their colours when they draw: a change of scheme draws them again.
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", draw);
   setInterval(tick, 1000);
+  const worst = () => loadWorst().catch((e) => { $("worst-note").textContent = e.message; });
+  worst();
+  setInterval(worst, 30000);
   // The token is checked before the WebSocket, which cannot report a 401 to the page.
   api("api/v1/paths").then((body) => { settleRange(body); connect(); }).catch((e) => { showError(e.message); connect(); });
 }
