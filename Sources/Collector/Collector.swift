@@ -116,6 +116,7 @@ public struct Collector: Service {
         var detector: EventDetector
         var health: HealthJudge
         var forwards: ForwardWatch
+        var hlsMuxers = HLSMuxerWatch()
         /// The newest version the server told, kept across outages to tell an upgrade.
         var knownVersion: String?
 
@@ -409,6 +410,9 @@ public struct Collector: Service {
                 events += loop.forwards.take(read, cursor: cursor, online: online, at: reply.ts)
             }
             loop.forwards.attach(to: &snapshot)
+            if let muxers = reply.hlsMuxers {
+                loop.hlsMuxers.take(Normalise.hlsMuxers(muxers.items), at: muxers.readAt, into: &snapshot)
+            }
             let batch = PollBatch(
                 poll: PollRecord(ts: reply.ts, ok: true, durationMs: durationMs, pathCount: samples.count,
                                  error: Self.invalidSummary(invalid), reason: invalid.isEmpty ? nil : "invalid",

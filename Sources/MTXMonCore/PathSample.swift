@@ -36,6 +36,8 @@ public struct PathSample: Codable, Sendable, Equatable {
     /// The path's forward destinations as last read (see `ForwardWatch`); `nil` when it has none
     /// or they were not asked for.
     public var forwards: [ForwardDest]?
+    /// The path's HLS muxer, while it is read over HLS; `nil` otherwise.
+    public var hls: HLSMuxerFigures?
     /// The stream's health verdict at this poll (see `StreamHealth`); `nil` where mtxmon did
     /// not judge it (snapshots from before verdicts, paths of a server that did not answer).
     public var health: StreamHealth?

@@ -193,6 +193,16 @@ struct PathRoutes: Sendable {
         if let available = path.available { writer.bool(available) } else { writer.null() }
         writer.key("health")
         writeHealth(path.health, &writer)
+        writer.key("hls")
+        if let hls = path.hls {
+            writer.beginObject()
+            writer.key("outboundBytes"); writer.int(hls.outboundBytes)
+            writer.key("bitrateOut"); writer.number(hls.bitrateOut, decimals: 0)
+            writer.key("framesDiscarded"); writer.int(hls.framesDiscarded)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         writer.key("forwards")
         writer.beginArray()
         for dest in path.forwards ?? [] {

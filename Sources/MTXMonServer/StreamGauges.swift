@@ -104,6 +104,10 @@ public final class StreamGauges: Sendable {
                    help: "Each forward destination's state (label pos): 0 idle, 1 forwarding, 2 error."),
             Family(name: "mtxmon_path_forward_outbound_bytes_per_second",
                    help: "Bytes a second each forward destination sends (label pos), between its last two readings."),
+            Family(name: "mtxmon_path_hls_outbound_bytes_per_second",
+                   help: "Bytes a second the path's HLS muxer sends to all its HLS viewers."),
+            Family(name: "mtxmon_path_hls_frames_discarded",
+                   help: "Frames the path's HLS muxer discarded, as MediaMTX counts them (restarts with the muxer)."),
         ]
         var written = 0
         var omitted = 0
@@ -121,6 +125,10 @@ public final class StreamGauges: Sendable {
                 if let v = path.bitrateOut { values.append((2, v / 8)) }
                 values.append((3, Double(path.readers)))
                 if let hidden = path.hiddenReaders { values.append((8, Double(hidden))) }
+                if let hls = path.hls {
+                    if let rate = hls.bitrateOut { values.append((15, rate / 8)) }
+                    if let discarded = hls.framesDiscarded { values.append((16, Double(discarded))) }
+                }
                 if let health = path.health {
                     switch health.verdict {
                     case .good: values.append((9, 0))

@@ -65,6 +65,8 @@ public struct PollReply: Sendable {
     public var forwards: [String: (items: [WireForwardDest], readAt: Int64)] = [:]
     /// Where the turn of paths asked for destinations goes next; `nil` when none were asked.
     public var forwardCursor: Int?
+    /// The HLS muxers, when a path has HLS readers; `nil` when not asked or the list failed.
+    public var hlsMuxers: (items: [WireHLSMuxer], readAt: Int64)?
     /// Set on the poll at which the server turned out to answer the other generation's list
     /// names (see `ListNaming`), for the collector to log once.
     public var namingChange: String?
@@ -157,6 +159,7 @@ public struct MediaMTXClient: Sendable {
         async let srt = optionalList(WireSRTConn.self, .srt, deadline: deadline)
         let (paths, ts, readAt) = try await list(WirePath.self, "/v3/paths/list")
         let wanted = Self.protocols(referencedBy: paths).subtracting([.srt])
+        async let muxers = Self.readByHLS(paths) ? hlsMuxers(deadline: deadline) : nil
         let results = await withTaskGroup(of: (ConnectionProtocol, ListResult).self) { group in
             for proto in wanted.sorted(by: { $0.rawValue < $1.rawValue }) {
                 group.addTask {
@@ -183,6 +186,7 @@ public struct MediaMTXClient: Sendable {
             failed.append(ConnectionListFailure(proto: .srt, error: error))
         }
         reply.failedLists = failed.sorted { $0.proto.rawValue < $1.proto.rawValue }
+        reply.hlsMuxers = await muxers
         reply.namingChange = naming.takeSwitch()
         return reply
     }
@@ -229,6 +233,29 @@ public struct MediaMTXClient: Sendable {
             }
         }
         return .success(([], []))
+    }
+
+    /// Whether a path is read over HLS (a session, or v1.12's muxer as its reader type).
+    static func readByHLS(_ paths: [WirePath]) -> Bool {
+        paths.contains { path in (path.readers ?? []).contains { $0.type == "hlsSession" || $0.type == "hlsMuxer" } }
+    }
+
+    /// The HLS muxers under the name the server answers; `nil` when it has none (404 under both
+    /// names) or the list fails: a muxer's figures are extras, never a reason to fail a poll.
+    func hlsMuxers(deadline: NIODeadline?) async -> (items: [WireHLSMuxer], readAt: Int64)? {
+        let renamed = naming.renamed ?? false
+        for attempt in [renamed, !renamed] {
+            do throws(MediaMTXError) {
+                let reply = try await list(WireHLSMuxer.self, attempt ? "/v3/hls/muxers/list" : "/v3/hlsmuxers/list",
+                                           deadline: deadline)
+                return (reply.items, reply.firstPageAt)
+            } catch .notFound {
+                continue
+            } catch {
+                return nil
+            }
+        }
+        return nil
     }
 
     /// The forward destinations of each of `paths` (v1.20+: one request per path), read

@@ -118,6 +118,16 @@ public enum Normalise {
         }
     }
 
+    /// The HLS muxers by path: outbound bytes (`bytesSent` before v1.17) and discarded frames.
+    public static func hlsMuxers(_ items: [WireHLSMuxer]) -> [String: (bytes: Int64, discarded: Int64?)] {
+        var result: [String: (bytes: Int64, discarded: Int64?)] = [:]
+        for item in items {
+            guard let path = item.path, !path.isEmpty, result[path] == nil else { continue }
+            result[path] = (count(item.outboundBytes ?? item.bytesSent) ?? 0, count(item.outboundFramesDiscarded))
+        }
+        return result
+    }
+
     static func srtLink(_ conn: WireSRTConn) -> SRTLink {
         SRTLink(
             connectionID: conn.id ?? "",

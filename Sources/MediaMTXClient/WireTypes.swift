@@ -231,3 +231,23 @@ extension WireForwardDest: WireObject {
 
     public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
 }
+
+/// One HLS muxer (`/v3/hlsmuxers/list`, v1.21 `/v3/hls/muxers/list`): MediaMTX's own reader that
+/// turns a path into HLS segments for every HLS viewer of it.
+public struct WireHLSMuxer: Decodable, Sendable {
+    public var path: String?
+    public var outboundBytes: Int64?
+    public var bytesSent: Int64?
+    public var outboundFramesDiscarded: Int64?
+}
+
+extension WireHLSMuxer: WireObject {
+    static let fields = WireFields<Self>(order: 5, [
+        .identifier("path", \.path),
+        .int("outboundBytes", \.outboundBytes),
+        .int("bytesSent", \.bytesSent),
+        .int("outboundFramesDiscarded", \.outboundFramesDiscarded),
+    ])
+
+    public init(from decoder: any Decoder) throws { try self.init(fieldsFrom: decoder) }
+}

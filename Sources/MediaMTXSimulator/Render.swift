@@ -167,6 +167,18 @@ enum Render {
         }
     }
 
+    /// An HLS muxer as each generation lists it.
+    static func hlsMuxer(path: String, createdMs: Int64, bytes: Int64, discarded: Int64, generation: APIGeneration,
+                         nowMs: Int64) -> JSON {
+        var fields: [(String, JSON)] = [("path", .string(path)), ("created", .string(iso(createdMs))),
+                                        ("lastRequest", .string(iso(nowMs)))]
+        if generation.isModern {
+            fields += [("outboundBytes", .int(bytes)), ("outboundFramesDiscarded", .int(discarded))]
+        }
+        if generation.sendsDeprecated { fields.append(("bytesSent", .int(bytes))) }
+        return .object(fields)
+    }
+
     /// A forward destination: v1.20 with `conf` (its URL, credentials and all) and `protocol`;
     /// v1.21 with `type` and neither deprecated field.
     static func forward(_ f: SimForward, pos: Int, bitrate: Double, generation: APIGeneration, nowMs: Int64) -> JSON {

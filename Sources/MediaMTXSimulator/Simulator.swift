@@ -221,6 +221,22 @@ public final class Simulator: Sendable {
         }
     }
 
+    /// `/v3/hlsmuxers/list` items: one muxer per path read over HLS, sending what its HLS
+    /// readers get together.
+    public func hlsMuxerItems(at nowMs: Int64) -> [JSON] {
+        let paths = state.withLock { $0.paths.filter(\.present) }
+        return paths.sorted { $0.name < $1.name }.compactMap { path in
+            let readers = path.readers.filter { $0.proto == .hls }
+            guard let first = readers.map(\.counterStartMs).min() else { return nil }
+            let bytes = readers.reduce(Int64(0)) {
+                $0 + Int64(path.bitrate / 8 * Double(max(0, nowMs - $1.counterStartMs)) / 1_000)
+            }
+            return Render.hlsMuxer(path: path.name, createdMs: first, bytes: bytes,
+                                   discarded: readers.reduce(0) { $0 + $1.discards(nowMs: nowMs) },
+                                   generation: generation, nowMs: nowMs)
+        }
+    }
+
     /// `path`'s forward destinations as MediaMTX lists them; `nil` for no such path (404).
     public func forwardItems(path name: String, at nowMs: Int64) -> [JSON]? {
         state.withLock { s -> [JSON]? in

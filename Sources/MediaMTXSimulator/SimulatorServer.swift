@@ -31,6 +31,9 @@ public enum SimulatorServer {
                 return try list(request, generation) { simulator.connectionItems(proto, at: $0) }
             }
         }
+        router.get(RouterPath(generation == .v1_21 ? "/v3/hls/muxers/list" : "/v3/hlsmuxers/list")) { request, _ -> Response in
+            try list(request, generation) { simulator.hlsMuxerItems(at: $0) }
+        }
         // Forward destinations, one path at a time (v1.20+).
         let forwardList = generation == .v1_21 ? "/v3/paths/forward-dests/list" : "/v3/paths/forward/list"
         router.get(RouterPath(forwardList)) { request, _ -> Response in

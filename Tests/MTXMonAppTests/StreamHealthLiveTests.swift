@@ -67,6 +67,12 @@ import Glibc
             let stored = try await sqlite3(db, "SELECT group_concat(DISTINCT protocol) FROM connection")
             return Set(stored.split(separator: ",").map(String.init)).isSuperset(of: ["rtsp", "srt", "rtmp", "webrtc", "hls", "moq"])
         }
+        // sim/0001's HLS muxer sends what its one HLS reader gets: the path's bitrate.
+        try await eventually("sim/0001's HLS muxer bitrate") {
+            let hls = try await paths(api)["sim/0001"]?["hls"] as? [String: Any]
+            return ((hls?["bitrateOut"] as? Double) ?? 0) > 19_000_000 && ((hls?["bitrateOut"] as? Double) ?? 0) < 21_000_000
+        }
+        #expect(try await paths(api)["sim/0002"]?["hls"] is NSNull)
         let (_, health) = try await request("\(api)/healthz")
         let servers = (try JSONSerialization.jsonObject(with: health) as? [String: Any]).map { String(describing: $0) } ?? ""
         #expect(!servers.contains("connection list failed"), "\(servers)")
@@ -76,6 +82,7 @@ import Glibc
         #expect(text.contains(#"mtxmon_path_hidden_readers{server="default",path="sim/0000"} 1"#))
         #expect(text.contains(#"mtxmon_path_health{server="default",path="sim/0000"} 0"#))
         #expect(text.contains(#"mtxmon_path_rtp_loss_ratio{server="default",path="sim/0003"}"#))
+        #expect(text.contains(#"mtxmon_path_hls_outbound_bytes_per_second{server="default",path="sim/0001"}"#))
 
         // sim/0003's RTSP publisher loses 3 % of its packets; sim/0002's newest reader falls behind.
         let lossFrom = Int64(Date().timeIntervalSince1970 * 1_000)

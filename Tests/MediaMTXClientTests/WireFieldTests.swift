@@ -48,13 +48,15 @@ import Testing
         try check(WireConnection.self)
         try check(WireInfo.self)
         try check(WireForwardDest.self)
+        try check(WireHLSMuxer.self)
     }
 
     /// The reader remembers each type's key order under its `order`; two types sharing one would
     /// try each other's keys.
     @Test func everyTypeRemembersItsKeyOrderApart() {
         let orders = [WirePath.fields.table.order, WirePath.Ref.fields.table.order, WireConnection.fields.table.order,
-                      WireInfo.fields.table.order, WireForwardDest.fields.table.order]
+                      WireInfo.fields.table.order, WireForwardDest.fields.table.order,
+                      WireHLSMuxer.fields.table.order]
         #expect(Set(orders).count == orders.count)
     }
 
