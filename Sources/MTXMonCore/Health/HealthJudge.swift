@@ -42,15 +42,18 @@ public struct HealthJudge: Sendable {
     public mutating func judge(_ snapshot: inout Snapshot, lowBitrate: Set<String> = []) -> [MonitorEvent] {
         let ts = snapshot.ts
         takeConnections(snapshot.connections, at: ts)
-        var byPath: [String: [ConnectionSample]] = [:]
-        for c in snapshot.connections { if let path = c.path { byPath[path, default: []].append(c) } }
+        // Indices, not copies: a connection sample is some five hundred bytes, thousands a poll.
+        var byPath: [String: [Int]] = [:]
+        for i in snapshot.connections.indices {
+            if let path = snapshot.connections[i].path { byPath[path, default: []].append(i) }
+        }
         var events: [MonitorEvent] = []
         var kept: [String: PathWatch] = [:]
         kept.reserveCapacity(snapshot.paths.count)
         for i in snapshot.paths.indices {
             let path = snapshot.paths[i]
             var watch = paths[path.name] ?? PathWatch()
-            let health = judge(path, connections: byPath[path.name] ?? [], watch: &watch, at: ts,
+            let health = judge(path, snapshot.connections, byPath[path.name] ?? [], watch: &watch, at: ts,
                                lowBitrate: lowBitrate.contains(path.name))
             snapshot.paths[i].health = health
             if let event = change(path.name, from: watch.told, to: health, at: ts) { events.append(event) }
@@ -81,8 +84,8 @@ public struct HealthJudge: Sendable {
         windows = next
     }
 
-    private func judge(_ path: PathSample, connections: [ConnectionSample], watch: inout PathWatch, at ts: Int64,
-                       lowBitrate: Bool) -> StreamHealth {
+    private func judge(_ path: PathSample, _ all: [ConnectionSample], _ mine: [Int], watch: inout PathWatch,
+                       at ts: Int64, lowBitrate: Bool) -> StreamHealth {
         // Counters are followed whatever the state, so a path coming back is judged on its own figures.
         if let frames = path.inboundFramesInError {
             if let before = watch.frames, !path.reset {
@@ -111,21 +114,24 @@ public struct HealthJudge: Sendable {
             guard level != .good else { return }
             reasons.append(.init(cause: cause, verdict: level, value: value, unit: unit, text: text(level), hint: hint))
         }
-        let window = "\(rules.windowMs / 1_000) s"
+        // Words are made only for a reason that is given: most streams are good at most polls.
+        let windowMs = rules.windowMs
+        var window: String { "\(windowMs / 1_000) s" }
         let frames = watch.frameIncreases.reduce(Int64(0)) { $0.addingSaturating($1.count) }
         if path.inboundFramesInError != nil { rates.framesInError = frames }
         weigh(.framesInError, Double(frames), rules.framesInError, unit: "frames", hint: "the source sends a damaged stream (an overloaded encoder, or packets lost before MediaMTX): check the encoder and its uplink") { _ in
             "\(frames) frame\(frames == 1 ? "" : "s") MediaMTX could not decode in the past \(window)"
         }
-        let publisher = connections.first { $0.role == .publisher && $0.id == path.sourceID }
-            ?? connections.first { $0.role == .publisher }
+        let publisherIndex = mine.first { all[$0].role == .publisher && all[$0].id == path.sourceID }
+            ?? mine.first { all[$0].role == .publisher }
+        let publisher = publisherIndex.map { all[$0] }
         if let publisher {
             let intervals = windows[publisher.id] ?? []
             let received = intervals.reduce(Int64(0)) { $0.addingSaturating($1.received) }
             let lost = intervals.reduce(Int64(0)) { $0.addingSaturating($1.lost) }
             let inError = intervals.reduce(Int64(0)) { $0.addingSaturating($1.inError) }
             let expected = received.addingSaturating(lost)
-            let who = "\(publisher.proto.rawValue) publisher\(publisher.remoteAddr.map { " \($0)" } ?? "")"
+            var who: String { "\(publisher.proto.rawValue) publisher\(publisher.remoteAddr.map { " \($0)" } ?? "")" }
             if expected >= Self.fewestPackets, let threshold = rules.loss(for: path.name) {
                 let percent = Double(lost) / Double(expected) * 100
                 rates.rtpLossPercent = percent
@@ -165,28 +171,30 @@ public struct HealthJudge: Sendable {
             "the publisher restarted \(restarts) time\(restarts == 1 ? "" : "s") in the past \(rules.restartWindowMs / 60_000) min"
         }
         let verdict = reasons.map(\.verdict).max { $0.rank < $1.rank } ?? .good
-        return StreamHealth(verdict: verdict, reasons: reasons, readers: readerIssues(connections), rates: rates)
+        return StreamHealth(verdict: verdict, reasons: reasons, readers: readerIssues(all, mine), rates: rates)
     }
 
     /// Readers that lose packets on their way or cannot keep up, each on its own figures.
-    private func readerIssues(_ connections: [ConnectionSample]) -> [StreamHealth.ReaderIssue] {
+    private func readerIssues(_ all: [ConnectionSample], _ mine: [Int]) -> [StreamHealth.ReaderIssue] {
         var issues: [StreamHealth.ReaderIssue] = []
-        for c in connections where c.role == .reader {
-            let intervals = windows[c.id] ?? []
+        for i in mine where all[i].role == .reader {
+            guard let intervals = windows[all[i].id], !intervals.isEmpty else { continue }
             let sent = intervals.reduce(Int64(0)) { $0.addingSaturating($1.sent) }
             let reported = intervals.reduce(Int64(0)) { $0.addingSaturating($1.reportedLost) }
             let discarded = intervals.reduce(Int64(0)) { $0.addingSaturating($1.discarded) }
+            let lossy = sent >= Self.fewestPackets && Double(reported) / Double(sent) * 100 >= rules.readerLoss
+            guard lossy || discarded > 0 else { continue }
             let window = "\(rules.windowMs / 1_000) s"
-            let who = "\(c.proto.rawValue) reader\(c.remoteAddr.map { " \($0)" } ?? "")"
-            if sent >= Self.fewestPackets, Double(reported) / Double(sent) * 100 >= rules.readerLoss {
+            let (id, proto, address) = (all[i].id, all[i].proto, all[i].remoteAddr)
+            let who = "\(proto.rawValue) reader\(address.map { " \($0)" } ?? "")"
+            if lossy {
                 let percent = Double(reported) / Double(sent) * 100
-                issues.append(.init(connection: c.id, proto: c.proto, remoteAddr: c.remoteAddr, cause: .reportedLoss,
-                                    value: percent,
+                issues.append(.init(connection: id, proto: proto, remoteAddr: address, cause: .reportedLoss, value: percent,
                                     text: "the \(who) reports \(Self.format(percent)) % of packets lost in the past \(window)",
                                     hint: "the network between MediaMTX and this reader drops packets: the stream is fine; check the reader's downlink or have it read over TCP"))
             }
             if discarded > 0 {
-                issues.append(.init(connection: c.id, proto: c.proto, remoteAddr: c.remoteAddr, cause: .discarded,
+                issues.append(.init(connection: id, proto: proto, remoteAddr: address, cause: .discarded,
                                     value: Double(discarded),
                                     text: "MediaMTX discarded \(discarded) frame\(discarded == 1 ? "" : "s") or packets the \(who) could not take in the past \(window)",
                                     hint: "this reader is too slow for the stream (its client or its link): its viewers see stalls; the stream and the other readers are fine"))

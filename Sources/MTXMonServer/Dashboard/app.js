@@ -618,9 +618,14 @@ function healthCell(p) {
   if (!h || pathState(p) !== "online") return `<td class="health">–</td>`;
   const lines = h.reasons.map((r) => `${r.text}. ${r.hint}`);
   for (const r of h.readers || []) lines.push(`Reader: ${r.text}. ${r.hint}`);
+  // Forward destinations in error do not change the stream's verdict, but are said beside it.
+  const failing = (p.forwards || []).filter((f) => f.state === "error");
+  for (const f of failing) lines.push(`Forward to ${f.type || "a"} destination #${(f.pos ?? 0) + 1} fails${f.error ? `: ${f.error}` : ""}`);
   const cls = h.verdict === "bad" ? "bad" : h.verdict === "degraded" ? "warn" : "";
   const readers = (h.readers || []).length;
-  const note = readers ? ` <span class="muted">(${readers} slow reader${readers === 1 ? "" : "s"})</span>` : "";
+  const notes = [readers ? `${readers} slow reader${readers === 1 ? "" : "s"}` : "",
+    failing.length ? `${failing.length} forward${failing.length === 1 ? "" : "s"} failing` : ""].filter(Boolean);
+  const note = notes.length ? ` <span class="muted">(${notes.join(", ")})</span>` : "";
   const title = lines.length ? ` title="${escapeHTML(lines.join("\n"))}"` : "";
   return `<td class="health ${cls}"${title}>${escapeHTML(h.verdict)}${note}</td>`;
 }
