@@ -112,19 +112,9 @@ public enum SimProtocol: String, Sendable, CaseIterable {
         }
     }
 
-    /// The list's path under v1.21's names.
-    public var renamedListPath: String {
-        switch self {
-        case .srt: "/v3/srt/conns/list"
-        case .rtsp: "/v3/rtsp/sessions/list"
-        case .rtsps: "/v3/rtsps/sessions/list"
-        case .rtmp: "/v3/rtmp/conns/list"
-        case .rtmps: "/v3/rtmps/conns/list"
-        case .webrtc: "/v3/webrtc/sessions/list"
-        case .hls: "/v3/hls/sessions/list"
-        case .moq: "/v3/moq/sessions/list"
-        }
-    }
+    /// The list's path under v1.21's names: the collector's own table, which
+    /// `scripts/check-simulator-spec` holds to the names v1.21 serves.
+    public var renamedListPath: String { ConnectionProtocol(rawValue: rawValue)!.renamedListPath }
 
     /// The list's path as `generation` serves it.
     public func listPath(_ generation: APIGeneration) -> String {
