@@ -110,6 +110,13 @@ extension PathSample {
         path.srt = nil
         path.reset = false
         path.listed = false
+        // Nothing current is known: no verdict (as a snapshot rebuilt from history has none), no
+        // muxer or destination figures.
+        path.health = nil
+        path.hiddenReaders = nil
+        path.available = nil
+        path.hls = nil
+        path.forwards = nil
         return path
     }
 }
