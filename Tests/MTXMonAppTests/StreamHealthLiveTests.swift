@@ -76,8 +76,13 @@ import Glibc
         let (_, health) = try await request("\(api)/healthz")
         let servers = (try JSONSerialization.jsonObject(with: health) as? [String: Any]).map { String(describing: $0) } ?? ""
         #expect(!servers.contains("connection list failed"), "\(servers)")
-        let (_, metrics) = try await request("\(api)/metrics")
-        let text = String(decoding: metrics, as: UTF8.self)
+        // /metrics renders what the live hub last heard, which may be a poll behind the cache.
+        var text = ""
+        try await eventually("the error rates on /metrics") {
+            text = String(decoding: try await request("\(api)/metrics").body, as: UTF8.self)
+            return text.contains(#"mtxmon_path_rtp_loss_ratio{server="default",path="sim/0003"}"#)
+                && text.contains(#"mtxmon_path_hls_outbound_bytes_per_second{server="default",path="sim/0001"}"#)
+        }
         #expect(text.contains(#"mtxmon_path_readers{server="default",path="sim/0000"} 2"#))
         #expect(text.contains(#"mtxmon_path_hidden_readers{server="default",path="sim/0000"} 1"#))
         #expect(text.contains(#"mtxmon_path_health{server="default",path="sim/0000"} 0"#))
@@ -117,19 +122,25 @@ import Glibc
             .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         #expect(try await request("\(sim)/sim/forward/sim/0004?pos=0&state=error&type=rtmp&error=\(error)", method: .POST)
             .status == 204)
+        // The event is stored with its poll before that poll's snapshot is published: each is awaited.
         try await eventually("a forward_error event") {
             try await sqlite3(db, "SELECT count(*) FROM event WHERE kind = 'forward_error' AND ts_ms >= \(forwardFrom)") == "1"
         }
+        try await eventually("sim/0004's destination in error in the API") {
+            (try await paths(api)["sim/0004"]?["forwards"] as? [[String: Any]])?.first?["state"] as? String == "error"
+        }
         let forwards = try await paths(api)["sim/0004"]?["forwards"] as? [[String: Any]] ?? []
-        #expect(forwards.first?["state"] as? String == "error" && forwards.first?["type"] as? String == "rtmp")
+        #expect(forwards.first?["type"] as? String == "rtmp")
         #expect(forwards.first?["error"] as? String == "dial rtmp://***@203.0.113.9/live?***: connection refused")
         #expect(try await request("\(sim)/sim/forward/sim/0004?pos=0&state=forwarding", method: .POST).status == 204)
         try await eventually("a forward_back event") {
             try await sqlite3(db, "SELECT count(*) FROM event WHERE kind = 'forward_back'") == "1"
         }
-        let (_, forwardMetrics) = try await request("\(api)/metrics")
-        #expect(String(decoding: forwardMetrics, as: UTF8.self)
-            .contains(#"mtxmon_path_forward_state{server="default",path="sim/0004",pos="0"} 1"#))
+        try await eventually("sim/0004's destination forwarding on /metrics") {
+            let (_, body) = try await request("\(api)/metrics")
+            return String(decoding: body, as: UTF8.self)
+                .contains(#"mtxmon_path_forward_state{server="default",path="sim/0004",pos="0"} 1"#)
+        }
         let stored = try await sqlite3(db, "SELECT group_concat(message || ' ' || figures, ' ') FROM event")
         #expect(!stored.contains("hunter2") && !stored.contains("sk-live"))
         #expect(!(try await request("\(api)/api/v1/paths")).body.contains(Data("hunter2".utf8)))
