@@ -220,19 +220,31 @@ public struct MediaMTXClient: Sendable {
     /// and when that answers it becomes the one believed.
     func optionalList(_ type: WireConnection.Type, _ proto: ConnectionProtocol,
                       deadline: NIODeadline?) async -> ListResult {
+        switch await eitherName(type, proto.listPath(renamed:), deadline: deadline) {
+        case let .success(reply): .success((reply?.items ?? [], reply?.readAt ?? []))
+        case let .failure(error): .failure(error)
+        }
+    }
+
+    /// A list under the name the server is believed to answer, then, on a 404, the other
+    /// generation's name once (which is believed from then on when it answers); `nil` when
+    /// neither exists.
+    func eitherName<Item: Decodable & Sendable>(
+        _ type: Item.Type, _ path: (Bool) -> String, deadline: NIODeadline?
+    ) async -> Result<(items: [Item], firstPageAt: Int64, readAt: [Int64])?, MediaMTXError> {
         let renamed = naming.renamed ?? false
         for attempt in [renamed, !renamed] {
             do throws(MediaMTXError) {
-                let reply = try await list(type, proto.listPath(renamed: attempt), deadline: deadline)
+                let reply = try await list(type, path(attempt), deadline: deadline)
                 if attempt != renamed { naming.answered(renamed: attempt) }
-                return .success((reply.items, reply.readAt))
+                return .success(reply)
             } catch .notFound {
                 continue
             } catch {
                 return .failure(error)
             }
         }
-        return .success(([], []))
+        return .success(nil)
     }
 
     /// Whether a path is read over HLS (a session, or v1.12's muxer as its reader type).
@@ -243,19 +255,10 @@ public struct MediaMTXClient: Sendable {
     /// The HLS muxers under the name the server answers; `nil` when it has none (404 under both
     /// names) or the list fails: a muxer's figures are extras, never a reason to fail a poll.
     func hlsMuxers(deadline: NIODeadline?) async -> (items: [WireHLSMuxer], readAt: Int64)? {
-        let renamed = naming.renamed ?? false
-        for attempt in [renamed, !renamed] {
-            do throws(MediaMTXError) {
-                let reply = try await list(WireHLSMuxer.self, attempt ? "/v3/hls/muxers/list" : "/v3/hlsmuxers/list",
-                                           deadline: deadline)
-                return (reply.items, reply.firstPageAt)
-            } catch .notFound {
-                continue
-            } catch {
-                return nil
-            }
-        }
-        return nil
+        let answer = await eitherName(WireHLSMuxer.self, { $0 ? "/v3/hls/muxers/list" : "/v3/hlsmuxers/list" },
+                                      deadline: deadline)
+        guard case let .success(reply?) = answer else { return nil }
+        return (reply.items, reply.firstPageAt)
     }
 
     /// The forward destinations of each of `paths` (v1.20+: one request per path), read
