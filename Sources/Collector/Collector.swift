@@ -22,9 +22,11 @@ public struct CollectorSettings: Sendable {
     public var rules = EventRules()
     /// What a stream's health verdict is judged by (see `HealthRules`).
     public var healthRules = HealthRules()
-    /// Which events go to the webhooks, and how many.
-    public var throttle = EventThrottle()
-    /// The webhook URLs each event the throttle lets through is owed to.
+    /// When conditions become incidents and resolve (see `IncidentRules`).
+    public var incidentRules = IncidentRules()
+    /// Which incident notifications go to the receivers, and how many.
+    public var notifier = Notifier()
+    /// The webhook receivers each notification the notifier lets through is owed to.
     public var webhookTargets: [String] = []
 
     public init(interval: Duration = .seconds(2), pollDeadline: Duration? = nil,
@@ -136,9 +138,12 @@ public struct Collector: Service {
     }
 
     /// What the writer keeps from one tick to the next: what waits for the store, how the store
-    /// and the cache fare, the webhooks' throttle.
+    /// and the cache fare, the incidents and what was sent of them.
     struct WriteState: Sendable {
-        var throttle: EventThrottle
+        var incidents: IncidentTracker
+        var notifier: Notifier
+        var silences: [Silence] = []
+        var silencesReadAt: Int64 = 0
         /// The recorder's own events (Redis, the store) waiting for the next tick's batch.
         var storeEvents: [MonitorEvent] = []
         var redis = OutageTracker()
@@ -167,7 +172,10 @@ public struct Collector: Service {
                           metadata: ["polls": "\(hold.count)", "file": "\(settings.hold.path ?? "-")"])
         }
         status.update { $0.pendingBatches = hold.count }
-        return LoopState(servers: servers, write: WriteState(throttle: settings.throttle, hold: hold))
+        var write = WriteState(incidents: IncidentTracker(rules: settings.incidentRules), notifier: settings.notifier,
+                               hold: hold)
+        await restoreIncidents(&write, servers: servers)
+        return LoopState(servers: servers, write: write)
     }
 
     /// Each server's state as a collector that starts finds it: paths the history knows, so that
@@ -189,6 +197,9 @@ public struct Collector: Service {
                 let name = target.name
                 let remembered = try await store.rememberedPaths(server: name, since: since)
                 loop.paths.remember(remembered)
+                if let stored = try await store.latestSnapshot(server: name, forgetAfterMs: forgetMs) {
+                    loop.detector.seed(stored)
+                }
             } catch {
                 logger.warning("the history file's paths could not be read; paths seen before this start are not known",
                                metadata: ["server": "\(target.name)", "error": "\(error)"])
@@ -344,15 +355,10 @@ public struct Collector: Service {
         var snapshots = work.snapshots
         w.storeEvents += w.redisEvents?.takeEvents() ?? []
         if !batches.isEmpty {
-            let now = batches[0].poll.ts
+            let recorder = w.storeEvents
             batches[0].events = w.storeEvents + batches[0].events
             w.storeEvents = []
-            if !settings.webhookTargets.isEmpty { batches[0].events += w.throttle.summaries(at: now) }
-        }
-        if !settings.webhookTargets.isEmpty {
-            for b in batches.indices {
-                batches[b].notify = batches[b].events.indices.filter { w.throttle.admit(batches[b].events[$0]) }
-            }
+            await incidents(&batches, recorder: recorder, &w)
         }
         let stored = await write(batches, &w)
         let events = stored ?? batches.flatMap(\.events)
@@ -419,6 +425,7 @@ public struct Collector: Service {
                                  server: server, intervalMs: loop.intervalMs),
                 snapshot: snapshot, events: events)
             metrics.paths.record(samples.count)
+            metrics.serverUp.record(1)
             track(reply, &loop, log, metrics)
             let version = loop.serverVersion, note = loop.serverVersionNote
             status.update(server: server) {
@@ -454,6 +461,7 @@ public struct Collector: Service {
             loop.serverVersion = nil
             loop.serverVersionNote = nil
             metrics.pollFailures(failure.reason).increment()
+            metrics.serverUp.record(0)
             if case .abandoned = failure { metrics.pollsAbandoned.increment() }
             let since = loop.mediaMTX.failingSince ?? startedMs
             let failed = loop.mediaMTX.failedPolls

@@ -24,6 +24,12 @@ struct CollectorMetrics: Sendable {
     let heldDropped: Counter
     /// Samples MediaMTX reported with impossible figures, left out.
     let invalidSamples: Counter
+    /// 1 while the server's last poll was answered, 0 while its polls fail.
+    let serverUp: Gauge
+    /// Incident notifications held back, by reason (`Notifier.Reason`).
+    let suppressed: [Notifier.Reason: Counter]
+    /// Incidents open now, by cause and severity.
+    let incidentsOpen: [String: Gauge]
 
     /// `server` labels the series of one server's polls (`server="edge1"`), so an alert names
     /// the server that fails; the collector's own series (writes, Redis, ticks) have none.
@@ -54,6 +60,25 @@ struct CollectorMetrics: Sendable {
         rowsSkipped = Counter(label: "mtxmon_rows_skipped_total", factory: factory)
         heldDropped = Counter(label: "mtxmon_held_polls_dropped_total", factory: factory)
         invalidSamples = Counter(label: "mtxmon_invalid_samples_total", dimensions: by, factory: factory)
+        serverUp = Gauge(label: "mtxmon_server_up", dimensions: by, factory: factory)
+        var suppressed: [Notifier.Reason: Counter] = [:]
+        for reason in Notifier.Reason.allCases {
+            let counter = Counter(label: "mtxmon_notifications_suppressed_total", dimensions: [("reason", reason.rawValue)],
+                                  factory: factory)
+            counter.increment(by: 0)
+            suppressed[reason] = counter
+        }
+        self.suppressed = suppressed
+        var open: [String: Gauge] = [:]
+        for cause in Incident.Cause.allCases {
+            for severity in [MonitorEvent.Severity.warning, .critical] {
+                let gauge = Gauge(label: "mtxmon_incidents_open",
+                                  dimensions: [("cause", cause.rawValue), ("severity", severity.rawValue)], factory: factory)
+                gauge.record(0)
+                open[cause.rawValue + "/" + severity.rawValue] = gauge
+            }
+        }
+        incidentsOpen = open
     }
 
     func pollFailures(_ reason: FailureReason) -> Counter { pollFailuresByReason[reason]! }

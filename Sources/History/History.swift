@@ -124,6 +124,8 @@ public protocol HistoryReader: Sendable {
     func quarantine() async throws -> QuarantineSummary
     /// What each webhook receiver is still owed.
     func deliveryBacklog() async throws -> [DeliveryBacklog]
+    /// Silences that end after `ts` (active or still to come), oldest first.
+    func silences(endingAfter ts: Int64) async throws -> [Silence]
 
     /// Every stored row of every path (or of `path`) in `[from, to]`, path by path, in time order.
     func exportPaths(from: Int64, to: Int64, path: String?, server: String?,
@@ -167,6 +169,10 @@ public protocol HistoryWriter: HistoryReader {
     func renameDeliveries(from url: String, to key: String) async throws
     /// Deliveries to receivers no longer configured are dropped; their count.
     func dropDeliveries(notTo targets: [String]) async throws -> Int
+    /// Stores a new silence (its id is new).
+    func saveSilence(_ silence: Silence) async throws
+    /// Ends silence `id` at `ts` if it would end later; whether one was ended.
+    func endSilence(id: String, at ts: Int64) async throws -> Bool
 }
 
 extension HistoryReader {

@@ -49,6 +49,7 @@ public actor MemoryHistory: HistoryWriter {
     /// Every event, by id.
     var events: [MonitorEvent] = []
     var deliveries: [Owed] = []
+    var silenceList: [Silence] = []
 
     public init() {}
 

@@ -107,7 +107,7 @@ public enum App {
                 collector.hold = settings.hold
                 collector.rules = settings.events.rules
                 collector.healthRules = settings.events.health
-                collector.throttle = EventThrottle(minSeverity: settings.events.minSeverity)
+                collector.notifier = Notifier(minSeverity: settings.events.minSeverity)
                 collector.webhookTargets = settings.events.webhookURLs.map(WebhookTarget.key)
                 return collector
             }(),
@@ -131,10 +131,12 @@ public enum App {
     }
 
     /// The webhook sender of a process that collects, when receivers are configured.
-    public static func makeWebhooks(_ settings: Settings, store: any HistoryWriter, logger: Logger) -> WebhookSender? {
+    public static func makeWebhooks(_ settings: Settings, store: any HistoryWriter, logger: Logger,
+                                    status: WebhookStatus? = nil) -> WebhookSender? {
         guard !settings.events.webhookURLs.isEmpty else { return nil }
         return WebhookSender(store: store, settings: WebhookSettings(targets: settings.events.webhookURLs,
-                                                                     secret: settings.events.secret), logger: logger)
+                                                                     secret: settings.events.secret), logger: logger,
+                             status: status)
     }
 
     /// What the HTTP API reads from; `status` is the in-process collector's, under `mtxmon run`.
@@ -150,6 +152,7 @@ public enum App {
             forgetAfterMs: settings.forgetAfter.milliseconds, serverURLs: Dictionary(
                 settings.servers.map { ($0.name, $0.endpoint.baseURL) }, uniquingKeysWith: { first, _ in first }))
         environment.httpLimits = settings.httpLimits
+        environment.writer = store as? any HistoryWriter
         return environment
     }
 

@@ -18,10 +18,12 @@ public struct EventSettings: Sendable {
         if let list = value("MTXMON_WEBHOOK_URL") {
             for raw in list.split(separator: ",", omittingEmptySubsequences: false) {
                 let url = String(raw).trimmingCharacters()
-                guard (url.hasPrefix("http://") || url.hasPrefix("https://")), url.count > 10,
-                      !url.contains(where: \.isWhitespace) else {
-                    problems.append("MTXMON_WEBHOOK_URL entry '\(Redaction.url(url))' is not an http(s) URL: list "
-                        + "receivers separated by commas, e.g. https://alerts.example.net/mtxmon")
+                let plain = WebhookTarget.split(url).url
+                guard (plain.hasPrefix("http://") || plain.hasPrefix("https://")), plain.count > 10,
+                      !plain.contains(where: \.isWhitespace) else {
+                    problems.append("MTXMON_WEBHOOK_URL entry '\(Redaction.url(url))' is not an http(s) URL with an "
+                        + "optional format (json, slack, ntfy) before it: list receivers separated by commas, e.g. "
+                        + "https://alerts.example.net/mtxmon,slack+https://hooks.slack.com/services/T0/B0/X,ntfy+https://ntfy.sh/mtxmon")
                     continue
                 }
                 if settings.webhookURLs.contains(url) { continue }

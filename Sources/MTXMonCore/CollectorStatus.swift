@@ -55,6 +55,10 @@ public final class CollectorStatus: Sendable {
         /// In an active–standby pair: `leader` while this collector polls, `standby` while the
         /// other does; `nil` for a collector on its own.
         public var role: String?
+        /// Incident notifications held back, by reason (`Notifier.Reason`).
+        public var notificationsSuppressed: [String: Int] = [:]
+        /// Incidents open now, by severity.
+        public var openIncidents: [String: Int] = [:]
 
         public init() {}
     }

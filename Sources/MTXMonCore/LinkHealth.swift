@@ -148,7 +148,7 @@ public struct LinkHealth: Codable, Sendable, Equatable {
             lossVerdict = Verdict(level: .unknown, rule: lossRule, reason: "no samples in the past 60 s")
         } else if loss10.dropped > 0 {
             lossVerdict = Verdict(level: .critical, rule: lossRule,
-                                  reason: "\(packets(loss10.dropped)) dropped in the past 10 s: the picture broke up")
+                                  reason: "\(packets(loss10.dropped)) dropped in the past 10 s: they came too late to play, so viewers may have seen a glitch")
         } else if loss10.lost > 0 {
             lossVerdict = Verdict(level: .warn, rule: lossRule, reason: "\(packets(loss10.lost)) lost in the past 10 s "
                 + "(\(loss10.retransmitted) retransmitted), none dropped yet")

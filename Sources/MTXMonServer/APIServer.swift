@@ -27,6 +27,10 @@ public struct APIRequestContext: RequestContext, WebSocketRequestContext {
 public struct APIEnvironment: Sendable {
     public var cache: any SnapshotCache
     public var history: any HistoryReader
+    /// The webhook receivers this process sends to and how each fares; `nil` where none sends.
+    public var webhookStatus: WebhookStatus?
+    /// Where silences are stored; `nil` on a node that only reads (silences then answer 503).
+    public var writer: (any HistoryWriter)?
     /// The collector's poll interval in ms: the raw resolution, and the unit of staleness.
     public var intervalMs: Int64
     public var apiToken: String?
@@ -91,6 +95,8 @@ public enum APIServer {
         ServerRoutes(environment: environment).add(to: router)
         EventRoutes(environment: environment).add(to: router)
         HealthRoutes(environment: environment).add(to: router)
+        IncidentRoutes(environment: environment).add(to: router)
+        SilenceRoutes(environment: environment).add(to: router)
         DashboardRoutes().add(to: router)
         if let live = environment.live {
             LiveRoutes(environment: environment, hub: live).add(to: router)

@@ -58,7 +58,7 @@ struct AllowedOriginsMiddleware<Context: RequestContext>: RouterMiddleware {
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             return Response(status: .noContent, headers: [
                 .accessControlAllowOrigin: allow, .vary: "Origin",
-                .accessControlAllowMethods: "GET, OPTIONS",
+                .accessControlAllowMethods: "GET, POST, DELETE, OPTIONS",
                 .accessControlAllowHeaders: "Authorization, Content-Type, Accept",
                 .accessControlMaxAge: "600",
             ])

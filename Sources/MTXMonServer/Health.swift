@@ -105,7 +105,15 @@ struct HealthReport: Sendable {
             }
         }
         report.webhooks = (try? await environment.history.deliveryBacklog()) ?? []
-        for backlog in report.webhooks where backlog.attempts > 0 {
+        if let receivers = environment.webhookStatus?.receivers {
+            for receiver in receivers where receiver.failingSince != nil {
+                let backlog = report.webhooks.first { $0.target == receiver.key }
+                report.problems.append("the webhook receiver \(Delivery.shown(receiver.key)) fails "
+                    + "(\(receiver.lastError ?? "no answer")) since \(Self.clock(receiver.failingSince ?? now)): "
+                    + "\(backlog?.pending ?? 0) notification\(backlog?.pending == 1 ? "" : "s") waiting, retried in order with backoff")
+            }
+        }
+        for backlog in report.webhooks where backlog.attempts > 0 && environment.webhookStatus == nil {
             report.problems.append("the webhook receiver \(Delivery.shown(backlog.target)) fails (\(backlog.lastError ?? "no answer")): "
                 + "\(backlog.pending) event\(backlog.pending == 1 ? "" : "s") waiting"
                 + (backlog.oldestTs.map { " since \(Self.clock($0))" } ?? "") + ", retried in order with backoff")

@@ -83,16 +83,43 @@ struct ServiceRoutes: Sendable {
         w.endArray()
         w.key("webhooks")
         w.beginArray()
-        for backlog in report.webhooks {
+        // Every configured receiver, with or without a backlog; under `serve`, the backlogs the history holds.
+        let receivers = environment.webhookStatus?.receivers
+        let keys = receivers?.map(\.key) ?? report.webhooks.map(\.target)
+        for key in keys {
+            let backlog = report.webhooks.first { $0.target == key }
+            let receiver = receivers?.first { $0.key == key }
             w.beginObject()
-            w.key("url"); w.string(Delivery.shown(backlog.target))
-            w.key("pending"); w.int(Int64(backlog.pending))
-            w.key("oldestTs"); w.int(backlog.oldestTs)
-            w.key("failing"); w.bool(backlog.attempts > 0)
-            w.key("lastError"); w.string(backlog.lastError)
+            w.key("url"); w.string(Delivery.shown(WebhookTarget.split(key).url))
+            w.key("format"); w.string((receiver?.format ?? WebhookTarget.split(key).format).rawValue)
+            w.key("pending"); w.int(Int64(backlog?.pending ?? 0))
+            w.key("oldestTs"); w.int(backlog?.oldestTs)
+            w.key("failing"); w.bool(receiver.map { $0.failingSince != nil } ?? ((backlog?.attempts ?? 0) > 0))
+            w.key("failingSince"); w.int(receiver?.failingSince)
+            w.key("lastResult"); w.string(receiver?.lastResult)
+            w.key("lastAttemptTs"); w.int(receiver?.lastAttemptTs)
+            w.key("delivered"); w.int(Int64(receiver?.delivered ?? 0))
+            w.key("lastError"); w.string(receiver?.lastError ?? backlog?.lastError)
             w.endObject()
         }
         w.endArray()
+        if let values = environment.collectorStatus?.values {
+            w.key("incidents")
+            w.beginObject()
+            w.key("open")
+            w.beginObject()
+            for severity in MonitorEvent.Severity.allCases.reversed() {
+                w.dynamicKey(severity.rawValue); w.int(Int64(values.openIncidents[severity.rawValue] ?? 0))
+            }
+            w.endObject()
+            w.key("notificationsSuppressed")
+            w.beginObject()
+            for reason in Notifier.Reason.allCases {
+                w.dynamicKey(reason.rawValue); w.int(Int64(values.notificationsSuppressed[reason.rawValue] ?? 0))
+            }
+            w.endObject()
+            w.endObject()
+        }
         w.key("cache")
         w.beginObject()
         w.key("kind"); w.string(environment.cache.label)

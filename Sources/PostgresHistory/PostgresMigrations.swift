@@ -11,6 +11,7 @@ enum PostgresMigrations {
     /// Every migration by number, from the files in `Migrations/`.
     static let all: [(version: Int, sql: String)] = [
         (1, String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+        (2, String(decoding: PackageResources._002_silences_sql, as: UTF8.self)),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger) async throws {

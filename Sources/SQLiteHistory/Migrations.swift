@@ -24,6 +24,7 @@ public struct Migration: Sendable, Equatable {
             ("0010_events.sql", PackageResources._010_events_sql),
             ("0011_quarantine.sql", PackageResources._011_quarantine_sql),
             ("0012_server_interval.sql", PackageResources._012_server_interval_sql),
+            ("0013_silences.sql", PackageResources._013_silences_sql),
         ]
         return files.compactMap { name, bytes in Migration(fileName: name, sql: String(decoding: bytes, as: UTF8.self)) }
             .sorted { $0.version < $1.version }

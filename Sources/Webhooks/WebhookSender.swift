@@ -57,11 +57,16 @@ public final class WebhookSender: Service, Sendable {
     private let retried = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "retried")])
     private let dropped = Counter(label: "mtxmon_webhook_deliveries_total", dimensions: [("result", "dropped")])
 
-    public init(store: any HistoryWriter, settings: WebhookSettings, logger: Logger, client: HTTPClient = .shared) {
+    /// What each receiver's last attempt gave, for `/healthz`.
+    public let status: WebhookStatus
+
+    public init(store: any HistoryWriter, settings: WebhookSettings, logger: Logger, client: HTTPClient = .shared,
+                status: WebhookStatus? = nil) {
         self.store = store
         self.settings = settings
         self.logger = logger
         self.client = client
+        self.status = status ?? WebhookStatus(entries: settings.targets)
     }
 
     public var totals: WebhookTotals { counters.withLock { $0 } }
@@ -102,6 +107,11 @@ public final class WebhookSender: Service, Sendable {
                 continue
             }
             let outcome = await send(delivery, to: url)
+            switch outcome {
+            case .delivered: status.record(target, result: "delivered", at: WallClock.nowMs())
+            case let .refused(reason): status.record(target, result: "refused", at: WallClock.nowMs(), error: reason)
+            case let .failed(reason): status.record(target, result: "failed", at: WallClock.nowMs(), error: reason)
+            }
             do {
                 switch outcome {
                 case .delivered:
@@ -161,9 +171,11 @@ public final class WebhookSender: Service, Sendable {
         case failed(String)
     }
 
-    /// A user and password in `url` are sent as basic auth, not as part of the URL.
-    func send(_ delivery: Delivery, to url: String) async -> Outcome {
-        let body = Self.body(delivery.event)
+    /// A user and password in `url` are sent as basic auth, not as part of the URL. The body
+    /// takes the receiver's format (see `WebhookFormat`); the signature covers it whatever it is.
+    func send(_ delivery: Delivery, to entry: String) async -> Outcome {
+        let (format, url) = WebhookTarget.split(entry)
+        let (body, headers) = WebhookBodies.make(delivery.event, format: format)
         let (plain, user, password) = Redaction.credentials(in: url)
         var request = HTTPClientRequest(url: plain)
         if let user {
@@ -171,7 +183,7 @@ public final class WebhookSender: Service, Sendable {
             request.headers.add(name: "Authorization", value: "Basic \(token)")
         }
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.add(name: "User-Agent", value: "mtxmon/\(BuildInfo.version)")
         request.headers.add(name: "X-Mtxmon-Event", value: String(delivery.event.id ?? 0))
         if let secret = settings.secret {
@@ -202,18 +214,8 @@ public final class WebhookSender: Service, Sendable {
         return text
     }
 
-    /// The event as `GET /api/v1/events` lists it (members in its order, `null` where absent),
-    /// after `"type":"event"`.
-    public static func body(_ event: MonitorEvent) -> [UInt8] {
-        func text(_ value: String?) -> String { value.map(JSONText.string) ?? "null" }
-        let members = [
-            "\"type\":\"event\"", "\"ts\":\(event.ts)", "\"kind\":\(text(event.kind.rawValue))", "\"path\":\(text(event.path))",
-            "\"id\":\(event.id.map(String.init) ?? "null")", "\"severity\":\(text(event.severity.rawValue))",
-            "\"server\":\(text(event.server))", "\"connection\":\(text(event.connection))",
-            "\"message\":\(text(event.message))", "\"figures\":\(JSONText.figures(event.figures) ?? "{}")",
-        ]
-        return Array(("{" + members.joined(separator: ",") + "}").utf8)
-    }
+    /// The event as `GET /api/v1/events` lists it (see `WebhookBodies.json`).
+    public static func body(_ event: MonitorEvent) -> [UInt8] { WebhookBodies.json(event) }
 
     /// `sha256=` and the hex HMAC-SHA256 of the body under the shared secret.
     public static func signature(_ body: [UInt8], secret: String) -> String {

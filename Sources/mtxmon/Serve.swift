@@ -42,15 +42,17 @@ struct Run: AsyncParsableCommand {
         let status = CollectorStatus()
         var collector = App.makeCollector(settings, cache: cache, store: store, status: status, logger: logger)
         let lease = App.makeLeadership(settings, store: store, collector: &collector, logger: logger)
-        let environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status,
+        var environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status,
                                              live: App.makeHub(settings, feed: feed, logger: logger))
+        let receivers = WebhookStatus(entries: settings.events.webhookURLs)
+        environment.webhookStatus = receivers
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "history": "\(store.location)",
                                           "cache": "\(cache.label)"])
         let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
         let server = App.makeServer(environment, settings: settings, logger: logger) {
             notify.ready(status: "collecting from \(settings.mediaMTX.baseURL), serving on \(settings.listen)")
         }
-        let webhooks = App.makeWebhooks(settings, store: store, logger: logger)
+        let webhooks = App.makeWebhooks(settings, store: store, logger: logger, status: receivers)
         // Stopped from the last: systemd hears of it, the collector stops polling, then the rest.
         try await App.run((lease.map { [$0] } ?? []) + [server] + (webhooks.map { [$0] } ?? [])
                               + [compactor, collector, SystemdNotifier(notify)], logger: logger)

@@ -113,22 +113,39 @@ import TestSupport
         // The story as stored, step by step (connections and readers aside): each change once, at
         // the poll that showed it; MediaMTX's outage as one event with its cause, and its end.
         let story = try await run.rows("""
-            SELECT ts_ms, kind, coalesce(path, '-'), severity FROM event
+            SELECT ts_ms, kind, coalesce(path, '-'), severity, coalesce(json_extract(figures, '$.status'), '') FROM event
             WHERE kind NOT IN ('connected', 'disconnected', 'readers_joined', 'readers_left') ORDER BY id
             """).map { row -> String in
-            let f = row.split(separator: "|").map(String.init)
+            let f = row.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             let step = (0..<run.replay.stepCount).first { run.t($0) == Int64(f[0]) }
-            return "\(step.map(String.init) ?? f[0]) \(f[1]) \(f[2]) \(f[3])"
+            return "\(step.map(String.init) ?? f[0]) \(f[1]) \(f[2]) \(f[3])\(f[4].isEmpty ? "" : " " + f[4])"
         }
         #expect(story == [
             "2 online cam1 info", "2 online srt1 info", "3 online rtmp1 info",
-            "62 offline srt1 warning", "67 online srt1 info", "67 reset srt1 warning",
-            "132 offline rtmp1 warning", "148 online rtmp1 info", "148 reset rtmp1 warning",
-            "182 server_unreachable - critical", "192 server_back - info",
+            "62 offline srt1 warning", "65 incident srt1 critical firing",
+            "67 online srt1 info", "67 reset srt1 warning", "72 incident srt1 critical resolved",
+            "132 offline rtmp1 warning", "135 incident rtmp1 critical firing",
+            "148 online rtmp1 info", "148 reset rtmp1 warning", "153 incident rtmp1 critical resolved",
+            "182 server_unreachable - warning", "184 incident - critical firing", "192 server_back - info",
             "192 reset cam1 warning", "192 source_changed cam1 info", "192 offline rtmp1 warning", "192 offline srt1 warning",
             "193 online rtmp1 info", "193 reset rtmp1 warning", "193 online srt1 info", "193 reset srt1 warning",
-            "292 server_unreachable - critical",
+            "197 incident - critical resolved",
+            // The capture ends with MediaMTX stopped for good: an outage still open.
+            "292 server_unreachable - warning", "294 incident - critical firing",
         ])
+        // The incidents as the API folds them: the graceful publisher restart, the killed
+        // publisher and MediaMTX's restart each opened and resolved once, each with its true
+        // bounds; the end of the capture is an outage still open. Nothing else is critical.
+        let incidents = Dictionary(grouping: run.events.compactMap(Incident.init), by: \.id)
+            .values.compactMap(\.last).sorted { $0.start < $1.start }
+        #expect(incidents.map { "\($0.cause.rawValue) \($0.path ?? "-") \($0.status.rawValue)" } == [
+            "offline srt1 resolved", "offline rtmp1 resolved", "server_unreachable - resolved", "server_unreachable - firing",
+        ])
+        #expect(incidents.map(\.start) == [run.t(62), run.t(132), run.t(182), run.t(292)])
+        #expect(incidents.map(\.end) == [run.t(67), run.t(148), run.t(192), nil])
+        #expect(incidents.allSatisfy { $0.count == 1 })
+        #expect(incidents[2].paths == ["cam1", "rtmp1", "srt1"], "the outage lists the streams it took down")
+        #expect(!run.events.contains { $0.severity == .critical && $0.kind != .incident })
         #expect(try await run.rows("SELECT figures FROM event WHERE kind = 'server_unreachable' LIMIT 1") == [#"{"reason":"refused"}"#])
         #expect(try await run.rows("SELECT message FROM event WHERE kind = 'server_back'")
             == ["MediaMTX answers again after 20 s (10 failed polls)"])

@@ -24,47 +24,50 @@ import TestSupport
         let simulator = Simulator(options: SimulatorOptions(paths: 3, readers: 1))
         var settings = CollectorSettings(interval: .seconds(20), pollDeadline: .seconds(10))
         settings.webhookTargets = ["http://127.0.0.1:9/hook"]
-        settings.throttle = EventThrottle(minSeverity: .warning)
-        let polledAt = Mutex([Int64]())
+        settings.notifier = Notifier(minSeverity: .warning)
+        // Each poll 20 s after the one before, on a clock the test moves: incidents wait for
+        // their conditions to hold.
+        let t0: Int64 = 1_800_000_000_000
+        let now = Mutex(t0)
+        let clock: @Sendable () -> Int64 = { now.withLock { $0 } }
         let (collectorSettings, log) = (settings, logger)
         try await withSimulator(simulator) { url in
-            let collector = Collector(client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30))),
+            let collector = Collector(client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30)),
+                                                             clock: clock),
                                       cache: cache, store: store, settings: collectorSettings, logger: log)
             var state = await collector.initialState()
-            func poll() async throws {
+            func poll() async {
+                now.withLock { $0 += 20_000 }
                 await collector.pollOnce(&state)
-                let ts = try #require(try await cache.latest()?.ts)
-                polledAt.withLock { $0.append(ts) }
             }
-            try await poll()
-            try await poll()
+            await poll()
+            await poll()
             #expect(simulator.removePath("sim/0002"))
-            try await poll()
+            await poll()
             #expect(simulator.resetCounters(path: "sim/0001"))
-            try await poll()
+            await poll()
             simulator.fault = .serverError
-            try await poll()
-            try await poll()
+            await poll()
+            await poll()
             simulator.fault = .none
-            try await poll()
+            await poll()
+            await poll()
         }
-        let t = polledAt.withLock { $0 }
         let rows = try await sqlite3(file, """
-            SELECT ts_ms, kind, coalesce(path, '-'), severity FROM event
-            WHERE kind NOT IN ('connected', 'disconnected', 'readers_joined', 'readers_left') ORDER BY id
-            """).split(separator: "\n").map { row -> String in
-            let f = row.split(separator: "|").map(String.init)
-            return "\(t.firstIndex(of: Int64(f[0]) ?? 0).map(String.init) ?? f[0]) \(f[1]) \(f[2]) \(f[3])"
-        }
-        #expect(rows == ["2 offline sim/0002 warning", "3 reset sim/0001 warning", "4 server_unreachable - critical",
-                         "6 server_back - info"])
+            SELECT (ts_ms - \(t0)) / 20000 - 1, kind, coalesce(path, '-'), severity, coalesce(json_extract(figures, '$.status'), '')
+            FROM event WHERE kind NOT IN ('connected', 'disconnected', 'readers_joined', 'readers_left', 'srt_margin', 'srt_loss') ORDER BY id
+            """).split(separator: "\n").map { $0.split(separator: "|").joined(separator: " ") }
+        #expect(rows == ["2 offline sim/0002 warning", "3 reset sim/0001 warning", "3 incident sim/0002 critical firing",
+                         "4 server_unreachable - warning", "5 incident - critical firing", "6 server_back - info",
+                         "7 incident - critical resolved"])
         #expect(try await sqlite3(file, "SELECT figures FROM event WHERE kind = 'server_unreachable'") == #"{"reason":"status"}"#)
         // The reader of the removed path left with it.
         #expect(try await sqlite3(file, "SELECT count(*) FROM event WHERE kind = 'disconnected' AND path = 'sim/0002'") == "2")
-        // Owed to the webhook: warnings and worse only.
+        // Owed to the webhook: incidents only, the outage's resolution with its firing.
         #expect(try await sqlite3(file, """
-            SELECT group_concat(e.kind) FROM delivery AS d JOIN event AS e ON e.id = d.event_id
-            """) == "offline,reset,server_unreachable")
+            SELECT group_concat(json_extract(e.figures, '$.cause') || ':' || json_extract(e.figures, '$.status'))
+            FROM delivery AS d JOIN event AS e ON e.id = d.event_id
+            """) == "offline:firing,server_unreachable:firing,server_unreachable:resolved")
     }
 }
 

@@ -58,7 +58,7 @@ import Glibc
             try await eventually("migrate exits") { !process.isRunning }
             #expect(process.terminationStatus == 0)
         }
-        #expect(try await sqlite3Shell(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8,9,10,11,12")
+        #expect(try await sqlite3Shell(db, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8,9,10,11,12,13")
     }
 
     @Test func pruneCountsOnADryRunAndRefusesAnUnsafeRetention() async throws {

@@ -116,31 +116,7 @@ import Testing
             events += detector.answered(Self.poll(i, [Self.path("feed", source: "srtConn")], [c])).filter { $0.kind == .srtLoss }
         }
         #expect(events.map { $0.figures["verdict"] } == [.text("critical"), .text("ok")])
-        #expect(events.first?.severity == .critical && events.first?.connection == "s1")
+        #expect(events.first?.severity == .warning && events.first?.connection == "s1", "one moment: at most a warning")
         #expect(events.first?.figures["dropped10s"] == .number(5))
-    }
-
-    /// A thousand paths flapping: the webhooks get at most `perPath` of each path's events and
-    /// `overall` in all per window, then one summary per path; memory holds a window per path.
-    @Test func aStormStaysBoundedAndEndsInSummaries() {
-        var throttle = EventThrottle(minSeverity: .warning, perPath: 3, overall: 500, windowMs: 600_000)
-        var sent = 0
-        for round in 0..<20 {
-            for p in 0..<1_000 {
-                let e = MonitorEvent(round % 2 == 0 ? .offline : .online, severity: round % 2 == 0 ? .warning : .info,
-                                     ts: Self.t0 + Int64(round) * 2_000, path: "p\(p)", message: "")
-                if throttle.admit(e) { sent += 1 }
-            }
-        }
-        #expect(sent == 500, "the overall cap, not 1,000 × 10")
-        #expect(throttle.openWindows == 1_000)
-        #expect(throttle.summaries(at: Self.t0 + 60_000).isEmpty, "a window ends after its span")
-        let summaries = throttle.summaries(at: Self.t0 + 600_000)
-        #expect(summaries.count == 1_000, "every path lost some of its ten warnings")
-        #expect(summaries.allSatisfy { $0.kind == .flapping && $0.severity == .warning })
-        #expect(throttle.openWindows == 0)
-        let one = summaries.first { $0.path == "p999" }
-        #expect(one?.figures["leftOut"] == .number(10))
-        #expect(one?.message.hasPrefix("p999 flapped: 10 events in 10 min, 10 not sent") == true)
     }
 }

@@ -104,7 +104,7 @@ import Testing
         for _ in 0..<4 { _ = run.poll(lossPercent: 12) }
         let health = run.poll(lossPercent: 12)
         #expect(health.verdict == .bad)
-        #expect(run.events.last?.severity == .critical)
+        #expect(run.events.last?.severity == .warning, "one verdict is a moment; its incident calls it critical once it lasts")
     }
 
     @Test func aSlowReaderIsNamedWithoutDegradingItsStream() {

@@ -16,7 +16,7 @@ import TestSupport
         let store = try SQLiteHistory(path: file)
         #expect(try store.schemaVersion() == Migration.embedded.last?.version)
         #expect(try sqlite(file, "PRAGMA journal_mode") == "wal")
-        #expect(try sqlite(file, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8,9,10,11,12")
+        #expect(try sqlite(file, "SELECT group_concat(version) FROM schema_migrations") == "1,2,3,4,5,6,7,8,9,10,11,12,13")
         // Opening again applies nothing twice.
         _ = try SQLiteHistory(path: file)
         #expect(try sqlite(file, "SELECT count(*) FROM schema_migrations") == "\(Migration.embedded.count)")

@@ -10,6 +10,11 @@ public struct EventDetector: Sendable {
     private var previous: Snapshot?
     private var bitrates: [String: BitrateWatch] = [:]
     private var links: [String: LinkWatch] = [:]
+    /// The last answered poll's time when `previous` was rebuilt from the history at start: what
+    /// changed while nothing polled is told at the first poll, marked with the gap's bounds.
+    private var gapFrom: Int64?
+    /// Whether `previous` holds the connections of its poll (a rebuilt one holds none).
+    private var connectionsKnown = true
 
     struct BitrateWatch: Sendable {
         /// The newest samples while the bitrate was normal, oldest first.
@@ -33,6 +38,27 @@ public struct EventDetector: Sendable {
         self.rules = rules
     }
 
+    /// Takes the newest state the history holds as the poll before the next one, so that what
+    /// changed while nothing polled (mtxmon stopped, or no collector led) is told, once.
+    public mutating func seed(_ stored: Snapshot) {
+        var snapshot = stored
+        for i in snapshot.paths.indices {
+            // As last answered: a rebuilt path of a server that then failed reads `unknown`.
+            snapshot.paths[i].state = nil
+            snapshot.paths[i].reset = false
+        }
+        snapshot.connections = []
+        previous = snapshot
+        gapFrom = stored.ts
+        connectionsKnown = false
+    }
+
+    /// The paths online in the state `seed` took, while its gap is not yet told.
+    public var seededOnline: [String] {
+        guard gapFrom != nil, let previous else { return [] }
+        return previous.paths.filter { $0.currentState == .online }.map(\.name)
+    }
+
     /// The events of an answered poll. `failingLists`: connection lists this poll could not read,
     /// whose connections are neither connected nor gone.
     public mutating func answered(_ next: Snapshot, failingLists: Set<ConnectionProtocol> = []) -> [MonitorEvent] {
@@ -53,8 +79,13 @@ public struct EventDetector: Sendable {
                                     "\(path.name) went offline: MediaMTX no longer lists it (its publisher left)",
                                     ["lastBitrateIn": path.bitrateIn.map(MonitorEvent.Figure.number)]))
             }
-            events += connectionEvents(previous.connections, next.connections, failing: failingLists, ts: ts)
+            if connectionsKnown {
+                events += connectionEvents(previous.connections, next.connections, failing: failingLists, ts: ts)
+            }
+            if let gapFrom { Self.markGap(&events, from: gapFrom, to: ts) }
         }
+        gapFrom = nil
+        connectionsKnown = true
         events += bitrateEvents(next)
         events += linkEvents(next, failing: failingLists)
         // A failing list's connections stay what they were, to compare the next poll with.
@@ -64,6 +95,16 @@ public struct EventDetector: Sendable {
         }
         previous = kept
         return events
+    }
+
+    /// Changes seen across a stretch nobody polled happened at some moment within it, not at this poll.
+    static func markGap(_ events: inout [MonitorEvent], from: Int64, to: Int64) {
+        for i in events.indices {
+            events[i].figures["gapFrom"] = .number(Double(from))
+            events[i].figures["gapTo"] = .number(Double(to))
+            events[i].figures["observedAfterGap"] = .text("true")
+            events[i].message += " (observed after a gap: nothing polled for \((to - from) / 1_000) s, so it happened within it)"
+        }
     }
 
     /// Paths whose bitrate is low now by the bitrate rule.
@@ -217,7 +258,9 @@ public struct EventDetector: Sendable {
                 // A link first judged ok is no news; a change from what was told is.
                 if watch[keyPath: told] != nil || level != .ok {
                     // Recovered loss (warn) is a retransmission that worked: news, not a problem.
-                    let severity = kind == .srtLoss && level == .warn ? .info : Self.severity(level)
+                    // One event is one moment: at most a warning. What lasts is the stream's
+                    // quality incident's to call critical.
+                    let severity = kind == .srtLoss && level == .warn ? .info : min(Self.severity(level), .warning)
                     events.append(event(kind, severity, ts, path: c.path, connection: c.id,
                                         "SRT \(what) of \(who) is \(level.rawValue): \(verdict.reason)",
                                         figures.merging(["verdict": .text(level.rawValue)]) { $1 }))
@@ -319,9 +362,17 @@ extension MonitorEvent {
     /// MediaMTX stopped answering: told at the first failed poll, with the cause.
     public static func serverUnreachable(_ server: String, url: String?, ts: Int64, reason: String,
                                          cause: String) -> MonitorEvent {
-        MonitorEvent(.serverUnreachable, severity: .critical, ts: ts, server: server,
-                     message: "MediaMTX\(server == ServerName.default ? "" : " server '\(server)'")\(url.map { " at \($0)" } ?? "") is unreachable: \(reason)",
-                     figures: ["reason": .text(cause)])
+        let what = cause == FailureReason.timeout.rawValue ? "answers too slowly" : "is unreachable"
+        return MonitorEvent(.serverUnreachable, severity: .warning, ts: ts, server: server,
+                            message: "MediaMTX\(server == ServerName.default ? "" : " server '\(server)'")\(url.map { " at \($0)" } ?? "") \(what): \(reason)",
+                            figures: ["reason": .text(cause)])
+    }
+
+    /// A failed poll's words for an incident: a timeout is a server that answers too slowly,
+    /// not one that cannot be reached.
+    public static func outageWords(_ reason: String?, _ error: String?) -> String {
+        let detail = error ?? "no answer"
+        return reason == FailureReason.timeout.rawValue && !detail.contains("too slow") ? "answers too slowly: " + detail : detail
     }
 
     public static func serverBack(_ server: String, ts: Int64, failedPolls: Int, outageMs: Int64) -> MonitorEvent {
@@ -341,7 +392,7 @@ extension MonitorEvent {
         let (severity, text): (Severity, String) = switch kind {
         case .redisFailing: (.warning, "the snapshot cache (Redis) fails; history is still written: \(detail)")
         case .redisBack: (.info, "the snapshot cache (Redis) works again\(detail.isEmpty ? "" : ": \(detail)")")
-        case .sqliteFailing: (.critical, "the history store refuses writes; polls are held in the hold file and "
+        case .sqliteFailing: (.warning, "the history store refuses writes; polls are held in the hold file and "
             + "written when it takes them: \(detail)")
         default: (.info, "the history store takes writes again; held polls are written\(detail.isEmpty ? "" : ": \(detail)")")
         }

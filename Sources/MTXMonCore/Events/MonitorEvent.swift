@@ -24,8 +24,11 @@ public struct MonitorEvent: Codable, Sendable, Equatable {
         // The recorder's own stores.
         case redisFailing = "redis_failing", redisBack = "redis_back"
         case sqliteFailing = "sqlite_failing", sqliteBack = "sqlite_back"
-        /// A path whose events came faster than webhooks are sent them: the count left out.
+        /// A path whose events came faster than webhooks were sent them (kept for history stored
+        /// before incidents).
         case flapping
+        /// An incident opened, changed severity or resolved (see `Incident`).
+        case incident
     }
 
     public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {

@@ -263,9 +263,9 @@ public struct HealthJudge: Sendable {
         } else {
             message = "\(path)'s stream is good again (was \(previous.rawValue))"
         }
+        // A verdict is one moment: a bad stream that lasts is its quality incident's to call critical.
         let severity: MonitorEvent.Severity = switch health.verdict {
-        case .bad: .critical
-        case .degraded: .warning
+        case .bad, .degraded: .warning
         default: .info
         }
         return MonitorEvent(.health, severity: severity, ts: ts, server: server, path: path, message: message,

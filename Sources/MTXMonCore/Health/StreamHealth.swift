@@ -41,6 +41,15 @@ public struct StreamHealth: Codable, Sendable, Equatable {
         public var text: String
         /// One line for the operator: where the trouble lies and what to try.
         public var hint: String
+
+        public init(cause: Cause, verdict: Verdict, value: Double, unit: String, text: String, hint: String) {
+            self.cause = cause
+            self.verdict = verdict
+            self.value = value
+            self.unit = unit
+            self.text = text
+            self.hint = hint
+        }
     }
 
     /// A reader in trouble: named, with its figure and a hint, but the stream stays as judged.

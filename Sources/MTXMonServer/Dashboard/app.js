@@ -630,6 +630,41 @@ function healthCell(p) {
   return `<td class="health ${cls}"${title}>${escapeHTML(h.verdict)}${note}</td>`;
 }
 
+/** The incidents firing now, from GET /api/v1/incidents, each with a button that silences its
+ * cause on its server (and path) for an hour: recorded still, not sent. */
+async function loadIncidents() {
+  const body = await api("api/v1/incidents?state=open&from=now-30d");
+  const rows = (body.incidents || []).map((i) => `<tr>
+      <td class="${i.severity === "critical" ? "bad" : "warn"}">${escapeHTML(i.severity)}</td>
+      <td>${escapeHTML(i.cause.replaceAll("_", " "))}${i.count > 1 ? ` ×${i.count}` : ""}</td>
+      <td>${escapeHTML(i.server || "–")}</td><td>${escapeHTML(i.path || (i.paths.length ? `${i.paths.length} paths` : "–"))}</td>
+      <td class="num">${humanDuration(i.durationMs)}</td>
+      <td title="${escapeHTML(i.message)}">${escapeHTML(i.message.length > 120 ? i.message.slice(0, 119) + "…" : i.message)}</td>
+      <td><button type="button" class="silence" data-id="${escapeHTML(i.id)}">Silence 1 h</button></td></tr>`);
+  const table = $("incidents-table");
+  table.tBodies[0].innerHTML = rows.join("");
+  table.hidden = !rows.length;
+  state.openIncidents = body.incidents || [];
+  $("incidents-note").textContent = rows.length ? `${rows.length} open` : "none open";
+}
+
+async function silenceIncident(id) {
+  const incident = (state.openIncidents || []).find((i) => i.id === id);
+  if (!incident) return;
+  const matchers = { server: incident.server || undefined, cause: incident.cause };
+  if (incident.path) matchers.path = incident.path;
+  const headers = { "Content-Type": "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const response = await fetch("api/v1/silences", {
+    method: "POST", headers,
+    body: JSON.stringify({ ...matchers, duration: "1h", comment: `silenced from the dashboard: ${incident.message.slice(0, 200)}` }),
+  });
+  const body = await response.json().catch(() => null);
+  $("incidents-note").textContent = response.ok
+    ? `silenced for 1 h (${body.id}); it is still recorded, not sent`
+    : `not silenced: ${body?.error?.message || response.status}`;
+}
+
 /** The streams that were unhealthy longest in the past hour, from GET /api/v1/health. */
 async function loadWorst() {
   const body = await api("api/v1/health?window=1h");
@@ -1177,6 +1212,13 @@ function start() {
   // The charts read their colours when they draw: a change of scheme draws them again.
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", draw);
   setInterval(tick, 1000);
+  const incidents = () => loadIncidents().catch((e) => { $("incidents-note").textContent = e.message; });
+  incidents();
+  setInterval(incidents, 10000);
+  $("incidents-table").addEventListener("click", (e) => {
+    const button = e.target.closest("button.silence");
+    if (button) silenceIncident(button.dataset.id).catch((error) => { $("incidents-note").textContent = error.message; });
+  });
   const worst = () => loadWorst().catch((e) => { $("worst-note").textContent = e.message; });
   worst();
   setInterval(worst, 30000);
