@@ -6,7 +6,7 @@ FROM swift:6.3-bookworm AS build
 # Debian's versions are not pinned: its stable release only takes fixes, and old ones leave the archive.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis-dev libsqlite3-dev \
+    && apt-get install -y --no-install-recommends libhiredis-dev libsqlite3-dev libcurl4-openssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -19,7 +19,7 @@ FROM debian:bookworm-slim
 # A fixed uid/gid (10001), so the volume's owner and USER mean the same on every host.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis0.14 libsqlite3-0 libstdc++6 zlib1g ca-certificates \
+    && apt-get install -y --no-install-recommends libhiredis0.14 libsqlite3-0 libcurl4 libstdc++6 zlib1g ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 mediamtxmon \
     && useradd --system --uid 10001 --gid mediamtxmon --home-dir /var/lib/mtxmon --no-create-home --shell /usr/sbin/nologin mediamtxmon \

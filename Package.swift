@@ -31,6 +31,7 @@ let package = Package(
     targets: [
         // System libraries: Debian's libhiredis-dev and libsqlite3-dev.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
 
         // Pure core: domain types and maths, no I/O.
@@ -104,7 +105,8 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: [
-                "MTXMonCore", "History",
+                "MTXMonCore", "History", "CCurl",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

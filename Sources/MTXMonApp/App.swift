@@ -108,7 +108,7 @@ public enum App {
                 collector.rules = settings.events.rules
                 collector.healthRules = settings.events.health
                 collector.notifier = Notifier(minSeverity: settings.events.minSeverity)
-                collector.webhookTargets = settings.events.webhookURLs.map(WebhookTarget.key)
+                collector.webhookTargets = settings.events.receiverEntries.map(WebhookTarget.key)
                 return collector
             }(),
             status: status, logger: logger)
@@ -133,10 +133,10 @@ public enum App {
     /// The webhook sender of a process that collects, when receivers are configured.
     public static func makeWebhooks(_ settings: Settings, store: any HistoryWriter, logger: Logger,
                                     status: WebhookStatus? = nil) -> WebhookSender? {
-        guard !settings.events.webhookURLs.isEmpty else { return nil }
-        return WebhookSender(store: store, settings: WebhookSettings(targets: settings.events.webhookURLs,
-                                                                     secret: settings.events.secret), logger: logger,
-                             status: status)
+        guard !settings.events.receiverEntries.isEmpty else { return nil }
+        var webhooks = WebhookSettings(targets: settings.events.receiverEntries, secret: settings.events.secret)
+        webhooks.mail = settings.events.mail
+        return WebhookSender(store: store, settings: webhooks, logger: logger, status: status)
     }
 
     /// What the HTTP API reads from; `status` is the in-process collector's, under `mtxmon run`.

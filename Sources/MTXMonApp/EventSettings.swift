@@ -1,4 +1,5 @@
 import MTXMonCore
+import Webhooks
 
 /// The event and webhook settings: `MTXMON_WEBHOOK_URL`, `MTXMON_WEBHOOK_MIN_SEVERITY`,
 /// `MTXMON_WEBHOOK_SECRET`, `MTXMON_BITRATE_DROP`, `MTXMON_BITRATE_DROP_PATHS`, `MTXMON_BITRATE_HOLD`,
@@ -8,6 +9,8 @@ public struct EventSettings: Sendable {
     public var webhookURLs: [String] = []
     public var minSeverity: MonitorEvent.Severity = .warning
     public var secret: String?
+    /// Mail through SMTP, beside the webhooks (`MTXMON_SMTP_*`).
+    public var mail: MailSettings?
     public var rules = EventRules()
     public var health = HealthRules()
 
@@ -40,6 +43,7 @@ public struct EventSettings: Sendable {
                 problems.append("MTXMON_WEBHOOK_MIN_SEVERITY='\(text)' is not info, warning or critical: e.g. warning")
             }
         }
+        settings.mail = loadMail(value, problems: &problems)
         settings.secret = value("MTXMON_WEBHOOK_SECRET")
         if settings.secret != nil, settings.webhookURLs.isEmpty {
             problems.append("MTXMON_WEBHOOK_SECRET is set without MTXMON_WEBHOOK_URL: set the receiver too, or unset the secret")
@@ -78,6 +82,50 @@ public struct EventSettings: Sendable {
         loadHealth(value, into: &settings.health, problems: &problems)
         return settings
     }
+
+    /// `MTXMON_SMTP_URL` (`smtp://[user:password@]host:587` or `smtps://…:465`), `MTXMON_SMTP_FROM`,
+    /// `MTXMON_SMTP_TO` (addresses separated by commas), `MTXMON_SMTP_STARTTLS` (`1` requires
+    /// STARTTLS on `smtp://`; the default, except to a relay on loopback), `MTXMON_SMTP_CA_FILE`.
+    static func loadMail(_ value: (String) -> String?, problems: inout [String]) -> MailSettings? {
+        guard let url = value("MTXMON_SMTP_URL")?.trimmingCharacters(), !url.isEmpty else {
+            for name in ["MTXMON_SMTP_FROM", "MTXMON_SMTP_TO"] where value(name) != nil {
+                problems.append("\(name) is set without MTXMON_SMTP_URL: set the mail server too, e.g. smtp://mail.example.net:587")
+            }
+            return nil
+        }
+        guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"), url.count > 9, !url.contains(where: \.isWhitespace) else {
+            problems.append("MTXMON_SMTP_URL='\(Redaction.url(url))' is not an smtp:// or smtps:// URL: e.g. "
+                + "smtp://user:password@mail.example.net:587")
+            return nil
+        }
+        func address(_ text: String) -> Bool {
+            let plain = text.contains("<") ? String(text.split(separator: "<").last?.dropLast() ?? "") : text
+            return plain.contains("@") && !plain.contains(where: \.isWhitespace) && plain.count >= 3
+        }
+        let from = value("MTXMON_SMTP_FROM")?.trimmingCharacters() ?? ""
+        if !address(from) {
+            problems.append("MTXMON_SMTP_FROM='\(from)' is not a mail address: the sender of alerts, e.g. mtxmon@example.net")
+        }
+        let to = (value("MTXMON_SMTP_TO") ?? "").split(separator: ",").map { String($0).trimmingCharacters() }
+        if to.isEmpty || !to.allSatisfy(address) {
+            problems.append("MTXMON_SMTP_TO='\(value("MTXMON_SMTP_TO") ?? "")' must list mail addresses separated by "
+                + "commas, e.g. oncall@example.net,ops@example.net")
+        }
+        let host = Redaction.url(url).split(separator: "/").dropFirst(1).first.map(String.init) ?? ""
+        let loopback = host.hasPrefix("127.") || host.hasPrefix("localhost") || host.hasPrefix("[::1]")
+        var startTLS = url.hasPrefix("smtp://") && !loopback
+        if let text = value("MTXMON_SMTP_STARTTLS") {
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": startTLS = true
+            case "0", "false", "no", "off": startTLS = false
+            default: problems.append("MTXMON_SMTP_STARTTLS='\(text)' is not 1 or 0")
+            }
+        }
+        return MailSettings(url: url, from: from, to: to, startTLS: startTLS, caFile: value("MTXMON_SMTP_CA_FILE"))
+    }
+
+    /// Every receiver: the webhooks' entries and the mail server's URL.
+    public var receiverEntries: [String] { webhookURLs + (mail.map { [$0.url] } ?? []) }
 
     /// The stream health thresholds an operator may move: the publisher's RTP loss (globally
     /// and per path pattern) and the window rates are taken over.

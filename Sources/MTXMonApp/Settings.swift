@@ -387,7 +387,7 @@ extension Settings {
         }
         Secrets.register(apiToken)
         Secrets.register(events.secret)
-        for url in events.webhookURLs {
+        for url in events.receiverEntries {
             let (_, user, password) = Redaction.credentials(in: url)
             Secrets.register(password)
             if let user { Secrets.register(MediaMTXEndpoint.basicToken(user: user, password: password ?? "")) }

@@ -10,6 +10,8 @@ public enum WebhookFormat: String, Sendable, CaseIterable {
     /// ntfy's publish API: the message as the body of a POST to the topic's URL, with title,
     /// priority and tags as headers.
     case ntfy
+    /// Mail through SMTP (`MTXMON_SMTP_URL`): its entry is the `smtp://` or `smtps://` URL.
+    case email
 }
 
 /// A webhook receiver as mtxmon names it outside the process: its format and URL without
@@ -20,12 +22,13 @@ public enum WebhookTarget {
     /// The name deliveries to `entry` are queued under.
     public static func key(_ entry: String) -> String {
         let (format, url) = split(entry)
-        return (format == .json ? "" : format.rawValue + "+") + Redaction.url(url)
+        return (format == .json || format == .email ? "" : format.rawValue + "+") + Redaction.url(url)
     }
 
     /// The format an entry names and its URL; an unknown prefix is left in the URL (the settings
     /// refuse it).
     public static func split(_ entry: String) -> (format: WebhookFormat, url: String) {
+        if entry.hasPrefix("smtp://") || entry.hasPrefix("smtps://") { return (.email, entry) }
         guard let plus = entry.firstIndex(of: "+"), let format = WebhookFormat(rawValue: String(entry[..<plus])),
               entry[entry.index(after: plus)...].hasPrefix("http") else { return (.json, entry) }
         return (format, String(entry[entry.index(after: plus)...]))

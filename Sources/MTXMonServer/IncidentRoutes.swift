@@ -165,16 +165,26 @@ struct SilenceRoutes: Sendable {
                     + #"{"server": "a", "path": "live/*", "cause": "offline", "duration": "30m", "comment": "planned restart"}"#)
             }
             let start = body.startsAt ?? now
+            let month: Int64 = 30 * 86_400_000
+            guard start >= now - 86_400_000, start <= now + month else {
+                throw APIError(.badRequest, "bad_silence", "startsAt must be from a day before now to 30 days after "
+                    + "(unix ms), or left out for now")
+            }
             var end = body.endsAt
             if let text = body.duration {
                 guard end == nil else {
                     throw APIError(.badRequest, "bad_body", "give endsAt or duration, not both")
                 }
+                let ms: Int64
                 do {
-                    end = start + (try DurationParser.milliseconds(text))
+                    ms = try DurationParser.milliseconds(text)
                 } catch {
                     throw APIError(.badRequest, "bad_duration", "duration: \(error)")
                 }
+                guard ms > 0, ms <= month else {
+                    throw APIError(.badRequest, "bad_duration", "duration '\(text.prefix(40))' must be more than 0 and at most 30d, e.g. 30m")
+                }
+                end = start + ms
             }
             guard let endsAt = end else {
                 throw APIError(.badRequest, "bad_body", #"a silence needs an end: "duration": "30m" or "endsAt": <unix ms>"#)

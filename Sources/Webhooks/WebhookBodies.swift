@@ -9,6 +9,7 @@ public enum WebhookBodies {
         case .json: (json(event), [("Content-Type", "application/json")])
         case .slack: (slack(event), [("Content-Type", "application/json")])
         case .ntfy: ntfy(event)
+        case .email: (json(event), [("Content-Type", "application/json")])
         }
     }
 

@@ -20,6 +20,8 @@ public struct WebhookSettings: Sendable {
     public var giveUpAfter: Duration
     /// The longest wait between two tries: a receiver back from an outage gets its backlog within it.
     public var maxBackoff: Duration
+    /// Mail through SMTP, a receiver beside the webhooks (its URL is among `targets`).
+    public var mail: MailSettings?
 
     public init(targets: [String], secret: String? = nil, requestTimeout: Duration = .seconds(10),
                 giveUpAfter: Duration = .seconds(86_400), maxBackoff: Duration = .seconds(10)) {
@@ -175,6 +177,11 @@ public final class WebhookSender: Service, Sendable {
     /// takes the receiver's format (see `WebhookFormat`); the signature covers it whatever it is.
     func send(_ delivery: Delivery, to entry: String) async -> Outcome {
         let (format, url) = WebhookTarget.split(entry)
+        if format == .email {
+            guard let mail = settings.mail else { return .refused("no MTXMON_SMTP_URL for this receiver") }
+            return await MailSender.send(delivery.event, settings: mail, timeout: settings.requestTimeout).map(Outcome.failed)
+                ?? .delivered
+        }
         let (body, headers) = WebhookBodies.make(delivery.event, format: format)
         let (plain, user, password) = Redaction.credentials(in: url)
         var request = HTTPClientRequest(url: plain)

@@ -44,7 +44,7 @@ struct Run: AsyncParsableCommand {
         let lease = App.makeLeadership(settings, store: store, collector: &collector, logger: logger)
         var environment = App.apiEnvironment(settings, cache: cache, store: store, registry: registry, status: status,
                                              live: App.makeHub(settings, feed: feed, logger: logger))
-        let receivers = WebhookStatus(entries: settings.events.webhookURLs)
+        let receivers = WebhookStatus(entries: settings.events.receiverEntries)
         environment.webhookStatus = receivers
         logger.info("serving", metadata: ["listen": "\(settings.listen)", "history": "\(store.location)",
                                           "cache": "\(cache.label)"])

@@ -155,6 +155,33 @@ import Testing
         }
     }
 
+    @Test func receiverFormatsAndMail() throws {
+        let settings = try Settings.load(environment: [
+            "MTXMON_WEBHOOK_URL": "slack+https://hooks.slack.com/services/T/B/X,ntfy+https://u:p@ntfy.example/alerts",
+            "MTXMON_SMTP_URL": "smtp://mailer:pw@mail.example.net:587", "MTXMON_SMTP_FROM": "mtxmon <mtxmon@example.net>",
+            "MTXMON_SMTP_TO": "oncall@example.net, ops@example.net",
+        ])
+        #expect(settings.events.receiverEntries.map(WebhookTarget.key)
+            == ["slack+https://hooks.slack.com/services/T/B/X", "ntfy+https://ntfy.example/alerts", "smtp://mail.example.net:587"])
+        let mail = try #require(settings.events.mail)
+        #expect(mail.to == ["oncall@example.net", "ops@example.net"] && mail.startTLS, "STARTTLS by default off loopback")
+        #expect(try Settings.load(environment: ["MTXMON_SMTP_URL": "smtp://127.0.0.1:2525", "MTXMON_SMTP_FROM": "a@b.c",
+                                                "MTXMON_SMTP_TO": "d@e.f"]).events.mail?.startTLS == false)
+        #expect {
+            try Settings.load(environment: ["MTXMON_SMTP_URL": "mail.example.net", "MTXMON_SMTP_TO": "nobody",
+                                            "MTXMON_WEBHOOK_URL": "teams+https://x.example/h"])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("MTXMON_SMTP_URL='mail.example.net' is not an smtp:// or smtps:// URL")
+                && text.contains("'teams+https://x.example/h' is not an http(s) URL with an optional format")
+        }
+        #expect {
+            try Settings.load(environment: ["MTXMON_SMTP_URL": "smtp://m.example:25", "MTXMON_SMTP_TO": "nobody"])
+        } throws: { error in
+            "\(error)".contains("MTXMON_SMTP_FROM='' is not a mail address") && "\(error)".contains("MTXMON_SMTP_TO='nobody'")
+        }
+    }
+
     @Test func healthThresholdsAndTheirMistakes() throws {
         let health = try Settings.load(environment: [
             "MTXMON_HEALTH_LOSS": "2%", "MTXMON_HEALTH_LOSS_PATHS": "wifi/*=4, lab/*=0", "MTXMON_HEALTH_WINDOW": "20s",

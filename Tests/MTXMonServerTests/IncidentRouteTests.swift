@@ -102,7 +102,10 @@ import TestSupport
             }
             for (bad, code) in [(#"{"duration": "1h", "comment": "x"}"#, "bad_silence"), (#"{"server": "a", "comment": "x"}"#, "bad_body"),
                                 (#"{"server": "a", "duration": "soon", "comment": "x"}"#, "bad_duration"), ("[1,2", "bad_body"),
-                                (#"{"server": "a", "cause": "nope", "duration": "1h", "comment": "x"}"#, "bad_silence")] {
+                                (#"{"server": "a", "cause": "nope", "duration": "1h", "comment": "x"}"#, "bad_silence"),
+                                (#"{"server": "a", "duration": "30m", "comment": "x", "startsAt": 9223372036854775806}"#, "bad_silence"),
+                                (#"{"server": "a", "comment": "x", "endsAt": -9223372036854775808}"#, "bad_silence"),
+                                (#"{"server": "a", "duration": "99999999d", "comment": "x"}"#, "bad_duration")] {
                 try await client.execute(uri: "/api/v1/silences", method: .post, headers: auth, body: ByteBuffer(string: bad)) {
                     response in
                     #expect(response.status == .badRequest)

@@ -251,7 +251,7 @@ public struct EventDetector: Sendable {
             ]
             let who = "\(c.role.rawValue) \(c.remoteAddr ?? c.id)\(c.path.map { " of \($0)" } ?? "")"
             let verdicts: [(MonitorEvent.Kind, String, LinkHealth.Verdict, WritableKeyPath<LinkWatch, LinkHealth.Level?>)] = [
-                (.srtMargin, "latency margin", health.marginVerdict, \.margin), (.srtLoss, "loss", health.lossVerdict, \.loss),
+                (.srtMargin, "latency margin", health.marginVerdict, \.margin), (.srtLoss, "link", health.lossVerdict, \.loss),
             ]
             for (kind, what, verdict, told) in verdicts {
                 guard let level = Self.judged(verdict.level), level != watch[keyPath: told] else { continue }
@@ -261,8 +261,16 @@ public struct EventDetector: Sendable {
                     // One event is one moment: at most a warning. What lasts is the stream's
                     // quality incident's to call critical.
                     let severity = kind == .srtLoss && level == .warn ? .info : min(Self.severity(level), .warning)
+                    // Words, not the verdict's name: "critical" in a warning's sentence would overstate it.
+                    let state: String = switch (kind, level) {
+                    case (.srtMargin, .warn): "is thin"
+                    case (.srtMargin, .critical): "is too thin"
+                    case (.srtLoss, .warn): "recovers lost packets"
+                    case (.srtLoss, .critical): "drops packets"
+                    default: "is fine again"
+                    }
                     events.append(event(kind, severity, ts, path: c.path, connection: c.id,
-                                        "SRT \(what) of \(who) is \(level.rawValue): \(verdict.reason)",
+                                        "SRT \(what) of \(who) \(state): \(verdict.reason)",
                                         figures.merging(["verdict": .text(level.rawValue)]) { $1 }))
                 }
                 watch[keyPath: told] = level

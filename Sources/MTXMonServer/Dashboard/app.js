@@ -639,8 +639,8 @@ async function loadIncidents() {
       <td>${escapeHTML(i.cause.replaceAll("_", " "))}${i.count > 1 ? ` ×${i.count}` : ""}</td>
       <td>${escapeHTML(i.server || "–")}</td><td>${escapeHTML(i.path || (i.paths.length ? `${i.paths.length} paths` : "–"))}</td>
       <td class="num">${humanDuration(i.durationMs)}</td>
-      <td title="${escapeHTML(i.message)}">${escapeHTML(i.message.length > 120 ? i.message.slice(0, 119) + "…" : i.message)}</td>
-      <td><button type="button" class="silence" data-id="${escapeHTML(i.id)}">Silence 1 h</button></td></tr>`);
+      <td title="${escapeHTML(i.message)}">${escapeHTML(i.message.length > 70 ? i.message.slice(0, 69) + "…" : i.message)}</td>
+      <td class="nowrap"><button type="button" class="silence" data-id="${escapeHTML(i.id)}">Silence 1 h</button></td></tr>`);
   const table = $("incidents-table");
   table.tBodies[0].innerHTML = rows.join("");
   table.hidden = !rows.length;
