@@ -118,5 +118,7 @@ import Testing
         #expect(events.map { $0.figures["verdict"] } == [.text("critical"), .text("ok")])
         #expect(events.first?.severity == .warning && events.first?.connection == "s1", "one moment: at most a warning")
         #expect(events.first?.figures["dropped10s"] == .number(5))
+        #expect(events.first.map { $0.message.contains("drops packets") && !$0.message.contains("critical") } == true,
+                "a warning's sentence does not say critical")
     }
 }
