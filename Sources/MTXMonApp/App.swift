@@ -108,6 +108,8 @@ public enum App {
                 collector.rules = settings.events.rules
                 collector.healthRules = settings.events.health
                 collector.notifier = Notifier(minSeverity: settings.events.minSeverity)
+                collector.incidentRules.offlinePaths = settings.events.offlinePaths
+                collector.incidentRules.forgetAfterMs = settings.forgetAfter.milliseconds
                 collector.webhookTargets = settings.events.receiverEntries.map(WebhookTarget.key)
                 return collector
             }(),

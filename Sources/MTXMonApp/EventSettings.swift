@@ -13,6 +13,8 @@ public struct EventSettings: Sendable {
     public var mail: MailSettings?
     public var rules = EventRules()
     public var health = HealthRules()
+    /// `MTXMON_ALERT_OFFLINE_PATHS`: whose going offline opens an incident.
+    public var offlinePaths = ["*"]
 
     public init() {}
 
@@ -44,6 +46,13 @@ public struct EventSettings: Sendable {
             }
         }
         settings.mail = loadMail(value, problems: &problems)
+        if let list = value("MTXMON_ALERT_OFFLINE_PATHS") {
+            let patterns = list.split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
+            settings.offlinePaths = patterns == ["none"] ? [] : patterns
+            if patterns.isEmpty {
+                problems.append("MTXMON_ALERT_OFFLINE_PATHS is empty: list name patterns (e.g. live/*,studio/*), or none")
+            }
+        }
         settings.secret = value("MTXMON_WEBHOOK_SECRET")
         if settings.secret != nil, settings.webhookURLs.isEmpty {
             problems.append("MTXMON_WEBHOOK_SECRET is set without MTXMON_WEBHOOK_URL: set the receiver too, or unset the secret")

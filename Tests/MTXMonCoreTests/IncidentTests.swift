@@ -59,6 +59,20 @@ import Testing
         #expect(Set(changes.map(\.id)).count == 1)
     }
 
+    @Test func onlyTheChosenPathsPageAndAPathGoneForGoodIsGivenUp() {
+        var rules = IncidentRules()
+        rules.offlinePaths = ["live/*"]
+        rules.forgetAfterMs = 60_000
+        var tracker = IncidentTracker(rules: rules)
+        let changes = Self.run(&tracker, from: 0, to: 120) { s in
+            s < 10 ? [Self.path("live/a"), Self.path("adhoc/b")] : []
+        }
+        #expect(changes.map(\.path) == ["live/a", "live/a"], "adhoc/b ended: no page")
+        #expect(changes.map(\.status) == [.firing, .resolved])
+        #expect(changes.last?.message.contains("given up, as the path is forgotten") == true)
+        #expect(tracker.open.isEmpty)
+    }
+
     @Test func aReconnectWithinAPollOpensNothing() {
         var tracker = IncidentTracker()
         let changes = Self.run(&tracker, from: 0, to: 40) { s in

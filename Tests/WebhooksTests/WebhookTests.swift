@@ -89,6 +89,9 @@ import TestSupport
             group.addTask { try await senderGroup.run() }
             defer { Task { await senderGroup.triggerGracefulShutdown() } }
             // Down: nothing listens, every try fails and is kept.
+            // /healthz shows it failing from its first failed attempt, not once its backlog aged.
+            try await eventually("the first failed attempt shown") { sender.status.receivers.first?.failingSince != nil }
+            #expect(sender.status.receivers.first?.lastResult == "failed")
             try await eventually("tries while the receiver is down") { sender.totals.retried >= 2 }
             #expect(sender.totals.delivered == 0)
             let app = Application(router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
@@ -100,6 +103,7 @@ import TestSupport
             try await eventually("a hanging answer") { receiver.count(.slow) >= 1 }
             receiver.mode.withLock { $0 = .taking }
             try await eventually("every event taken") { try store.deliveryBacklog().isEmpty }
+            #expect(sender.status.receivers.first?.failingSince == nil, "taking again")
             // A receiver that refuses an event (4xx) is not asked again for it.
             receiver.mode.withLock { $0 = .refusing }
             try await store.append(Self.events(["z"], from: now + 60_000), deliverTo: [url])

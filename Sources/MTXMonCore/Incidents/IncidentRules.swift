@@ -23,6 +23,12 @@ public struct IncidentRules: Sendable, Equatable {
     /// `reset` event and judged by the stream's health, not an outage. Back online for 10 s
     /// before it resolves, so a publisher that flaps is one incident with a count.
     public var offline = Hold(forMs: 6_000, clearMs: 10_000)
+    /// The paths whose going offline pages (name patterns, `*` for any run of characters; empty:
+    /// none). Ad-hoc streams that end when their publisher is done may be left out.
+    public var offlinePaths = ["*"]
+    /// A path gone this long is forgotten (as the collector forgets it): its offline incident
+    /// resolves as given up, so a stream that ended for good does not stay open for ever.
+    public var forgetAfterMs: Int64 = 86_400_000
     /// The health verdict already sums a 10 s window; another 10 s keeps a burst from paging, and
     /// 30 s good before resolving keeps a link that flaps every 30–60 s in one incident.
     public var quality = Hold(forMs: 10_000, clearMs: 30_000)

@@ -170,8 +170,23 @@ public struct IncidentTracker: Sendable {
         for path in snapshot.paths where path.currentState == .online { onlineNow.insert(path.name) }
         let grace = book.backAt.map { $0 + rules.graceMs } ?? 0
         for name in book.seenOnline.sorted() {
+            guard rules.offlinePaths.contains(where: { EventRules.matches($0, name) }) else {
+                book.seenOnline.remove(name)
+                continue
+            }
             var watch = book.offline[name] ?? Watch()
             let active = !onlineNow.contains(name)
+            if active, let since = watch.activeSince, ts - since >= rules.forgetAfterMs {
+                // Gone for good: given up, as the collector forgets the path.
+                if var incident = watch.incident {
+                    incident.end = ts
+                    incident.detail = "gone for \(Incident.duration(ts - since)): given up, as the path is forgotten"
+                    changed.append(incident)
+                }
+                book.offline[name] = nil
+                book.seenOnline.remove(name)
+                continue
+            }
             // Within a server's grace, a path still on its way back opens nothing yet.
             let rule = IncidentRules.Hold(forMs: max(rules.offline.forMs, grace - (watch.activeSince ?? ts)),
                                           clearMs: rules.offline.clearMs)
