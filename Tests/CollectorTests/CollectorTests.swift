@@ -48,9 +48,11 @@ import TestSupport
 
         try await withSimulator(simulator) { url in
             // Answered polls are what is asserted on; a loaded machine may lose one to its deadline.
-            try await collect(url, cache: cache, store: store, interval: .seconds(2), until: "four answered polls") {
+            // The status counts a poll when it is answered, the file once the writer stored it: both.
+            try await collect(url, cache: cache, store: store, interval: .seconds(2), until: "four answered polls stored") {
                 let values = $0.values
-                return values.polls - values.pollFailures >= 4 && values.lastSuccessTs == values.lastPollTs
+                guard values.polls - values.pollFailures >= 4, values.lastSuccessTs == values.lastPollTs else { return false }
+                return try await store.polls(server: ServerName.default).lastAnsweredTs == values.lastSuccessTs
             }
         }
 
