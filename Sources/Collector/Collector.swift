@@ -180,7 +180,10 @@ public struct Collector: Service {
 
     /// Each server's state as a collector that starts finds it: paths the history knows, so that
     /// one seen before (by this process, or by the other of a pair) is judged against its last row.
-    func serverLoops() async -> [ServerLoop] {
+    /// `seed`: each server's detector starts from the last stored state, so what changed while
+    /// nothing polled is told; at a takeover in a pair it is not (the other leader stored up to a
+    /// tick ago, and the lead is taken on the tick).
+    func serverLoops(seed: Bool = true) async -> [ServerLoop] {
         var servers: [ServerLoop] = []
         for target in targets {
             let intervalMs = settings.interval.milliseconds * Int64(target.everyTicks)
@@ -197,7 +200,7 @@ public struct Collector: Service {
                 let name = target.name
                 let remembered = try await store.rememberedPaths(server: name, since: since)
                 loop.paths.remember(remembered)
-                if let stored = try await store.latestSnapshot(server: name, forgetAfterMs: forgetMs) {
+                if seed, let stored = try await store.latestSnapshot(server: name, forgetAfterMs: forgetMs) {
                     loop.detector.seed(stored)
                 }
             } catch {
@@ -215,7 +218,7 @@ public struct Collector: Service {
         guard let leadership else { return true }
         guard let leads = leadership.leads() else { return false }
         if leads, !state.leading {
-            state.servers = await serverLoops()
+            state.servers = await serverLoops(seed: false)
             state.tick = 0
             logger.notice("this collector leads: it polls from now on", metadata: ["history": "\(store.location)"])
         } else if !leads, state.leading {

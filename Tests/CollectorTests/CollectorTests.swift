@@ -31,6 +31,13 @@ import TestSupport
         let task = Task { try await collector.run() }
         defer { task.cancel() }
         try await eventually(what, timeout: .seconds(60)) { try await condition(status) }
+        // The status counts a poll when it is answered, the writer stores it a moment later: what
+        // the test reads from the file afterwards is there before the collector stops.
+        if let answered = status.values.lastSuccessTs {
+            try await eventually("the newest answered poll stored", timeout: .seconds(30)) {
+                (try await store.polls(server: ServerName.default).lastAnsweredTs ?? 0) >= answered
+            }
+        }
         task.cancel()
         _ = await task.result
     }

@@ -178,8 +178,17 @@ public final class PostgresServer: Sendable {
     /// A new, empty database, as a URL with its password.
     public func newDatabase() throws -> String {
         let name = "t\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        try Self.run(bin.appendingPathComponent("createdb"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, name],
-                     environment: ["PGPASSWORD": Self.password])
+        // A server that accepts connections may still be starting up (after a restart, on a loaded
+        // machine): asked again until it is ready, for up to 30 s.
+        for attempt in 0... {
+            do {
+                try Self.run(bin.appendingPathComponent("createdb"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, name],
+                             environment: ["PGPASSWORD": Self.password])
+                break
+            } catch let error as TestSupportError where "\(error)".contains("is starting up") && attempt < 300 {
+                usleep(100_000)
+            }
+        }
         return url(database: name)
     }
 
