@@ -10,15 +10,7 @@ struct EventRoutes: Sendable {
     func add(to router: Router<APIRequestContext>) {
         router.get("/api/v1/events") { request, _ -> Response in
             let now = environment.now()
-            let from = try RequestInput.query(request, "from").map {
-                try TimeArgument.milliseconds($0, parameter: "from", now: now)
-            } ?? now - 86_400_000
-            let to = try RequestInput.query(request, "to").map {
-                try TimeArgument.milliseconds($0, parameter: "to", now: now)
-            } ?? now
-            guard from <= to else {
-                throw APIError(.badRequest, "bad_from", "from is after to: swap them, e.g. from=now-1h&to=now")
-            }
+            let (from, to) = try RequestInput.listingRange(request, now: now)
             let format = try RequestInput.format(request)
             var query = EventQuery(from: from, to: to, server: try RequestInput.server(request))
             if let path = RequestInput.query(request, "path") {

@@ -68,6 +68,21 @@ enum RequestInput {
         return name
     }
 
+    /// `?from=&to=` of a listing (events, incidents): the past day by default; `from` after `to`
+    /// is 400 `bad_from`.
+    static func listingRange(_ request: Request, now: Int64) throws -> (from: Int64, to: Int64) {
+        let from = try query(request, "from").map {
+            try TimeArgument.milliseconds($0, parameter: "from", now: now)
+        } ?? now - 86_400_000
+        let to = try query(request, "to").map {
+            try TimeArgument.milliseconds($0, parameter: "to", now: now)
+        } ?? now
+        guard from <= to else {
+            throw APIError(.badRequest, "bad_from", "from is after to: swap them, e.g. from=now-1h&to=now")
+        }
+        return (from, to)
+    }
+
     /// A query parameter, `nil` when absent or empty.
     static func query(_ request: Request, _ name: String) -> String? {
         guard let value = request.uri.queryParameters.get(name), !value.isEmpty else { return nil }
