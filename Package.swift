@@ -224,6 +224,8 @@ let package = Package(
             dependencies: [
                 "Collector", "MTXMonCore", "MediaMTXClient", "SnapshotCache", "History", "SQLiteHistory", "MediaMTXSimulator",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

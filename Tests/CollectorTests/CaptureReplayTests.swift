@@ -1,5 +1,7 @@
 @testable import Collector
+import AsyncHTTPClient
 import Foundation
+import NIOPosix
 import SQLiteHistory
 import History
 import Logging
@@ -35,6 +37,16 @@ import TestSupport
         return logger
     }()
 
+    /// The process's client gives a connect 2 s; a loaded machine accepting late must not add a
+    /// failed poll the capture did not have, so the replay's client waits as long as its deadline.
+    static let patientHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(30)
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }()
+
     /// Polls every step of the capture once, stamping each reading with the capture's time.
     func replay(_ directory: URL, into dir: TemporaryDirectory) async throws -> Run {
         let replay = try Replay(directory: directory)
@@ -44,7 +56,8 @@ import TestSupport
             let cache = InProcessSnapshotCache(ttl: .seconds(3_600))
             let clock: @Sendable () -> Int64 = { replay.t(at: replay.step) }
             let collector = Collector(
-                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30)), clock: clock),
+                client: MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30)),
+                                       http: Self.patientHTTP, clock: clock),
                 // The capture's 2 s interval sets the runs; the deadline is long so that a loaded
                 // machine serving the replay slowly adds no failed poll the capture did not have.
                 cache: cache, store: store, settings: CollectorSettings(interval: .seconds(2), pollDeadline: .seconds(60)),
@@ -56,6 +69,8 @@ import TestSupport
                 await collector.pollOnce(&state)
                 let snapshot = try #require(try await cache.latest())
                 try #require(snapshot.ts == replay.t(at: step) || !snapshot.answered, "step \(step) was polled")
+                try #require(snapshot.answered || replay.isRefused(at: step),
+                             "step \(step) was answered in the capture, not here: \(snapshot.error ?? "no error")")
                 run.events += snapshot.events ?? []
                 run.snapshots.append(snapshot)
             }
