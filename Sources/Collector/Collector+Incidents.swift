@@ -11,7 +11,8 @@ extension Collector {
         await refreshSilences(&w, now: now)
         for b in batches.indices {
             let poll = batches[b].poll
-            var changed = b == 0 ? w.incidents.recorderEvents(recorder, at: now) : []
+            var changed = b == 0 ? w.retiredIncidents + w.incidents.recorderEvents(recorder, at: now) : []
+            if b == 0 { w.retiredIncidents = [] }
             if let snapshot = batches[b].snapshot {
                 changed += w.incidents.answered(snapshot, server: poll.server)
             } else if !poll.ok {
@@ -81,6 +82,8 @@ extension Collector {
             }
             let open = newest.values.filter { $0.status == .firing }.sorted { $0.start < $1.start }
             w.incidents.restore(open, now: now)
+            // A server no longer configured is polled by no one: its incidents would stay open.
+            w.retiredIncidents = w.incidents.retire(keeping: Set(servers.map(\.name)), at: now)
             for incident in open { if let notified = incident.notified { w.notifier.restore(incident.id, notified: notified) } }
             if !open.isEmpty {
                 logger.notice("incidents left open by the last run are watched again; each resolves once its condition is gone",

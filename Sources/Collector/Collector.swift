@@ -146,6 +146,8 @@ public struct Collector: Service {
         var silencesReadAt: Int64 = 0
         /// The recorder's own events (Redis, the store) waiting for the next tick's batch.
         var storeEvents: [MonitorEvent] = []
+        /// Incidents of servers no longer configured, ended as given up, for the first tick.
+        var retiredIncidents: [Incident] = []
         var redis = OutageTracker()
         var sqlite = OutageTracker()
         var holdFile = OutageTracker()
@@ -444,6 +446,7 @@ public struct Collector: Service {
                 $0.lastFailureReason = nil
                 $0.serverVersion = version
                 $0.serverVersionNote = note
+                if version != nil { $0.lastVersion = version }
                 $0.intervalMs = loop.intervalMs
             }
             return (batch, snapshot)
@@ -547,8 +550,8 @@ public struct Collector: Service {
     }
 
     /// The poll's requests, raced against the deadline; `/v3/info` rides along once a minute,
-    /// and on the next poll again when it could not be read, so an unknown version is not
-    /// left unknown for a minute.
+    /// and on the next poll again when it could not be read or the poll failed, so an unknown
+    /// version is not left unknown for a minute.
     func fetch(_ state: inout ServerLoop) async -> Result<PollReply, PollFailure> {
         let client = state.client
         let wantInfo = ContinuousClock.now >= state.infoDue
@@ -599,7 +602,9 @@ public struct Collector: Service {
             }
             return .success(reply)
         case let .failure(failure):
-            if wantInfo { state.infoDue = .now }
+            // The version is forgotten while the server does not answer (it may come back
+            // another): it is asked with the first poll it answers, not a minute later.
+            state.infoDue = .now
             return .failure(failure)
         }
     }

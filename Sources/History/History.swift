@@ -173,6 +173,9 @@ public protocol HistoryWriter: HistoryReader {
     func saveSilence(_ silence: Silence) async throws
     /// Ends silence `id` at `ts` if it would end later; whether one was ended.
     func endSilence(id: String, at ts: Int64) async throws -> Bool
+    /// Moves server `rename.from`'s whole history to `rename.to` in one transaction (see
+    /// `ServerRename`); throws `ServerRenameRefusal`, with nothing changed, where that is not safe.
+    func renameServer(_ rename: ServerRename) async throws -> RenamedServer
 }
 
 extension HistoryReader {

@@ -34,6 +34,9 @@ public final class CollectorStatus: Sendable {
         public var droppedBatches = 0
         public var samplesWritten = 0
         public var serverVersion: String?
+        /// The version the server gave when it last answered: kept while it fails, when
+        /// `serverVersion` is cleared, so a page can say what it was.
+        public var lastVersion: String?
         /// Connection lists that failed in the latest poll, by protocol (`rtmp`, `srt`, …), with
         /// the reason; the poll's paths were stored all the same.
         public var failingConnectionLists: [String: String] = [:]

@@ -25,6 +25,15 @@ public enum DurationParser {
         else { throw Invalid(text: text) }
         return Int64((value * factor).rounded())
     }
+
+    /// `ms` in the largest unit that holds it whole, as `milliseconds(_:)` reads it back: `1m`,
+    /// `90s`, `7d`, `1500ms`.
+    public static func text(milliseconds ms: Int64) -> String {
+        let units: [(String, Int64)] = [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000),
+                                        ("s", 1_000)]
+        for (suffix, size) in units where ms != 0 && ms % size == 0 { return "\(ms / size)\(suffix)" }
+        return "\(ms)ms"
+    }
 }
 
 extension String {

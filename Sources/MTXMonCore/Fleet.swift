@@ -41,8 +41,9 @@ extension Snapshot {
     /// ordered by server then name. One server's view is that server's snapshot as it is, with
     /// its summary, so a single-server install answers as before.
     ///
-    /// The top-level version is the servers' common one (none when they differ); `reachable` is
-    /// `false` when any server did not answer, and `error` names each that did not.
+    /// The top-level fields are the fleet's (see `FleetVersion`): the version is the servers'
+    /// common one, else none with a note why; `reachable` is `false` when any server did not
+    /// answer, and `error` names each that did not.
     public static func fleet(_ parts: [Snapshot]) -> Snapshot? {
         let parts = parts.sorted { $0.serverName < $1.serverName }
         guard let first = parts.first else { return nil }
@@ -64,14 +65,15 @@ extension Snapshot {
             paths.append(contentsOf: named.paths)
             connections.append(contentsOf: named.connections)
         }
-        let versions = Set(parts.map(\.serverVersion))
+        let version = FleetVersion(parts.map { $0.answered ? $0.serverVersion : nil })
         let failing = parts.filter { !$0.answered }
         var merged = Snapshot(
             ts: parts.map(\.ts).max() ?? first.ts, paths: paths,
-            serverVersion: versions.count == 1 ? first.serverVersion : nil, connections: connections,
+            serverVersion: version.version, connections: connections,
             reachable: failing.isEmpty ? nil : false,
             error: failing.isEmpty ? nil : failing.map { "\($0.serverName): \($0.error ?? "not answered")" }
-                .joined(separator: "; "))
+                .joined(separator: "; "),
+            serverVersionNote: version.note)
         merged.servers = summaries
         // The fastest server's: the merged view is as fresh as its freshest part.
         merged.intervalMs = parts.compactMap(\.intervalMs).min()
@@ -99,6 +101,17 @@ extension Snapshot {
         }
         copy.connections.removeAll { stale.contains($0.server ?? ServerName.default) }
         return copy
+    }
+}
+
+extension Snapshot {
+    /// The snapshot without the servers not in `names` (servers no longer configured, whose
+    /// history stays but which are no part of the fleet now); itself when it has none of them.
+    public func keeping(servers names: Set<String>) -> Snapshot? {
+        guard let servers, servers.contains(where: { !names.contains($0.name) }) else {
+            return servers == nil && !names.contains(serverName) ? nil : self
+        }
+        return Snapshot.fleet(split().filter { names.contains($0.serverName) })
     }
 }
 

@@ -22,26 +22,45 @@ public struct Retention: Sendable, Equatable {
         self.minuteMs = minuteMs ?? rollupMs
     }
 
+    /// The retentions as the operator wrote them (`1m`, `1.5h`), so that a refusal quotes them back
+    /// rather than a conversion of them; `nil` is worded from the milliseconds.
+    public struct Given: Sendable, Equatable {
+        public var raw: String?
+        public var rollup: String?
+        public var minute: String?
+
+        public init(raw: String? = nil, rollup: String? = nil, minute: String? = nil) {
+            self.raw = raw
+            self.rollup = rollup
+            self.minute = minute
+        }
+    }
+
     /// Problems that make these retentions unsafe, each naming the fix; empty when they are fine.
-    public func problems(force: Bool) -> [String] {
+    public func problems(force: Bool, given: Given = Given()) -> [String] {
         guard !force else { return [] }
+        func words(_ text: String?, _ ms: Int64) -> String {
+            text.map { $0.trimmingWhitespace() } ?? DurationParser.text(milliseconds: ms)
+        }
+        let raw = words(given.raw, rawMs), hours = words(given.rollup, rollupMs)
+        let minutes = given.minute != nil || minuteMs != rollupMs ? words(given.minute, minuteMs) : hours
         var problems: [String] = []
         if rawMs < Self.shortestRawMs {
-            problems.append("a raw retention of \(rawMs / 1_000) s is shorter than the hour the dashboard charts: "
+            problems.append("a raw retention of \(raw) is shorter than the hour the dashboard charts: "
                 + "use at least 1h, or add --force to prune anyway")
         }
         let rollups = min(minuteMs, rollupMs)
         if rollups < Self.shortestRollupMs && rollups >= rawMs {
-            problems.append("a rollup retention of \(rollups / 1_000) s is shorter than the 7 days the dashboard "
-                + "charts from minute rollups: use at least 7d, or add --force to prune anyway")
+            problems.append("a rollup retention of \(minuteMs < rollupMs ? minutes : hours) is shorter than the 7 days "
+                + "the dashboard charts from minute rollups: use at least 7d, or add --force to prune anyway")
         }
         if rollups < rawMs {
             problems.append("the rollup retention is shorter than the raw retention, so rollups would go first: "
                 + "keep rollups at least as long, e.g. --rollup-retention 400d, or add --force")
         }
         if minuteMs > rollupMs {
-            problems.append("minute rollups kept longer (\(minuteMs / 86_400_000) d) than hour rollups "
-                + "(\(rollupMs / 86_400_000) d): raise --rollup-retention to at least the minute retention, or add --force")
+            problems.append("minute rollups kept longer (\(minutes)) than hour rollups "
+                + "(\(hours)): raise --rollup-retention to at least the minute retention, or add --force")
         }
         return problems
     }

@@ -43,6 +43,9 @@ public struct APIEnvironment: Sendable {
     /// Each configured server's URL (without credentials), by name: what `/api/v1/servers` and
     /// `/healthz` show. Empty when this process was not told (then servers come from the file).
     public var serverURLs: [String: String] = [:]
+    /// Whether `server` is one of the history's but not configured here: retired, its history
+    /// kept. Never when this process was not told which servers are configured.
+    public func isRetired(_ server: String) -> Bool { !serverURLs.isEmpty && serverURLs[server] == nil }
     /// Fans snapshots out to WebSocket clients; `nil` leaves `/api/v1/ws` out.
     public var live: LiveHub?
     public var now: @Sendable () -> Int64

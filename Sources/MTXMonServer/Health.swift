@@ -21,8 +21,11 @@ struct HealthReport: Sendable {
     var serverVersionNote: String?
     var cacheOK = true
     var sqliteOK = true
-    /// Every server of the fleet (one for a single-server install).
+    /// Every server of the fleet (one for a single-server install), retired ones included.
     var servers: [ServerHealth] = []
+    /// More than one server is configured (or, when this process was not told, has history):
+    /// the top-level `mediamtx` fields are the fleet's.
+    var fleet = false
     /// What each webhook receiver is still owed.
     var webhooks: [DeliveryBacklog] = []
     /// Rows and chunks a seal could not read and moved aside.
@@ -43,7 +46,8 @@ struct HealthReport: Sendable {
             var failure: FailureRun?
             if fromFile {
                 // The newest answer of any server; the failures of the one server, when there is one.
-                let names = try await history.serverNames()
+                // Retired servers' polls are history, not the fleet's health.
+                let names = try await history.serverNames().filter { !environment.isRetired($0) }
                 for name in names {
                     let polls = try await history.polls(server: name)
                     answered = max(answered ?? .min, polls.lastAnsweredTs ?? .min)
@@ -90,13 +94,16 @@ struct HealthReport: Sendable {
         report.servers = (try? await ServerHealth.all(environment, latest: latest)) ?? []
         // A fleet is degraded while one server is down and unready only when none is collected:
         // the others' figures are current, and the down server's outage is itself recorded.
-        let fleet = report.servers.count > 1
+        // Retired servers count for neither.
+        let active = report.servers.filter { !$0.retired }
+        let fleet = active.count > 1
+        report.fleet = fleet
         if fleet {
-            let down = report.servers.filter { $0.failure != nil }
-            report.lastSuccessTs = report.servers.compactMap(\.lastSuccessTs).max()
-            report.failure = down.count == report.servers.count
+            let down = active.filter { $0.failure != nil }
+            report.lastSuccessTs = active.compactMap(\.lastSuccessTs).max()
+            report.failure = down.count == active.count
                 ? down.compactMap(\.failure).max { $0.since < $1.since } : nil
-            for server in down where down.count < report.servers.count {
+            for server in down where down.count < active.count {
                 guard let failure = server.failure else { continue }
                 report.problems.append("MediaMTX server '\(server.name)'\(server.url.map { " at \($0)" } ?? "") "
                     + "\(Self.verb(failure.lastReason)) since \(Self.clock(failure.since)), \(failure.polls) "
@@ -133,7 +140,7 @@ struct HealthReport: Sendable {
             report.problems.append(problem)
         }
         // By the cadence of the server that answered last: one polled every 10 s is current for 30 s.
-        let newest = report.servers.filter { $0.lastSuccessTs != nil }.max { $0.lastSuccessTs! < $1.lastSuccessTs! }
+        let newest = active.filter { $0.lastSuccessTs != nil }.max { $0.lastSuccessTs! < $1.lastSuccessTs! }
         let limit = Cadence(intervalMs: newest?.intervalMs ?? environment.intervalMs).staleAfterMs
         if let success = report.lastSuccessTs {
             if now - success > limit {

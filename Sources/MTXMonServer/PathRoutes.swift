@@ -80,11 +80,18 @@ struct PathRoutes: Sendable {
 
     /// The cache's snapshot, or, when it has none or cannot be reached, the last poll in the
     /// history file: an expired Redis key must not hide what mtxmon last knew.
+    ///
+    /// Servers no longer configured are left out: their history is kept, their last paths are no
+    /// part of what MediaMTX serves now.
     func latest() async throws -> (Snapshot?, Source) {
-        if let snapshot = try? await environment.cache.latest() { return (snapshot, .cache) }
+        let configured = Set(environment.serverURLs.keys)
+        if let snapshot = try? await environment.cache.latest() {
+            return (configured.isEmpty ? snapshot : snapshot.keeping(servers: configured), .cache)
+        }
         do {
             let forget = environment.forgetAfterMs
-            let snapshot = Snapshot.fleet(try await environment.history.latestSnapshots(forgetAfterMs: forget))
+            let parts = try await environment.history.latestSnapshots(forgetAfterMs: forget)
+            let snapshot = Snapshot.fleet(configured.isEmpty ? parts : parts.filter { configured.contains($0.serverName) })
             return (snapshot, snapshot == nil ? .none : .history)
         } catch {
             throw APIError(.serviceUnavailable, "history_unavailable",
@@ -100,6 +107,9 @@ struct PathRoutes: Sendable {
             ?? true)
         writer.key("source")
         writer.string(source.rawValue)
+        // With several servers the fields below are the fleet's (see `Snapshot.fleet`).
+        writer.key("scope")
+        writer.string((snapshot?.servers?.count ?? 0) > 1 ? "fleet" : "server")
         writer.key("serverVersion")
         writer.string(snapshot?.serverVersion)
         writer.key("serverVersionNote")
@@ -108,8 +118,21 @@ struct PathRoutes: Sendable {
         if let snapshot { writer.bool(snapshot.answered) } else { writer.null() }
         writer.key("error")
         writer.string(snapshot?.error)
+        writer.key("serverCounts")
+        Self.counts(snapshot?.servers, now: environment.now(), intervalMs: environment.intervalMs).write(&writer)
         writer.key("servers")
         Self.writeServers(snapshot?.servers, now: environment.now(), intervalMs: environment.intervalMs, &writer)
+    }
+
+    /// The servers of a snapshot by state: `down` when its newest poll was not answered, `stale`
+    /// when its newest answer is no longer current, `up` otherwise.
+    static func counts(_ servers: [ServerSummary]?, now: Int64, intervalMs: Int64) -> ServerCounts {
+        var counts = ServerCounts()
+        for s in servers ?? [] {
+            counts.add(!s.reachable ? "down" : Cadence(intervalMs: s.intervalMs ?? intervalMs).isCurrent(s.ts, at: now)
+                ? "up" : "stale")
+        }
+        return counts
     }
 
     /// Each server's newest poll: `[{name, ts, stale, reachable, error, serverVersion, paths, connections,

@@ -8,6 +8,8 @@ struct ServerHealth: Sendable {
     var url: String?
     var version: String?
     var versionNote: String?
+    /// The version given at its last answer, kept while it fails.
+    var lastVersion: String?
     var lastPoll: PollRecord?
     var lastSuccessTs: Int64?
     var failure: FailureRun?
@@ -15,10 +17,13 @@ struct ServerHealth: Sendable {
     var connections: Int?
     /// The interval the server is polled at, when known (its collector, its snapshot, its polls).
     var intervalMs: Int64?
+    /// In the history but no longer configured: kept to be read, not watched.
+    var retired = false
 
     /// Each server this process knows of: from its own collector under `mtxmon run`, else from
     /// the history file (polls) and the snapshot cache (version, counts); configured servers
-    /// that have not been polled yet are listed too.
+    /// that have not been polled yet are listed too, and servers of the history that are not
+    /// configured (when this process knows what is) as retired.
     /// `latest` is the snapshot cache's merged view, read by the caller.
     static func all(_ environment: APIEnvironment, latest: Snapshot?) async throws -> [ServerHealth] {
         let statuses = environment.collectorStatus?.servers
@@ -38,6 +43,7 @@ struct ServerHealth: Sendable {
             } : nil
             s.version = status.serverVersion
             s.versionNote = status.serverVersionNote
+            s.lastVersion = status.lastVersion
             s.paths = status.pathsSeen
             s.intervalMs = status.intervalMs ?? s.intervalMs
             s.connections = status.connectionsSeen
@@ -57,9 +63,23 @@ struct ServerHealth: Sendable {
         return byName.values.map { server in
             var s = server
             s.url = environment.serverURLs[s.name]
+            s.retired = environment.isRetired(s.name)
             return s
         }.sorted { $0.name < $1.name }
     }
+
+    /// `retired` for a server no longer configured, whatever its last polls said; else `down`
+    /// while it fails, `up` while its last answer is current by its cadence, `stale` past that,
+    /// `unknown` before any answer.
+    func state(now: Int64, intervalMs fallback: Int64) -> String {
+        if retired { return "retired" }
+        if failure != nil { return "down" }
+        return lastSuccessTs.map { Cadence(intervalMs: intervalMs ?? fallback).isCurrent($0, at: now) ? "up" : "stale" }
+            ?? "unknown"
+    }
+
+    /// The version as shown: none while the server fails (it may come back another) or is retired.
+    var shownVersion: String? { failure == nil && !retired ? version : nil }
 
     /// `intervalMs` stands for the server's own interval when that is not known.
     func write(_ w: inout JSONWriter, now: Int64, intervalMs fallback: Int64) {
@@ -67,11 +87,11 @@ struct ServerHealth: Sendable {
         w.beginObject()
         w.key("name"); w.string(name)
         w.key("url"); w.string(url)
-        let state: String = failure != nil ? "down"
-            : lastSuccessTs.map { cadence.isCurrent($0, at: now) ? "up" : "stale" } ?? "unknown"
-        w.key("state"); w.string(state)
-        w.key("version"); w.string(failure == nil ? version : nil)
-        w.key("versionNote"); w.string(failure == nil ? versionNote : "unknown while MediaMTX does not answer")
+        w.key("state"); w.string(state(now: now, intervalMs: fallback))
+        w.key("version"); w.string(shownVersion)
+        w.key("versionNote"); w.string(retired ? "no longer configured; its history is kept"
+            : failure == nil ? versionNote : "unknown while MediaMTX does not answer")
+        w.key("lastVersion"); w.string(lastVersion ?? version)
         w.key("lastPoll")
         w.beginObject()
         w.key("ts"); w.int(lastPoll?.ts)

@@ -65,16 +65,7 @@ struct ServiceRoutes: Sendable {
         w.key("reason"); w.string(lastOK == false ? report.failure?.lastReason : nil)
         w.key("lastSuccessTs"); w.int(report.lastSuccessTs)
         w.endObject()
-        w.key("mediamtx")
-        w.beginObject()
-        w.key("url"); w.string(environment.mediaMTXURL.isEmpty ? nil : environment.mediaMTXURL)
-        w.key("reachable"); if lastOK != nil { w.bool(report.failure == nil) } else { w.null() }
-        w.key("version"); w.string(report.failure == nil ? report.serverVersion : nil)
-        w.key("versionNote"); w.string(report.failure == nil ? report.serverVersionNote
-            : "unknown while MediaMTX does not answer")
-        w.key("failingSince"); w.int(report.failure?.since)
-        w.key("failedPolls"); w.int(report.failure?.polls ?? 0)
-        w.endObject()
+        report.writeMediaMTX(&w, url: environment.mediaMTXURL, lastOK: lastOK, now: now, intervalMs: environment.intervalMs)
         w.key("servers")
         w.beginArray()
         for server in report.servers {

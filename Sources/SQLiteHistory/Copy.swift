@@ -21,9 +21,13 @@ extension SQLiteHistory {
             defer { s.reset() }
             var paths: [CopiedPath] = []
             while try s.step() { paths.append(CopiedPath(id: s.int64(0), server: s.string(1) ?? "", name: s.string(2) ?? "")) }
-            // The `default` server's connections of no path are under path 0, which has no row.
+            // The first server's connections of no path are under path 0, which has no row; the
+            // server is `default` unless it was renamed.
             if !paths.contains(where: { $0.id == 0 }) {
-                paths.insert(CopiedPath(id: 0, server: ServerName.default, name: ""), at: 0)
+                let first = try r.connection.cached("SELECT name FROM server WHERE id = 1")
+                defer { first.reset() }
+                let name = try first.step() ? first.string(0) ?? ServerName.default : ServerName.default
+                paths.insert(CopiedPath(id: 0, server: name, name: ""), at: 0)
             }
             return paths
         }

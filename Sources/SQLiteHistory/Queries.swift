@@ -66,14 +66,7 @@ extension ReadConnection {
 
     /// Every server the file has polls or paths of, by name.
     public func serverNames() throws -> [String] {
-        let statement = try connection.cached("""
-            SELECT name FROM server AS s WHERE EXISTS (SELECT 1 FROM poll WHERE server_id = s.id)
-               OR EXISTS (SELECT 1 FROM path WHERE server_id = s.id) ORDER BY name
-            """)
-        defer { statement.reset() }
-        var names: [String] = []
-        while try statement.step() { names.append(statement.string(0) ?? "") }
-        return names
+        try SQLiteHistory.serversWithHistory(connection)
     }
 
     /// The points of one path in `range`: every sample, or one point per non-empty bucket.

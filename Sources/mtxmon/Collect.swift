@@ -6,7 +6,8 @@ import MTXMonCore
 
 struct Collect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Poll MediaMTX every interval; write history to SQLite and the latest snapshot to the cache.")
+        abstract: "Poll MediaMTX every interval; write history to SQLite and the latest snapshot to the cache.",
+        discussion: SettingsHelp.text(for: .collect))
 
     @OptionGroup var options: CommonOptions
 

@@ -14,11 +14,11 @@ struct MTXMon: AsyncParsableCommand {
         abstract: "Records the health of MediaMTX streams: bitrate, readers and SRT link quality, live and as history.",
         discussion: """
             Settings come from flags, then the environment (MEDIA_MTX_API_URL, REDIS_HOST, MTXMON_DB, …; \
-            see the README), then defaults.
+            `mtxmon help run` lists every one the collector and the API read), then defaults.
             """,
         version: "mtxmon \(BuildInfo.description)",
         subcommands: [Run.self, Collect.self, Serve.self, Prune.self, Migrate.self, Export.self, Simulate.self,
-                      HealthcheckCommand.self],
+                      HealthcheckCommand.self, Servers.self],
         defaultSubcommand: nil
     )
 }

@@ -12,7 +12,12 @@ struct Migrate: AsyncParsableCommand {
             + "versions into compact chunks; or, with --from and --to, copy a SQLite history into PostgreSQL. "
             + "Resumable: safe to stop and run again.")
 
-    @OptionGroup var options: CommonOptions
+    @Option(name: .customLong("db"), help: "The SQLite history file to upgrade (MTXMON_DB; default ./mtxmon.sqlite).")
+    var database: String?
+
+    @Option(help: ArgumentHelp("The poll interval of the collector that wrote it, assumed for polls that do "
+        + "not record theirs when rolling them up, e.g. 2s (MTXMON_INTERVAL)."))
+    var interval: String?
 
     @Option(help: "Copy this SQLite history file …")
     var from: String?
@@ -29,7 +34,16 @@ struct Migrate: AsyncParsableCommand {
     }
 
     func upgrade() throws {
-        let settings = try options.settings()
+        // Only what an upgrade uses: a setting of the collector or the API that is wrong (or meant
+        // for another host) must not stop a schema upgrade.
+        let environment = ProcessInfo.processInfo.environment.filter { Self.environment.contains($0.key) }
+        let settings: Settings
+        do {
+            settings = try Settings.load(environment: environment,
+                                         overrides: SettingsOverrides(interval: interval, database: database))
+        } catch {
+            throw ValidationError("configuration problem:\n\(error)")
+        }
         guard !PostgresURL.names(settings.database) else {
             print("\(settings.database.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "the database"): "
                 + "its schema is brought up to date by every mtxmon that opens it; nothing else to do")
@@ -129,6 +143,9 @@ struct Migrate: AsyncParsableCommand {
     }
 
     static let dayMs: Int64 = 86_400_000
+
+    /// The variables `migrate` reads; its help names each beside its flag.
+    static let environment: Set = ["MTXMON_DB", "MTXMON_INTERVAL", "MTXMON_DB_PASSWORD_FILE"]
 
     /// A bar on a terminal; a line every few seconds otherwise (a log, a pipe).
     final class Progress: @unchecked Sendable {

@@ -28,7 +28,8 @@ struct Prune: AsyncParsableCommand {
     @Option(name: .customLong("batch-rows"), help: "Rows per transaction; smaller keeps a busy collector's wait shorter.")
     var batchRows = 5_000
 
-    @Flag(name: .customLong("dry-run"), help: "Count what would go; delete nothing.")
+    @Flag(name: .customLong("dry-run"), help: ArgumentHelp("Count what would go; delete nothing (a retention "
+        + "that needs --force is counted too, with a note)."))
     var dryRun = false
 
     @Flag(help: "Allow a raw retention under an hour, rollups kept under 7 days or shorter than raw samples, minutes kept longer than hours.")
@@ -36,8 +37,11 @@ struct Prune: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        func text(_ flag: String?, _ variable: String) -> String? {
+            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
         func duration(_ flag: String?, _ name: String, _ variable: String, _ fallback: Int64) throws -> Int64 {
-            guard let text = flag ?? environment[variable].flatMap({ $0.isEmpty ? nil : $0 }) else { return fallback }
+            guard let text = text(flag, variable) else { return fallback }
             do { return try DurationParser.milliseconds(text) } catch {
                 throw ValidationError("\(flag != nil ? name : variable)=\(error)")
             }
@@ -47,15 +51,25 @@ struct Prune: AsyncParsableCommand {
             rawMs: try duration(rawRetention, "--raw-retention", "MTXMON_RAW_RETENTION", Retention.defaultRawMs),
             rollupMs: rollupMs,
             minuteMs: try duration(minuteRetention, "--minute-retention", "MTXMON_MINUTE_RETENTION", rollupMs))
+        var given = Retention.Given(raw: text(rawRetention, "MTXMON_RAW_RETENTION"),
+                                    rollup: text(rollupRetention, "MTXMON_ROLLUP_RETENTION"),
+                                    minute: text(minuteRetention, "MTXMON_MINUTE_RETENTION"))
         if let olderThan {
             let ms = try duration(olderThan, "--older-than", "", 0)
             retention = Retention(rawMs: ms, rollupMs: ms)
+            given = Retention.Given(raw: olderThan, rollup: olderThan)
         }
         guard (1...1_000_000).contains(batchRows) else {
             throw ValidationError("--batch-rows \(batchRows) must be from 1 to 1000000, e.g. 5000")
         }
-        let problems = retention.problems(force: force)
-        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+        let problems = retention.problems(force: force, given: given)
+        // A dry run deletes nothing, so nothing to guard against: it counts what the retention would
+        // take, which is how to see what --force would cost before giving it.
+        if dryRun {
+            for problem in problems { FileHandle.standardError.write(Data("note: without --dry-run, \(problem)\n".utf8)) }
+        } else {
+            guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+        }
 
         let path = database ?? environment["MTXMON_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./mtxmon.sqlite"
         let isFile = !PostgresURL.names(path)

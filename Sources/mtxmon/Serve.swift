@@ -7,7 +7,8 @@ import MTXMonCore
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the HTTP API alone, reading the snapshot from Redis and history from the SQLite file "
-            + "or PostgreSQL database that separate `mtxmon collect` processes write.")
+            + "or PostgreSQL database that separate `mtxmon collect` processes write.",
+        discussion: SettingsHelp.text(for: .serve))
 
     @OptionGroup var options: CommonOptions
 
@@ -24,14 +25,17 @@ struct Serve: AsyncParsableCommand {
         let server = App.makeServer(environment, settings: settings, logger: logger) {
             notify.ready(status: "serving on \(settings.listen)")
         }
-        try await App.run([server, SystemdNotifier(notify)], logger: logger)
+        try await listening(on: settings.listen) {
+            try await App.run([server, SystemdNotifier(notify)], logger: logger)
+        }
     }
 }
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Collect and serve in one process: the usual way to run mtxmon. Without REDIS_HOST the latest "
-            + "snapshot stays in process.")
+            + "snapshot stays in process.",
+        discussion: SettingsHelp.text(for: .run))
 
     @OptionGroup var options: CommonOptions
 
@@ -54,7 +58,19 @@ struct Run: AsyncParsableCommand {
         }
         let webhooks = App.makeWebhooks(settings, store: store, logger: logger, status: receivers)
         // Stopped from the last: systemd hears of it, the collector stops polling, then the rest.
-        try await App.run((lease.map { [$0] } ?? []) + [server] + (webhooks.map { [$0] } ?? [])
-                              + [compactor, collector, SystemdNotifier(notify)], logger: logger)
+        try await listening(on: settings.listen) {
+            try await App.run((lease.map { [$0] } ?? []) + [server] + (webhooks.map { [$0] } ?? [])
+                                  + [compactor, collector, SystemdNotifier(notify)], logger: logger)
+        }
+    }
+}
+
+/// Runs `body`, whose HTTP server listens on `address`; a failure to listen comes out naming the
+/// address and the setting to change, not as the socket call's errno.
+func listening(on address: HostPort, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw ListenFailure(error, address: "\(address)", setting: "MTXMON_LISTEN (or --listen)") ?? error
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MediaMTXSimulator
+import MTXMonApp
 import ServiceLifecycle
 
 struct Simulate: AsyncParsableCommand {
@@ -86,7 +87,11 @@ struct Simulate: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: .init(
             services: [UntilShutdown(work: work)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            throw ListenFailure(error, address: listen, setting: "--listen") ?? error
+        }
     }
 }
 

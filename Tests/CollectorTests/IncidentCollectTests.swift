@@ -118,6 +118,40 @@ import TestSupport
             """) == "offline:firing,server_unreachable:firing,server_unreachable:resolved")
     }
 
+    /// Moving to a fleet retires `default`: nothing polls it any more, so what it left open is
+    /// ended as given up by the next process, not left firing for ever.
+    @Test func anIncidentOfAServerNoLongerConfiguredIsGivenUp() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("retired.sqlite")
+        let store = try SQLiteHistory(path: file)
+        let simulator = Simulator(options: SimulatorOptions(paths: 3, readers: 0))
+        let now = Clock(Self.t0)
+        try await withSimulator(simulator) { url in
+            var first = await Self.rig(url, store: store, now: now)
+            await first.poll()
+            #expect(simulator.removePath("sim/0002"))
+            await first.poll()
+            await first.poll()
+            var settings = CollectorSettings(interval: .seconds(20), pollDeadline: .seconds(10))
+            settings.webhookTargets = ["http://127.0.0.1:9/hook"]
+            let client = MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30)), clock: { now.read() })
+            let fleet = Collector(targets: [PollTarget(name: "a", client: client)], cache: InProcessSnapshotCache(ttl: .seconds(600)),
+                                  store: store, settings: settings, logger: Self.logger)
+            var second = Rig(collector: fleet, state: await fleet.initialState(), now: now)
+            await second.poll()
+            await second.poll()
+        }
+        let rows = try await sqlite3(file, """
+            SELECT s.name || ':' || json_extract(e.figures, '$.cause') || ':' || json_extract(e.figures, '$.status')
+            FROM event AS e JOIN server AS s ON s.id = e.server_id WHERE e.kind = 'incident' ORDER BY e.id
+            """).split(separator: "\n").map(String.init)
+        #expect(rows == ["default:offline:firing", "default:offline:resolved"], "given up once, by the fleet's first tick")
+        #expect(try await sqlite3(file, """
+            SELECT json_extract(figures, '$.detail') FROM event WHERE kind = 'incident' ORDER BY id DESC LIMIT 1
+            """) == "given up: server 'default' is no longer configured")
+    }
+
     @Test func aSilenceStopsTheSendingNotTheRecord() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

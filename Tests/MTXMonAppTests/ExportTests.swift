@@ -54,4 +54,40 @@ import TestSupport
         let nofile = try await export(["--db", dir.file("none.sqlite")])
         #expect(nofile.status != 0 && nofile.err.contains("does not exist"))
     }
+
+    /// A spreadsheet or `jq` reads the time without converting epoch milliseconds, and the readers
+    /// by type as the object they are, not as a string to parse a second time.
+    @Test func timeAsRFC3339AndReadersByTypeAsAnObject() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.file("t.sqlite")
+        let store = try SQLiteHistory(path: db)
+        let ts: Int64 = 1_700_000_000_123
+        let reader = ConnectionSample(id: "r1", proto: .rtsp, role: .reader, path: "cam", outboundBytes: 100)
+        try store.append([PollBatch(poll: PollRecord(ts: ts, ok: true, durationMs: 1), snapshot: Snapshot(
+            ts: ts, paths: [PathSample(name: "cam", online: true, readers: 3,
+                                       readersByType: ["rtspSession": 2, "webRTCSession": 1])],
+            connections: [reader]))])
+        let time = "2023-11-14T22:13:20.123Z"
+
+        let csv = try await export(["--db", db, "--from", "0"])
+        let lines = csv.out.split(separator: "\n")
+        #expect(lines.first?.hasSuffix(",time") == true, "time is the last column: \(lines.first ?? "")")
+        #expect(lines.last?.hasPrefix("default,cam,\(ts),") == true && lines.last?.hasSuffix(",\(time)") == true,
+                "\(lines.last ?? "")")
+
+        let jsonl = try await export(["--db", db, "--from", "0", "--format", "jsonl"])
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(jsonl.out.utf8)) as? [String: Any])
+        #expect(row["time"] as? String == time)
+        #expect((row["ts_ms"] as? NSNumber)?.int64Value == ts, "ts_ms stays")
+        let byType = row["readers_by_type"] as? [String: Any]
+        #expect(byType?["rtspSession"] as? Int == 2 && byType?["webRTCSession"] as? Int == 1,
+                "an object, not a string: \(String(describing: row["readers_by_type"]))")
+
+        let connection = try await export(["--db", db, "--from", "0", "--connection", "r1", "--format", "jsonl"])
+        let connectionRow = try JSONSerialization.jsonObject(with: Data(connection.out.utf8)) as? [String: Any]
+        #expect(connectionRow?["time"] as? String == time)
+        let connectionCSV = try await export(["--db", db, "--from", "0", "--connection", "r1"])
+        #expect(connectionCSV.out.split(separator: "\n").last?.hasSuffix(",\(time)") == true, "\(connectionCSV.out)")
+    }
 }

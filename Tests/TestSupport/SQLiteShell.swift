@@ -85,7 +85,7 @@ func materializeRawHistory(_ file: String, _ db: OpaquePointer, for sql: String)
                 let c = Int32(i + 1)
                 switch v {
                 case nil: sqlite3_bind_null(statement, c)
-                case let .text(t)?: sqlite3_bind_text(statement, c, t, -1, transient)
+                case let .text(t)?, let .json(t)?: sqlite3_bind_text(statement, c, t, -1, transient)
                 case let .int(n)?: sqlite3_bind_int64(statement, c, n)
                 case let .real(d)?: sqlite3_bind_double(statement, c, d)
                 case let .bool(b)?: sqlite3_bind_int64(statement, c, b ? 1 : 0)

@@ -79,6 +79,23 @@ public struct IncidentTracker: Sendable {
         }
     }
 
+    /// Ends, as given up, the incidents of every server but `configured`: nothing polls a server
+    /// no longer configured, so its conditions can neither come back nor clear.
+    public mutating func retire(keeping configured: Set<String>, at ts: Int64) -> [Incident] {
+        var ended: [Incident] = []
+        for name in servers.keys.sorted() where !configured.contains(name) {
+            guard let book = servers.removeValue(forKey: name) else { continue }
+            var all = [book.server.incident, book.restart.incident].compactMap { $0 }
+            for watches in [book.offline, book.quality, book.forwards] { all += watches.values.compactMap(\.incident) }
+            for var incident in all.sorted(by: { ($0.start, $0.id) < ($1.start, $1.id) }) {
+                incident.end = ts
+                incident.detail = "given up: server '\(name)' is no longer configured"
+                ended.append(incident)
+            }
+        }
+        return ended
+    }
+
     /// Paths online in a server's last stored state (see `EventDetector.seed`): one that is gone
     /// at the first poll after a stop of mtxmon is watched as offline.
     public mutating func known(server: String, online: [String]) {
