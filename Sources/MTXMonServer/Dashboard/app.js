@@ -12,9 +12,13 @@ const RANGES = { "15m": 15 * 6e4, "1h": 36e5, "6h": 6 * 36e5, "24h": 864e5, "7d"
 /** Step per range: raw samples up to an hour, then buckets that keep a chart near 1,000 points. */
 const STEPS = { "15m": null, "1h": null, "6h": 30e3, "24h": 60e3, "7d": 600e3 };
 const NICE_STEPS = [10e3, 30e3, 60e3, 300e3, 600e3, 1800e3, 3600e3, 3 * 36e5, 6 * 36e5, 864e5];
-const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#64748b"];
+/** Series colours: none is near the severities' green, amber and red (light or dark) or the
+ *  muted grey of info markers, so a line is never read as a warning. */
+const COLORS = ["#2563eb", "#db2777", "#0d9488", "#7c3aed", "#06b6d4", "#84cc16", "#e879f9", "#0369a1"];
 const FIELDS = "bitrateIn,bitrateOut,readers,rttMs,linkCapacityMbps";
 const MAX_SELECTED = COLORS.length;
+/** The shortest span a young history opens on. */
+const FIRST_SPAN_MS = 2 * 6e4;
 /** A snapshot older than this many intervals is stale, as the server's own `stale` flag says. */
 const STALE_INTERVALS = 3;
 const SECOND = {
@@ -33,6 +37,9 @@ const state = {
   // A range the URL or a click named stays put; the opening one adapts to the history held.
   rangeChosen: false, rangeSettled: false, askingReach: false,
   selected: [], second: "readers", sort: { key: "name", dir: 1 }, filter: "", serverFilter: "",
+  // A count clicked in the now bar: which paths the table keeps (online, offline, unknown,
+  // problems), on one server or all.
+  stateFilter: null, stateServer: null,
   // The URL's paths wait for the first snapshot, which says which servers there are.
   urlPaths: null,
   // The newest message's `servers`; `serverInfo` adds what only GET /api/v1/servers says.
@@ -56,13 +63,8 @@ function formatBitrate(v, exact) {
   return `${Math.round(v)} bit/s`;
 }
 
-/** 12:04:31, with the date in front when it is not today's. */
-function clockTime(ms) {
-  const d = new Date(ms);
-  const two = (n) => String(n).padStart(2, "0");
-  const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-  return d.toDateString() === new Date().toDateString() ? time : `${d.getMonth() + 1}/${d.getDate()} ${time}`;
-}
+/** The page's one clock (chart.js): 12:04:31, with the date in front when it is not today's. */
+function clockTime(ms) { return Clock.time(ms); }
 
 /** 42 s, 3 min, 5 h, 2 d: whole units, rounded down. */
 function humanDuration(ms) {
@@ -124,7 +126,7 @@ function setServers(message) {
   for (const s of state.servers) {
     if (!s.reachable && before.find((b) => b.name === s.name)?.reachable !== false) state.serverInfo.delete(s.name);
   }
-  if (isFleet() && state.servers.some((s) => !s.reachable && !state.serverInfo.get(s.name)?.failingSince)) askServers();
+  if (state.servers.some((s) => !s.reachable && !state.serverInfo.get(s.name)?.failingSince)) askServers();
   if (before.length && isFleet(before) !== isFleet()) {
     const rekey = (id) => { const p = pathOf(id, before); return pathId(p.server, p.name); };
     state.selected = state.selected.map(rekey);
@@ -220,6 +222,7 @@ function readURL() {
   state.urlPaths = (q.get("paths") || "").split(",").filter(Boolean).slice(0, MAX_SELECTED);
   state.serverFilter = q.get("server") || "";
   if (SECOND[q.get("chart2")]) state.second = q.get("chart2");
+  if (q.get("events") === "charted") timeline.scope = "charted";
 }
 
 function writeURL() {
@@ -234,6 +237,7 @@ function writeURL() {
   if (paths.length) q.set("paths", paths.join(","));
   if (state.serverFilter && isFleet()) q.set("server", state.serverFilter);
   if (state.second !== "readers") q.set("chart2", state.second);
+  if (timeline.scope !== "problems") q.set("events", timeline.scope);
   history.replaceState(null, "", `${location.pathname}?${q}`.replace(/%2F/g, "/").replace(/%2C/g, ","));
 }
 
@@ -256,12 +260,11 @@ function window_() {
 }
 
 /** Without a range in the URL the page opens on what the history holds: an hour once it holds
- *  one, 15 min while it holds less, and in between all of it, so that a young history fills
+ *  one, and before that all of it (at least the past 2 minutes), so that a young history fills
  *  the chart rather than a sliver at its right edge. `historyFrom` null: nothing recorded yet. */
 function defaultRange(historyFrom, now) {
-  if (historyFrom == null || now - historyFrom < RANGES["15m"]) return { range: "15m", from: null };
-  if (now - historyFrom >= RANGES["1h"]) return { range: "1h", from: null };
-  return { range: null, from: historyFrom };
+  if (historyFrom != null && now - historyFrom >= RANGES["1h"]) return { range: "1h", from: null };
+  return { range: null, from: Math.min(historyFrom ?? now, now - FIRST_SPAN_MS) };
 }
 
 /** Decides the opening range once, from a `GET /api/v1/paths` answer; a server that does not
@@ -358,9 +361,13 @@ const gap = (series) => {
   const interval = series ? intervalOf(series.name) : state.intervalMs;
   return Math.max(2.5 * (state.step || interval), 3.5 * interval);
 };
+/** A span dragged on either chart becomes the range shown, as a custom range would. */
+const zoom = (from, to) => { timeline.focus = null; useCustomRange(Math.round(from), Math.round(to)); };
 const charts = {
-  main: new TimeChart($("chart-main"), { format: formatBitrate, gapMs: gap }),
-  second: new TimeChart($("chart-second"), { format: (v, exact) => SECOND[state.second].format(v, exact), gapMs: gap }),
+  main: new TimeChart($("chart-main"), { format: formatBitrate, gapMs: gap, onZoom: zoom,
+                                         onHover: (t) => charts.second.showAt(t) }),
+  second: new TimeChart($("chart-second"), { format: (v, exact) => SECOND[state.second].format(v, exact), gapMs: gap,
+                                             onZoom: zoom, onHover: (t) => charts.main.showAt(t) }),
 };
 
 /** FNV-1a over the name's UTF-16 units: the palette slot a path asks for. */
@@ -411,7 +418,8 @@ function draw() {
  *  the events that matter. Left out of the requests too, so it cannot use up the cap. */
 const CONNECTION_KINDS = new Set(["connected", "disconnected", "readers_joined", "readers_left"]);
 /** A path's own events but the churn. */
-const PATH_KINDS = ["online", "offline", "reset", "source_changed", "bitrate_low", "bitrate_back", "srt_margin", "srt_loss", "flapping"];
+const PATH_KINDS = ["online", "offline", "reset", "source_changed", "bitrate_low", "bitrate_back", "srt_margin", "srt_loss",
+                    "flapping", "health", "forward_error", "forward_back"];
 /** A server's events (no path) and the recorder's own (no server either). */
 const SERVER_KINDS = ["server_unreachable", "server_back", "server_version", "redis_failing", "redis_back", "sqlite_failing", "sqlite_back"];
 /** An episode's opening kind and the one that ends it: a click on either shows it whole. */
@@ -430,6 +438,9 @@ const EVENT_ZOOM_MS = 5 * 6e4;
 
 const timeline = {
   list: [], keys: new Set(), more: false, seq: 0, loading: false, arrived: [], focus: null, connections: false, live: 0,
+  // "problems": every path's and server's warnings and worse, what an operator looks for first;
+  // "charted": everything of the charted paths and their servers.
+  scope: "problems",
 };
 
 /** An event as it is known both from the API and live: a live one may come before it has an id. */
@@ -437,12 +448,20 @@ function eventKey(e) { return [e.kind, e.ts, e.server ?? "", e.path ?? "", e.con
 
 function severityOf(e) { return SEVERITIES[e.severity] || SEVERITIES.info; }
 
-/** Events of the charted paths, of their servers, and of the recorder. */
-function eventShown(e) {
-  if (CONNECTION_KINDS.has(e.kind) && !timeline.connections) return false;
+/** Whether an event is of a charted path, of a charted path's server, or of the recorder. */
+function concernsCharted(e) {
   if (e.server == null) return true;
   if (e.path == null) return SERVER_KINDS.includes(e.kind) && state.selected.some((id) => pathOf(id).server === e.server);
   return state.selected.includes(pathId(e.server, e.path));
+}
+
+/** The timeline's rows: by its scope; connection churn of the charted paths only on request;
+ *  incidents have their own panel. */
+function eventShown(e) {
+  if (e.kind === "incident") return false;
+  if (CONNECTION_KINDS.has(e.kind)) return timeline.connections && e.path != null && concernsCharted(e);
+  if (timeline.scope === "problems") return severityOf(e).rank >= SEVERITIES.warning.rank;
+  return concernsCharted(e);
 }
 
 /** Whether events may still come into the range shown. */
@@ -471,20 +490,24 @@ async function eventPages(request) {
   return { events, more: cursor != null };
 }
 
-/** A request per charted path, so that a busy path elsewhere cannot fill the cap, and one for
- *  the servers' and the recorder's events. */
+/** Charted: a request per charted path, so that a busy path elsewhere cannot fill the cap, and
+ *  one for the servers' and the recorder's events. Problems: one request for every warning,
+ *  and the charted paths' connection events when asked for. */
 async function loadEvents() {
   const seq = ++timeline.seq;
   timeline.loading = true;
   timeline.arrived = [];
   const w = window_();
   const range = `from=${w.from}&to=${w.to}`;
-  const kinds = timeline.connections ? "" : `&kind=${PATH_KINDS.join(",")}`;
-  const requests = state.selected.map((id) => {
+  const perPath = (kinds) => state.selected.map((id) => {
     const { server, name } = pathOf(id);
-    return `api/v1/events?${range}&path=${encodeURIComponent(name)}${serverParam(server)}${kinds}`;
+    return `api/v1/events?${range}&path=${encodeURIComponent(name)}${serverParam(server)}&kind=${kinds.join(",")}`;
   });
-  requests.push(`api/v1/events?${range}&kind=${SERVER_KINDS.join(",")}`);
+  const churn = timeline.connections ? [...CONNECTION_KINDS] : [];
+  const requests = timeline.scope === "problems"
+    ? [`api/v1/events?${range}&severity=warning&kind=${[...PATH_KINDS, ...SERVER_KINDS].join(",")}`,
+       ...(churn.length ? perPath(churn) : [])]
+    : [...perPath([...PATH_KINDS, ...churn]), `api/v1/events?${range}&kind=${SERVER_KINDS.join(",")}`];
   document.body.dataset.eventsRequests = requests.join(" ");
   const results = await Promise.allSettled(requests.map(eventPages));
   if (seq !== timeline.seq) return; // a newer range, selection or toggle took over
@@ -530,13 +553,14 @@ function dropEventsBefore(t) {
   renderEvents();
 }
 
+/** The charts mark the events of what they show: the charted paths, their servers, the
+ *  recorder; another path's warnings stay in the timeline. */
 function eventMarkers() {
-  return timeline.list.filter((e) => !CONNECTION_KINDS.has(e.kind))
-    .sort((a, b) => severityOf(a).rank - severityOf(b).rank) // the graver drawn over the milder
+  return timeline.list.filter((e) => !CONNECTION_KINDS.has(e.kind) && concernsCharted(e))
     .map((e) => {
       const where = e.path != null ? pathId(e.server, e.path) : e.server != null && isFleet() ? e.server : "";
       const text = `${severityOf(e).icon} ${clockTime(e.ts)} ${where ? `${where}: ` : ""}${e.message}`;
-      return { t: e.ts, color: severityOf(e).color, strong: eventKey(e) === timeline.focus,
+      return { t: e.ts, color: severityOf(e).color, strong: eventKey(e) === timeline.focus, rank: severityOf(e).rank,
                label: text.length > 90 ? `${text.slice(0, 89)}…` : text };
     });
 }
@@ -568,7 +592,8 @@ function renderEvents(problem = eventsProblem) {
       + `<td class="path"${e.path != null ? ` title="${escapeHTML(e.path)}"` : ""}>${where}</td>`
       + `<td class="message">${escapeHTML(e.message)}</td></tr>`;
   });
-  const empty = state.selected.length ? "No events in this range." : "No events of the recorder in this range; tick paths to see theirs.";
+  const empty = timeline.scope === "problems" ? "No warnings in this range: every path and server was fine."
+    : state.selected.length ? "No events in this range." : "No events of the recorder in this range; tick paths to see theirs.";
   $("events-table").tBodies[0].innerHTML = rows.join("")
     || `<tr class="empty"><td colspan="${fleet ? 5 : 4}" class="muted">${empty}</td></tr>`;
   document.body.dataset.events = String(timeline.list.length);
@@ -713,11 +738,20 @@ function stateTitle(p) {
 
 /** A bitrate is current only while the path is online; otherwise a dash, with the last seen
  *  figure on hover. */
-function bitrateCell(p, key) {
-  if (pathState(p) === "online") return `<td class="num">${formatBitrate(p[key])}</td>`;
+function bitrateCell(p, key, extra = "") {
+  const cls = `num${extra ? ` ${extra}` : ""}`;
+  if (pathState(p) === "online") return `<td class="${cls}">${formatBitrate(p[key])}</td>`;
   const last = p.lastSeen?.[key];
   const title = last != null ? ` title="last seen ${formatBitrate(last)} at ${clockTime(p.lastSeen.ts)}"` : "";
-  return `<td class="num"${title}>–</td>`;
+  return `<td class="${cls}"${title}>–</td>`;
+}
+
+/** An offline path has no readers; of an unknown one nothing is known, so not "0". */
+function readersCell(p) {
+  if (pathState(p) !== "unknown") return `<td class="num readers">${p.readers ?? "–"}</td>`;
+  const last = p.lastSeen?.readers;
+  const title = last != null ? ` title="last seen ${last} at ${clockTime(p.lastSeen.ts)}"` : "";
+  return `<td class="num readers"${title}>–</td>`;
 }
 
 function renderTable() {
@@ -726,7 +760,8 @@ function renderTable() {
   const fleet = isFleet();
   const onServer = fleet && state.serverFilter;
   // In a fleet the words filter `server/name` too, so "edge1/" narrows to one server.
-  const shown = paths.filter((p) => idOf(p).toLowerCase().includes(filter) && (!onServer || p.server === onServer));
+  const shown = paths.filter((p) => idOf(p).toLowerCase().includes(filter) && (!onServer || p.server === onServer)
+    && inStateFilter(p));
   const { key, dir } = state.sort;
   const group = (p) => STATE_ORDER[pathState(p)] ?? STATE_ORDER.unknown;
   const byName = (a, b) => a.name.localeCompare(b.name) || (a.server || "").localeCompare(b.server || "");
@@ -745,24 +780,28 @@ function renderTable() {
     const loss = lossRatio(p);
     const margin = srt?.rttMs && srt.tsbpdDelayMs ? ` title="TSBPD latency ${srt.tsbpdDelayMs} ms = ${(srt.tsbpdDelayMs / srt.rttMs).toFixed(1)} × RTT"` : "";
     const s = pathState(p);
+    const unknown = s === "unknown";
     const title = stateTitle(p);
     const since = s === "offline" && p.since != null ? ` data-since="${p.since}"` : "";
     return `<tr class="${s === "online" ? "" : escapeHTML(s)} ${selected ? "selected" : ""}" data-name="${escapeHTML(p.name)}" data-server="${escapeHTML(p.server || "")}" data-id="${escapeHTML(id)}" data-state="${escapeHTML(s)}"${selected ? ` style="--c:${color(id)}"` : ""}>
       <td><input type="checkbox" aria-label="Chart ${escapeHTML(id)}" ${selected ? "checked" : ""}></td>
       ${fleet ? `<td class="server">${escapeHTML(p.server || "")}</td>` : ""}
-      <td class="name" title="Show its connections">${escapeHTML(p.name)}</td>
+      <td class="name" title="Show its connections"${fleet ? ` data-server="${escapeHTML(p.server || "")}"` : ""}>${escapeHTML(p.name)}</td>
       <td class="state ${s === "online" ? "online" : ""}"${since}${title ? ` title="${escapeHTML(title)}"` : ""}>${escapeHTML(stateText(p))}</td>
       ${healthCell(p)}
-      <td>${escapeHTML(p.sourceType || "–")}</td>
       ${bitrateCell(p, "bitrateIn")}
-      ${bitrateCell(p, "bitrateOut")}
-      <td class="num">${p.readers}</td>
-      <td class="num ${rttClass(p)}"${margin}>${srt?.rttMs != null ? SECOND.rttMs.format(srt.rttMs) : "–"}</td>
-      <td class="num">${srt?.linkCapacityMbps != null ? SECOND.linkCapacityMbps.format(srt.linkCapacityMbps) : "–"}</td>
-      <td class="num ${loss > 0.01 ? "bad" : loss > 0.001 ? "warn" : ""}">${loss == null ? "–" : `${srt.packetsLost} (${(loss * 100).toFixed(2)} %)`}</td>
+      ${readersCell(p)}
+      <td class="opt">${escapeHTML(p.sourceType || "–")}</td>
+      ${bitrateCell(p, "bitrateOut", "opt")}
+      <td class="num opt ${unknown ? "" : rttClass(p)}"${unknown ? "" : margin}>${!unknown && srt?.rttMs != null ? SECOND.rttMs.format(srt.rttMs) : "–"}</td>
+      <td class="num opt">${!unknown && srt?.linkCapacityMbps != null ? SECOND.linkCapacityMbps.format(srt.linkCapacityMbps) : "–"}</td>
+      <td class="num opt ${unknown ? "" : loss > 0.01 ? "bad" : loss > 0.001 ? "warn" : ""}">${unknown || loss == null ? "–" : `${srt.packetsLost} (${(loss * 100).toFixed(2)} %)`}</td>
     </tr>`;
   }).join("");
   $("count").textContent = `${shown.length} of ${paths.length} paths`;
+  const chip = $("state-filter");
+  chip.hidden = !state.stateFilter;
+  chip.textContent = state.stateFilter ? `only ${STATE_FILTERS[state.stateFilter]}${state.stateServer ? ` on ${state.stateServer}` : ""} ✕` : "";
   for (const th of document.querySelectorAll("th[data-sort]")) {
     th.setAttribute("aria-sort", th.dataset.sort === key ? (dir > 0 ? "ascending" : "descending") : "none");
   }
@@ -794,13 +833,12 @@ function showServer() {
     : s?.serverVersionNote ? `MediaMTX version ${s.serverVersionNote}` : "";
 }
 
-/** What only a fleet shows: the server filter and column, and a health strip per server. */
+/** What only a fleet shows: the server filter and column; the now bar is shown for any. */
 function showServers() {
   const fleet = isFleet();
   const names = state.servers.map((s) => s.name);
   document.body.dataset.servers = names.join(",");
   document.querySelector("#paths th[data-sort='server']").hidden = !fleet;
-  $("servers").hidden = !fleet;
   const select = $("server-filter");
   select.hidden = !fleet;
   if (state.serverFilter && fleet && !names.includes(state.serverFilter)) state.serverFilter = "";
@@ -813,21 +851,98 @@ function showServers() {
   showStrips();
 }
 
-/** One strip a server: up (polled within 3 intervals), stale (not polled since), or down (its
- *  last poll failed), with when it began failing and why. Redrawn on every tick for the ages. */
+// ---- Now: what is wrong right now, per server and for the fleet ----
+
+/** The table filters a count of the now bar sets, in words. */
+const STATE_FILTERS = { online: "online", offline: "offline", unknown: "unknown", problems: "degraded or bad" };
+
+/** An online stream whose health verdict is not good. */
+function isProblem(p) { return pathState(p) === "online" && (p.health?.verdict === "degraded" || p.health?.verdict === "bad"); }
+
+function inStateFilter(p) {
+  if (!state.stateFilter) return true;
+  if (state.stateServer && p.server !== state.stateServer) return false;
+  return state.stateFilter === "problems" ? isProblem(p) : pathState(p) === state.stateFilter;
+}
+
+/** Counts by state and the totals of what is online: nothing is known of an unknown path. */
+function tally(paths) {
+  const t = { online: 0, offline: 0, unknown: 0, problems: 0, bitrateIn: 0, bitrateOut: 0, readers: 0 };
+  for (const p of paths) {
+    const s = pathState(p);
+    t[s === "online" || s === "offline" ? s : "unknown"] += 1;
+    if (isProblem(p)) t.problems += 1;
+    if (s === "online") {
+      t.bitrateIn += p.bitrateIn || 0;
+      t.bitrateOut += p.bitrateOut || 0;
+      t.readers += p.readers || 0;
+    }
+  }
+  return t;
+}
+
+/** Four counts, each a button that narrows the table to its paths (on `server`, or all). */
+function countButtons(t, server) {
+  const button = (key, word, cls) => `<button type="button" class="count ${t[key] && cls ? cls : ""}" data-filter="${key}"`
+    + ` data-server="${escapeHTML(server ?? "")}" data-count="${t[key]}"`
+    + ` aria-pressed="${state.stateFilter === key && (state.stateServer ?? "") === (server ?? "")}"`
+    + ` title="Show only the ${STATE_FILTERS[key]} paths${server ? ` of ${escapeHTML(server)}` : ""}">`
+    + `<b>${t[key]}</b> ${word}</button>`;
+  return `<div class="counts">${button("online", "online", "")}${button("offline", "offline", "bad")}`
+    + `${button("unknown", "unknown", "warn")}${button("problems", "degraded", "warn")}</div>`;
+}
+
+function totals(t, known) {
+  if (!known) return `<div class="totals muted">in – · out – · – readers</div>`;
+  return `<div class="totals" data-bitrate-in="${t.bitrateIn}" data-bitrate-out="${t.bitrateOut}" data-readers="${t.readers}">`
+    + `<span title="Ingest: the inbound bitrate of every online path">in ${formatBitrate(t.bitrateIn)}</span>`
+    + ` · <span title="Egress: the outbound bitrate of every online path">out ${formatBitrate(t.bitrateOut)}</span>`
+    + ` · <span>${t.readers} reader${t.readers === 1 ? "" : "s"}</span></div>`;
+}
+
+/** The newest answer of each server, kept from the feed and from GET /api/v1/servers, and the
+ *  version it last gave: a failing server keeps both, said as what they are. */
+const lastKnown = { answer: new Map(), version: new Map() };
+
+function noteServer(s) {
+  if (s.reachable && s.ts) lastKnown.answer.set(s.name, Math.max(lastKnown.answer.get(s.name) || 0, s.ts));
+  if (s.serverVersion) lastKnown.version.set(s.name, s.serverVersion);
+}
+
+/** The version in words: the one MediaMTX gave, its note (a v1.12 API does not tell it), or
+ *  the last one known while it does not answer. */
+function versionText(s, info) {
+  if (s.serverVersion) return `MediaMTX ${s.serverVersion}`;
+  const last = lastKnown.version.get(s.name) || info?.lastVersion || info?.version;
+  if (!s.reachable && last) return `MediaMTX ${last} when last answered`;
+  const note = s.serverVersionNote || info?.versionNote;
+  return note ? `MediaMTX version ${note}` : "MediaMTX version not known yet";
+}
+
+/** One strip a server: its state, version, when it last answered, its counts and totals; and
+ *  one for the whole fleet ahead of them. Redrawn on every tick for the ages. */
 function showStrips() {
-  if (!isFleet()) return;
   const now = serverNow();
-  const html = state.servers.map((s) => {
+  const fleet = isFleet();
+  const paths = state.snapshot?.paths || [];
+  const servers = state.servers.length ? state.servers
+    : state.snapshot ? [{ name: "", ts: state.snapshot.ts, reachable: state.snapshot.reachable !== false,
+                          serverVersion: state.snapshot.serverVersion, serverVersionNote: state.snapshot.serverVersionNote,
+                          error: state.snapshot.error, paths: paths.length, intervalMs: state.intervalMs }] : [];
+  for (const s of servers) noteServer(s);
+  const strips = servers.map((s) => {
     const info = state.serverInfo.get(s.name);
-    const age = now - s.ts;
+    const answered = Math.max(lastKnown.answer.get(s.name) || 0, info?.lastSuccessTs || 0) || null;
+    const age = answered != null ? now - answered : null;
     // Each server by its own interval: one polled every 10 s is not stale between its polls.
-    const status = !s.reachable ? "down" : age > STALE_INTERVALS * (s.intervalMs || state.intervalMs) ? "stale" : "up";
+    const status = !s.reachable ? "down" : now - s.ts > STALE_INTERVALS * (s.intervalMs || state.intervalMs) ? "stale" : "up";
+    const mine = fleet ? paths.filter((p) => p.server === s.name) : paths;
+    const t = tally(mine);
+    const title = fleet ? s.name : "MediaMTX";
     const parts = [
-      `<b>${escapeHTML(s.name)}</b>`,
-      s.serverVersion ? `<span class="muted">MediaMTX ${escapeHTML(s.serverVersion)}</span>` : "",
-      `<span class="muted">${s.paths} path${s.paths === 1 ? "" : "s"}</span>`,
-      `<span class="age">last poll ${humanDuration(age)} ago</span>`,
+      `<b>${escapeHTML(title)}</b>`,
+      `<span class="muted version">${escapeHTML(versionText(s, info))}</span>`,
+      `<span class="age">${age != null ? `last answer ${humanDuration(age)} ago` : "no answer yet"}</span>`,
     ];
     let failing = "";
     if (status === "down") {
@@ -836,15 +951,57 @@ function showStrips() {
       failing = `<div class="failing">${since != null ? `failing since ${clockTime(since)} (${humanDuration(now - since)})` : "failing"}`
         + `${error ? `: ${escapeHTML(error)}` : ""}</div>`;
     } else if (status === "stale") {
-      failing = `<div class="failing">no poll for ${humanDuration(age)}</div>`;
+      failing = `<div class="failing">no poll for ${humanDuration(now - s.ts)}</div>`;
     }
-    const title = info?.url ? ` title="${escapeHTML(info.url)}"` : "";
-    return `<div class="strip" data-server="${escapeHTML(s.name)}" data-state="${status}" data-ts="${s.ts}"${title}>`
-      + `<div class="strip-head"><span class="dot"></span>${parts.join("")}</div>${failing}</div>`;
-  }).join("");
+    const url = info?.url ? ` title="${escapeHTML(info.url)}"` : "";
+    return `<div class="strip card" data-server="${escapeHTML(s.name)}" data-state="${status}" data-ts="${s.ts}"${url}>`
+      + `<div class="strip-head"><span class="dot"></span>${parts.join("")}</div>${failing}`
+      + `${countButtons(t, fleet ? s.name : null)}${totals(t, status !== "down")}</div>`;
+  });
+  // Servers with history that are no longer configured: said as such, their history kept.
+  const retired = [...state.serverInfo.values()].filter((i) => i.state === "retired" && !servers.some((s) => s.name === i.name))
+    .map((i) => `<div class="card retired" data-retired="${escapeHTML(i.name)}" data-state="retired">`
+      + `<div class="strip-head"><span class="dot"></span><b>${escapeHTML(i.name)}</b>`
+      + `<span class="muted">retired, history kept</span></div></div>`);
+  let head = "";
+  if (fleet) {
+    const t = tally(paths);
+    const down = servers.filter((s) => !s.reachable).length;
+    head = `<div class="card fleet" data-state="${down ? "down" : "up"}"><div class="strip-head"><b>Fleet</b>`
+      + `<span class="muted">${servers.length - down} of ${servers.length} servers answering</span></div>`
+      + `${countButtons(t, null)}${totals(t, true)}</div>`;
+  }
+  const html = head + strips.join("") + retired.join("");
   // Unchanged strips are left alone, so that their text can be selected and copied.
   if (shownStrips !== html) $("servers").innerHTML = shownStrips = html;
+  showTop(paths);
 }
+
+/** Top streams now: by inbound bitrate, by readers, and the problems (offline, unhealthy,
+ *  unknown), each a link to its connections. */
+function showTop(paths) {
+  const link = (p, figure) => `<li><button type="button" class="link" data-server="${escapeHTML(p.server || "")}"`
+    + ` data-name="${escapeHTML(p.name)}">${escapeHTML(idOf(p))}</button> <span class="muted">${figure}</span></li>`;
+  const online = paths.filter((p) => pathState(p) === "online");
+  const busiest = [...online].sort((a, b) => (b.bitrateIn || 0) - (a.bitrateIn || 0)).slice(0, 3)
+    .map((p) => link(p, formatBitrate(p.bitrateIn)));
+  const watched = [...online].filter((p) => p.readers > 0).sort((a, b) => b.readers - a.readers).slice(0, 3)
+    .map((p) => link(p, `${p.readers} reader${p.readers === 1 ? "" : "s"}`));
+  const rank = (p) => (pathState(p) === "offline" ? 0 : p.health?.verdict === "bad" ? 1 : p.health?.verdict === "degraded" ? 2 : 3);
+  // A server that does not answer comes first: every path of it is unknown, for one reason.
+  const down = state.servers.filter((s) => !s.reachable).map((s) => `<li><b>${escapeHTML(isFleet() ? s.name : "MediaMTX")}</b>`
+    + ` <span class="muted">does not answer: ${paths.filter((p) => (!isFleet() || p.server === s.name)
+      && pathState(p) === "unknown").length} paths unknown</span></li>`);
+  const problems = [...down, ...paths.filter((p) => pathState(p) === "offline" || isProblem(p)).sort((a, b) => rank(a) - rank(b))
+    .slice(0, 3).map((p) => link(p, pathState(p) === "offline" ? stateText(p) : p.health.verdict))];
+  const list = (title, items, empty, kind) => `<div class="top-list" data-top="${kind}"><h3>${title}</h3>`
+    + (items.length ? `<ol>${items.join("")}</ol>` : `<p class="muted">${empty}</p>`) + `</div>`;
+  const html = list("Problems", problems, "none now", "problems") + list("Busiest", busiest, "nothing online", "bitrate")
+    + list("Most watched", watched, "no readers", "readers");
+  if (shownTop !== html) $("top").innerHTML = shownTop = html;
+}
+
+let shownTop = "";
 
 let shownStrips = "";
 
@@ -893,6 +1050,7 @@ function onSnapshot(message) {
   renderTable();
   // The first snapshot or one after the feed was lost: history fills what was missed.
   rangeReady().then(loadHistory).catch((e) => showError(e.message));
+  if (!state.snapshots) askServers();
   state.snapshots += 1;
   tick();
 }
@@ -935,6 +1093,7 @@ function onUpdate(message) {
       while (points.length && points[0].t < state.xmin - (state.step || 0)) points.shift();
     }
     dropEventsBefore(state.xmin);
+    followRangeInputs();
   }
   draw();
 }
@@ -1006,21 +1165,25 @@ function tick() {
   const open = state.ws && state.ws.readyState === WebSocket.OPEN;
   const age = snapshotAge();
   const fresh = age != null && age <= STALE_INTERVALS * state.intervalMs;
-  const connState = state.needToken ? "token" : !open ? (state.snapshots ? "reconnecting" : "connecting")
+  const down = state.snapshot?.reachable === false;
+  // A fleet's strips say why each failing server fails; beside the badge, only which.
+  const failing = state.servers.filter((s) => !s.reachable).map((s) => s.name);
+  // The feed may be live while MediaMTX is not: the badge says the worse of the two.
+  const allDown = down && (!isFleet() || failing.length >= state.servers.length);
+  const feed = state.needToken ? "token" : !open ? (state.snapshots ? "reconnecting" : "connecting")
     : fresh ? "live" : "stale";
+  const connState = feed !== "live" || !down ? feed : allDown ? "down" : "partial";
   const badge = $("conn");
   badge.dataset.state = connState;
-  badge.textContent = connState === "token" ? "token needed" : connState;
+  badge.textContent = connState === "token" ? "token needed" : connState === "down" ? "MediaMTX down"
+    : connState === "partial" ? `live, ${failing.length} of ${state.servers.length} servers down` : connState;
   $("stale").hidden = !state.snapshots || fresh;
   if (state.snapshots) {
     $("updated").textContent = age == null ? "no poll yet"
-      : `last poll ${new Date(state.snapshot.ts).toLocaleTimeString()} (${Math.max(0, Math.round(age / 1000))} s ago)`;
+      : `last poll ${clockTime(state.snapshot.ts)} (${Math.max(0, Math.round(age / 1000))} s ago)`;
   }
-  const down = state.snapshot?.reachable === false;
   const note = $("conn-error");
   note.hidden = !down;
-  // A fleet's strips say why each failing server fails; beside the badge, only which.
-  const failing = state.servers.filter((s) => !s.reachable).map((s) => s.name);
   const words = !down ? "" : isFleet() && failing.length ? `MediaMTX unreachable: ${failing.join(", ")}`
     : `MediaMTX unreachable${state.snapshot.error ? `: ${state.snapshot.error}` : ""}`;
   if (note.textContent !== words) note.textContent = words; // unchanged words are not announced again
@@ -1040,6 +1203,14 @@ const connChart = new TimeChart($("chart-conn"), {
 
 function verdict(v) {
   return v ? `<span class="level ${v.level}" title="${escapeHTML(v.rule)}">${v.level}</span> ${escapeHTML(v.reason)}` : "–";
+}
+
+/** Opens a path's connections and brings the panel into view: a row low in a long table is
+ *  thousands of pixels below it. */
+function openConnections(server, name) {
+  const shown = showConnections(server, name).catch((e) => showError(e.message));
+  $("details").scrollIntoView({ block: "start" });
+  return shown;
 }
 
 async function showConnections(server, name) {
@@ -1119,6 +1290,13 @@ function showRange() {
   $("to").value = localInput(w.xmax);
 }
 
+/** A moving window's From/To fields move with it, unless someone is typing in them. */
+function followRangeInputs() {
+  if ($("custom").contains(document.activeElement)) return;
+  $("from").value = localInput(state.xmin);
+  $("to").value = localInput(state.xmax);
+}
+
 function localInput(ms) {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 6e4);
   return d.toISOString().slice(0, 19);
@@ -1160,6 +1338,7 @@ function start() {
     useCustomRange(from, to);
   };
   $("second").value = state.second;
+  $("events-scope").value = timeline.scope;
   $("second").onchange = () => { state.second = $("second").value; writeURL(); draw(); };
   $("filter").oninput = () => { state.filter = $("filter").value; renderTable(); };
   $("server-filter").onchange = () => { state.serverFilter = $("server-filter").value; writeURL(); renderTable(); };
@@ -1188,9 +1367,33 @@ function start() {
     const row = event.target.closest("tr");
     if (!row) return;
     if (event.target.matches("input")) toggle(row.dataset.id);
-    else if (event.target.closest("td.name")) {
-      showConnections(row.dataset.server || null, row.dataset.name).catch((e) => showError(e.message));
-    }
+    else if (event.target.closest("td.name")) openConnections(row.dataset.server || null, row.dataset.name);
+  };
+  $("top").onclick = (event) => {
+    const button = event.target.closest("button[data-name]");
+    if (button) openConnections(button.dataset.server || null, button.dataset.name);
+  };
+  $("servers").onclick = (event) => {
+    const button = event.target.closest("button[data-filter]");
+    if (!button) return;
+    const same = state.stateFilter === button.dataset.filter && (state.stateServer ?? "") === button.dataset.server;
+    state.stateFilter = same ? null : button.dataset.filter;
+    state.stateServer = same ? null : button.dataset.server || null;
+    shownStrips = "";
+    showStrips();
+    renderTable();
+    if (!same) document.querySelector("section.table").scrollIntoView({ block: "start" });
+  };
+  $("state-filter").onclick = () => {
+    state.stateFilter = state.stateServer = null;
+    shownStrips = "";
+    showStrips();
+    renderTable();
+  };
+  $("events-scope").onchange = () => {
+    timeline.scope = $("events-scope").value;
+    writeURL();
+    loadEvents().catch((e) => showEventsNote(e.message, true));
   };
   $("connections").tBodies[0].onclick = (event) => {
     const row = event.target.closest("tr[data-id]");
@@ -1219,6 +1422,8 @@ function start() {
     const button = e.target.closest("button.silence");
     if (button) silenceIncident(button.dataset.id).catch((error) => { $("incidents-note").textContent = error.message; });
   });
+  // What only GET /api/v1/servers says (retired servers, last answers) stays current.
+  setInterval(() => { state.serverInfoAt = 0; askServers(); }, 30000);
   const worst = () => loadWorst().catch((e) => { $("worst-note").textContent = e.message; });
   worst();
   setInterval(worst, 30000);

@@ -1,27 +1,65 @@
 // A small time-series chart on a canvas: lines with gaps, time and value axes, a hover
-// read-out. Written here rather than taken from a library so the page works offline, ships
-// inside the binary and draws gaps (outages, resets) as gaps.
+// read-out, drag-to-zoom and a crosshair shared with its peers. Written here rather than taken
+// from a library so the page works offline, ships inside the binary and draws gaps (outages,
+// resets) as gaps.
 "use strict";
+
+/** The one clock of the page: every time it shows (header, table, timeline, axes, read-outs)
+ *  goes through here, so none is in 12 h while another is in 24 h. 24 h unless the browser's
+ *  locale asks for 12 h. */
+const Clock = (() => {
+  const hour12 = new Intl.DateTimeFormat(undefined, { hour: "numeric" }).resolvedOptions().hour12 === true;
+  const seconds = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit", hour12 });
+  const minutes = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", hour12 });
+  const day = (d) => `${d.getMonth() + 1}/${d.getDate()}`;
+  const pad = (text) => (hour12 ? text : text.padStart(text.indexOf(":") === 1 ? text.length + 1 : text.length, "0"));
+  return {
+    hour12,
+    /** 14:04:31 (or 2:04:31 PM), with the date in front when it is not today's. */
+    time(ms, { withSeconds = true, withDate = "auto" } = {}) {
+      const d = new Date(ms);
+      const text = pad((withSeconds ? seconds : minutes).format(d));
+      const dated = withDate === true || (withDate === "auto" && d.toDateString() !== new Date().toDateString());
+      return dated ? `${day(d)} ${text}` : text;
+    },
+    day,
+  };
+})();
 
 class TimeChart {
   /** `format(value)` writes axis labels and the read-out; `gapMs(series)` is the longest
-   *  distance between points still joined by a line. */
-  constructor(canvas, { format, gapMs }) {
+   *  distance between points still joined by a line; `onZoom(from, to)` takes a dragged span;
+   *  `onHover(t)` tells the peers where the crosshair stands (null: nowhere). */
+  constructor(canvas, { format, gapMs, onZoom = null, onHover = null }) {
     this.canvas = canvas;
     this.format = format;
     this.gapMs = gapMs;
+    this.onZoom = onZoom;
+    this.onHover = onHover;
     this.series = [];
     this.markers = [];
     this.xmin = 0;
     this.xmax = 1;
-    this.hoverX = null;
+    this.hoverT = null;
+    // Whether the pointer is over this chart (its read-out shows) or a peer's (the line only).
+    this.pointerHere = false;
+    this.drag = null;
+    this.frame = { left: 0, right: 1, top: 0, bottom: 1 };
     this.tooltip = document.createElement("div");
     this.tooltip.className = "tooltip";
     this.tooltip.hidden = true;
     canvas.parentElement.appendChild(this.tooltip);
-    canvas.addEventListener("pointermove", (e) => this.hover(e));
-    canvas.addEventListener("pointerdown", (e) => this.hover(e));
-    canvas.addEventListener("pointerleave", () => { this.hoverX = null; this.draw(); });
+    canvas.addEventListener("pointermove", (e) => this.pointer(e));
+    canvas.addEventListener("pointerdown", (e) => this.startDrag(e));
+    canvas.addEventListener("pointerup", (e) => this.endDrag(e));
+    canvas.addEventListener("pointercancel", () => { this.drag = null; this.draw(); });
+    canvas.addEventListener("pointerleave", () => {
+      if (this.drag) return;
+      this.hoverT = null;
+      this.pointerHere = false;
+      this.draw();
+      this.onHover?.(null);
+    });
     new ResizeObserver(() => this.draw()).observe(canvas.parentElement);
   }
 
@@ -33,15 +71,54 @@ class TimeChart {
     this.draw();
   }
 
-  /** markers: [{t, color, label, strong}], `color` a CSS colour or a custom property (`--warn`),
-   *  read when drawn so that a change of colour scheme recolours them. Drawn at the next draw. */
+  /** markers: [{t, color, label, strong, rank}], `color` a CSS colour or a custom property
+   *  (`--warn`), read when drawn so that a change of colour scheme recolours them. Drawn at the
+   *  next draw. */
   setMarkers(markers) {
     this.markers = markers;
   }
 
-  hover(event) {
+  /** A peer's crosshair: the line at `t` here too, without this chart's read-out. */
+  showAt(t) {
+    if (this.pointerHere) return;
+    this.hoverT = t;
+    this.draw();
+  }
+
+  timeAt(clientX) {
     const rect = this.canvas.getBoundingClientRect();
-    this.hoverX = event.clientX - rect.left;
+    const { left, right } = this.frame;
+    const px = Math.min(right, Math.max(left, clientX - rect.left));
+    return this.xmin + ((px - left) / (right - left)) * (this.xmax - this.xmin);
+  }
+
+  pointer(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    const px = event.clientX - rect.left;
+    this.pointerHere = true;
+    this.hoverT = px >= this.frame.left && px <= this.frame.right ? this.timeAt(event.clientX) : null;
+    if (this.drag) this.drag.to = this.timeAt(event.clientX);
+    this.draw();
+    this.onHover?.(this.hoverT);
+  }
+
+  startDrag(event) {
+    if (event.button !== 0 || !this.onZoom) { this.pointer(event); return; }
+    const t = this.timeAt(event.clientX);
+    this.drag = { from: t, to: t, x: event.clientX };
+    this.canvas.setPointerCapture?.(event.pointerId);
+    this.pointer(event);
+  }
+
+  /** A drag of a few pixels is a click (the read-out stays); a longer one zooms to its span. */
+  endDrag(event) {
+    const drag = this.drag;
+    this.drag = null;
+    if (!drag) return;
+    if (Math.abs(event.clientX - drag.x) >= 6) {
+      const from = Math.min(drag.from, drag.to), to = Math.max(drag.from, drag.to);
+      if (to - from >= 1000) this.onZoom(from, to);
+    }
     this.draw();
   }
 
@@ -59,13 +136,32 @@ class TimeChart {
 
   timeLabel(t, step) {
     const d = new Date(t);
-    const two = (n) => String(n).padStart(2, "0");
-    const hm = `${two(d.getHours())}:${two(d.getMinutes())}`;
-    if (step < 6e4) return `${hm}:${two(d.getSeconds())}`;
-    if (step >= 864e5 || (d.getHours() === 0 && d.getMinutes() === 0 && this.xmax - this.xmin > 864e5)) {
-      return `${d.getMonth() + 1}/${d.getDate()}` + (step >= 864e5 ? "" : ` ${hm}`);
-    }
+    if (step < 6e4) return Clock.time(t, { withDate: false });
+    const hm = Clock.time(t, { withSeconds: false, withDate: false });
+    if (step >= 864e5) return Clock.day(d);
+    if (d.getHours() === 0 && d.getMinutes() === 0 && this.xmax - this.xmin > 864e5) return `${Clock.day(d)} ${hm}`;
     return hm;
+  }
+
+  /** Markers closer than a few pixels become one, drawn in the gravest member's colour with
+   *  their count beside it: a busy hour is a handful of marks, not a comb over the lines. */
+  clusters(x) {
+    const shown = this.markers.filter((m) => m.t >= this.xmin && m.t <= this.xmax).sort((a, b) => a.t - b.t);
+    const groups = [];
+    for (const m of shown) {
+      const px = x(m.t);
+      const last = groups[groups.length - 1];
+      if (last && px - last.x0 <= 10) {
+        last.members.push(m);
+        last.x1 = px;
+      } else groups.push({ x0: px, x1: px, members: [m] });
+    }
+    for (const g of groups) {
+      g.x = (g.x0 + g.x1) / 2;
+      g.head = g.members.reduce((a, b) => ((b.rank ?? 0) > (a.rank ?? 0) || b.strong ? b : a));
+      g.strong = g.members.some((m) => m.strong);
+    }
+    return groups;
   }
 
   draw() {
@@ -93,7 +189,8 @@ class TimeChart {
     const labels = [];
     for (let v = 0; v <= ymax + ystep / 2; v += ystep) labels.push(v);
     const left = 8 + Math.max(...labels.map((v) => ctx.measureText(this.format(v)).width));
-    const right = width - 10, top = 8, bottom = height - 20;
+    const right = width - 10, top = 14, bottom = height - 20;
+    this.frame = { left, right, top, bottom };
     const x = (t) => left + ((t - this.xmin) / (this.xmax - this.xmin)) * (right - left);
     const y = (v) => bottom - (v / ymax) * (bottom - top);
 
@@ -109,26 +206,32 @@ class TimeChart {
       ctx.stroke();
       ctx.fillText(this.format(v), left - 4, y(v));
     }
-    const tstep = TimeChart.timeStep(this.xmax - this.xmin, Math.max(2, Math.floor((right - left) / 80)));
+    const labelWidth = Clock.hour12 ? 110 : 80;
+    const tstep = TimeChart.timeStep(this.xmax - this.xmin, Math.max(2, Math.floor((right - left) / labelWidth)));
     const offset = new Date(this.xmin).getTimezoneOffset() * 6e4;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
+    const axis = [];
     for (let t = Math.ceil((this.xmin - offset) / tstep) * tstep + offset; t <= this.xmax; t += tstep) {
-      ctx.fillText(this.timeLabel(t, tstep), x(t), bottom + 4);
+      const label = this.timeLabel(t, tstep);
+      axis.push(label);
+      ctx.fillText(label, x(t), bottom + 4);
     }
+    canvas.dataset.axis = axis.join("|");
 
     // Under the lines, which stay readable where events crowd; dashed, so that no marker is
     // taken for a series of the same colour.
+    const groups = this.clusters(x);
     let marked = 0;
-    for (const m of this.markers) {
-      if (m.t < this.xmin || m.t > this.xmax) continue;
+    for (const g of groups) {
+      const m = g.head;
       const color = m.color.startsWith("--") ? style.getPropertyValue(m.color).trim() || fg : m.color;
-      const px = Math.round(x(m.t)) + 0.5;
+      const px = Math.round(g.x) + 0.5;
       ctx.strokeStyle = color;
       ctx.fillStyle = color;
-      ctx.lineWidth = m.strong ? 2 : 1;
-      ctx.globalAlpha = m.strong ? 0.9 : 0.6;
-      ctx.setLineDash(m.strong ? [] : [3, 3]);
+      ctx.lineWidth = g.strong ? 2 : 1;
+      ctx.globalAlpha = g.strong ? 0.9 : 0.6;
+      ctx.setLineDash(g.strong ? [] : [3, 3]);
       ctx.beginPath();
       ctx.moveTo(px, top);
       ctx.lineTo(px, bottom);
@@ -136,14 +239,20 @@ class TimeChart {
       ctx.setLineDash([]);
       ctx.globalAlpha = 1;
       ctx.beginPath();
-      ctx.moveTo(px - 4, top - 2);
-      ctx.lineTo(px + 4, top - 2);
-      ctx.lineTo(px, top + 5);
+      ctx.moveTo(px - 4, top - 8);
+      ctx.lineTo(px + 4, top - 8);
+      ctx.lineTo(px, top - 1);
       ctx.closePath();
       ctx.fill();
-      marked++;
+      if (g.members.length > 1) {
+        ctx.textAlign = "left";
+        ctx.textBaseline = "top";
+        ctx.fillText(String(g.members.length), px + 5, top - 12);
+      }
+      marked += g.members.length;
     }
     canvas.dataset.markers = String(marked);
+    canvas.dataset.clusters = String(groups.length);
 
     ctx.lineWidth = 1.5;
     ctx.lineJoin = "round";
@@ -167,43 +276,64 @@ class TimeChart {
       ctx.stroke();
     }
     canvas.dataset.points = String(drawn);
-    this.drawHover(ctx, x, y, left, right, top, bottom);
+    if (this.drag && this.drag.from !== this.drag.to) {
+      const a = x(Math.min(this.drag.from, this.drag.to)), b = x(Math.max(this.drag.from, this.drag.to));
+      ctx.fillStyle = style.getPropertyValue("--accent").trim() || "#2563eb";
+      ctx.globalAlpha = 0.15;
+      ctx.fillRect(a, top, b - a, bottom - top);
+      ctx.globalAlpha = 1;
+    }
+    this.drawHover(ctx, x, y, groups);
   }
 
-  drawHover(ctx, x, y, left, right, top, bottom) {
-    if (this.hoverX == null || this.hoverX < left || this.hoverX > right || this.series.length === 0) {
+  /** Each series' point nearest the crosshair, within the distance its line would join: series
+   *  polled at different instants (a fleet's servers) each show their own reading. */
+  nearest(s, t) {
+    let best = null;
+    for (const p of s.points) {
+      if (p[1] != null && (best === null || Math.abs(p[0] - t) < Math.abs(best[0] - t))) best = p;
+    }
+    return best && Math.abs(best[0] - t) <= this.gapMs(s) ? best : null;
+  }
+
+  drawHover(ctx, x, y, groups) {
+    const { left, right, top, bottom } = this.frame;
+    const t = this.hoverT;
+    if (t == null || t < this.xmin || t > this.xmax) {
       this.tooltip.hidden = true;
+      this.canvas.dataset.crosshair = "";
       return;
     }
-    const t = this.xmin + ((this.hoverX - left) / (right - left)) * (this.xmax - this.xmin);
-    let nearest = null;
-    for (const s of this.series) {
-      for (const p of s.points) {
-        if (p[1] != null && (nearest === null || Math.abs(p[0] - t) < Math.abs(nearest - t))) nearest = p[0];
-      }
-    }
-    if (nearest === null) { this.tooltip.hidden = true; return; }
-    ctx.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue("--muted");
+    const style = getComputedStyle(document.documentElement);
+    const px = Math.round(x(t)) + 0.5;
+    ctx.strokeStyle = style.getPropertyValue("--muted");
     ctx.lineWidth = 1;
     ctx.beginPath();
-    ctx.moveTo(Math.round(x(nearest)) + 0.5, top);
-    ctx.lineTo(Math.round(x(nearest)) + 0.5, bottom);
+    ctx.moveTo(px, top);
+    ctx.lineTo(px, bottom);
     ctx.stroke();
+    this.canvas.dataset.crosshair = String(Math.round(t));
     const rows = [];
     for (const s of this.series) {
-      const p = s.points.find((q) => q[0] === nearest);
+      const p = this.nearest(s, t);
       if (!p) continue;
-      rows.push(`<div><i style="--c:${s.color}"></i>${escapeHTML(s.name)}: ${p[1] == null ? "–" : this.format(p[1], true)}</div>`);
+      ctx.fillStyle = s.color;
+      ctx.beginPath();
+      ctx.arc(x(p[0]), y(p[1]), 3, 0, 2 * Math.PI);
+      ctx.fill();
+      const when = Math.abs(p[0] - t) >= 1000 ? ` <span class="muted">at ${Clock.time(p[0], { withDate: false })}</span>` : "";
+      rows.push(`<div data-series="${escapeHTML(s.name)}"><i style="--c:${s.color}"></i>${escapeHTML(s.name)}: ${this.format(p[1], true)}${when}</div>`);
     }
+    if (!this.pointerHere) { this.tooltip.hidden = true; return; }
     // Events under the pointer, by their marker's place rather than the nearest sample's.
-    const near = this.markers.filter((m) => m.t >= this.xmin && m.t <= this.xmax && Math.abs(x(m.t) - this.hoverX) <= 4);
+    const near = groups.filter((g) => Math.abs(g.x - px) <= 6).flatMap((g) => g.members);
     for (const m of near.slice(0, 3)) rows.push(`<div class="mark">${escapeHTML(m.label)}</div>`);
     if (near.length > 3) rows.push(`<div class="mark">and ${near.length - 3} more events</div>`);
-    this.tooltip.innerHTML = `<b>${new Date(nearest).toLocaleString()}</b>` + rows.join("");
+    if (!rows.length) { this.tooltip.hidden = true; return; }
+    this.tooltip.innerHTML = `<b>${Clock.time(t)}</b>` + rows.join("");
     this.tooltip.hidden = false;
     const box = this.tooltip.getBoundingClientRect();
-    const px = x(nearest);
-    this.tooltip.style.left = `${px + 12 + box.width > right ? px - 12 - box.width : px + 12}px`;
+    this.tooltip.style.left = `${px + 12 + box.width > right ? Math.max(0, px - 12 - box.width) : px + 12}px`;
     this.tooltip.style.top = `${top + 4}px`;
   }
 }
