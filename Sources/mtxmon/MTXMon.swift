@@ -23,7 +23,8 @@ struct MTXMon: AsyncParsableCommand {
     )
 }
 
-/// Flags every command that reads `Settings` shares.
+/// Flags every command that reads `Settings` shares; the listen address is `ListenOption`'s,
+/// as only the commands that serve HTTP read it.
 struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("mediamtx"), help: "MediaMTX control API URL (MEDIA_MTX_API_URL).")
     var mediaMTXURL: String?
@@ -34,14 +35,11 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("db"), help: "SQLite history file (MTXMON_DB).")
     var database: String?
 
-    @Option(help: "HTTP listen address host:port (MTXMON_LISTEN).")
-    var listen: String?
-
     @Option(name: .customLong("log-level"), help: "trace … critical (MTXMON_LOG_LEVEL).")
     var logLevel: String?
 
     /// Loads settings or exits with every problem listed.
-    func settings() throws -> Settings {
+    func settings(listen: String? = nil) throws -> Settings {
         do {
             return try Settings.load(
                 environment: ProcessInfo.processInfo.environment,
@@ -51,6 +49,12 @@ struct CommonOptions: ParsableArguments {
             throw ValidationError("configuration problem:\n\(error)")
         }
     }
+}
+
+/// The HTTP listen address of the commands that serve (`run`, `serve`).
+struct ListenOption: ParsableArguments {
+    @Option(help: "HTTP listen address host:port (MTXMON_LISTEN).")
+    var listen: String?
 }
 
 /// Sets up logging and the Prometheus registry once per process, before any metric is created.
@@ -84,9 +88,10 @@ func bootstrap(_ settings: Settings, label: String) -> (Logger, PrometheusCollec
 
 extension CommonOptions {
     /// What every long-running command starts with: settings, logging and metrics, the history file.
-    func start(label: String) async throws -> (Settings, Logger, PrometheusCollectorRegistry, any HistoryWriter) {
+    func start(label: String, listen: String? = nil) async throws
+        -> (Settings, Logger, PrometheusCollectorRegistry, any HistoryWriter) {
         MemoryArenas.limit(environment: ProcessInfo.processInfo.environment)
-        let settings = try settings()
+        let settings = try settings(listen: listen)
         let (logger, registry) = bootstrap(settings, label: label)
         return (settings, logger, registry, try await App.openStore(settings))
     }

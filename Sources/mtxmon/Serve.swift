@@ -11,9 +11,10 @@ struct Serve: AsyncParsableCommand {
         discussion: SettingsHelp.text(for: .serve))
 
     @OptionGroup var options: CommonOptions
+    @OptionGroup var address: ListenOption
 
     func run() async throws {
-        let (settings, logger, registry, store) = try await options.start(label: "mtxmon.serve")
+        let (settings, logger, registry, store) = try await options.start(label: "mtxmon.serve", listen: address.listen)
         let hub = App.makeHub(settings, feed: App.makeRemoteFeed(settings, store: store, logger: logger), logger: logger)
         var environment = App.apiEnvironment(settings, cache: App.makeCache(settings), store: store,
                                              registry: registry, status: nil, live: hub)
@@ -38,9 +39,10 @@ struct Run: AsyncParsableCommand {
         discussion: SettingsHelp.text(for: .run))
 
     @OptionGroup var options: CommonOptions
+    @OptionGroup var address: ListenOption
 
     func run() async throws {
-        let (settings, logger, registry, store) = try await options.start(label: "mtxmon.run")
+        let (settings, logger, registry, store) = try await options.start(label: "mtxmon.run", listen: address.listen)
         let compactor = App.makeCompactor(settings, store: store, logger: logger)
         let (cache, feed) = App.makeCacheAndLocalFeed(settings)
         let status = CollectorStatus()

@@ -52,6 +52,16 @@ import TestSupport
         return Rig(collector: collector, state: await collector.initialState(), now: now)
     }
 
+    /// A process that sees sim/0002 go for two polls: long enough to open its offline incident.
+    static func pathGone(_ url: String, simulator: Simulator, store: SQLiteHistory, now: Clock) async -> Rig {
+        var rig = await Self.rig(url, store: store, now: now)
+        await rig.poll()
+        #expect(simulator.removePath("sim/0002"))
+        await rig.poll()
+        await rig.poll()
+        return rig
+    }
+
     @Test func aReaderThatLeftWhileMtxmonWasStoppedIsToldAfterItsRestart() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -91,11 +101,7 @@ import TestSupport
         let simulator = Simulator(options: SimulatorOptions(paths: 3, readers: 0))
         let now = Clock(Self.t0)
         try await withSimulator(simulator) { url in
-            var first = await Self.rig(url, store: store, now: now)
-            await first.poll()
-            #expect(simulator.removePath("sim/0002"))
-            await first.poll()
-            await first.poll()
+            var first = await Self.pathGone(url, simulator: simulator, store: store, now: now)
             simulator.fault = .serverError
             await first.poll()
             await first.poll()
@@ -128,11 +134,7 @@ import TestSupport
         let simulator = Simulator(options: SimulatorOptions(paths: 3, readers: 0))
         let now = Clock(Self.t0)
         try await withSimulator(simulator) { url in
-            var first = await Self.rig(url, store: store, now: now)
-            await first.poll()
-            #expect(simulator.removePath("sim/0002"))
-            await first.poll()
-            await first.poll()
+            _ = await Self.pathGone(url, simulator: simulator, store: store, now: now)
             var settings = CollectorSettings(interval: .seconds(20), pollDeadline: .seconds(10))
             settings.webhookTargets = ["http://127.0.0.1:9/hook"]
             let client = MediaMTXClient(endpoint: MediaMTXEndpoint(baseURL: url, requestTimeout: .seconds(30)), clock: { now.read() })
@@ -162,11 +164,7 @@ import TestSupport
         try await store.saveSilence(Silence(id: "sil-1", server: ServerName.default, cause: "offline", startsAt: Self.t0,
                                             endsAt: Self.t0 + 3_600_000, comment: "planned publisher swap"))
         try await withSimulator(simulator) { url in
-            var rig = await Self.rig(url, store: store, now: now)
-            await rig.poll()
-            #expect(simulator.removePath("sim/0002"))
-            await rig.poll()
-            await rig.poll()
+            var rig = await Self.pathGone(url, simulator: simulator, store: store, now: now)
             simulator.fault = .serverError
             await rig.poll()
             await rig.poll()

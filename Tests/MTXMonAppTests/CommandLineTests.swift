@@ -59,6 +59,8 @@ import Glibc
         #expect(!serve.contains("MTXMON_WEBHOOK_URL") && !serve.contains("MTXMON_SMTP_URL"),
                 "serve sends no webhook or mail")
         #expect(!collect.contains("MTXMON_API_TOKEN"), "collect answers no HTTP")
+        #expect(!collect.contains("--listen"), "collect offers --listen, which it ignores")
+        #expect(serve.contains("--listen"), "serve --help names --listen")
     }
 
     @Test func migrateHelpListsOnlyWhatItReads() async throws {
