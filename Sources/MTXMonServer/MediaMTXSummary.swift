@@ -26,7 +26,7 @@ extension HealthReport {
             w.key("url"); w.string(url.isEmpty ? nil : url)
             w.key("reachable"); if lastOK != nil { w.bool(failure == nil) } else { w.null() }
             w.key("version"); w.string(failure == nil ? serverVersion : nil)
-            w.key("versionNote"); w.string(failure == nil ? serverVersionNote : "unknown while MediaMTX does not answer")
+            w.key("versionNote"); w.string(failure == nil ? serverVersionNote : ServerHealth.versionUnknownWhileDown)
             w.key("failingSince"); w.int(failure?.since)
             w.key("failedPolls"); w.int(failure?.polls ?? 0)
         }

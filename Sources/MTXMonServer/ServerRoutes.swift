@@ -81,6 +81,9 @@ struct ServerHealth: Sendable {
     /// The version as shown: none while the server fails (it may come back another) or is retired.
     var shownVersion: String? { failure == nil && !retired ? version : nil }
 
+    /// `versionNote` while a server fails, in `/api/v1/servers` and `/healthz` alike.
+    static let versionUnknownWhileDown = "unknown while MediaMTX does not answer"
+
     /// `intervalMs` stands for the server's own interval when that is not known.
     func write(_ w: inout JSONWriter, now: Int64, intervalMs fallback: Int64) {
         let cadence = Cadence(intervalMs: intervalMs ?? fallback)
@@ -90,7 +93,7 @@ struct ServerHealth: Sendable {
         w.key("state"); w.string(state(now: now, intervalMs: fallback))
         w.key("version"); w.string(shownVersion)
         w.key("versionNote"); w.string(retired ? "no longer configured; its history is kept"
-            : failure == nil ? versionNote : "unknown while MediaMTX does not answer")
+            : failure == nil ? versionNote : Self.versionUnknownWhileDown)
         w.key("lastVersion"); w.string(lastVersion ?? version)
         w.key("lastPoll")
         w.beginObject()

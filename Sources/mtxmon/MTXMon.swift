@@ -51,6 +51,23 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// The settings of the commands that work on the history alone (`migrate`, `servers rename`):
+/// only the variables they read, so a wrong collector or API setting (or one meant for another
+/// host) does not stop a schema upgrade or a rename.
+enum HistorySettings {
+    static let environment: Set = ["MTXMON_DB", "MTXMON_INTERVAL", "MTXMON_DB_PASSWORD_FILE"]
+
+    static func load(database: String?, interval: String? = nil) throws -> Settings {
+        let environment = ProcessInfo.processInfo.environment.filter { Self.environment.contains($0.key) }
+        do {
+            return try Settings.load(environment: environment,
+                                     overrides: SettingsOverrides(interval: interval, database: database))
+        } catch {
+            throw ValidationError("configuration problem:\n\(error)")
+        }
+    }
+}
+
 /// The HTTP listen address of the commands that serve (`run`, `serve`).
 struct ListenOption: ParsableArguments {
     @Option(help: "HTTP listen address host:port (MTXMON_LISTEN).")

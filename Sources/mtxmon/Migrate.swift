@@ -34,16 +34,7 @@ struct Migrate: AsyncParsableCommand {
     }
 
     func upgrade() throws {
-        // Only what an upgrade uses: a setting of the collector or the API that is wrong (or meant
-        // for another host) must not stop a schema upgrade.
-        let environment = ProcessInfo.processInfo.environment.filter { Self.environment.contains($0.key) }
-        let settings: Settings
-        do {
-            settings = try Settings.load(environment: environment,
-                                         overrides: SettingsOverrides(interval: interval, database: database))
-        } catch {
-            throw ValidationError("configuration problem:\n\(error)")
-        }
+        let settings = try HistorySettings.load(database: database, interval: interval)
         guard !PostgresURL.names(settings.database) else {
             print("\(settings.database.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "the database"): "
                 + "its schema is brought up to date by every mtxmon that opens it; nothing else to do")
@@ -143,9 +134,6 @@ struct Migrate: AsyncParsableCommand {
     }
 
     static let dayMs: Int64 = 86_400_000
-
-    /// The variables `migrate` reads; its help names each beside its flag.
-    static let environment: Set = ["MTXMON_DB", "MTXMON_INTERVAL", "MTXMON_DB_PASSWORD_FILE"]
 
     /// A bar on a terminal; a line every few seconds otherwise (a log, a pipe).
     final class Progress: @unchecked Sendable {

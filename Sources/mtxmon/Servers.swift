@@ -34,22 +34,16 @@ struct RenameServer: AsyncParsableCommand {
     var database: String?
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
-        let path = database ?? value("MTXMON_DB") ?? "./mtxmon.sqlite"
+        let settings = try HistorySettings.load(database: database)
+        let path = settings.database
         let isFile = !PostgresURL.names(path)
         guard !isFile || FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("no history file at \(path): set --db or MTXMON_DB to the file mtxmon writes")
         }
-        var intervalMs: Int64 = 2_000
-        if let text = value("MTXMON_INTERVAL") {
-            do { intervalMs = try DurationParser.milliseconds(text) } catch {
-                throw ValidationError("MTXMON_INTERVAL=\(error)")
-            }
-        }
+        let intervalMs = settings.interval.milliseconds
         let store: any HistoryWriter
         do {
-            store = try await App.openHistory(path, passwordFile: value("MTXMON_DB_PASSWORD_FILE"), intervalMs: intervalMs)
+            store = try await App.openStore(settings)
         } catch {
             throw ValidationError("cannot open \(isFile ? path : "the history"): \(error)")
         }

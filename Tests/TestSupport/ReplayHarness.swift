@@ -48,7 +48,8 @@ public func withRefusingSimulator<T: Sendable>(
     }
 }
 
-func quietLogger(_ label: String) -> Logger {
+/// A logger for a test's own parts: only what would be a failure's cause is printed.
+public func quietLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = .critical
     return logger

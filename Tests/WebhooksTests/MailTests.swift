@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import History
 import Logging
 import MTXMonCore
@@ -13,23 +12,13 @@ import TestSupport
 /// firing and resolution arrive as two messages, in clear to a loopback relay and under STARTTLS
 /// to one that requires it.
 @Suite struct MailTests {
-    static let logger = {
-        var logger = Logger(label: "test.mail")
-        logger.logLevel = .critical
-        return logger
-    }()
+    static let logger = quietLogger("test.mail")
 
     /// Runs aiosmtpd on `port`, writing to `log`; with `tls`, a certificate it requires STARTTLS with.
-    static func mailServer(port: Int, log: String, tls: (cert: String, key: String)? = nil) throws -> Process {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Receivers/smtp.py")
-        let server = Process()
+    static func mailServer(port: Int, log: String, tls: (cert: String, key: String)? = nil) async throws -> LocalReceiver {
         // Debian's python3 (python3-aiosmtpd), whatever python3 comes first on PATH.
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = [script.path, String(port), log] + (tls.map { [$0.cert, $0.key] } ?? [])
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        return server
+        try await LocalReceiver.start("smtp.py", python: URL(fileURLWithPath: "/usr/bin/python3"), port: port,
+                                      arguments: [String(port), log] + (tls.map { [$0.cert, $0.key] } ?? []))
     }
 
     static func send(_ settings: MailSettings, store: SQLiteHistory, dir: TemporaryDirectory) async throws {
@@ -60,15 +49,12 @@ import TestSupport
         defer { dir.remove() }
         let port = try freePort()
         let log = dir.file("mail.jsonl")
-        let server = try Self.mailServer(port: port, log: log)
-        // Stopped also when the test fails; SIGKILL, as a test process may hold SIGTERM blocked.
-        defer { if server.isRunning { Glibc.kill(server.processIdentifier, SIGKILL) } }
-        try await eventually("the mail server listens") { canConnect(port: port) }
+        let server = try await Self.mailServer(port: port, log: log)
+        defer { server.kill() }
         let settings = MailSettings(url: "smtp://127.0.0.1:\(port)", from: "mtxmon <mtxmon@example.net>",
                                     to: ["oncall@example.net", "ops@example.net"], startTLS: false)
         try await Self.send(settings, store: try SQLiteHistory(path: dir.file("m.sqlite")), dir: dir)
-        Glibc.kill(server.processIdentifier, SIGKILL)
-        try await eventually("the mail server stopped") { !server.isRunning }
+        try await server.stop()
         let mails = try Self.received(log)
         #expect(mails.count == 2)
         #expect(mails.first?["from"] as? String == "mtxmon@example.net")
@@ -96,14 +82,12 @@ import TestSupport
         #expect(made.status == 0, "\(made.stderr)")
         let port = try freePort()
         let log = dir.file("mail.jsonl")
-        let server = try Self.mailServer(port: port, log: log, tls: (cert, key))
-        defer { if server.isRunning { Glibc.kill(server.processIdentifier, SIGKILL) } }
-        try await eventually("the mail server listens") { canConnect(port: port) }
+        let server = try await Self.mailServer(port: port, log: log, tls: (cert, key))
+        defer { server.kill() }
         let settings = MailSettings(url: "smtp://127.0.0.1:\(port)", from: "mtxmon@example.net", to: ["oncall@example.net"],
                                     startTLS: true, caFile: cert)
         try await Self.send(settings, store: try SQLiteHistory(path: dir.file("m.sqlite")), dir: dir)
-        Glibc.kill(server.processIdentifier, SIGKILL)
-        try await eventually("the mail server stopped") { !server.isRunning }
+        try await server.stop()
         let mails = try Self.received(log)
         #expect(mails.count == 2)
         #expect(mails.allSatisfy { $0["tls"] as? Bool == true }, "sent after STARTTLS")

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import History
 import Logging
 import MTXMonCore
@@ -13,11 +12,7 @@ import TestSupport
 /// server holding bodies to the rules Slack's incoming webhooks and ntfy's publish API document):
 /// an incident's firing and its resolution reach each one, in its shape.
 @Suite struct WebhookFormatTests {
-    static let logger = {
-        var logger = Logger(label: "test.webhook-formats")
-        logger.logLevel = .critical
-        return logger
-    }()
+    static let logger = quietLogger("test.webhook-formats")
 
     static func incidentBatches(from t0: Int64) -> [PollBatch] {
         var incident = Incident(id: Incident.makeID(cause: .offline, server: "edge", path: "live/ü-cam", subject: nil, start: t0),
@@ -39,15 +34,9 @@ import TestSupport
         let store = try SQLiteHistory(path: dir.file("w.sqlite"))
         let port = try freePort()
         let log = dir.file("received.jsonl")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Receivers/receiver.py")
-        let receiver = Process()
-        receiver.executableURL = try which("python3")
-        receiver.arguments = [script.path, String(port), log]
-        receiver.standardOutput = FileHandle.nullDevice
-        try receiver.run()
-        // Stopped also when the test fails; Foundation reaps it (its waitUntilExit spins on Linux).
-        defer { if receiver.isRunning { Glibc.kill(receiver.processIdentifier, SIGKILL) } }
-        try await eventually("the receiver listens") { canConnect(port: port) }
+        let receiver = try await LocalReceiver.start("receiver.py", python: try which("python3"), port: port,
+                                                     arguments: [String(port), log])
+        defer { receiver.kill() }
         let targets = ["http://127.0.0.1:\(port)/json", "slack+http://127.0.0.1:\(port)/slack/T0/B0/x",
                        "ntfy+http://u:secret@127.0.0.1:\(port)/ntfy/mtxmon-alerts"]
         let t0 = WallClock.nowMs()
@@ -65,9 +54,7 @@ import TestSupport
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        // SIGKILL: a test process may hold SIGTERM blocked, and its children inherit the mask.
-        Glibc.kill(receiver.processIdentifier, SIGKILL)
-        try await eventually("the receiver stopped") { !receiver.isRunning }
+        try await receiver.stop()
         #expect(status.receivers.map(\.delivered) == [2, 2, 2], "\(status.receivers)")
         #expect(status.receivers.allSatisfy { $0.failingSince == nil && $0.refused == 0 })
         let received = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {

@@ -30,6 +30,13 @@ public struct IncidentTracker: Sendable {
         var offline: [String: Watch] = [:]
         var quality: [String: Watch] = [:]
         var forwards: [String: Watch] = [:]
+
+        /// The server's incidents open now, in no order.
+        var incidents: [Incident] {
+            var all = [server.incident, restart.incident].compactMap { $0 }
+            for watches in [offline, quality, forwards] { all += watches.values.compactMap(\.incident) }
+            return all
+        }
     }
 
     public init(rules: IncidentRules = IncidentRules()) {
@@ -39,10 +46,7 @@ public struct IncidentTracker: Sendable {
     /// Incidents open now.
     public var open: [Incident] {
         var all = recorder.values.compactMap(\.incident)
-        for book in servers.values {
-            all += [book.server.incident, book.restart.incident].compactMap { $0 }
-            for watches in [book.offline, book.quality, book.forwards] { all += watches.values.compactMap(\.incident) }
-        }
+        for book in servers.values { all += book.incidents }
         return all.sorted { ($0.start, $0.id) < ($1.start, $1.id) }
     }
 
@@ -85,9 +89,7 @@ public struct IncidentTracker: Sendable {
         var ended: [Incident] = []
         for name in servers.keys.sorted() where !configured.contains(name) {
             guard let book = servers.removeValue(forKey: name) else { continue }
-            var all = [book.server.incident, book.restart.incident].compactMap { $0 }
-            for watches in [book.offline, book.quality, book.forwards] { all += watches.values.compactMap(\.incident) }
-            for var incident in all.sorted(by: { ($0.start, $0.id) < ($1.start, $1.id) }) {
+            for var incident in book.incidents.sorted(by: { ($0.start, $0.id) < ($1.start, $1.id) }) {
                 incident.end = ts
                 incident.detail = "given up: server '\(name)' is no longer configured"
                 ended.append(incident)

@@ -741,17 +741,19 @@ function stateTitle(p) {
 function bitrateCell(p, key, extra = "") {
   const cls = `num${extra ? ` ${extra}` : ""}`;
   if (pathState(p) === "online") return `<td class="${cls}">${formatBitrate(p[key])}</td>`;
-  const last = p.lastSeen?.[key];
-  const title = last != null ? ` title="last seen ${formatBitrate(last)} at ${clockTime(p.lastSeen.ts)}"` : "";
-  return `<td class="${cls}"${title}>–</td>`;
+  return `<td class="${cls}"${lastSeenTitle(p, key, formatBitrate)}>–</td>`;
 }
 
 /** An offline path has no readers; of an unknown one nothing is known, so not "0". */
 function readersCell(p) {
   if (pathState(p) !== "unknown") return `<td class="num readers">${p.readers ?? "–"}</td>`;
-  const last = p.lastSeen?.readers;
-  const title = last != null ? ` title="last seen ${last} at ${clockTime(p.lastSeen.ts)}"` : "";
-  return `<td class="num readers"${title}>–</td>`;
+  return `<td class="num readers"${lastSeenTitle(p, "readers", String)}>–</td>`;
+}
+
+/** ` title="last seen 2 Mbit/s at 12:04:31"`: a figure no longer current, on hover. */
+function lastSeenTitle(p, key, format) {
+  const last = p.lastSeen?.[key];
+  return last != null ? ` title="last seen ${format(last)} at ${clockTime(p.lastSeen.ts)}"` : "";
 }
 
 function renderTable() {
@@ -1286,15 +1288,17 @@ function useRange(range) {
 function showRange() {
   for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === state.range));
   const w = window_();
-  $("from").value = localInput(w.xmin);
-  $("to").value = localInput(w.xmax);
+  setRangeInputs(w.xmin, w.xmax);
 }
 
 /** A moving window's From/To fields move with it, unless someone is typing in them. */
 function followRangeInputs() {
-  if ($("custom").contains(document.activeElement)) return;
-  $("from").value = localInput(state.xmin);
-  $("to").value = localInput(state.xmax);
+  if (!$("custom").contains(document.activeElement)) setRangeInputs(state.xmin, state.xmax);
+}
+
+function setRangeInputs(from, to) {
+  $("from").value = localInput(from);
+  $("to").value = localInput(to);
 }
 
 function localInput(ms) {
